@@ -1,0 +1,170 @@
+//! Escalation: the widget hands a conversation to a person.
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::TranscriptEntry;
+
+/// Why a conversation should go to a person. Each reason is shown, in plain words, to
+/// the customer and to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// The customer asked for a person, in any phrasing.
+    ExplicitRequest,
+    /// The customer is angry, distressed or sarcastic.
+    Frustration,
+    /// The topic is one the site always wants a person for (fraud, a lost card, ...).
+    SensitiveIntent,
+    /// The question is not one the knowledge base can answer with confidence.
+    OutOfScope,
+    /// The customer rephrased the same need, or said an answer did not help.
+    RepeatedFailure,
+}
+
+impl EscalationReason {
+    /// Every reason, in priority order (most urgent first).
+    pub const ALL: [EscalationReason; 5] = [
+        EscalationReason::SensitiveIntent,
+        EscalationReason::Frustration,
+        EscalationReason::ExplicitRequest,
+        EscalationReason::RepeatedFailure,
+        EscalationReason::OutOfScope,
+    ];
+
+    /// The stable wire name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::ExplicitRequest => "explicit_request",
+            EscalationReason::Frustration => "frustration",
+            EscalationReason::SensitiveIntent => "sensitive_intent",
+            EscalationReason::OutOfScope => "out_of_scope",
+            EscalationReason::RepeatedFailure => "repeated_failure",
+        }
+    }
+}
+
+/// The triage engine's best guess at what the customer needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentGuess {
+    /// The knowledge-base intent id, e.g. `card_arrival`.
+    pub intent: String,
+    /// Calibrated probability that the intent is right, in `0.0..=1.0`.
+    pub confidence: f32,
+}
+
+/// Everything an agent needs so the customer never repeats themselves.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffPacket {
+    /// The most likely intent, if the engine had one.
+    #[serde(default)]
+    pub intent: Option<IntentGuess>,
+    /// Why a person is needed. Empty means the customer simply chose a person.
+    #[serde(default)]
+    pub reasons: Vec<EscalationReason>,
+    /// Sentiment of each customer message in order, from -1.0 (upset) to 1.0 (happy).
+    #[serde(default)]
+    pub sentiment: Vec<f32>,
+    /// Intent ids of the knowledge-base answers the customer has already seen.
+    #[serde(default)]
+    pub answers_shown: Vec<String>,
+    /// A short extractive summary of the customer's need.
+    #[serde(default)]
+    pub summary: String,
+    /// The conversation so far, redacted.
+    #[serde(default)]
+    pub transcript: Vec<TranscriptEntry>,
+    /// The customer's language, as a BCP 47 tag such as `en` or `ar`.
+    #[serde(default)]
+    pub language: String,
+}
+
+/// `POST /v1/escalations`: the widget asks for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationRequest {
+    /// The site id from the embed tag's `data-site`.
+    pub site: String,
+    /// A random id the widget keeps per browser, for rate limits and continuity.
+    pub visitor_id: String,
+    /// A random key per escalation attempt; a retry with the same key creates nothing new.
+    pub idempotency_key: String,
+    /// What the agent needs to know.
+    pub packet: HandoffPacket,
+}
+
+/// The edge's answer to an accepted escalation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationAccepted {
+    /// The conversation's id.
+    pub conversation_id: String,
+    /// A secret the widget presents to read and write this conversation.
+    pub customer_token: String,
+    /// 1 means next in line.
+    pub queue_position: u32,
+    /// Estimated seconds until a person joins.
+    pub estimated_wait_seconds: u32,
+}
+
+/// One waiting conversation as the agent console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// The conversation's id.
+    pub conversation_id: String,
+    /// When the escalation arrived, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// Why a person is needed.
+    pub reasons: Vec<EscalationReason>,
+    /// The engine's intent guess.
+    pub intent: Option<IntentGuess>,
+    /// The short summary from the handoff packet.
+    pub summary: String,
+    /// The customer's language.
+    pub language: String,
+}
+
+/// `GET /v1/agent/queue`: a site's waiting conversations, next first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct QueueSnapshot {
+    /// The site id.
+    pub site: String,
+    /// Waiting conversations, in the order agents should take them.
+    pub waiting: Vec<QueueEntry>,
+}
+
+/// The body of every error response: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// The error.
+    pub error: ApiErrorBody,
+}
+
+/// A stable machine-readable code and a readable message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// Stable, `snake_case`, safe to branch on, e.g. `unknown_field`.
+    pub code: String,
+    /// For people: what was wrong and where. Never contains customer text.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalation_request_rejects_unknown_fields() {
+        let json = r#"{"site":"demo","visitor_id":"v","idempotency_key":"k","packet":{},"extra":1}"#;
+        let err = serde_json::from_str::<EscalationRequest>(json).unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
+    fn reasons_use_snake_case_wire_names() {
+        for reason in EscalationReason::ALL {
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.as_str()));
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The wire types Baton's parts exchange: the widget in the customer's browser, the
+//! edge worker, the agent console and external helpdesks.
+//!
+//! Invariants:
+//! - Every type here is plain data (serde), with no web or worker dependency, so the
+//!   widget (wasm32), the edge (wasm32 on workerd) and native tools share one
+//!   definition.
+//! - Requests that come from outside (the widget, agents, integrators) reject unknown
+//!   fields, so a typo in a client is an error instead of silently lost data.
+//! - Text in a [`HandoffPacket`] is already redacted by the widget; the edge redacts it
+//!   again before storing it. No type here is ever written to a log.
+//! - Field names are `snake_case` on the wire and the API is versioned under `/v1`.
+
+mod escalation;
+mod message;
+mod rich_text;
+
+pub use escalation::{
+    ApiError, ApiErrorBody, EscalationAccepted, EscalationReason, EscalationRequest,
+    HandoffPacket, IntentGuess, QueueEntry, QueueSnapshot,
+};
+pub use message::{Author, TranscriptEntry};
+pub use rich_text::{is_safe_url, Block, Inline, RichText};
+
+/// The API version prefix every edge route lives under.
+pub const API_PREFIX: &str = "/v1";
+
+/// Largest request body the edge accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;

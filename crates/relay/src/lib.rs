@@ -1,0 +1,26 @@
+//! The pure decisions behind Baton's edge worker.
+//!
+//! The worker (`edge/`) is a thin shell: it reads requests, talks to Durable Objects and
+//! the network, and asks this crate what to do. Everything here is deterministic and
+//! takes time and randomness as parameters, so it is tested natively.
+//!
+//! Invariants:
+//! - [`validate_escalation`] is the only gate between the network and storage: a request
+//!   it accepts is within every size limit and carries well-formed ids.
+//! - Errors describe what was wrong and where (a field path), never the customer's text.
+//! - [`QueueOrder`] is a total order: sensitive and frustrated conversations first, then
+//!   the oldest, then by id, so every agent sees the same queue.
+
+mod error;
+mod json;
+mod queue;
+mod sites;
+mod token;
+mod validate;
+
+pub use error::{RelayError, RelayErrorKind};
+pub use json::describe_json_error;
+pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
+pub use sites::{SiteConfig, SiteDirectory};
+pub use token::tokens_match;
+pub use validate::{validate_escalation, Limits};

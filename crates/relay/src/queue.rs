@@ -1,0 +1,108 @@
+//! The order of the built-in human queue and the wait a customer is told.
+
+use std::cmp::Ordering;
+
+use baton_protocol::EscalationReason;
+use serde::{Deserialize, Serialize};
+
+/// What the queue needs to know about one waiting conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingConversation {
+    /// The conversation's id.
+    pub conversation_id: String,
+    /// When it arrived, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// Why a person is needed.
+    pub reasons: Vec<EscalationReason>,
+}
+
+/// Priority from the reasons: 0 is most urgent.
+///
+/// Sensitive topics (fraud, a lost card) come first, then upset customers, then everyone
+/// else who asked or was offered a person.
+pub fn priority_of(reasons: &[EscalationReason]) -> u8 {
+    if reasons.contains(&EscalationReason::SensitiveIntent) {
+        0
+    } else if reasons.contains(&EscalationReason::Frustration) {
+        1
+    } else {
+        2
+    }
+}
+
+/// Sorts waiting conversations into the order agents should take them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueOrder;
+
+impl QueueOrder {
+    /// Compares two waiting conversations: priority, then age, then id.
+    pub fn compare(a: &WaitingConversation, b: &WaitingConversation) -> Ordering {
+        priority_of(&a.reasons)
+            .cmp(&priority_of(&b.reasons))
+            .then(a.created_at_ms.cmp(&b.created_at_ms))
+            .then_with(|| a.conversation_id.cmp(&b.conversation_id))
+    }
+
+    /// Sorts in place, next-to-serve first.
+    pub fn sort(waiting: &mut [WaitingConversation]) {
+        waiting.sort_by(Self::compare);
+    }
+}
+
+/// Seconds a customer at `position` (1 = next) should expect to wait, given recent
+/// handling times in seconds and how many agents are online. With no history, assumes
+/// four minutes a conversation; with no agent online, assumes one will come.
+pub fn estimate_wait_seconds(position: u32, recent_handling_seconds: &[u32], agents_online: u32) -> u32 {
+    const DEFAULT_HANDLING_SECONDS: u64 = 240;
+    let average = if recent_handling_seconds.is_empty() {
+        DEFAULT_HANDLING_SECONDS
+    } else {
+        recent_handling_seconds.iter().map(|&s| u64::from(s)).sum::<u64>()
+            / recent_handling_seconds.len() as u64
+    };
+    let agents = u64::from(agents_online.max(1));
+    let ahead = u64::from(position.saturating_sub(1));
+    // Everyone ahead is served `agents` at a time; the customer then waits for the
+    // first agent to free up, on average half a conversation.
+    let seconds = ahead * average / agents + average / 2;
+    u32::try_from(seconds).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiting(id: &str, at: u64, reasons: &[EscalationReason]) -> WaitingConversation {
+        WaitingConversation { conversation_id: id.into(), created_at_ms: at, reasons: reasons.to_vec() }
+    }
+
+    #[test]
+    fn sensitive_then_frustrated_then_oldest() {
+        let mut queue = vec![
+            waiting("a", 1, &[EscalationReason::ExplicitRequest]),
+            waiting("b", 5, &[EscalationReason::Frustration]),
+            waiting("c", 9, &[EscalationReason::SensitiveIntent]),
+            waiting("d", 0, &[]),
+        ];
+        QueueOrder::sort(&mut queue);
+        let ids: Vec<_> = queue.iter().map(|w| w.conversation_id.as_str()).collect();
+        assert_eq!(ids, ["c", "b", "d", "a"]);
+    }
+
+    #[test]
+    fn wait_grows_with_position_and_shrinks_with_agents() {
+        let history = [120, 180, 300];
+        let first = estimate_wait_seconds(1, &history, 1);
+        let fifth = estimate_wait_seconds(5, &history, 1);
+        let fifth_two_agents = estimate_wait_seconds(5, &history, 2);
+        assert_eq!(first, 100);
+        assert!(fifth > first);
+        assert!(fifth_two_agents < fifth);
+    }
+
+    #[test]
+    fn wait_without_history_assumes_four_minutes() {
+        assert_eq!(estimate_wait_seconds(1, &[], 0), 120);
+        assert_eq!(estimate_wait_seconds(2, &[], 0), 360);
+    }
+}

@@ -1,0 +1,71 @@
+//! Per-site configuration: who may embed the widget, and what the site requires.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{RelayError, RelayErrorKind};
+
+/// One site's settings, as the operator configures them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Origins (`scheme://host[:port]`) whose pages may use this site's widget.
+    /// An empty list allows none; `"*"` allows any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl SiteConfig {
+    /// Whether a browser request from `origin` may act for this site.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == "*" || allowed == origin)
+    }
+}
+
+/// All sites, by id, as parsed from the `BATON_SITES` JSON setting.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct SiteDirectory {
+    sites: BTreeMap<String, SiteConfig>,
+}
+
+impl SiteDirectory {
+    /// Parses the operator's JSON, e.g.
+    /// `{"demo": {"allowed_origins": ["https://shop.example"]}}`.
+    pub fn from_json(json: &str) -> Result<Self, RelayError> {
+        serde_json::from_str(json)
+            .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_SITES"))
+    }
+
+    /// The configuration of `site`, if it exists.
+    pub fn get(&self, site: &str) -> Option<&SiteConfig> {
+        self.sites.get(site)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_match_exactly_or_by_wildcard() {
+        let sites = SiteDirectory::from_json(
+            r#"{"demo":{"allowed_origins":["https://shop.example"]},"open":{"allowed_origins":["*"]}}"#,
+        )
+        .unwrap();
+        let demo = sites.get("demo").unwrap();
+        assert!(demo.allows_origin("https://shop.example"));
+        assert!(!demo.allows_origin("https://shop.example.evil"));
+        assert!(sites.get("open").unwrap().allows_origin("https://anything.example"));
+        assert!(sites.get("missing").is_none());
+    }
+
+    #[test]
+    fn broken_config_names_the_setting() {
+        let err = SiteDirectory::from_json(r#"{"demo":{"allowed_origin":[]}}"#).unwrap_err();
+        assert_eq!(err.field, "BATON_SITES");
+        assert_eq!(err.code(), "bad_config");
+    }
+}

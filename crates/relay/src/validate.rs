@@ -1,0 +1,164 @@
+//! Checks on what the widget sends, before anything is stored.
+
+use baton_protocol::EscalationRequest;
+
+use crate::error::{RelayError, RelayErrorKind};
+
+/// Size limits for an escalation. The defaults keep a packet well under the edge's
+/// body limit while leaving room for a long conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest id (site, visitor, idempotency key), in bytes.
+    pub max_id_len: usize,
+    /// Most transcript entries.
+    pub max_transcript_entries: usize,
+    /// Longest single message, in bytes.
+    pub max_message_len: usize,
+    /// Longest summary, in bytes.
+    pub max_summary_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_id_len: 64,
+            max_transcript_entries: 200,
+            max_message_len: 4_000,
+            max_summary_len: 1_000,
+        }
+    }
+}
+
+/// Accepts an escalation request or says which field is wrong and how.
+///
+/// ```
+/// use baton_protocol::{EscalationRequest, HandoffPacket};
+/// use baton_relay::{validate_escalation, Limits};
+///
+/// let request = EscalationRequest {
+///     site: "demo".into(),
+///     visitor_id: "v-1".into(),
+///     idempotency_key: "k-1".into(),
+///     packet: HandoffPacket::default(),
+/// };
+/// assert!(validate_escalation(&request, &Limits::default()).is_ok());
+/// ```
+pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Result<(), RelayError> {
+    check_id(&request.site, "site", limits)?;
+    check_id(&request.visitor_id, "visitor_id", limits)?;
+    check_id(&request.idempotency_key, "idempotency_key", limits)?;
+    let packet = &request.packet;
+    if packet.transcript.len() > limits.max_transcript_entries {
+        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.transcript"));
+    }
+    for (index, entry) in packet.transcript.iter().enumerate() {
+        if entry.text.len() > limits.max_message_len {
+            return Err(RelayError::new(
+                RelayErrorKind::TooLong,
+                format!("packet.transcript[{index}].text"),
+            ));
+        }
+    }
+    if packet.summary.len() > limits.max_summary_len {
+        return Err(RelayError::new(RelayErrorKind::TooLong, "packet.summary"));
+    }
+    if packet.reasons.len() > baton_protocol::EscalationReason::ALL.len() {
+        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.reasons"));
+    }
+    if packet.sentiment.len() > limits.max_transcript_entries {
+        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.sentiment"));
+    }
+    if packet.sentiment.iter().any(|s| !(-1.0..=1.0).contains(s)) {
+        return Err(RelayError::new(RelayErrorKind::OutOfRange, "packet.sentiment"));
+    }
+    if packet.answers_shown.len() > limits.max_transcript_entries {
+        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.answers_shown"));
+    }
+    for (index, intent) in packet.answers_shown.iter().enumerate() {
+        check_id(intent, &format!("packet.answers_shown[{index}]"), limits)?;
+    }
+    if let Some(guess) = &packet.intent {
+        check_id(&guess.intent, "packet.intent.intent", limits)?;
+        if !(0.0..=1.0).contains(&guess.confidence) {
+            return Err(RelayError::new(RelayErrorKind::OutOfRange, "packet.intent.confidence"));
+        }
+    }
+    if packet.language.len() > 35 {
+        return Err(RelayError::new(RelayErrorKind::TooLong, "packet.language"));
+    }
+    Ok(())
+}
+
+fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError> {
+    if value.is_empty() {
+        return Err(RelayError::new(RelayErrorKind::Empty, field));
+    }
+    if value.len() > limits.max_id_len {
+        return Err(RelayError::new(RelayErrorKind::TooLong, field));
+    }
+    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(RelayError::new(RelayErrorKind::BadId, field));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use baton_protocol::{Author, HandoffPacket, IntentGuess, TranscriptEntry};
+
+    fn request() -> EscalationRequest {
+        EscalationRequest {
+            site: "demo".into(),
+            visitor_id: "visitor-1".into(),
+            idempotency_key: "key_1".into(),
+            packet: HandoffPacket {
+                transcript: vec![TranscriptEntry {
+                    author: Author::Customer,
+                    text: "where is my card".into(),
+                    at_ms: 1,
+                }],
+                ..HandoffPacket::default()
+            },
+        }
+    }
+
+    #[test]
+    fn accepts_a_well_formed_request() {
+        assert_eq!(validate_escalation(&request(), &Limits::default()), Ok(()));
+    }
+
+    #[test]
+    fn names_the_field_of_an_oversized_message() {
+        let mut req = request();
+        req.packet.transcript[0].text = "x".repeat(4_001);
+        let err = validate_escalation(&req, &Limits::default()).unwrap_err();
+        assert_eq!(err.field, "packet.transcript[0].text");
+        assert_eq!(err.code(), "field_too_long");
+    }
+
+    #[test]
+    fn refuses_ids_with_odd_characters_without_echoing_them() {
+        let mut req = request();
+        req.site = "de mo<script>".into();
+        let err = validate_escalation(&req, &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "invalid_id");
+        assert!(!err.to_string().contains("script"));
+    }
+
+    #[test]
+    fn refuses_confidence_outside_unit_interval() {
+        let mut req = request();
+        req.packet.intent = Some(IntentGuess { intent: "card_arrival".into(), confidence: 1.5 });
+        let err = validate_escalation(&req, &Limits::default()).unwrap_err();
+        assert_eq!(err.field, "packet.intent.confidence");
+    }
+
+    #[test]
+    fn refuses_empty_visitor() {
+        let mut req = request();
+        req.visitor_id.clear();
+        assert_eq!(validate_escalation(&req, &Limits::default()).unwrap_err().code(), "empty_field");
+    }
+}

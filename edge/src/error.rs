@@ -1,0 +1,83 @@
+//! The edge's one error type, and the one place it becomes an HTTP response.
+
+use baton_protocol::{ApiError, ApiErrorBody};
+use baton_relay::RelayError;
+use thiserror::Error;
+use worker::{Headers, Response};
+
+/// Everything that can go wrong while handling a request.
+///
+/// Messages never include customer text: the client's own mistakes are described by
+/// field and position, and internal failures are logged by kind and answered with a
+/// generic message.
+#[derive(Debug, Error)]
+pub enum EdgeError {
+    /// The body is not JSON of the expected shape. The message names the line, column
+    /// and field, never the value.
+    #[error("request body is not valid: {0}")]
+    BadRequestBody(String),
+    /// A field breaks a rule (size, format, range).
+    #[error("field `{}` {}", .0.field, .0.kind)]
+    Invalid(#[from] RelayError),
+    /// The body is larger than the API accepts.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body's content type is not JSON.
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    /// The site id is not configured on this edge.
+    #[error("site `{0}` is not configured on this Baton edge")]
+    UnknownSite(String),
+    /// The page's origin is not allowed to use this site.
+    #[error("this page's origin may not use site `{0}`")]
+    OriginNotAllowed(String),
+    /// No agent token, or a wrong one.
+    #[error("missing or invalid agent token")]
+    Unauthorized,
+    /// No such route.
+    #[error("no such endpoint")]
+    NotFound,
+    /// The route exists but not for this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// A failure inside the platform; details go to the log, not to the client.
+    #[error("internal error")]
+    Internal(#[from] worker::Error),
+}
+
+impl EdgeError {
+    fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            EdgeError::BadRequestBody(_) => (400, "invalid_body"),
+            EdgeError::Invalid(err) => (422, err.code()),
+            EdgeError::PayloadTooLarge { .. } => (413, "payload_too_large"),
+            EdgeError::UnsupportedMediaType => (415, "unsupported_media_type"),
+            EdgeError::UnknownSite(_) => (404, "unknown_site"),
+            EdgeError::OriginNotAllowed(_) => (403, "origin_not_allowed"),
+            EdgeError::Unauthorized => (401, "unauthorized"),
+            EdgeError::NotFound => (404, "not_found"),
+            EdgeError::MethodNotAllowed => (405, "method_not_allowed"),
+            EdgeError::Internal(_) => (500, "internal"),
+        }
+    }
+
+    /// The `{"error":{"code","message"}}` response for this error.
+    pub fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let EdgeError::Internal(inner) = &self {
+            // The platform's error text describes our code, not the customer's words.
+            worker::console_error!("internal error: {inner}");
+        }
+        let body = ApiError {
+            error: ApiErrorBody { code: code.to_owned(), message: self.to_string() },
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let headers = Headers::new();
+        // Setting a well-formed header on fresh headers cannot fail.
+        let _ = headers.set("content-type", "application/json");
+        Response::builder().with_status(status).with_headers(headers).fixed(json)
+    }
+}

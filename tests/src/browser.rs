@@ -1,0 +1,211 @@
+//! Real browsers over WebDriver: headless Chromium (chromedriver) and Firefox ESR
+//! (geckodriver), each started on a free loopback port for one test.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::{Element, ShadowRoot};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// Which browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserKind {
+    /// Debian's Chromium with chromedriver.
+    Chromium,
+    /// Firefox ESR with geckodriver.
+    Firefox,
+}
+
+impl BrowserKind {
+    /// Both, for tests that run in each.
+    pub const ALL: [BrowserKind; 2] = [BrowserKind::Chromium, BrowserKind::Firefox];
+
+    /// A short name for file names and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
+}
+
+/// A browser session and the driver process behind it.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    /// Which browser it is.
+    pub kind: BrowserKind,
+    driver: tokio::process::Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Starts the driver and a headless browser with a fresh profile.
+    pub async fn start(kind: BrowserKind) -> Browser {
+        let port = free_port();
+        let profile = TempDir::new(kind.name());
+        let (program, args): (&str, Vec<String>) = match kind {
+            BrowserKind::Chromium => ("chromedriver", vec![format!("--port={port}")]),
+            BrowserKind::Firefox => {
+                ("geckodriver", vec!["--host".into(), "127.0.0.1".into(), "--port".into(), port.to_string()])
+            }
+        };
+        let driver = tokio::process::Command::new(program)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {program} (run `cargo xtask install`): {err}"));
+        let capabilities = match kind {
+            BrowserKind::Chromium => json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                        format!("--user-data-dir={}", profile.0.display()),
+                    ]
+                }
+            }),
+            BrowserKind::Firefox => json!({
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "binary": firefox_binary(),
+                    "args": ["-headless", "-profile", profile.0.display().to_string()],
+                    "prefs": {
+                        "app.update.enabled": false,
+                        "browser.shell.checkDefaultBrowser": false,
+                        "datareporting.policy.dataSubmissionEnabled": false,
+                        "toolkit.telemetry.enabled": false,
+                        "network.captive-portal-service.enabled": false,
+                        "network.connectivity-service.enabled": false,
+                        "browser.safebrowsing.malware.enabled": false,
+                        "browser.safebrowsing.phishing.enabled": false,
+                        "extensions.update.enabled": false
+                    }
+                }
+            }),
+        };
+        let capabilities = match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("capabilities are an object"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            builder.capabilities(capabilities.clone());
+            match builder.connect(&url).await {
+                Ok(client) => break client,
+                Err(err) if started.elapsed() < Duration::from_secs(60) => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(err) => panic!("{} did not start a session: {err}", kind.name()),
+            }
+        };
+        client.set_window_size(1280, 900).await.unwrap();
+        Browser { client, kind, driver, _profile: profile }
+    }
+
+    /// The widget's shadow root on the current page, once the loader has drawn it.
+    pub async fn widget(&self) -> ShadowRoot {
+        let host = self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("baton-chat")).await;
+        let host = host.unwrap_or_else(|err| panic!("{}: the widget's host element never appeared: {err}", self.kind.name()));
+        host.shadow_root().await.unwrap()
+    }
+
+    /// Waits until `css` matches inside the widget, and returns the element.
+    pub async fn find_in_widget(&self, css: &str) -> Element {
+        let what = format!("`{css}` in the widget");
+        eventually(&what, || async {
+            let root = self.widget().await;
+            root.find(Locator::Css(css)).await.ok()
+        })
+        .await
+    }
+
+    /// Waits until some element matching `css` in the widget contains `text`.
+    pub async fn wait_for_text(&self, css: &str, text: &str) -> Element {
+        let what = format!("`{css}` containing {text:?} in the widget");
+        eventually(&what, || async {
+            let root = self.widget().await;
+            for element in root.find_all(Locator::Css(css)).await.ok()? {
+                if element.text().await.ok()?.contains(text) {
+                    return Some(element);
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// Saves a PNG of the viewport to `BATON_SCREENSHOT_DIR` (default `target/screenshots`).
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = std::env::var_os("BATON_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("target/screenshots"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}-{name}.png", self.kind.name()));
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session and stops the driver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+/// Polls `check` until it yields a value or 30 seconds pass, then panics naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after 30s waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn firefox_binary() -> &'static str {
+    if std::path::Path::new("/usr/bin/firefox-esr").exists() {
+        "/usr/bin/firefox-esr"
+    } else {
+        "/usr/bin/firefox"
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> TempDir {
+        let path = std::env::temp_dir().join(crate::unique_id(&format!("baton-{prefix}-profile")));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,140 @@
+/*! Baton widget loader. https://example.invalid/baton — Apache-2.0
+ *
+ * Embed with one tag:
+ *   <script src="https://YOUR-BATON-HOST/widget.js" data-site="YOUR-SITE" async></script>
+ *
+ * This file draws the chat launcher at once and loads the chat itself (a Yew app
+ * compiled to WebAssembly) only when the customer reaches for it (hover, focus, touch,
+ * click) or when the browser is idle. Everything lives in a Shadow DOM: the page's CSS
+ * cannot reach in, and styles are attached as constructable stylesheets, so the widget
+ * works under a strict Content-Security-Policy without 'unsafe-inline'.
+ */
+(function () {
+  "use strict";
+  if (window.Baton && window.Baton.version) return; // loaded twice: keep the first
+
+  var script = document.currentScript;
+  if (!script) return;
+  var data = script.dataset;
+  var assetBase = new URL(".", script.src).href;
+  var options = {
+    site: data.site || "",
+    endpoint: (data.endpoint || new URL(script.src).origin).replace(/\/+$/, ""),
+    lang: data.lang || (navigator.language || "en"),
+    greeting: data.greeting || "",
+    position: data.position === "left" ? "left" : "right",
+    modelUrl: assetBase + "sites/" + encodeURIComponent(data.site || "") + "/model.bin",
+  };
+  if (!options.site) {
+    console.error("Baton: the script tag needs data-site=\"YOUR-SITE\"");
+    return;
+  }
+
+  var LAUNCHER_CSS =
+    ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483000!important;" +
+    "bottom:0!important;right:0!important;width:0!important;height:0!important;" +
+    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif!important;--baton-accent:#1f5f4a}" +
+    ".launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;margin:0;padding:0;" +
+    "background:var(--baton-accent);color:#fff;cursor:pointer;display:flex;align-items:center;justify-content:center;" +
+    "box-shadow:0 6px 20px rgba(0,0,0,.25);transition:transform .15s ease}" +
+    ".launcher:hover{transform:scale(1.05)}" +
+    ".launcher:focus-visible{outline:3px solid #111;outline-offset:3px;box-shadow:0 0 0 6px #fff}" +
+    ".launcher svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
+    ".launcher .icon-close{display:none}" +
+    ".launcher[aria-expanded=true] .icon-chat{display:none}" +
+    ".launcher[aria-expanded=true] .icon-close{display:block}" +
+    ":host([data-position=left]) .launcher{left:20px;right:auto}" +
+    "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}";
+
+  var host = document.createElement("baton-chat");
+  host.setAttribute("data-position", options.position);
+  if (data.color && window.CSS && CSS.supports("color", data.color)) {
+    host.style.setProperty("--baton-accent", data.color);
+  }
+  var root = host.attachShadow({ mode: "open" });
+  adoptStyle(root, LAUNCHER_CSS);
+
+  var launcher = document.createElement("button");
+  launcher.type = "button";
+  launcher.className = "launcher";
+  launcher.setAttribute("aria-label", "Chat with us");
+  launcher.setAttribute("aria-haspopup", "dialog");
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.innerHTML =
+    '<svg class="icon-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>' +
+    '<svg class="icon-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+  var panelRoot = document.createElement("div");
+  panelRoot.className = "panel-root";
+  root.appendChild(panelRoot);
+  root.appendChild(launcher);
+
+  function mount() {
+    (document.body || document.documentElement).appendChild(host);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+
+  // The public API. Calls made before the app has loaded wait for it.
+  var listeners = {};
+  var app = null;
+  var loading = null;
+  function emit(event, detail) {
+    if (event === "open") launcher.setAttribute("aria-expanded", "true");
+    if (event === "close") {
+      launcher.setAttribute("aria-expanded", "false");
+      if (detail && detail.returnFocus) launcher.focus();
+    }
+    (listeners[event] || []).slice().forEach(function (fn) {
+      try { fn(detail); } catch (err) { console.error("Baton: a listener for '" + event + "' threw", err); }
+    });
+  }
+  function load() {
+    if (!loading) {
+      loading = import(assetBase + "widget/baton.js")
+        .then(function (module) {
+          return module.default({ module_or_path: assetBase + "widget/baton_bg.wasm" }).then(function () {
+            app = module.mount(root, panelRoot, options, emit);
+            return app;
+          });
+        })
+        .catch(function (err) {
+          loading = null;
+          host.setAttribute("data-load-error", "");
+          console.error("Baton: the chat could not load", err);
+          throw err;
+        });
+    }
+    return loading;
+  }
+  function withApp(fn) {
+    return load().then(fn, function () {});
+  }
+
+  launcher.addEventListener("pointerenter", load, { once: true });
+  launcher.addEventListener("focus", load, { once: true });
+  launcher.addEventListener("touchstart", load, { once: true, passive: true });
+  launcher.addEventListener("click", function () {
+    withApp(function (a) { a.toggle(); });
+  });
+  if ("requestIdleCallback" in window) requestIdleCallback(load, { timeout: 5000 });
+  else setTimeout(load, 3000);
+
+  window.Baton = {
+    version: "0.1.0",
+    open: function () { return withApp(function (a) { a.open(); }); },
+    close: function () { return withApp(function (a) { a.close(); }); },
+    identify: function (identity) { return withApp(function (a) { a.identify(identity || {}); }); },
+    on: function (event, fn) {
+      (listeners[event] = listeners[event] || []).push(fn);
+      return function off() {
+        listeners[event] = (listeners[event] || []).filter(function (f) { return f !== fn; });
+      };
+    },
+  };
+
+  function adoptStyle(shadowRoot, css) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    shadowRoot.adoptedStyleSheets = shadowRoot.adoptedStyleSheets.concat([sheet]);
+  }
+})();

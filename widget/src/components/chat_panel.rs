@@ -1,0 +1,120 @@
+//! The chat panel: header with the always-visible "Talk to a person", the conversation,
+//! and the message box.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::components::handoff_view::HandoffView;
+use crate::components::message_view::MessageView;
+use crate::i18n::strings_for;
+use crate::state::{Action, ChatState, EngineState, Handoff};
+
+/// Properties of [`ChatPanel`].
+#[derive(Clone, PartialEq, Properties)]
+pub struct ChatPanelProps {
+    /// The whole chat state.
+    pub state: ChatState,
+    /// The site's greeting, or empty for the default one.
+    pub greeting: String,
+    /// Where every control sends its action.
+    pub on_action: Callback<Action>,
+    /// The message box, so the root can focus it.
+    pub input: NodeRef,
+}
+
+/// The panel; renders nothing while closed.
+#[function_component(ChatPanel)]
+pub fn chat_panel(props: &ChatPanelProps) -> Html {
+    let ChatPanelProps { state, greeting, on_action, input } = props;
+    if !state.open {
+        return html! {};
+    }
+    let strings = strings_for(&state.language);
+    let emit = |action: Action| {
+        let on_action = on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
+    };
+    let on_submit = {
+        let on_action = on_action.clone();
+        let input = input.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            if let Some(field) = input.cast::<HtmlInputElement>() {
+                let text = field.value();
+                if !text.trim().is_empty() {
+                    field.set_value("");
+                    on_action.emit(Action::CustomerSent { text, now_ms: crate::now_ms() });
+                }
+            }
+        })
+    };
+    let on_keydown = {
+        let on_action = on_action.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Escape" {
+                on_action.emit(Action::Close);
+            }
+        })
+    };
+    let can_request_person = matches!(state.handoff, Handoff::None);
+    let greeting = if greeting.is_empty() { strings.greeting.to_owned() } else { greeting.clone() };
+    let suggestions: Vec<(String, String)> = match &state.engine {
+        EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
+        _ => Vec::new(),
+    };
+    let ask = |title: String| {
+        let on_action = on_action.clone();
+        Callback::from(move |_: MouseEvent| {
+            on_action.emit(Action::CustomerSent { text: title.clone(), now_ms: crate::now_ms() })
+        })
+    };
+    html! {
+        <section class="panel" role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
+            <header class="header">
+                <div class="titles">
+                    <h2 id="baton-title">{ strings.title }</h2>
+                    <p>{ strings.subtitle }</p>
+                </div>
+                <button type="button" class="close" aria-label={strings.close} onclick={emit(Action::Close)}>
+                    <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>
+                </button>
+            </header>
+            <div class="person-bar">
+                <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
+                    { strings.talk_to_person }
+                </button>
+            </div>
+            <div class="log" role="log" aria-live="polite" aria-relevant="additions">
+                <ul class="messages">
+                    <li class="message from-bot greeting"><p>{ greeting }</p></li>
+                    { for state.messages.iter().map(|message| html! {
+                        <MessageView
+                            key={message.id}
+                            message={message.clone()}
+                            strings={strings}
+                            on_action={on_action.clone()}
+                            {can_request_person}
+                        />
+                    }) }
+                </ul>
+                if !suggestions.is_empty() {
+                    <nav class="suggestions" aria-label={strings.suggestions}>
+                        { for suggestions.into_iter().map(|(_, title)| html! {
+                            <button type="button" class="chip" onclick={ask(title.clone())}>{ title }</button>
+                        }) }
+                    </nav>
+                }
+                if matches!(state.engine, EngineState::Loading) {
+                    <p class="status">{ strings.loading }</p>
+                }
+                <HandoffView handoff={state.handoff.clone()} strings={strings} on_action={on_action.clone()} />
+            </div>
+            <form class="composer" onsubmit={on_submit}>
+                <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
+                <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"
+                    maxlength="1000" placeholder={strings.placeholder} />
+                <button type="submit" class="send">{ strings.send }</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,89 @@
+//! One bubble of the chat.
+
+use baton_protocol::{is_safe_url, Author};
+use yew::prelude::*;
+
+use crate::components::rich_text_view::RichTextView;
+use crate::i18n::{reason_text, Strings};
+use crate::state::{Action, ChatMessage, MessageBody};
+
+/// Properties of [`MessageView`].
+#[derive(Clone, PartialEq, Properties)]
+pub struct MessageProps {
+    /// The message.
+    pub message: ChatMessage,
+    /// The interface language's strings.
+    pub strings: &'static Strings,
+    /// Where the buttons inside a message send their actions.
+    pub on_action: Callback<Action>,
+    /// Whether offers of a person can still be acted on.
+    pub can_request_person: bool,
+}
+
+/// A customer, bot or agent bubble.
+#[function_component(MessageView)]
+pub fn message_view(props: &MessageProps) -> Html {
+    let MessageProps { message, strings, on_action, can_request_person } = props;
+    let class = match message.author {
+        Author::Customer => "message from-customer",
+        Author::Bot => "message from-bot",
+        Author::Agent => "message from-agent",
+        Author::System => "message from-system",
+    };
+    let body = match &message.body {
+        MessageBody::Text(text) => html! { <p>{ text.clone() }</p> },
+        MessageBody::DontKnow => html! { <p>{ strings.dont_know }</p> },
+        MessageBody::Answer { body, links, helpful, .. } => {
+            let message_id = message.id;
+            let answer = |helpful: bool| {
+                let on_action = on_action.clone();
+                Callback::from(move |_: MouseEvent| {
+                    on_action.emit(Action::Feedback { message_id, helpful, now_ms: crate::now_ms() })
+                })
+            };
+            html! {
+                <>
+                    <RichTextView text={body.clone()} />
+                    if !links.is_empty() {
+                        <ul class="links">
+                            { for links.iter().filter(|l| is_safe_url(&l.url)).map(|link| html! {
+                                <li><a href={link.url.clone()} target="_blank" rel="noopener noreferrer">{ link.label.clone() }</a></li>
+                            }) }
+                        </ul>
+                    }
+                    <div class="feedback" role="group" aria-label={strings.did_this_help}>
+                        { match helpful {
+                            None => html! {
+                                <>
+                                    <span>{ strings.did_this_help }</span>
+                                    <button type="button" class="chip" onclick={answer(true)}>{ strings.yes }</button>
+                                    <button type="button" class="chip" onclick={answer(false)}>{ strings.no_person }</button>
+                                </>
+                            },
+                            Some(true) => html! { <span>{ strings.glad }</span> },
+                            Some(false) => html! {},
+                        } }
+                    </div>
+                </>
+            }
+        }
+        MessageBody::OfferPerson { reasons } => {
+            let request = {
+                let on_action = on_action.clone();
+                Callback::from(move |_: MouseEvent| on_action.emit(Action::RequestPerson))
+            };
+            html! {
+                <>
+                    <p>{ strings.offer_person }</p>
+                    <ul class="reasons">
+                        { for reasons.iter().map(|reason| html! { <li>{ reason_text(*reason) }</li> }) }
+                    </ul>
+                    if *can_request_person {
+                        <button type="button" class="primary" onclick={request}>{ strings.talk_to_person }</button>
+                    }
+                </>
+            }
+        }
+    };
+    html! { <li class={class}>{ body }</li> }
+}

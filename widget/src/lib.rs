@@ -1,0 +1,119 @@
+//! Baton's chat widget: a Yew app compiled to WebAssembly.
+//!
+//! The loader (`widget/loader/widget.js`) draws the launcher, creates the Shadow DOM
+//! and calls [`mount`] once the customer reaches for the chat. Everything the customer
+//! types is answered here, in the browser, by `baton-triage`; only an escalation the
+//! customer consents to leaves the page, already redacted.
+//!
+//! Layout: [`state`] is the pure reducer (tested natively), [`widget`] the root
+//! component that runs its effects, `components/` one view component per file,
+//! [`api`] the calls to the edge, [`i18n`] the strings.
+
+pub mod api;
+pub mod components;
+pub mod i18n;
+pub mod state;
+pub mod widget;
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, ShadowRoot};
+
+use crate::state::Action;
+use crate::widget::{HostBridge, Widget, WidgetOptions, WidgetProps};
+
+/// The panel's styles, attached to the Shadow DOM as a constructable stylesheet
+/// (allowed under a strict CSP, unlike `<style>` or `style=""`).
+const STYLES: &str = include_str!("styles.css");
+
+const VISITOR_KEY: &str = "baton.visitor";
+
+/// What the loader holds to drive the mounted app.
+#[wasm_bindgen]
+pub struct WidgetHandle {
+    app: yew::AppHandle<Widget>,
+}
+
+#[wasm_bindgen]
+impl WidgetHandle {
+    /// Opens the panel.
+    pub fn open(&self) {
+        self.app.send_message(Action::Open);
+    }
+
+    /// Closes the panel.
+    pub fn close(&self) {
+        self.app.send_message(Action::Close);
+    }
+
+    /// Opens the panel if closed, closes it if open.
+    pub fn toggle(&self) {
+        self.app.send_message(Action::Toggle);
+    }
+
+    /// Records who the customer is (planned: sent with escalations for verification).
+    pub fn identify(&self, _identity: JsValue) {}
+}
+
+/// Mounts the chat into `panel_root` inside the loader's shadow root.
+#[wasm_bindgen]
+pub fn mount(shadow_root: ShadowRoot, panel_root: Element, options: JsValue, emit: js_sys::Function) -> WidgetHandle {
+    adopt_styles(&shadow_root);
+    let text = |key: &str| {
+        js_sys::Reflect::get(&options, &JsValue::from_str(key))
+            .ok()
+            .and_then(|value| value.as_string())
+            .unwrap_or_default()
+    };
+    let options = WidgetOptions {
+        site: text("site"),
+        endpoint: text("endpoint"),
+        language: text("lang"),
+        greeting: text("greeting"),
+        model_url: text("modelUrl"),
+        visitor_id: visitor_id(),
+    };
+    let props = WidgetProps { options: Rc::new(options), host: HostBridge(emit) };
+    let app = yew::Renderer::<Widget>::with_root_and_props(panel_root, props).render();
+    WidgetHandle { app }
+}
+
+fn adopt_styles(shadow_root: &ShadowRoot) {
+    let Ok(sheet) = web_sys::CssStyleSheet::new() else { return };
+    let _ = sheet.replace_sync(STYLES);
+    let sheets = shadow_root.adopted_style_sheets();
+    sheets.push(&sheet);
+    shadow_root.set_adopted_style_sheets(&sheets);
+}
+
+/// This browser's random visitor id, kept in local storage.
+fn visitor_id() -> String {
+    use gloo::storage::{LocalStorage, Storage};
+    if let Ok(id) = LocalStorage::get::<String>(VISITOR_KEY) {
+        return id;
+    }
+    let id = random_id();
+    let _ = LocalStorage::set(VISITOR_KEY, &id);
+    id
+}
+
+/// 128 random bits from the browser's CSPRNG, as 32 hex digits.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|window| window.crypto().ok())
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).ok());
+    if filled.is_none() {
+        // No Web Crypto: fall back to Math.random; ids stay unique, just guessable.
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}

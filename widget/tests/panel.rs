@@ -1,0 +1,127 @@
+//! The widget's components in real browsers (`wasm-pack test --headless --chrome --firefox`).
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use baton_widget::{mount, WidgetHandle};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const DEMO_MODEL: &[u8] = include_bytes!("../../crates/triage/data/demo/model.bin");
+
+struct Mounted {
+    root: ShadowRoot,
+    handle: WidgetHandle,
+    events: js_sys::Array,
+}
+
+/// Mounts the widget the way the loader does, with the demo model served from a blob:
+/// URL so the real fetch path runs.
+fn mount_widget() -> Mounted {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("baton-chat").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).unwrap();
+    let panel_root = document.create_element("div").unwrap();
+    root.append_child(&panel_root).unwrap();
+
+    let bytes = js_sys::Uint8Array::from(DEMO_MODEL);
+    let parts = js_sys::Array::of1(&bytes);
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let model_url = web_sys::Url::create_object_url_with_blob(&blob).unwrap();
+
+    let options = js_sys::Object::new();
+    for (key, value) in [("site", "demo"), ("endpoint", "http://127.0.0.1:9"), ("lang", "en"), ("modelUrl", model_url.as_str())] {
+        js_sys::Reflect::set(&options, &key.into(), &value.into()).unwrap();
+    }
+    let events = js_sys::Array::new();
+    let sink = events.clone();
+    let emit = Closure::<dyn Fn(JsValue, JsValue)>::new(move |name: JsValue, _detail: JsValue| {
+        sink.push(&name);
+    });
+    let handle = mount(root.clone(), panel_root, options.into(), emit.as_ref().unchecked_ref::<js_sys::Function>().clone());
+    emit.forget();
+    Mounted { root, handle, events }
+}
+
+async fn settle() {
+    gloo_timers::future::sleep(Duration::from_millis(30)).await;
+}
+
+async fn wait_for(root: &ShadowRoot, css: &str) -> Element {
+    for _ in 0..200 {
+        if let Some(element) = root.query_selector(css).unwrap() {
+            return element;
+        }
+        settle().await;
+    }
+    panic!("`{css}` never appeared");
+}
+
+fn texts(root: &ShadowRoot, css: &str) -> Vec<String> {
+    let list = root.query_selector_all(css).unwrap();
+    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.text_content()).collect()
+}
+
+async fn ask(root: &ShadowRoot, text: &str) {
+    let input: HtmlInputElement = wait_for(root, "#baton-input").await.dyn_into().unwrap();
+    input.set_value(text);
+    let send: HtmlElement = wait_for(root, "button.send").await.dyn_into().unwrap();
+    send.click();
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn opening_shows_the_panel_focuses_the_input_and_tells_the_host() {
+    let widget = mount_widget();
+    assert!(widget.root.query_selector(".panel").unwrap().is_none(), "closed at first");
+    widget.handle.open();
+    wait_for(&widget.root, ".panel").await;
+    settle().await;
+    let active = widget.root.active_element().map(|e| e.id());
+    assert_eq!(active.as_deref(), Some("baton-input"));
+    assert_eq!(widget.events.get(0).as_string().as_deref(), Some("open"));
+}
+
+#[wasm_bindgen_test]
+async fn a_routine_question_is_answered_without_the_network() {
+    let widget = mount_widget();
+    widget.handle.open();
+    wait_for(&widget.root, ".suggestions").await; // the model has loaded
+    ask(&widget.root, "When will my new card arrive?").await;
+    wait_for(&widget.root, ".message.from-bot .feedback").await;
+    let bot = texts(&widget.root, ".message.from-bot");
+    assert!(bot.iter().any(|t| t.contains("Did this answer your question?")), "{bot:?}");
+    // The person button is still there after an answer.
+    assert!(widget.root.query_selector("button.person:not([disabled])").unwrap().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn personal_data_is_masked_in_the_customers_own_bubble() {
+    let widget = mount_widget();
+    widget.handle.open();
+    wait_for(&widget.root, ".suggestions").await;
+    ask(&widget.root, "my email is jane.doe@example.com and card 4242 4242 4242 4242").await;
+    let mine = texts(&widget.root, ".message.from-customer");
+    assert_eq!(mine.len(), 1);
+    assert!(!mine[0].contains("jane.doe@example.com"), "{}", mine[0]);
+    assert!(!mine[0].contains("4242 4242 4242 4242"), "{}", mine[0]);
+}
+
+#[wasm_bindgen_test]
+async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
+    let widget = mount_widget();
+    widget.handle.open();
+    wait_for(&widget.root, ".suggestions").await;
+    ask(&widget.root, "where is my refund").await;
+    let person: HtmlElement = wait_for(&widget.root, "button.person").await.dyn_into().unwrap();
+    person.click();
+    let preview = wait_for(&widget.root, ".consent .preview").await;
+    assert!(preview.text_content().unwrap().contains("where is my refund"));
+    assert!(!widget.events.includes(&"escalated".into(), 0), "nothing sent before consent");
+}

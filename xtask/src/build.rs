@@ -1,0 +1,105 @@
+//! Building what `wrangler dev` serves: the widget (wasm + loader), the site's static
+//! assets, the per-site models, and the worker.
+//!
+//! Layout of the assets directory (`target/site/`, what `wrangler.toml` serves):
+//! - everything under `www/` (demo shop, agent console, docs),
+//! - `widget.js`, the loader a site embeds, from `widget/loader/widget.js`,
+//! - `widget/baton.js` + `widget/baton_bg.wasm`, the Yew app,
+//! - `sites/<site>/model.bin`, each site's model and knowledge base.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::io_error;
+use crate::process::Cmd;
+use crate::tools::{cargo_bin_dir, is_newer_or_same, Tools};
+use crate::{cargo_target_dir, workspace_root, Result};
+
+/// Where the built static assets go.
+pub(crate) fn site_dir() -> PathBuf {
+    workspace_root().join("target/site")
+}
+
+/// Builds everything.
+pub(crate) fn all(tools: &Tools) -> Result<()> {
+    widget(tools)?;
+    assets()?;
+    edge(tools)?;
+    Ok(())
+}
+
+/// Compiles the widget to wasm, binds it, shrinks it with wasm-opt.
+pub(crate) fn widget(tools: &Tools) -> Result<()> {
+    Cmd::new("cargo")
+        .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "-p", "baton-widget"])
+        .run()?;
+    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_widget.wasm");
+    let out_dir = site_dir().join("widget");
+    let bound = out_dir.join("baton_bg.wasm");
+    if is_newer_or_same(&bound, &wasm) && out_dir.join("baton.js").exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&out_dir).map_err(io_error("create", &out_dir))?;
+    Cmd::new(&tools.wasm_bindgen)
+        .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
+        .args(["--out-name", "baton", "--out-dir"])
+        .args([&out_dir, &wasm])
+        .run()?;
+    Cmd::new(&tools.wasm_opt)
+        .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
+        .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
+        .args([bound.as_os_str(), "-o".as_ref(), bound.as_os_str()])
+        .env("PATH", &tools.path)
+        .run()?;
+    Ok(())
+}
+
+/// Copies `www/`, the widget loader and the site models into the assets directory.
+pub(crate) fn assets() -> Result<()> {
+    let root = workspace_root();
+    let site = site_dir();
+    copy_tree(&root.join("www"), &site)?;
+    copy_file(&root.join("widget/loader/widget.js"), &site.join("widget.js"))?;
+    copy_file(&root.join("crates/triage/data/demo/model.bin"), &site.join("sites/demo/model.bin"))?;
+    Ok(())
+}
+
+/// Builds the worker with worker-build unless its output is newer than the sources.
+pub(crate) fn edge(tools: &Tools) -> Result<()> {
+    let root = workspace_root();
+    Cmd::new("cargo")
+        .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "-p", "baton-edge"])
+        .run()?;
+    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_edge.wasm");
+    if is_newer_or_same(&root.join("edge/build/index.js"), &wasm) {
+        return Ok(());
+    }
+    Cmd::new(cargo_bin_dir().join("worker-build"))
+        .args(["--release", "edge"])
+        .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+        .env("WASM_OPT_BIN", &tools.wasm_opt)
+        .env("PATH", &tools.path)
+        .run()
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    }
+    std::fs::copy(from, to).map_err(io_error("copy", from))?;
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(io_error("create", to))?;
+    for entry in std::fs::read_dir(from).map_err(io_error("read", from))? {
+        let entry = entry.map_err(io_error("read", from))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target)?;
+        } else {
+            copy_file(&path, &target)?;
+        }
+    }
+    Ok(())
+}

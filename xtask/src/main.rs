@@ -1,0 +1,69 @@
+//! `cargo xtask`: the project's commands.
+//!
+//! - `cargo xtask dev`: install what is missing, build everything, run Baton on
+//!   <http://127.0.0.1:8787> under `wrangler dev`.
+//! - `cargo xtask test`: install what is missing, then every check and test, one line a
+//!   stage; exits non-zero on the first failure.
+//! - `cargo xtask build`: build the widget, the site assets and the worker.
+//! - `cargo xtask deploy [--dry-run]`: build, then `wrangler deploy`.
+//!
+//! Every install step is idempotent: it checks first and does nothing when the tool is
+//! already there at the right version. Tools from npm live in `xtask/node_modules`.
+
+mod build;
+mod dev;
+mod error;
+mod process;
+mod test;
+mod tools;
+mod wrangler;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub(crate) use error::{Result, XtaskError};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  dev                 install what is missing, build, and run Baton on http://127.0.0.1:8787
+  test                install what is missing, then run every check and test
+  build               build the widget, the site assets and the worker
+  deploy [--dry-run]  build, then `wrangler deploy` (--dry-run prints the bundle size)
+  install             only install what is missing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => dev::run(),
+        Some("test") => test::run(),
+        Some("build") => tools::ensure_build_tools().and_then(|tools| build::all(&tools)),
+        Some("deploy") => dev::deploy(args.iter().any(|a| a == "--dry-run")),
+        Some("install") => tools::ensure_test_tools().map(|_| ()),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(XtaskError::Usage(format!("unknown command `{other}`\n\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+}
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR`, default `target/`).
+pub(crate) fn cargo_target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}

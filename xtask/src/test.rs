@@ -1,0 +1,131 @@
+//! `cargo xtask test`: every check and test, in order, one line a stage.
+
+use std::time::{Duration, Instant};
+
+use crate::dev::random_hex;
+use crate::error::io_error;
+use crate::process::{free_port, Cmd};
+use crate::tools::{ensure_test_tools, Tools};
+use crate::wrangler::{WranglerDev, WranglerOptions};
+use crate::{build, workspace_root, Result};
+
+/// Runs all stages; the first failure stops the run and fails the command.
+pub(crate) fn run() -> Result<()> {
+    let started = Instant::now();
+    let tools = timed("install", ensure_test_tools)?;
+    let mut report = Report::default();
+    report.stage("fmt", || Cmd::new("cargo").args(["fmt", "--all", "--check"]).run())?;
+    report.stage("clippy (host)", || {
+        Cmd::new("cargo")
+            .args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"])
+            .run()
+    })?;
+    report.stage("clippy (wasm32)", || clippy_wasm())?;
+    report.stage("unit tests (host)", || {
+        Cmd::new("cargo").args(["test", "--quiet", "--workspace", "--exclude", "baton-tests"]).run()
+    })?;
+    report.stage("widget tests (Chromium, Firefox)", || widget_browser_tests(&tools))?;
+    report.stage("build (widget, assets, worker)", || build::all(&tools))?;
+    let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
+    std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
+    let token = format!("test-{}", random_hex(16)?);
+    let port = free_port()?;
+    let log = workspace_root().join("target/wrangler-test.log");
+    let server = report.stage("start wrangler dev", || {
+        WranglerDev::start(
+            &tools,
+            WranglerOptions {
+                port,
+                persist_to: Some(&state_dir),
+                vars: vec![
+                    ("BATON_AGENT_TOKEN".to_owned(), token.clone()),
+                    (
+                        "BATON_SITES".to_owned(),
+                        format!(
+                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}}}}"#
+                        ),
+                    ),
+                ],
+                log: Some(log.clone()),
+            },
+        )
+    })?;
+    let base_url = server.base_url();
+    let integration = |test: &str| {
+        let test = test.to_owned();
+        let base_url = base_url.clone();
+        let token = token.clone();
+        let tools = tools.clone();
+        move || {
+            Cmd::new("cargo")
+                .args(["test", "--quiet", "-p", "baton-tests", "--test", &test])
+                .env("BATON_BASE_URL", &base_url)
+                .env("BATON_AGENT_TOKEN", &token)
+                .env("BATON_SCREENSHOT_DIR", workspace_root().join("target/screenshots"))
+                .env("PATH", &tools.path)
+                .run()
+        }
+    };
+    report.stage("edge API tests (wrangler dev)", integration("edge_api"))?;
+    report.stage("end-to-end tests (Chromium, Firefox)", integration("browser"))?;
+    drop(server);
+    println!(
+        "xtask test: {} stages passed in {}",
+        report.passed,
+        seconds(started.elapsed())
+    );
+    Ok(())
+}
+
+#[derive(Default)]
+struct Report {
+    passed: usize,
+}
+
+impl Report {
+    fn stage<T>(&mut self, name: &str, action: impl FnOnce() -> Result<T>) -> Result<T> {
+        let value = timed(name, action)?;
+        self.passed += 1;
+        Ok(value)
+    }
+}
+
+fn timed<T>(name: &str, action: impl FnOnce() -> Result<T>) -> Result<T> {
+    println!("stage: {name} ...");
+    let started = Instant::now();
+    let result = action();
+    let outcome = if result.is_ok() { "ok" } else { "FAILED" };
+    println!("stage: {name}: {outcome} in {}", seconds(started.elapsed()));
+    result
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
+fn clippy_wasm() -> Result<()> {
+    let wasm = ["--target", "wasm32-unknown-unknown"];
+    let crates = ["-p", "baton-protocol", "-p", "baton-relay", "-p", "baton-triage", "-p", "baton-edge", "-p", "baton-widget"];
+    Cmd::new("cargo")
+        .args(["clippy", "--quiet", "--lib"])
+        .args(wasm)
+        .args(crates)
+        .args(["--", "-D", "warnings"])
+        .run()?;
+    Cmd::new("cargo")
+        .args(["clippy", "--quiet", "--tests", "-p", "baton-widget"])
+        .args(wasm)
+        .args(["--", "-D", "warnings"])
+        .run()
+}
+
+fn widget_browser_tests(tools: &Tools) -> Result<()> {
+    for browser in ["--chrome", "--firefox"] {
+        Cmd::new("wasm-pack")
+            .args(["test", "--headless", browser, "widget"])
+            .env("PATH", &tools.path)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .run()?;
+    }
+    Ok(())
+}
