@@ -72,12 +72,18 @@ impl EdgeError {
             worker::console_error!("internal error: {inner}");
         }
         let body = ApiError {
-            error: ApiErrorBody { code: code.to_owned(), message: self.to_string() },
+            error: ApiErrorBody {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let headers = Headers::new();
         // Setting a well-formed header on fresh headers cannot fail.
         let _ = headers.set("content-type", "application/json");
-        Response::builder().with_status(status).with_headers(headers).fixed(json)
+        Response::builder()
+            .with_status(status)
+            .with_headers(headers)
+            .fixed(json)
     }
 }

@@ -1,7 +1,7 @@
 //! The public HTTP API under `/v1`.
 
 use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
-use baton_relay::{describe_json_error, validate_escalation, tokens_match, Limits, SiteDirectory};
+use baton_relay::{describe_json_error, tokens_match, validate_escalation, Limits, SiteDirectory};
 use baton_triage::redact_pii;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -37,7 +37,9 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
         (Method::Options, "/v1/escalations") => Ok(Response::builder().with_status(204).empty()),
         (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
         (Method::Get, "/v1/agent/queue") => agent_queue(request, env).await,
-        (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue") => Err(EdgeError::MethodNotAllowed),
+        (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue") => {
+            Err(EdgeError::MethodNotAllowed)
+        }
         _ => Err(EdgeError::NotFound),
     }
 }
@@ -65,8 +67,12 @@ async fn create_escalation(
         now_ms: worker::Date::now().as_millis(),
         request: escalation,
     };
-    let stub = env.durable_object(SITE_QUEUE_BINDING)?.get_by_name(&new.request.site)?;
-    let response = stub.fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?).await?;
+    let stub = env
+        .durable_object(SITE_QUEUE_BINDING)?
+        .get_by_name(&new.request.site)?;
+    let response = stub
+        .fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?)
+        .await?;
     Ok(response)
 }
 
@@ -83,8 +89,12 @@ async fn agent_queue(request: Request, env: &Env) -> Result<Response, EdgeError>
     if sites.get(&query.site).is_none() {
         return Err(EdgeError::UnknownSite(query.site));
     }
-    let stub = env.durable_object(SITE_QUEUE_BINDING)?.get_by_name(&query.site)?;
-    let response = stub.fetch_with_request(internal_request("/queue", Method::Get, None::<&()>)?).await?;
+    let stub = env
+        .durable_object(SITE_QUEUE_BINDING)?
+        .get_by_name(&query.site)?;
+    let response = stub
+        .fetch_with_request(internal_request("/queue", Method::Get, None::<&()>)?)
+        .await?;
     Ok(response)
 }
 
@@ -99,7 +109,10 @@ fn redact_packet(escalation: &mut EscalationRequest) {
 }
 
 fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
-    let expected = env.secret("BATON_AGENT_TOKEN").map_err(|_| EdgeError::Unauthorized)?.to_string();
+    let expected = env
+        .secret("BATON_AGENT_TOKEN")
+        .map_err(|_| EdgeError::Unauthorized)?
+        .to_string();
     let presented = request
         .headers()
         .get("authorization")
@@ -119,7 +132,12 @@ fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Result<T, EdgeError> {
-    let content_type = request.headers().get("content-type").ok().flatten().unwrap_or_default();
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     if !content_type.starts_with("application/json") {
         return Err(EdgeError::UnsupportedMediaType);
     }
@@ -130,24 +148,37 @@ async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Res
         .flatten()
         .and_then(|length| length.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(EdgeError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(EdgeError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     let body = request.bytes().await?;
     if body.len() > MAX_BODY_BYTES {
-        return Err(EdgeError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(EdgeError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
-    serde_json::from_slice(&body).map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
+    serde_json::from_slice(&body)
+        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
 }
 
 /// A request from this worker to one of its Durable Objects.
-fn internal_request<T: Serialize>(path: &str, method: Method, body: Option<&T>) -> Result<Request, EdgeError> {
+fn internal_request<T: Serialize>(
+    path: &str,
+    method: Method,
+    body: Option<&T>,
+) -> Result<Request, EdgeError> {
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(body) = body {
-        let json = serde_json::to_string(body).map_err(|err| worker::Error::RustError(err.to_string()))?;
+        let json =
+            serde_json::to_string(body).map_err(|err| worker::Error::RustError(err.to_string()))?;
         init.with_body(Some(json.into()));
     }
-    Ok(Request::new_with_init(&format!("https://baton.internal{path}"), &init)?)
+    Ok(Request::new_with_init(
+        &format!("https://baton.internal{path}"),
+        &init,
+    )?)
 }
 
 /// A JSON response with the given status.

@@ -68,7 +68,10 @@ impl SiteQueue {
         );
         let mut waiting = self.waiting().await?;
         if let Some(existing_id) = storage.get::<String>(&idempotency_key).await? {
-            if let Some(existing) = storage.get::<StoredConversation>(&conversation_key(&existing_id)).await? {
+            if let Some(existing) = storage
+                .get::<StoredConversation>(&conversation_key(&existing_id))
+                .await?
+            {
                 return json_response(200, &accepted(&existing, &waiting));
             }
         }
@@ -84,9 +87,13 @@ impl SiteQueue {
             reasons: stored.request.packet.reasons.clone(),
         });
         QueueOrder::sort(&mut waiting);
-        storage.put(&conversation_key(&stored.conversation_id), &stored).await?;
+        storage
+            .put(&conversation_key(&stored.conversation_id), &stored)
+            .await?;
         storage.put(WAITING_KEY, &waiting).await?;
-        storage.put(&idempotency_key, &stored.conversation_id).await?;
+        storage
+            .put(&idempotency_key, &stored.conversation_id)
+            .await?;
         json_response(201, &accepted(&stored, &waiting))
     }
 
@@ -96,7 +103,10 @@ impl SiteQueue {
         let mut entries = Vec::with_capacity(waiting.len());
         let mut site = String::new();
         for item in &waiting {
-            if let Some(stored) = storage.get::<StoredConversation>(&conversation_key(&item.conversation_id)).await? {
+            if let Some(stored) = storage
+                .get::<StoredConversation>(&conversation_key(&item.conversation_id))
+                .await?
+            {
                 site.clone_from(&stored.request.site);
                 let packet = &stored.request.packet;
                 entries.push(QueueEntry {
@@ -109,11 +119,22 @@ impl SiteQueue {
                 });
             }
         }
-        json_response(200, &QueueSnapshot { site, waiting: entries })
+        json_response(
+            200,
+            &QueueSnapshot {
+                site,
+                waiting: entries,
+            },
+        )
     }
 
     async fn waiting(&self) -> Result<Vec<WaitingConversation>, EdgeError> {
-        Ok(self.state.storage().get(WAITING_KEY).await?.unwrap_or_default())
+        Ok(self
+            .state
+            .storage()
+            .get(WAITING_KEY)
+            .await?
+            .unwrap_or_default())
     }
 }
 

@@ -49,9 +49,15 @@ impl Browser {
         let profile = TempDir::new(kind.name());
         let (program, args): (&str, Vec<String>) = match kind {
             BrowserKind::Chromium => ("chromedriver", vec![format!("--port={port}")]),
-            BrowserKind::Firefox => {
-                ("geckodriver", vec!["--host".into(), "127.0.0.1".into(), "--port".into(), port.to_string()])
-            }
+            BrowserKind::Firefox => (
+                "geckodriver",
+                vec![
+                    "--host".into(),
+                    "127.0.0.1".into(),
+                    "--port".into(),
+                    port.to_string(),
+                ],
+            ),
         };
         let driver = tokio::process::Command::new(program)
             .args(&args)
@@ -59,7 +65,9 @@ impl Browser {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {program} (run `cargo xtask install`): {err}"));
+            .unwrap_or_else(|err| {
+                panic!("cannot start {program} (run `cargo xtask install`): {err}")
+            });
         let capabilities = match kind {
             BrowserKind::Chromium => json!({
                 "browserName": "chrome",
@@ -99,7 +107,8 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let client = loop {
-            let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            let mut builder =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
             builder.capabilities(capabilities.clone());
             match builder.connect(&url).await {
                 Ok(client) => break client,
@@ -111,13 +120,28 @@ impl Browser {
             }
         };
         client.set_window_size(1280, 900).await.unwrap();
-        Browser { client, kind, driver, _profile: profile }
+        Browser {
+            client,
+            kind,
+            driver,
+            _profile: profile,
+        }
     }
 
     /// The widget's shadow root on the current page, once the loader has drawn it.
     pub async fn widget(&self) -> ShadowRoot {
-        let host = self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("baton-chat")).await;
-        let host = host.unwrap_or_else(|err| panic!("{}: the widget's host element never appeared: {err}", self.kind.name()));
+        let host = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("baton-chat"))
+            .await;
+        let host = host.unwrap_or_else(|err| {
+            panic!(
+                "{}: the widget's host element never appeared: {err}",
+                self.kind.name()
+            )
+        });
         host.shadow_root().await.unwrap()
     }
 
@@ -176,7 +200,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after 30s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after 30s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -190,7 +217,11 @@ fn firefox_binary() -> &'static str {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A directory removed when dropped.

@@ -27,7 +27,11 @@ impl Baton {
             "BATON_BASE_URL is not set: these tests need a running Baton; run them with `cargo xtask test`",
         );
         let agent_token = std::env::var("BATON_AGENT_TOKEN").expect("BATON_AGENT_TOKEN is not set");
-        Baton { base_url, agent_token, http: reqwest::Client::new() }
+        Baton {
+            base_url,
+            agent_token,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// The HTTP client.
@@ -74,7 +78,12 @@ impl Baton {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200, "queue: {}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            response.status(),
+            200,
+            "queue: {}",
+            response.text().await.unwrap_or_default()
+        );
         response.json().await.unwrap()
     }
 }
@@ -87,7 +96,10 @@ pub fn unique_id(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{prefix}-{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{nanos:x}-{}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A minimal valid escalation for `site`.

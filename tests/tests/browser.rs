@@ -9,13 +9,24 @@ use fantoccini::Locator;
 
 /// The demo knowledge base's answer to "when will my card arrive", first sentence.
 fn card_arrival_answer_start() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/triage/data/demo/kb.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/triage/data/demo/kb.toml"
+    );
     let kb: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let intents = kb["intent"].as_array().unwrap();
-    let entry = intents.iter().find(|i| i["id"].as_str() == Some("card_arrival")).unwrap();
+    let entry = intents
+        .iter()
+        .find(|i| i["id"].as_str() == Some("card_arrival"))
+        .unwrap();
     let answer = entry["answer"].as_str().unwrap();
     // The widget renders markup, so compare with plain words before any markup.
-    answer.split(['*', '[', '\n']).next().unwrap().trim().to_owned()
+    answer
+        .split(['*', '[', '\n'])
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
@@ -25,37 +36,75 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
 
     // The launcher is drawn by the loader straight away.
     let launcher = browser.find_in_widget("button.launcher").await;
-    assert_eq!(launcher.attr("aria-expanded").await.unwrap().as_deref(), Some("false"));
+    assert_eq!(
+        launcher.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
     launcher.click().await.unwrap();
     let input = browser.find_in_widget("#baton-input").await;
-    assert_eq!(launcher.attr("aria-expanded").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(
+        launcher.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
 
     // A routine question is answered from the knowledge base, in the browser.
-    browser.wait_for_text(".suggestions .chip, .status", "").await;
-    input.send_keys("When will my new card arrive?\n").await.unwrap();
+    browser.find_in_widget(".suggestions .chip").await; // the model has loaded
+    input
+        .send_keys("When will my new card arrive?\u{e007}")
+        .await
+        .unwrap();
     let expected = card_arrival_answer_start();
     browser.wait_for_text(".message.from-bot", &expected).await;
-    browser.wait_for_text(".message.from-bot .feedback", "Did this answer your question?").await;
+    browser
+        .wait_for_text(
+            ".message.from-bot .feedback",
+            "Did this answer your question?",
+        )
+        .await;
     browser.screenshot("widget-answer").await;
 
     // "Talk to a person" is always there; consent shows what will be sent.
-    browser.find_in_widget("button.person").await.click().await.unwrap();
-    browser.wait_for_text(".consent .preview", "When will my new card arrive?").await;
-    browser.wait_for_text(".consent button.primary", "Send to a person").await.click().await.unwrap();
+    browser
+        .find_in_widget("button.person")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".consent .preview", "When will my new card arrive?")
+        .await;
+    browser
+        .wait_for_text(".consent button.primary", "Send to a person")
+        .await
+        .click()
+        .await
+        .unwrap();
     let queued = browser.wait_for_text(".queued", "in line").await;
-    let conversation_id = queued.attr("data-conversation").await.unwrap().expect("queued shows its conversation id");
+    let conversation_id = queued
+        .attr("data-conversation")
+        .await
+        .unwrap()
+        .expect("queued shows its conversation id");
     browser.screenshot("widget-escalated").await;
 
     // The agent sees it in the queue.
     let queue = baton.queue("demo").await;
     assert!(
-        queue.waiting.iter().any(|entry| entry.conversation_id == conversation_id),
+        queue
+            .waiting
+            .iter()
+            .any(|entry| entry.conversation_id == conversation_id),
         "the escalated conversation is not in the agent queue"
     );
 
     // Escape closes the panel and focus returns to the launcher.
     let root = browser.widget().await;
-    root.find(Locator::Css("#baton-input")).await.unwrap().send_keys("\u{e00c}").await.unwrap();
+    root.find(Locator::Css("#baton-input"))
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
     let focused_launcher = browser
         .client
         .execute(
@@ -72,11 +121,20 @@ async fn the_demo_page_embeds_the_widget_with_one_tag(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
-    let tags = browser.client.find_all(Locator::Css("script[src$='widget.js'][data-site='demo']")).await.unwrap();
+    let tags = browser
+        .client
+        .find_all(Locator::Css("script[src$='widget.js'][data-site='demo']"))
+        .await
+        .unwrap();
     assert_eq!(tags.len(), 1);
-    browser.find_in_widget("button.launcher").await.click().await.unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
     browser.find_in_widget(".panel").await;
-    browser.wait_for_text(".suggestions", "").await;
+    browser.find_in_widget(".suggestions .chip").await;
     browser.screenshot("demo-widget-open").await;
     browser.close().await;
 }

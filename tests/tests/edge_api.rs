@@ -1,17 +1,26 @@
 //! The edge's HTTP API under real `wrangler dev` (workerd, Durable Objects on SQLite).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use baton_protocol::{ApiError, Author, EscalationReason, HandoffPacket, IntentGuess, TranscriptEntry};
+use baton_protocol::{
+    ApiError, Author, EscalationReason, HandoffPacket, IntentGuess, TranscriptEntry,
+};
 use baton_tests::{escalation, Baton};
 
 fn packet(text: &str) -> HandoffPacket {
     HandoffPacket {
-        intent: Some(IntentGuess { intent: "card_arrival".into(), confidence: 0.42 }),
+        intent: Some(IntentGuess {
+            intent: "card_arrival".into(),
+            confidence: 0.42,
+        }),
         reasons: vec![EscalationReason::ExplicitRequest],
         sentiment: vec![-0.2],
         answers_shown: vec!["card_arrival".into()],
         summary: "Card has not arrived".into(),
-        transcript: vec![TranscriptEntry { author: Author::Customer, text: text.into(), at_ms: 1 }],
+        transcript: vec![TranscriptEntry {
+            author: Author::Customer,
+            text: text.into(),
+            at_ms: 1,
+        }],
         language: "en".into(),
     }
 }
@@ -19,14 +28,20 @@ fn packet(text: &str) -> HandoffPacket {
 async fn error_of(response: reqwest::Response) -> (u16, ApiError) {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap();
-    let error: ApiError = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not an error body: {body}"));
+    let error: ApiError =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not an error body: {body}"));
     (status, error)
 }
 
 #[tokio::test]
 async fn health_answers() {
     let baton = Baton::from_env();
-    let response = baton.http().get(baton.url("/v1/health")).send().await.unwrap();
+    let response = baton
+        .http()
+        .get(baton.url("/v1/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -36,7 +51,10 @@ async fn an_escalation_reaches_the_agent_queue_with_its_packet() {
     let request = escalation("demo", packet("my card never came"));
     let accepted = baton.escalate(&request).await;
     assert!(!accepted.conversation_id.is_empty());
-    assert!(accepted.customer_token.len() >= 32, "customer token too short to be a secret");
+    assert!(
+        accepted.customer_token.len() >= 32,
+        "customer token too short to be a secret"
+    );
     assert!(accepted.queue_position >= 1);
     assert!(accepted.estimated_wait_seconds > 0);
 
@@ -48,19 +66,30 @@ async fn an_escalation_reaches_the_agent_queue_with_its_packet() {
         .expect("the new conversation is in the agent's queue");
     assert_eq!(entry.summary, "Card has not arrived");
     assert_eq!(entry.reasons, vec![EscalationReason::ExplicitRequest]);
-    assert_eq!(entry.intent.as_ref().map(|i| i.intent.as_str()), Some("card_arrival"));
+    assert_eq!(
+        entry.intent.as_ref().map(|i| i.intent.as_str()),
+        Some("card_arrival")
+    );
 }
 
 #[tokio::test]
 async fn sensitive_escalations_go_ahead_of_earlier_ordinary_ones() {
     let baton = Baton::from_env();
-    let ordinary = baton.escalate(&escalation("demo", packet("question"))).await;
+    let ordinary = baton
+        .escalate(&escalation("demo", packet("question")))
+        .await;
     let mut urgent_packet = packet("someone used my card");
     urgent_packet.reasons = vec![EscalationReason::SensitiveIntent];
     let urgent = baton.escalate(&escalation("demo", urgent_packet)).await;
     assert!(urgent.queue_position < ordinary.queue_position + 1);
     let queue = baton.queue("demo").await;
-    let index = |id: &str| queue.waiting.iter().position(|e| e.conversation_id == id).unwrap();
+    let index = |id: &str| {
+        queue
+            .waiting
+            .iter()
+            .position(|e| e.conversation_id == id)
+            .unwrap()
+    };
     assert!(index(&urgent.conversation_id) < index(&ordinary.conversation_id));
 }
 
@@ -73,7 +102,11 @@ async fn a_retried_escalation_creates_nothing_twice() {
     assert_eq!(first.conversation_id, second.conversation_id);
     assert_eq!(first.customer_token, second.customer_token);
     let queue = baton.queue("demo").await;
-    let copies = queue.waiting.iter().filter(|e| e.conversation_id == first.conversation_id).count();
+    let copies = queue
+        .waiting
+        .iter()
+        .filter(|e| e.conversation_id == first.conversation_id)
+        .count();
     assert_eq!(copies, 1);
 }
 
@@ -84,9 +117,21 @@ async fn the_edge_redacts_card_numbers_the_widget_missed() {
     request.packet.summary = "card 4242-4242-4242-4242".into();
     let accepted = baton.escalate(&request).await;
     let queue = baton.queue("demo").await;
-    let entry = queue.waiting.iter().find(|e| e.conversation_id == accepted.conversation_id).unwrap();
-    assert!(!entry.summary.contains("4242-4242-4242-4242"), "summary kept the card number: {}", entry.summary);
-    assert!(entry.summary.contains("4242"), "the mask keeps the last four digits: {}", entry.summary);
+    let entry = queue
+        .waiting
+        .iter()
+        .find(|e| e.conversation_id == accepted.conversation_id)
+        .unwrap();
+    assert!(
+        !entry.summary.contains("4242-4242-4242-4242"),
+        "summary kept the card number: {}",
+        entry.summary
+    );
+    assert!(
+        entry.summary.contains("4242"),
+        "the mask keeps the last four digits: {}",
+        entry.summary
+    );
 }
 
 #[tokio::test]
@@ -112,30 +157,49 @@ async fn bad_requests_get_clear_errors_and_store_nothing() {
 
     let (status, error) = error_of(post("{not json".into(), "application/json").await).await;
     assert_eq!((status, error.error.code.as_str()), (400, "invalid_body"));
-    assert!(error.error.message.contains("line 1"), "{}", error.error.message);
+    assert!(
+        error.error.message.contains("line 1"),
+        "{}",
+        error.error.message
+    );
 
     let mut unknown = valid.clone();
     unknown["surprise"] = serde_json::json!(1);
     let (status, error) = error_of(post(unknown.to_string(), "application/json").await).await;
     assert_eq!(status, 400);
-    assert!(error.error.message.contains("unknown field `surprise`"), "{}", error.error.message);
+    assert!(
+        error.error.message.contains("unknown field `surprise`"),
+        "{}",
+        error.error.message
+    );
 
     let mut wrong_type = valid.clone();
     wrong_type["visitor_id"] = serde_json::json!(4_111_111_111_111_111_u64);
     let (status, error) = error_of(post(wrong_type.to_string(), "application/json").await).await;
     assert_eq!(status, 400);
-    assert!(!error.error.message.contains("4111111111111111"), "error echoed the value: {}", error.error.message);
+    assert!(
+        !error.error.message.contains("4111111111111111"),
+        "error echoed the value: {}",
+        error.error.message
+    );
 
     let mut oversized = valid.clone();
     oversized["packet"]["summary"] = serde_json::json!("x".repeat(70_000));
     let (status, error) = error_of(post(oversized.to_string(), "application/json").await).await;
-    assert_eq!((status, error.error.code.as_str()), (413, "payload_too_large"));
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (413, "payload_too_large")
+    );
 
     let mut long_message = valid.clone();
     long_message["packet"]["transcript"][0]["text"] = serde_json::json!("y".repeat(5_000));
     let (status, error) = error_of(post(long_message.to_string(), "application/json").await).await;
     assert_eq!((status, error.error.code.as_str()), (422, "field_too_long"));
-    assert!(error.error.message.contains("packet.transcript[0].text"), "{}", error.error.message);
+    assert!(
+        error.error.message.contains("packet.transcript[0].text"),
+        "{}",
+        error.error.message
+    );
 
     let (status, _) = error_of(post(valid.to_string(), "text/plain").await).await;
     assert_eq!(status, 415);
@@ -154,9 +218,16 @@ async fn bad_requests_get_clear_errors_and_store_nothing() {
         .await
         .unwrap();
     let (status, error) = error_of(response).await;
-    assert_eq!((status, error.error.code.as_str()), (403, "origin_not_allowed"));
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (403, "origin_not_allowed")
+    );
 
-    assert_eq!(baton.queue(site).await.waiting.len(), before, "a refused request was stored");
+    assert_eq!(
+        baton.queue(site).await.waiting.len(),
+        before,
+        "a refused request was stored"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +236,13 @@ async fn the_agent_queue_needs_the_agent_token() {
     let url = baton.url("/v1/agent/queue?site=demo");
     let none = baton.http().get(&url).send().await.unwrap();
     assert_eq!(error_of(none).await.0, 401);
-    let wrong = baton.http().get(&url).bearer_auth("not-the-token").send().await.unwrap();
+    let wrong = baton
+        .http()
+        .get(&url)
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
     let (status, error) = error_of(wrong).await;
     assert_eq!((status, error.error.code.as_str()), (401, "unauthorized"));
 }
@@ -173,9 +250,19 @@ async fn the_agent_queue_needs_the_agent_token() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_json_errors() {
     let baton = Baton::from_env();
-    let missing = baton.http().get(baton.url("/v1/nothing-here")).send().await.unwrap();
+    let missing = baton
+        .http()
+        .get(baton.url("/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(missing).await.1.error.code, "not_found");
-    let wrong_method = baton.http().delete(baton.url("/v1/escalations")).send().await.unwrap();
+    let wrong_method = baton
+        .http()
+        .delete(baton.url("/v1/escalations"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(wrong_method).await.0, 405);
 }
 
@@ -192,7 +279,10 @@ async fn the_widget_may_call_from_an_allowed_origin() {
         .unwrap();
     assert!(response.status().is_success());
     assert_eq!(
-        response.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some(baton.origin().as_str())
     );
 }

@@ -58,7 +58,12 @@ impl WidgetHandle {
 
 /// Mounts the chat into `panel_root` inside the loader's shadow root.
 #[wasm_bindgen]
-pub fn mount(shadow_root: ShadowRoot, panel_root: Element, options: JsValue, emit: js_sys::Function) -> WidgetHandle {
+pub fn mount(
+    shadow_root: ShadowRoot,
+    panel_root: Element,
+    options: JsValue,
+    emit: js_sys::Function,
+) -> WidgetHandle {
     adopt_styles(&shadow_root);
     let text = |key: &str| {
         js_sys::Reflect::get(&options, &JsValue::from_str(key))
@@ -74,13 +79,18 @@ pub fn mount(shadow_root: ShadowRoot, panel_root: Element, options: JsValue, emi
         model_url: text("modelUrl"),
         visitor_id: visitor_id(),
     };
-    let props = WidgetProps { options: Rc::new(options), host: HostBridge(emit) };
+    let props = WidgetProps {
+        options: Rc::new(options),
+        host: HostBridge(emit),
+    };
     let app = yew::Renderer::<Widget>::with_root_and_props(panel_root, props).render();
     WidgetHandle { app }
 }
 
 fn adopt_styles(shadow_root: &ShadowRoot) {
-    let Ok(sheet) = web_sys::CssStyleSheet::new() else { return };
+    let Ok(sheet) = web_sys::CssStyleSheet::new() else {
+        return;
+    };
     let _ = sheet.replace_sync(STYLES);
     let sheets = shadow_root.adopted_style_sheets();
     sheets.push(&sheet);

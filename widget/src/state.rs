@@ -6,7 +6,9 @@
 
 use std::rc::Rc;
 
-use baton_protocol::{Author, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, RichText};
+use baton_protocol::{
+    Author, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, RichText,
+};
 use baton_triage::{Conversation, Engine, KbLink};
 
 /// One bubble in the chat.
@@ -91,7 +93,8 @@ impl PartialEq for EngineState {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (EngineState::Ready(a), EngineState::Ready(b)) => Rc::ptr_eq(a, b),
-            (EngineState::Loading, EngineState::Loading) | (EngineState::Failed, EngineState::Failed) => true,
+            (EngineState::Loading, EngineState::Loading)
+            | (EngineState::Failed, EngineState::Failed) => true,
             _ => false,
         }
     }
@@ -155,7 +158,7 @@ impl std::fmt::Debug for EngineState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// POST this escalation to the edge.
-    SendEscalation(EscalationRequest),
+    SendEscalation(Box<EscalationRequest>),
     /// Tell the host page (for `Baton.on(event, fn)`).
     Emit(HostEvent),
     /// Move keyboard focus to the message input.
@@ -239,7 +242,11 @@ impl ChatState {
             }
             Action::Open | Action::Close => Vec::new(),
             Action::Toggle => {
-                let next = if self.open { Action::Close } else { Action::Open };
+                let next = if self.open {
+                    Action::Close
+                } else {
+                    Action::Open
+                };
                 self.apply(next)
             }
             Action::EngineLoaded(engine) => {
@@ -247,7 +254,11 @@ impl ChatState {
                 Vec::new()
             }
             Action::CustomerSent { text, now_ms } => self.customer_sent(&text, now_ms),
-            Action::Feedback { message_id, helpful, now_ms } => self.feedback(message_id, helpful, now_ms),
+            Action::Feedback {
+                message_id,
+                helpful,
+                now_ms,
+            } => self.feedback(message_id, helpful, now_ms),
             Action::RequestPerson => {
                 if matches!(self.handoff, Handoff::None) {
                     let packet = self.packet();
@@ -269,7 +280,11 @@ impl ChatState {
                 vec![Effect::FocusInput]
             }
             Action::Retry => match &self.handoff {
-                Handoff::Failed { packet, idempotency_key, .. } => {
+                Handoff::Failed {
+                    packet,
+                    idempotency_key,
+                    ..
+                } => {
                     let (packet, key) = (packet.clone(), idempotency_key.clone());
                     self.send(packet, key)
                 }
@@ -281,7 +296,11 @@ impl ChatState {
                 vec![Effect::Emit(HostEvent::Escalated(id))]
             }
             Action::EscalationFailed(problem) => {
-                if let Handoff::Sending { packet, idempotency_key } = &self.handoff {
+                if let Handoff::Sending {
+                    packet,
+                    idempotency_key,
+                } = &self.handoff
+                {
                     self.handoff = Handoff::Failed {
                         packet: packet.clone(),
                         idempotency_key: idempotency_key.clone(),
@@ -303,42 +322,71 @@ impl ChatState {
             // redacted text and offer a person.
             let redacted = baton_triage::redact_pii(text).text;
             self.push(Author::Customer, MessageBody::Text(redacted));
-            self.push(Author::Bot, MessageBody::OfferPerson { reasons: vec![EscalationReason::OutOfScope] });
+            self.push(
+                Author::Bot,
+                MessageBody::OfferPerson {
+                    reasons: vec![EscalationReason::OutOfScope],
+                },
+            );
             return vec![Effect::Emit(HostEvent::Message(Author::Customer))];
         };
         let engine = Rc::clone(engine);
         let turn = engine.respond(&mut self.conversation.0, text, now_ms);
-        self.push(Author::Customer, MessageBody::Text(turn.redacted.text.clone()));
+        self.push(
+            Author::Customer,
+            MessageBody::Text(turn.redacted.text.clone()),
+        );
         let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
         if self.with_person() {
             return effects;
         }
         if let Some(answer) = turn.answer {
             let body = RichText::parse(&answer.body);
-            self.conversation.0.record_agent_or_system(Author::Bot, &body.plain_text(), now_ms);
+            self.conversation
+                .0
+                .record_agent_or_system(Author::Bot, &body.plain_text(), now_ms);
             self.push(
                 Author::Bot,
-                MessageBody::Answer { intent: answer.intent, body, links: answer.links, helpful: None },
+                MessageBody::Answer {
+                    intent: answer.intent,
+                    body,
+                    links: answer.links,
+                    helpful: None,
+                },
             );
         } else if turn.escalation.is_none() {
             self.push(Author::Bot, MessageBody::DontKnow);
         }
         if let Some(escalation) = turn.escalation {
-            self.push(Author::Bot, MessageBody::OfferPerson { reasons: escalation.reasons });
+            self.push(
+                Author::Bot,
+                MessageBody::OfferPerson {
+                    reasons: escalation.reasons,
+                },
+            );
         }
         effects.push(Effect::Emit(HostEvent::Message(Author::Bot)));
         effects
     }
 
     fn feedback(&mut self, message_id: usize, helpful: bool, now_ms: u64) -> Vec<Effect> {
-        let Some(ChatMessage { body: MessageBody::Answer { intent, helpful: slot @ None, .. }, .. }) =
-            self.messages.get_mut(message_id)
+        let Some(ChatMessage {
+            body:
+                MessageBody::Answer {
+                    intent,
+                    helpful: slot @ None,
+                    ..
+                },
+            ..
+        }) = self.messages.get_mut(message_id)
         else {
             return Vec::new();
         };
         *slot = Some(helpful);
         let intent = intent.clone();
-        self.conversation.0.record_feedback(&intent, helpful, now_ms);
+        self.conversation
+            .0
+            .record_feedback(&intent, helpful, now_ms);
         if helpful {
             Vec::new()
         } else {
@@ -354,20 +402,29 @@ impl ChatState {
             idempotency_key: idempotency_key.clone(),
             packet: packet.clone(),
         };
-        self.handoff = Handoff::Sending { packet, idempotency_key };
-        vec![Effect::SendEscalation(request)]
+        self.handoff = Handoff::Sending {
+            packet,
+            idempotency_key,
+        };
+        vec![Effect::SendEscalation(Box::new(request))]
     }
 
     fn packet(&self) -> HandoffPacket {
         match &self.engine {
-            EngineState::Ready(engine) => self.conversation.0.handoff_packet(engine, &self.language),
+            EngineState::Ready(engine) => {
+                self.conversation.0.handoff_packet(engine, &self.language)
+            }
             _ => HandoffPacket {
                 transcript: self
                     .messages
                     .iter()
                     .filter_map(|m| match &m.body {
                         MessageBody::Text(text) if m.author == Author::Customer => {
-                            Some(baton_protocol::TranscriptEntry { author: Author::Customer, text: text.clone(), at_ms: 0 })
+                            Some(baton_protocol::TranscriptEntry {
+                                author: Author::Customer,
+                                text: text.clone(),
+                                at_ms: 0,
+                            })
                         }
                         _ => None,
                     })
@@ -400,7 +457,10 @@ mod tests {
     }
 
     fn sent(chat: &mut ChatState, text: &str) -> Vec<Effect> {
-        chat.apply(Action::CustomerSent { text: text.into(), now_ms: 1_000 })
+        chat.apply(Action::CustomerSent {
+            text: text.into(),
+            now_ms: 1_000,
+        })
     }
 
     #[test]
@@ -418,11 +478,18 @@ mod tests {
     fn customer_text_is_shown_and_sent_redacted() {
         let mut chat = ready_chat();
         sent(&mut chat, "my card 4242 4242 4242 4242 was charged twice");
-        let MessageBody::Text(shown) = &chat.messages[0].body else { panic!("customer bubble first") };
+        let MessageBody::Text(shown) = &chat.messages[0].body else {
+            panic!("customer bubble first")
+        };
         assert!(!shown.contains("4242 4242 4242 4242"), "{shown}");
         chat.apply(Action::RequestPerson);
-        let Handoff::Consent { packet } = &chat.handoff else { panic!("consent expected") };
-        assert!(packet.transcript.iter().all(|e| !e.text.contains("4242 4242 4242 4242")));
+        let Handoff::Consent { packet } = &chat.handoff else {
+            panic!("consent expected")
+        };
+        assert!(packet
+            .transcript
+            .iter()
+            .all(|e| !e.text.contains("4242 4242 4242 4242")));
     }
 
     #[test]
@@ -430,14 +497,23 @@ mod tests {
         let mut chat = ready_chat();
         sent(&mut chat, "I want to talk to a real person");
         assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons } if reasons.contains(&EscalationReason::ExplicitRequest))));
-        assert!(chat.apply(Action::RequestPerson).is_empty(), "nothing is sent before consent");
-        let effects = chat.apply(Action::ConsentGiven { idempotency_key: "k1".into() });
-        let [Effect::SendEscalation(first)] = effects.as_slice() else { panic!("one send expected: {effects:?}") };
+        assert!(
+            chat.apply(Action::RequestPerson).is_empty(),
+            "nothing is sent before consent"
+        );
+        let effects = chat.apply(Action::ConsentGiven {
+            idempotency_key: "k1".into(),
+        });
+        let [Effect::SendEscalation(first)] = effects.as_slice() else {
+            panic!("one send expected: {effects:?}")
+        };
         assert_eq!(first.idempotency_key, "k1");
         chat.apply(Action::EscalationFailed("network unreachable".into()));
         assert!(matches!(chat.handoff, Handoff::Failed { .. }));
         let effects = chat.apply(Action::Retry);
-        let [Effect::SendEscalation(second)] = effects.as_slice() else { panic!("retry sends again") };
+        let [Effect::SendEscalation(second)] = effects.as_slice() else {
+            panic!("retry sends again")
+        };
         assert_eq!(second.idempotency_key, "k1");
         assert_eq!(second.packet, first.packet);
     }
@@ -446,7 +522,9 @@ mod tests {
     fn the_bot_is_silent_once_a_person_has_the_conversation() {
         let mut chat = ready_chat();
         chat.apply(Action::RequestPerson);
-        chat.apply(Action::ConsentGiven { idempotency_key: "k".into() });
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
         chat.apply(Action::Escalated(EscalationAccepted {
             conversation_id: "c".into(),
             customer_token: "t".into(),
@@ -455,23 +533,41 @@ mod tests {
         }));
         let before = chat.messages.len();
         sent(&mut chat, "When will my card arrive?");
-        assert_eq!(chat.messages.len(), before + 1, "only the customer's own message is added");
+        assert_eq!(
+            chat.messages.len(),
+            before + 1,
+            "only the customer's own message is added"
+        );
     }
 
     #[test]
     fn saying_an_answer_did_not_help_offers_the_consent_preview() {
         let mut chat = ready_chat();
         sent(&mut chat, "When will my new card arrive?");
-        let answer_id = chat.messages.iter().position(|m| matches!(m.body, MessageBody::Answer { .. })).unwrap();
-        chat.apply(Action::Feedback { message_id: answer_id, helpful: false, now_ms: 2_000 });
+        let answer_id = chat
+            .messages
+            .iter()
+            .position(|m| matches!(m.body, MessageBody::Answer { .. }))
+            .unwrap();
+        chat.apply(Action::Feedback {
+            message_id: answer_id,
+            helpful: false,
+            now_ms: 2_000,
+        });
         assert!(matches!(chat.handoff, Handoff::Consent { .. }));
     }
 
     #[test]
     fn toggling_opens_and_closes_and_tells_the_host() {
         let mut chat = ChatState::new("demo".into(), "en".into(), "v".into());
-        assert_eq!(chat.apply(Action::Toggle), vec![Effect::Emit(HostEvent::Open), Effect::FocusInput]);
-        assert_eq!(chat.apply(Action::Toggle), vec![Effect::Emit(HostEvent::Close)]);
+        assert_eq!(
+            chat.apply(Action::Toggle),
+            vec![Effect::Emit(HostEvent::Open), Effect::FocusInput]
+        );
+        assert_eq!(
+            chat.apply(Action::Toggle),
+            vec![Effect::Emit(HostEvent::Close)]
+        );
         assert!(!chat.open);
     }
 }

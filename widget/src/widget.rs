@@ -45,15 +45,20 @@ impl HostBridge {
         let (name, fields): (&str, Vec<(&str, JsValue)>) = match event {
             HostEvent::Open => ("open", vec![]),
             HostEvent::Close => ("close", vec![("returnFocus", JsValue::TRUE)]),
-            HostEvent::Message(author) => {
-                ("message", vec![("author", JsValue::from_str(author_name(*author)))])
+            HostEvent::Message(author) => (
+                "message",
+                vec![("author", JsValue::from_str(author_name(*author)))],
+            ),
+            HostEvent::Escalated(id) => {
+                ("escalated", vec![("conversationId", JsValue::from_str(id))])
             }
-            HostEvent::Escalated(id) => ("escalated", vec![("conversationId", JsValue::from_str(id))]),
         };
         for (key, value) in fields {
             let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(key), &value);
         }
-        let _ = self.0.call2(&JsValue::NULL, &JsValue::from_str(name), &detail);
+        let _ = self
+            .0
+            .call2(&JsValue::NULL, &JsValue::from_str(name), &detail);
     }
 }
 
@@ -91,7 +96,10 @@ impl Component for Widget {
         let model_url = options.model_url.clone();
         let loaded = ctx.link().callback(Action::EngineLoaded);
         wasm_bindgen_futures::spawn_local(async move {
-            let engine = match api::fetch_model(&model_url).await.map(|bytes| Engine::from_bytes(&bytes)) {
+            let engine = match api::fetch_model(&model_url)
+                .await
+                .map(|bytes| Engine::from_bytes(&bytes))
+            {
                 Ok(Ok(engine)) => EngineState::Ready(Rc::new(engine)),
                 // The customer can still reach a person; the site owner sees why.
                 Ok(Err(err)) => {
@@ -99,14 +107,20 @@ impl Component for Widget {
                     EngineState::Failed
                 }
                 Err(problem) => {
-                    gloo::console::error!(format!("Baton: the site's model did not load: {problem}"));
+                    gloo::console::error!(format!(
+                        "Baton: the site's model did not load: {problem}"
+                    ));
                     EngineState::Failed
                 }
             };
             loaded.emit(engine);
         });
         Widget {
-            state: ChatState::new(options.site.clone(), options.language.clone(), options.visitor_id.clone()),
+            state: ChatState::new(
+                options.site.clone(),
+                options.language.clone(),
+                options.visitor_id.clone(),
+            ),
             input: NodeRef::default(),
             focus_input: false,
         }

@@ -26,7 +26,9 @@ fn mount_widget() -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("baton-chat").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
-    let root = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).unwrap();
+    let root = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .unwrap();
     let panel_root = document.create_element("div").unwrap();
     root.append_child(&panel_root).unwrap();
 
@@ -36,7 +38,12 @@ fn mount_widget() -> Mounted {
     let model_url = web_sys::Url::create_object_url_with_blob(&blob).unwrap();
 
     let options = js_sys::Object::new();
-    for (key, value) in [("site", "demo"), ("endpoint", "http://127.0.0.1:9"), ("lang", "en"), ("modelUrl", model_url.as_str())] {
+    for (key, value) in [
+        ("site", "demo"),
+        ("endpoint", "http://127.0.0.1:9"),
+        ("lang", "en"),
+        ("modelUrl", model_url.as_str()),
+    ] {
         js_sys::Reflect::set(&options, &key.into(), &value.into()).unwrap();
     }
     let events = js_sys::Array::new();
@@ -44,9 +51,18 @@ fn mount_widget() -> Mounted {
     let emit = Closure::<dyn Fn(JsValue, JsValue)>::new(move |name: JsValue, _detail: JsValue| {
         sink.push(&name);
     });
-    let handle = mount(root.clone(), panel_root, options.into(), emit.as_ref().unchecked_ref::<js_sys::Function>().clone());
+    let handle = mount(
+        root.clone(),
+        panel_root,
+        options.into(),
+        emit.as_ref().unchecked_ref::<js_sys::Function>().clone(),
+    );
     emit.forget();
-    Mounted { root, handle, events }
+    Mounted {
+        root,
+        handle,
+        events,
+    }
 }
 
 async fn settle() {
@@ -65,7 +81,10 @@ async fn wait_for(root: &ShadowRoot, css: &str) -> Element {
 
 fn texts(root: &ShadowRoot, css: &str) -> Vec<String> {
     let list = root.query_selector_all(css).unwrap();
-    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.text_content()).collect()
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.text_content())
+        .collect()
 }
 
 async fn ask(root: &ShadowRoot, text: &str) {
@@ -79,7 +98,10 @@ async fn ask(root: &ShadowRoot, text: &str) {
 #[wasm_bindgen_test]
 async fn opening_shows_the_panel_focuses_the_input_and_tells_the_host() {
     let widget = mount_widget();
-    assert!(widget.root.query_selector(".panel").unwrap().is_none(), "closed at first");
+    assert!(
+        widget.root.query_selector(".panel").unwrap().is_none(),
+        "closed at first"
+    );
     widget.handle.open();
     wait_for(&widget.root, ".panel").await;
     settle().await;
@@ -96,9 +118,17 @@ async fn a_routine_question_is_answered_without_the_network() {
     ask(&widget.root, "When will my new card arrive?").await;
     wait_for(&widget.root, ".message.from-bot .feedback").await;
     let bot = texts(&widget.root, ".message.from-bot");
-    assert!(bot.iter().any(|t| t.contains("Did this answer your question?")), "{bot:?}");
+    assert!(
+        bot.iter()
+            .any(|t| t.contains("Did this answer your question?")),
+        "{bot:?}"
+    );
     // The person button is still there after an answer.
-    assert!(widget.root.query_selector("button.person:not([disabled])").unwrap().is_some());
+    assert!(widget
+        .root
+        .query_selector("button.person:not([disabled])")
+        .unwrap()
+        .is_some());
 }
 
 #[wasm_bindgen_test]
@@ -106,7 +136,11 @@ async fn personal_data_is_masked_in_the_customers_own_bubble() {
     let widget = mount_widget();
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
-    ask(&widget.root, "my email is jane.doe@example.com and card 4242 4242 4242 4242").await;
+    ask(
+        &widget.root,
+        "my email is jane.doe@example.com and card 4242 4242 4242 4242",
+    )
+    .await;
     let mine = texts(&widget.root, ".message.from-customer");
     assert_eq!(mine.len(), 1);
     assert!(!mine[0].contains("jane.doe@example.com"), "{}", mine[0]);
@@ -119,9 +153,18 @@ async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
     ask(&widget.root, "where is my refund").await;
-    let person: HtmlElement = wait_for(&widget.root, "button.person").await.dyn_into().unwrap();
+    let person: HtmlElement = wait_for(&widget.root, "button.person")
+        .await
+        .dyn_into()
+        .unwrap();
     person.click();
     let preview = wait_for(&widget.root, ".consent .preview").await;
-    assert!(preview.text_content().unwrap().contains("where is my refund"));
-    assert!(!widget.events.includes(&"escalated".into(), 0), "nothing sent before consent");
+    assert!(preview
+        .text_content()
+        .unwrap()
+        .contains("where is my refund"));
+    assert!(
+        !widget.events.includes(&"escalated".into(), 0),
+        "nothing sent before consent"
+    );
 }

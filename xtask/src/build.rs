@@ -30,7 +30,15 @@ pub(crate) fn all(tools: &Tools) -> Result<()> {
 /// Compiles the widget to wasm, binds it, shrinks it with wasm-opt.
 pub(crate) fn widget(tools: &Tools) -> Result<()> {
     Cmd::new("cargo")
-        .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "-p", "baton-widget"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "baton-widget",
+        ])
         .run()?;
     let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_widget.wasm");
     let out_dir = site_dir().join("widget");
@@ -40,13 +48,28 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
     }
     std::fs::create_dir_all(&out_dir).map_err(io_error("create", &out_dir))?;
     Cmd::new(&tools.wasm_bindgen)
-        .args(["--target", "web", "--no-typescript", "--remove-name-section", "--remove-producers-section"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ])
         .args(["--out-name", "baton", "--out-dir"])
         .args([&out_dir, &wasm])
         .run()?;
     Cmd::new(&tools.wasm_opt)
-        .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
-        .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+        ])
+        .args([
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
         .args([bound.as_os_str(), "-o".as_ref(), bound.as_os_str()])
         .env("PATH", &tools.path)
         .run()?;
@@ -58,8 +81,14 @@ pub(crate) fn assets() -> Result<()> {
     let root = workspace_root();
     let site = site_dir();
     copy_tree(&root.join("www"), &site)?;
-    copy_file(&root.join("widget/loader/widget.js"), &site.join("widget.js"))?;
-    copy_file(&root.join("crates/triage/data/demo/model.bin"), &site.join("sites/demo/model.bin"))?;
+    copy_file(
+        &root.join("widget/loader/widget.js"),
+        &site.join("widget.js"),
+    )?;
+    copy_file(
+        &root.join("crates/triage/data/demo/model.bin"),
+        &site.join("sites/demo/model.bin"),
+    )?;
     Ok(())
 }
 
@@ -67,7 +96,15 @@ pub(crate) fn assets() -> Result<()> {
 pub(crate) fn edge(tools: &Tools) -> Result<()> {
     let root = workspace_root();
     Cmd::new("cargo")
-        .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "-p", "baton-edge"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "baton-edge",
+        ])
         .run()?;
     let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_edge.wasm");
     if is_newer_or_same(&root.join("edge/build/index.js"), &wasm) {

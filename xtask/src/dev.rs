@@ -29,7 +29,12 @@ pub(crate) fn run() -> Result<()> {
     println!("start: wrangler dev on 127.0.0.1:{DEV_PORT} (state kept in .wrangler/)");
     let mut server = WranglerDev::start(
         &tools,
-        WranglerOptions { port: DEV_PORT, persist_to: None, vars: Vec::new(), log: None },
+        WranglerOptions {
+            port: DEV_PORT,
+            persist_to: None,
+            vars: Vec::new(),
+            log: None,
+        },
     )?;
     let base = server.base_url();
     println!();
@@ -64,7 +69,11 @@ pub(crate) fn deploy(dry_run: bool) -> Result<()> {
         .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
         .env("WASM_OPT_BIN", &tools.wasm_opt);
     if dry_run {
-        cmd = cmd.args(["--dry-run".as_ref(), "--outdir".as_ref(), out_dir.as_os_str()]);
+        cmd = cmd.args([
+            "--dry-run".as_ref(),
+            "--outdir".as_ref(),
+            out_dir.as_os_str(),
+        ]);
     }
     cmd.run()
 }
@@ -81,7 +90,9 @@ fn ensure_dev_agent_token(dev_vars: &Path) -> Result<String> {
     if !contents.is_empty() && !contents.ends_with('\n') {
         contents.push('\n');
     }
-    contents.push_str(&format!("# Written by `cargo xtask dev`: the local agent console's token.\n{KEY}{token}\n"));
+    contents.push_str(&format!(
+        "# Written by `cargo xtask dev`: the local agent console's token.\n{KEY}{token}\n"
+    ));
     std::fs::write(dev_vars, contents).map_err(io_error("write", dev_vars))?;
     Ok(token)
 }

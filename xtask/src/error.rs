@@ -48,7 +48,14 @@ pub(crate) enum XtaskError {
 pub(crate) type Result<T, E = XtaskError> = std::result::Result<T, E>;
 
 /// Wraps an I/O error with what was done and where.
-pub(crate) fn io_error(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> XtaskError {
+pub(crate) fn io_error(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> XtaskError {
     let path = path.into();
-    move |source| XtaskError::Io { action, path, source }
+    move |source| XtaskError::Io {
+        action,
+        path,
+        source,
+    }
 }

@@ -14,6 +14,7 @@ mod build;
 mod dev;
 mod error;
 mod process;
+mod size;
 mod test;
 mod tools;
 mod wrangler;
@@ -30,6 +31,7 @@ commands:
   test                install what is missing, then run every check and test
   build               build the widget, the site assets and the worker
   deploy [--dry-run]  build, then `wrangler deploy` (--dry-run prints the bundle size)
+  size                build the widget, then print what a customer downloads (raw, gzip, brotli)
   install             only install what is missing";
 
 fn main() -> ExitCode {
@@ -39,12 +41,15 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("build") => tools::ensure_build_tools().and_then(|tools| build::all(&tools)),
         Some("deploy") => dev::deploy(args.iter().any(|a| a == "--dry-run")),
+        Some("size") => tools::ensure_build_tools().and_then(|tools| size::report(&tools)),
         Some("install") => tools::ensure_test_tools().map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
         }
-        Some(other) => Err(XtaskError::Usage(format!("unknown command `{other}`\n\n{USAGE}"))),
+        Some(other) => Err(XtaskError::Usage(format!(
+            "unknown command `{other}`\n\n{USAGE}"
+        ))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,7 +63,10 @@ fn main() -> ExitCode {
 /// The workspace root (the parent of `xtask/`).
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
 }
 
 /// Where cargo puts build output (`CARGO_TARGET_DIR`, default `target/`).

@@ -23,7 +23,10 @@ impl Cmd {
         let program = program.as_ref();
         let mut command = Command::new(program);
         command.current_dir(crate::workspace_root());
-        Cmd { command, display: program.to_string_lossy().into_owned() }
+        Cmd {
+            command,
+            display: program.to_string_lossy().into_owned(),
+        }
     }
 
     /// Adds arguments.
@@ -55,21 +58,27 @@ impl Cmd {
 
     /// Runs to completion, output to the terminal; fails on a non-zero exit.
     pub(crate) fn run(mut self) -> Result<()> {
-        let status = self
-            .command
-            .status()
-            .map_err(|source| XtaskError::Spawn { command: self.display.clone(), source })?;
+        let status = self.command.status().map_err(|source| XtaskError::Spawn {
+            command: self.display.clone(),
+            source,
+        })?;
         if status.success() {
             Ok(())
         } else {
-            Err(XtaskError::CommandFailed { command: self.display, status: status.to_string() })
+            Err(XtaskError::CommandFailed {
+                command: self.display,
+                status: status.to_string(),
+            })
         }
     }
 
     /// Runs to completion and returns stdout, or `None` if it could not run or failed.
     pub(crate) fn output_if_ok(mut self) -> Option<String> {
         let output = self.command.stderr(Stdio::null()).output().ok()?;
-        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Starts in its own process group; the returned guard stops the whole group.
@@ -77,13 +86,15 @@ impl Cmd {
         self.command.process_group(0).stdin(Stdio::null());
         if let Some(log) = log {
             let file = std::fs::File::create(log).map_err(crate::error::io_error("create", log))?;
-            let file2 = file.try_clone().map_err(crate::error::io_error("open", log))?;
+            let file2 = file
+                .try_clone()
+                .map_err(crate::error::io_error("open", log))?;
             self.command.stdout(file).stderr(file2);
         }
-        let child = self
-            .command
-            .spawn()
-            .map_err(|source| XtaskError::Spawn { command: self.display.clone(), source })?;
+        let child = self.command.spawn().map_err(|source| XtaskError::Spawn {
+            command: self.display.clone(),
+            source,
+        })?;
         Ok(ProcessGroup { child: Some(child) })
     }
 }
@@ -104,9 +115,14 @@ impl ProcessGroup {
 
     /// Stops the group: SIGTERM, a grace period, then SIGKILL.
     pub(crate) fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         let group = format!("-{}", child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -114,7 +130,10 @@ impl ProcessGroup {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = child.wait();
     }
 }
@@ -127,14 +146,24 @@ impl Drop for ProcessGroup {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub(crate) fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(crate::error::io_error("bind", "127.0.0.1:0"))?;
-    let port = listener.local_addr().map_err(crate::error::io_error("read address of", "127.0.0.1:0"))?.port();
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .map_err(crate::error::io_error("bind", "127.0.0.1:0"))?;
+    let port = listener
+        .local_addr()
+        .map_err(crate::error::io_error("read address of", "127.0.0.1:0"))?
+        .port();
     Ok(port)
 }
 
 /// Polls `http://127.0.0.1:port/path` until it answers 200, the server dies, or the
 /// timeout passes.
-pub(crate) fn wait_for_http(port: u16, path: &str, timeout: Duration, server: &mut ProcessGroup, log: &Path) -> Result<()> {
+pub(crate) fn wait_for_http(
+    port: u16,
+    path: &str,
+    timeout: Duration,
+    server: &mut ProcessGroup,
+    log: &Path,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if server.has_exited() {
@@ -164,7 +193,11 @@ fn http_get_status(port: u16, path: &str) -> Option<u16> {
     )
     .ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()

@@ -14,17 +14,31 @@ pub(crate) fn run() -> Result<()> {
     let started = Instant::now();
     let tools = timed("install", ensure_test_tools)?;
     let mut report = Report::default();
-    report.stage("fmt", || Cmd::new("cargo").args(["fmt", "--all", "--check"]).run())?;
+    report.stage("fmt", || {
+        Cmd::new("cargo").args(["fmt", "--all", "--check"]).run()
+    })?;
     report.stage("clippy (host)", || {
         Cmd::new("cargo")
-            .args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"])
+            .args([
+                "clippy",
+                "--quiet",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
             .run()
     })?;
-    report.stage("clippy (wasm32)", || clippy_wasm())?;
+    report.stage("clippy (wasm32)", clippy_wasm)?;
     report.stage("unit tests (host)", || {
-        Cmd::new("cargo").args(["test", "--quiet", "--workspace", "--exclude", "baton-tests"]).run()
+        Cmd::new("cargo")
+            .args(["test", "--quiet", "--workspace", "--exclude", "baton-tests"])
+            .run()
     })?;
-    report.stage("widget tests (Chromium, Firefox)", || widget_browser_tests(&tools))?;
+    report.stage("widget tests (Chromium, Firefox)", || {
+        widget_browser_tests(&tools)
+    })?;
     report.stage("build (widget, assets, worker)", || build::all(&tools))?;
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
@@ -58,16 +72,31 @@ pub(crate) fn run() -> Result<()> {
         let tools = tools.clone();
         move || {
             Cmd::new("cargo")
-                .args(["test", "--quiet", "-p", "baton-tests", "--test", &test])
+                .args([
+                    "test",
+                    "--quiet",
+                    "-p",
+                    "baton-tests",
+                    "--test",
+                    &test,
+                    "--",
+                    "--test-threads=2",
+                ])
                 .env("BATON_BASE_URL", &base_url)
                 .env("BATON_AGENT_TOKEN", &token)
-                .env("BATON_SCREENSHOT_DIR", workspace_root().join("target/screenshots"))
+                .env(
+                    "BATON_SCREENSHOT_DIR",
+                    workspace_root().join("target/screenshots"),
+                )
                 .env("PATH", &tools.path)
                 .run()
         }
     };
     report.stage("edge API tests (wrangler dev)", integration("edge_api"))?;
-    report.stage("end-to-end tests (Chromium, Firefox)", integration("browser"))?;
+    report.stage(
+        "end-to-end tests (Chromium, Firefox)",
+        integration("browser"),
+    )?;
     drop(server);
     println!(
         "xtask test: {} stages passed in {}",
@@ -105,7 +134,18 @@ fn seconds(duration: Duration) -> String {
 
 fn clippy_wasm() -> Result<()> {
     let wasm = ["--target", "wasm32-unknown-unknown"];
-    let crates = ["-p", "baton-protocol", "-p", "baton-relay", "-p", "baton-triage", "-p", "baton-edge", "-p", "baton-widget"];
+    let crates = [
+        "-p",
+        "baton-protocol",
+        "-p",
+        "baton-relay",
+        "-p",
+        "baton-triage",
+        "-p",
+        "baton-edge",
+        "-p",
+        "baton-widget",
+    ];
     Cmd::new("cargo")
         .args(["clippy", "--quiet", "--lib"])
         .args(wasm)
@@ -120,12 +160,9 @@ fn clippy_wasm() -> Result<()> {
 }
 
 fn widget_browser_tests(tools: &Tools) -> Result<()> {
-    for browser in ["--chrome", "--firefox"] {
-        Cmd::new("wasm-pack")
-            .args(["test", "--headless", browser, "widget"])
-            .env("PATH", &tools.path)
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-            .run()?;
-    }
-    Ok(())
+    Cmd::new("wasm-pack")
+        .args(["test", "--headless", "--chrome", "--firefox", "widget"])
+        .env("PATH", &tools.path)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .run()
 }

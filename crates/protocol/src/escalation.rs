@@ -155,7 +155,8 @@ mod tests {
 
     #[test]
     fn escalation_request_rejects_unknown_fields() {
-        let json = r#"{"site":"demo","visitor_id":"v","idempotency_key":"k","packet":{},"extra":1}"#;
+        let json =
+            r#"{"site":"demo","visitor_id":"v","idempotency_key":"k","packet":{},"extra":1}"#;
         let err = serde_json::from_str::<EscalationRequest>(json).unwrap_err();
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
     }

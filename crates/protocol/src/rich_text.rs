@@ -137,7 +137,10 @@ fn parse_inline(text: &str) -> Vec<Inline> {
             rest = after;
         } else if let Some((label, url, after)) = link_at(rest) {
             push_text(&mut plain, &mut runs);
-            runs.push(Inline::Link { label: label.to_owned(), url: url.to_owned() });
+            runs.push(Inline::Link {
+                label: label.to_owned(),
+                url: url.to_owned(),
+            });
             rest = after;
         } else {
             let mut chars = rest.chars();
@@ -170,7 +173,8 @@ fn link_at(text: &str) -> Option<(&str, &str, &str)> {
     let after_label = &inner[label_end + 2..];
     let url_end = after_label.find(')')?;
     let url = &after_label[..url_end];
-    (!label.is_empty() && !label.contains('[') && is_safe_url(url)).then(|| (label, url, &after_label[url_end + 1..]))
+    (!label.is_empty() && !label.contains('[') && is_safe_url(url))
+        .then(|| (label, url, &after_label[url_end + 1..]))
 }
 
 #[cfg(test)]
@@ -180,21 +184,38 @@ mod tests {
     #[test]
     fn javascript_links_stay_text() {
         let text = RichText::parse("[click](javascript:alert(1))");
-        assert_eq!(text.blocks, vec![Block::Paragraph(vec![Inline::Text("[click](javascript:alert(1))".into())])]);
+        assert_eq!(
+            text.blocks,
+            vec![Block::Paragraph(vec![Inline::Text(
+                "[click](javascript:alert(1))".into()
+            )])]
+        );
     }
 
     #[test]
     fn html_is_text() {
         let source = "<img src=x onerror=alert(1)> <script>alert(1)</script>";
         let text = RichText::parse(source);
-        assert_eq!(text.blocks, vec![Block::Paragraph(vec![Inline::Text(source.into())])]);
+        assert_eq!(
+            text.blocks,
+            vec![Block::Paragraph(vec![Inline::Text(source.into())])]
+        );
     }
 
     #[test]
     fn mailto_and_https_links_are_kept() {
-        let text = RichText::parse("Write to [us](mailto:help@larkspur.example) or [read](https://larkspur.example/help).");
-        let Block::Paragraph(runs) = &text.blocks[0] else { unreachable!() };
-        assert_eq!(runs.iter().filter(|r| matches!(r, Inline::Link { .. })).count(), 2);
+        let text = RichText::parse(
+            "Write to [us](mailto:help@larkspur.example) or [read](https://larkspur.example/help).",
+        );
+        let Block::Paragraph(runs) = &text.blocks[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            runs.iter()
+                .filter(|r| matches!(r, Inline::Link { .. }))
+                .count(),
+            2
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct RelayError {
 
 impl RelayError {
     pub(crate) fn new(kind: RelayErrorKind, field: impl Into<String>) -> Self {
-        RelayError { kind, field: field.into() }
+        RelayError {
+            kind,
+            field: field.into(),
+        }
     }
 
     /// The stable error code clients can branch on.

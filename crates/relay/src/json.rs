@@ -12,7 +12,9 @@ pub fn describe_json_error(err: &serde_json::Error) -> String {
             let end = rest.find('`')?;
             let field = &rest[..end];
             let safe = field.len() <= 64
-                && field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                && field
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
             let what = prefix.trim_end_matches(" `").trim_end_matches('`');
             safe.then(|| format!("{what} `{field}`"))
         });

@@ -14,13 +14,17 @@
 mod error;
 mod json;
 mod queue;
+mod retry;
 mod sites;
 mod token;
 mod validate;
+mod webhook;
 
 pub use error::{RelayError, RelayErrorKind};
 pub use json::describe_json_error;
 pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
+pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};
 pub use token::tokens_match;
 pub use validate::{validate_escalation, Limits};
+pub use webhook::{WebhookRejection, WebhookSecret, TOLERANCE_SECONDS};

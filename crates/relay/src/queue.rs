@@ -52,12 +52,19 @@ impl QueueOrder {
 /// Seconds a customer at `position` (1 = next) should expect to wait, given recent
 /// handling times in seconds and how many agents are online. With no history, assumes
 /// four minutes a conversation; with no agent online, assumes one will come.
-pub fn estimate_wait_seconds(position: u32, recent_handling_seconds: &[u32], agents_online: u32) -> u32 {
+pub fn estimate_wait_seconds(
+    position: u32,
+    recent_handling_seconds: &[u32],
+    agents_online: u32,
+) -> u32 {
     const DEFAULT_HANDLING_SECONDS: u64 = 240;
     let average = if recent_handling_seconds.is_empty() {
         DEFAULT_HANDLING_SECONDS
     } else {
-        recent_handling_seconds.iter().map(|&s| u64::from(s)).sum::<u64>()
+        recent_handling_seconds
+            .iter()
+            .map(|&s| u64::from(s))
+            .sum::<u64>()
             / recent_handling_seconds.len() as u64
     };
     let agents = u64::from(agents_online.max(1));
@@ -73,7 +80,11 @@ mod tests {
     use super::*;
 
     fn waiting(id: &str, at: u64, reasons: &[EscalationReason]) -> WaitingConversation {
-        WaitingConversation { conversation_id: id.into(), created_at_ms: at, reasons: reasons.to_vec() }
+        WaitingConversation {
+            conversation_id: id.into(),
+            created_at_ms: at,
+            reasons: reasons.to_vec(),
+        }
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub struct SiteConfig {
 impl SiteConfig {
     /// Whether a browser request from `origin` may act for this site.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|allowed| allowed == "*" || allowed == origin)
+        self.allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed == origin)
     }
 }
 
@@ -58,7 +60,10 @@ mod tests {
         let demo = sites.get("demo").unwrap();
         assert!(demo.allows_origin("https://shop.example"));
         assert!(!demo.allows_origin("https://shop.example.evil"));
-        assert!(sites.get("open").unwrap().allows_origin("https://anything.example"));
+        assert!(sites
+            .get("open")
+            .unwrap()
+            .allows_origin("https://anything.example"));
         assert!(sites.get("missing").is_none());
     }
 

@@ -49,7 +49,10 @@ pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Resu
     check_id(&request.idempotency_key, "idempotency_key", limits)?;
     let packet = &request.packet;
     if packet.transcript.len() > limits.max_transcript_entries {
-        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.transcript"));
+        return Err(RelayError::new(
+            RelayErrorKind::TooMany,
+            "packet.transcript",
+        ));
     }
     for (index, entry) in packet.transcript.iter().enumerate() {
         if entry.text.len() > limits.max_message_len {
@@ -69,10 +72,16 @@ pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Resu
         return Err(RelayError::new(RelayErrorKind::TooMany, "packet.sentiment"));
     }
     if packet.sentiment.iter().any(|s| !(-1.0..=1.0).contains(s)) {
-        return Err(RelayError::new(RelayErrorKind::OutOfRange, "packet.sentiment"));
+        return Err(RelayError::new(
+            RelayErrorKind::OutOfRange,
+            "packet.sentiment",
+        ));
     }
     if packet.answers_shown.len() > limits.max_transcript_entries {
-        return Err(RelayError::new(RelayErrorKind::TooMany, "packet.answers_shown"));
+        return Err(RelayError::new(
+            RelayErrorKind::TooMany,
+            "packet.answers_shown",
+        ));
     }
     for (index, intent) in packet.answers_shown.iter().enumerate() {
         check_id(intent, &format!("packet.answers_shown[{index}]"), limits)?;
@@ -80,7 +89,10 @@ pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Resu
     if let Some(guess) = &packet.intent {
         check_id(&guess.intent, "packet.intent.intent", limits)?;
         if !(0.0..=1.0).contains(&guess.confidence) {
-            return Err(RelayError::new(RelayErrorKind::OutOfRange, "packet.intent.confidence"));
+            return Err(RelayError::new(
+                RelayErrorKind::OutOfRange,
+                "packet.intent.confidence",
+            ));
         }
     }
     if packet.language.len() > 35 {
@@ -96,7 +108,10 @@ fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError>
     if value.len() > limits.max_id_len {
         return Err(RelayError::new(RelayErrorKind::TooLong, field));
     }
-    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(RelayError::new(RelayErrorKind::BadId, field));
     }
     Ok(())
@@ -150,7 +165,10 @@ mod tests {
     #[test]
     fn refuses_confidence_outside_unit_interval() {
         let mut req = request();
-        req.packet.intent = Some(IntentGuess { intent: "card_arrival".into(), confidence: 1.5 });
+        req.packet.intent = Some(IntentGuess {
+            intent: "card_arrival".into(),
+            confidence: 1.5,
+        });
         let err = validate_escalation(&req, &Limits::default()).unwrap_err();
         assert_eq!(err.field, "packet.intent.confidence");
     }
@@ -159,6 +177,11 @@ mod tests {
     fn refuses_empty_visitor() {
         let mut req = request();
         req.visitor_id.clear();
-        assert_eq!(validate_escalation(&req, &Limits::default()).unwrap_err().code(), "empty_field");
+        assert_eq!(
+            validate_escalation(&req, &Limits::default())
+                .unwrap_err()
+                .code(),
+            "empty_field"
+        );
     }
 }

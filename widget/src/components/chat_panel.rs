@@ -25,7 +25,12 @@ pub struct ChatPanelProps {
 /// The panel; renders nothing while closed.
 #[function_component(ChatPanel)]
 pub fn chat_panel(props: &ChatPanelProps) -> Html {
-    let ChatPanelProps { state, greeting, on_action, input } = props;
+    let ChatPanelProps {
+        state,
+        greeting,
+        on_action,
+        input,
+    } = props;
     if !state.open {
         return html! {};
     }
@@ -43,7 +48,10 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 let text = field.value();
                 if !text.trim().is_empty() {
                     field.set_value("");
-                    on_action.emit(Action::CustomerSent { text, now_ms: crate::now_ms() });
+                    on_action.emit(Action::CustomerSent {
+                        text,
+                        now_ms: crate::now_ms(),
+                    });
                 }
             }
         })
@@ -57,7 +65,11 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
         })
     };
     let can_request_person = matches!(state.handoff, Handoff::None);
-    let greeting = if greeting.is_empty() { strings.greeting.to_owned() } else { greeting.clone() };
+    let greeting = if greeting.is_empty() {
+        strings.greeting.to_owned()
+    } else {
+        greeting.clone()
+    };
     let suggestions: Vec<(String, String)> = match &state.engine {
         EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
         _ => Vec::new(),
@@ -65,7 +77,10 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
     let ask = |title: String| {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| {
-            on_action.emit(Action::CustomerSent { text: title.clone(), now_ms: crate::now_ms() })
+            on_action.emit(Action::CustomerSent {
+                text: title.clone(),
+                now_ms: crate::now_ms(),
+            })
         })
     };
     html! {

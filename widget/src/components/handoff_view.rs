@@ -20,7 +20,11 @@ pub struct HandoffProps {
 /// Shows the hand-off's current step; nothing while the bot handles the chat.
 #[function_component(HandoffView)]
 pub fn handoff_view(props: &HandoffProps) -> Html {
-    let HandoffProps { handoff, strings, on_action } = props;
+    let HandoffProps {
+        handoff,
+        strings,
+        on_action,
+    } = props;
     let send = |action: fn() -> Action| {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(action()))

@@ -23,7 +23,12 @@ pub struct MessageProps {
 /// A customer, bot or agent bubble.
 #[function_component(MessageView)]
 pub fn message_view(props: &MessageProps) -> Html {
-    let MessageProps { message, strings, on_action, can_request_person } = props;
+    let MessageProps {
+        message,
+        strings,
+        on_action,
+        can_request_person,
+    } = props;
     let class = match message.author {
         Author::Customer => "message from-customer",
         Author::Bot => "message from-bot",
@@ -33,12 +38,21 @@ pub fn message_view(props: &MessageProps) -> Html {
     let body = match &message.body {
         MessageBody::Text(text) => html! { <p>{ text.clone() }</p> },
         MessageBody::DontKnow => html! { <p>{ strings.dont_know }</p> },
-        MessageBody::Answer { body, links, helpful, .. } => {
+        MessageBody::Answer {
+            body,
+            links,
+            helpful,
+            ..
+        } => {
             let message_id = message.id;
             let answer = |helpful: bool| {
                 let on_action = on_action.clone();
                 Callback::from(move |_: MouseEvent| {
-                    on_action.emit(Action::Feedback { message_id, helpful, now_ms: crate::now_ms() })
+                    on_action.emit(Action::Feedback {
+                        message_id,
+                        helpful,
+                        now_ms: crate::now_ms(),
+                    })
                 })
             };
             html! {

@@ -1,0 +1,810 @@
+//! `baton`: train, evaluate and try Baton's triage engine from a terminal.
+//!
+//! - `baton train` compiles a knowledge base and labelled examples into a model file;
+//!   the same inputs and options always give the same bytes.
+//! - `baton classify` reads one message per line and prints one JSON object per line.
+//! - `baton eval` prints accuracy and macro-F1; its last line is JSON.
+//! - `baton chat` is a terminal conversation with the engine.
+//!
+//! - `baton eval-handoff`, `eval-oos`, `eval-escalation`, `eval-frustration` score the
+//!   escalation detectors on NLU++, CLINC150, BANKING77 and GoEmotions.
+//!
+//! Hold-out splits are computed, not stored: `train --holdout-fraction F --seed S`
+//! leaves out exactly the rows that `eval --holdout-fraction F --seed S` scores.
+//!
+//! The shipped demo model is rebuilt (byte for byte) with, from the workspace root and
+//! `D=/path/to/data`:
+//!
+//! ```text
+//! baton train --examples $D/banking77/train.csv --kb crates/triage/data/demo/kb.toml \
+//!   --out crates/triage/data/demo/model.bin --holdout-fraction 0.1 --seed 7 \
+//!   --oos-clinc $D/clinc150/train_val.json --clinc-domains $D/clinc150/domains.json \
+//!   --oos-per-intent 10 --frustration-goemotions $D/goemotions/train.tsv
+//! baton eval --data $D/banking77/train.csv --holdout-fraction 0.1 --seed 7
+//! ```
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use baton_protocol::{Author, EscalationReason};
+use baton_triage::train::{self, Example, TrainOptions};
+use baton_triage::{Conversation, Engine};
+use clap::{Parser, Subcommand};
+
+/// The shipped demo model, relative to this crate.
+const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../triage/data/demo/model.bin");
+
+#[derive(Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "Baton's triage engine from the command line"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a knowledge base and labelled examples into a model file.
+    Train(Box<TrainArgs>),
+    /// Classify messages from stdin, one per line; print one JSON object per line.
+    Classify {
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+    /// Score a model on labelled examples.
+    Eval {
+        /// Labelled examples, CSV with `text,category` columns.
+        #[arg(long)]
+        data: PathBuf,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        #[command(flatten)]
+        split: SplitArgs,
+    },
+    /// Score requests for a person on NLU++ files (label `handoff`); last line is JSON.
+    EvalHandoff {
+        /// NLU++ JSON files, e.g. `nlupp/banking_fold5.json`.
+        #[arg(long, required = true, num_args = 1..)]
+        nlupp: Vec<PathBuf>,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+    /// Score out-of-scope rejection on CLINC150 (`train_val.json`); last line is JSON.
+    EvalOos {
+        /// CLINC150 `train_val.json` (with `val`, `oos_train`, `oos_val`).
+        #[arg(long)]
+        clinc: PathBuf,
+        /// CLINC150 `domains.json`; intents of its `banking` and `credit_cards`
+        /// domains, and intents named like one of ours, are not counted as off-topic.
+        #[arg(long)]
+        domains: PathBuf,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+    /// Score "needs a person" on labelled examples (positive: a sensitive intent in the
+    /// model's knowledge base) plus NLU++ `handoff` messages; last line is JSON.
+    EvalEscalation {
+        /// Labelled examples, CSV with `text,category` columns.
+        #[arg(long)]
+        data: PathBuf,
+        /// NLU++ JSON files whose `handoff` messages are added as positives.
+        #[arg(long, num_args = 0..)]
+        nlupp: Vec<PathBuf>,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        #[command(flatten)]
+        split: SplitArgs,
+    },
+    /// Score frustration on GoEmotions (`text<TAB>label ids<TAB>id`); positives are
+    /// anger, annoyance, disgust and disappointment. Last line is JSON.
+    EvalFrustration {
+        /// GoEmotions TSV, e.g. `goemotions/dev.tsv`.
+        #[arg(long)]
+        goemotions: PathBuf,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+    /// Talk to the engine in the terminal (`/no`, `/yes`, `/handoff`, `/quit`).
+    Chat {
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Labelled examples, CSV with `text,category` columns.
+    #[arg(long)]
+    examples: PathBuf,
+    /// The knowledge base (TOML).
+    #[arg(long)]
+    kb: PathBuf,
+    /// Where to write the model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// CLINC150 `train_val.json`: its `train` queries outside banking become an
+    /// out-of-scope class (needs `--clinc-domains`).
+    #[arg(long, requires = "clinc_domains")]
+    oos_clinc: Option<PathBuf>,
+    /// CLINC150 `domains.json`.
+    #[arg(long)]
+    clinc_domains: Option<PathBuf>,
+    /// Out-of-scope queries taken per CLINC150 intent.
+    #[arg(long, default_value_t = 30)]
+    oos_per_intent: usize,
+    /// GoEmotions TSV: trains the `frustration` head (anger, annoyance,
+    /// disappointment, disgust), with the training examples as calm negatives.
+    #[arg(long)]
+    frustration_goemotions: Option<PathBuf>,
+    /// NLU++ JSON files: train the `handoff` head (label `handoff`), with the
+    /// training examples as negatives.
+    #[arg(long, num_args = 1..)]
+    handoff_nlupp: Vec<PathBuf>,
+    /// Bitext customer-support CSV: `contact_human_agent` and
+    /// `contact_customer_service` rows are handoff positives, the rest negatives.
+    #[arg(long)]
+    handoff_bitext: Option<PathBuf>,
+    #[command(flatten)]
+    split: SplitArgs,
+    #[command(flatten)]
+    tuning: TuningArgs,
+}
+
+#[derive(clap::Args)]
+struct SplitArgs {
+    /// Stratified share of the examples held out (train skips them, eval scores only them).
+    #[arg(long, default_value_t = 0.0)]
+    holdout_fraction: f64,
+    /// Seed of the hold-out split.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct TuningArgs {
+    /// Passes over the training data.
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// log2 of the number of hash buckets.
+    #[arg(long)]
+    buckets_log2: Option<u8>,
+    /// Drop int8 weights smaller than this in magnitude.
+    #[arg(long)]
+    min_quantized: Option<u8>,
+    /// Confidence below which a message is out of scope.
+    #[arg(long)]
+    oos_threshold: Option<f32>,
+    /// AdaGrad learning rate.
+    #[arg(long)]
+    learning_rate: Option<f32>,
+    /// L2 penalty.
+    #[arg(long)]
+    l2: Option<f32>,
+    /// L1 penalty (sparsity, so model size).
+    #[arg(long)]
+    l1: Option<f32>,
+    /// Keep only this many weights (largest first), then retrain them.
+    #[arg(long)]
+    max_weights: Option<usize>,
+    /// Passes over the data after pruning.
+    #[arg(long)]
+    finetune_epochs: Option<u32>,
+    /// Keep only this many buckets (whole weight rows), then retrain them.
+    #[arg(long)]
+    max_rows: Option<usize>,
+    /// Bits per quantised weight (2..=8).
+    #[arg(long)]
+    quant_bits: Option<u8>,
+    /// Share of the training rows used to fit the softmax temperature (0 skips it).
+    #[arg(long)]
+    calibration_fraction: Option<f64>,
+    /// Row importance = weight norm x (feature mass ^ this) when pruning rows.
+    #[arg(long)]
+    mass_power: Option<f32>,
+    /// Quantile of |w| per class mapped to the largest int level (1.0 = maximum).
+    #[arg(long)]
+    clip_quantile: Option<f32>,
+    /// Signed feature hashing: `true` or `false`.
+    #[arg(long)]
+    signed_hashing: Option<bool>,
+    /// Character n-gram range, e.g. `3-5`.
+    #[arg(long, value_parser = parse_range)]
+    char_range: Option<(u8, u8)>,
+    /// Weight of character n-grams (0 disables them).
+    #[arg(long)]
+    char_weight: Option<f32>,
+    /// Weight of word bigrams (0 disables them).
+    #[arg(long)]
+    bigram_weight: Option<f32>,
+}
+
+fn parse_range(s: &str) -> Result<(u8, u8), String> {
+    let (a, b) = s.split_once('-').ok_or("expected MIN-MAX, e.g. 3-5")?;
+    let a = a.parse().map_err(|_| "MIN is not a number")?;
+    let b = b.parse().map_err(|_| "MAX is not a number")?;
+    Ok((a, b))
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_engine(path: &Path) -> Result<Engine, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Engine::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
+    let name = path.display().to_string();
+    let all = train::read_examples(&name, &read_text(path)?).map_err(|e| e.to_string())?;
+    train::split_holdout(&all, split.holdout_fraction, split.seed).map_err(|e| e.to_string())
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Train(args) => {
+            let TrainArgs {
+                examples,
+                kb,
+                out,
+                oos_clinc,
+                clinc_domains,
+                oos_per_intent,
+                frustration_goemotions,
+                handoff_nlupp,
+                handoff_bitext,
+                split,
+                tuning,
+            } = *args;
+            let kb_name = kb.display().to_string();
+            let knowledge =
+                train::parse_kb(&kb_name, &read_text(&kb)?).map_err(|e| e.to_string())?;
+            let (rows, held) = load_examples(&examples, &split)?;
+            let d = TrainOptions::default();
+            let options = TrainOptions {
+                seed: split.seed,
+                epochs: tuning.epochs.unwrap_or(d.epochs),
+                buckets_log2: tuning.buckets_log2.unwrap_or(d.buckets_log2),
+                min_quantized: tuning.min_quantized.unwrap_or(d.min_quantized),
+                oos_threshold: tuning.oos_threshold.unwrap_or(d.oos_threshold),
+                learning_rate: tuning.learning_rate.unwrap_or(d.learning_rate),
+                l2: tuning.l2.unwrap_or(d.l2),
+                l1: tuning.l1.unwrap_or(d.l1),
+                max_weights: tuning.max_weights.unwrap_or(d.max_weights),
+                finetune_epochs: tuning.finetune_epochs.unwrap_or(d.finetune_epochs),
+                max_rows: tuning.max_rows.unwrap_or(d.max_rows),
+                quant_bits: tuning.quant_bits.unwrap_or(d.quant_bits),
+                calibration_fraction: tuning
+                    .calibration_fraction
+                    .unwrap_or(d.calibration_fraction),
+                char_range: tuning.char_range.unwrap_or(d.char_range),
+                signed_hashing: tuning.signed_hashing.unwrap_or(d.signed_hashing),
+                mass_power: tuning.mass_power.unwrap_or(d.mass_power),
+                clip_quantile: tuning.clip_quantile.unwrap_or(d.clip_quantile),
+                char_weight: tuning.char_weight.unwrap_or(d.char_weight),
+                bigram_weight: tuning.bigram_weight.unwrap_or(d.bigram_weight),
+                ..d
+            };
+            let out_of_scope = match (&oos_clinc, &clinc_domains) {
+                (Some(clinc), Some(domains)) => {
+                    clinc_off_topic(clinc, domains, &knowledge, oos_per_intent)?
+                }
+                _ => Vec::new(),
+            };
+            let calm: Vec<(String, bool)> = rows.iter().map(|e| (e.text.clone(), false)).collect();
+            let mut heads = Vec::new();
+            if let Some(path) = &frustration_goemotions {
+                let mut examples = goemotions_frustration(path)?;
+                examples.extend(calm.iter().cloned());
+                heads.push(train::HeadData {
+                    name: "frustration".into(),
+                    examples,
+                });
+            }
+            if !handoff_nlupp.is_empty() || handoff_bitext.is_some() {
+                let mut examples = calm.clone();
+                for file in &handoff_nlupp {
+                    let rows: Vec<NluppRow> = read_json(file)?;
+                    examples.extend(rows.into_iter().map(|r| {
+                        let handoff = r.intents.iter().any(|i| i == "handoff");
+                        (r.text, handoff)
+                    }));
+                }
+                if let Some(path) = &handoff_bitext {
+                    examples.extend(bitext_handoff(path)?);
+                }
+                heads.push(train::HeadData {
+                    name: "handoff".into(),
+                    examples,
+                });
+            }
+            let started = Instant::now();
+            let (bytes, report) = train::train(
+                &knowledge,
+                &kb_name,
+                &rows,
+                &examples.display().to_string(),
+                &out_of_scope,
+                &heads,
+                &options,
+            )
+            .map_err(|e| e.to_string())?;
+            std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!(
+                "trained on {} rows ({} held out) in {:.1}s: {} bytes, {} nonzero weights, temperature {:.3}, calibration accuracy {:.4}",
+                report.examples,
+                held.len(),
+                started.elapsed().as_secs_f64(),
+                report.model_bytes,
+                report.nonzero_weights,
+                report.temperature,
+                report.calibration_accuracy
+            );
+            for h in &report.heads {
+                eprintln!(
+                    "head {}: threshold {:.2}, calibration precision {:.3} recall {:.3}",
+                    h.name, h.threshold, h.precision, h.recall
+                );
+            }
+            Ok(())
+        }
+        Command::Classify { model } => {
+            let engine = load_engine(&model)?;
+            let stdin = std::io::stdin();
+            let mut out = std::io::stdout().lock();
+            for line in stdin.lock().lines() {
+                let line = line.map_err(|e| format!("stdin: {e}"))?;
+                let turn = engine.respond(&mut Conversation::new(), &line, 0);
+                let confidence = turn
+                    .intent
+                    .as_ref()
+                    .map(|g| g.confidence)
+                    .or_else(|| engine.predict(&line).best.map(|g| g.confidence))
+                    .unwrap_or(0.0);
+                let reasons = turn
+                    .escalation
+                    .as_ref()
+                    .map(|e| e.reasons.clone())
+                    .unwrap_or_default();
+                let json = serde_json::json!({
+                    "intent": turn.intent.as_ref().map(|g| g.intent.clone()),
+                    "confidence": confidence,
+                    "escalate": turn.escalation.is_some(),
+                    "reasons": reasons,
+                    "redacted": turn.redacted.text,
+                });
+                writeln!(out, "{json}").map_err(|e| format!("stdout: {e}"))?;
+            }
+            Ok(())
+        }
+        Command::Eval { data, model, split } => {
+            let engine = load_engine(&model)?;
+            let (all, held) = load_examples(&data, &split)?;
+            let rows = if split.holdout_fraction > 0.0 {
+                held
+            } else {
+                all
+            };
+            let started = Instant::now();
+            let report = train::evaluate(&engine, &rows);
+            let per_message_us = started.elapsed().as_secs_f64() * 1e6 / report.n.max(1) as f64;
+            println!("messages     {}", report.n);
+            println!("accuracy     {:.4}", report.accuracy);
+            println!("macro-F1     {:.4}", report.macro_f1);
+            println!("in scope     {:.4}", report.in_scope_rate);
+            println!("per message  {per_message_us:.1} µs");
+            println!(
+                "{}",
+                serde_json::json!({
+                    "accuracy": report.accuracy,
+                    "macro_f1": report.macro_f1,
+                    "n": report.n,
+                    "in_scope_rate": report.in_scope_rate,
+                    "per_message_us": per_message_us,
+                })
+            );
+            Ok(())
+        }
+        Command::Chat { model } => chat(&load_engine(&model)?),
+        Command::EvalEscalation {
+            data,
+            nlupp,
+            model,
+            split,
+        } => {
+            let engine = load_engine(&model)?;
+            let (all, held) = load_examples(&data, &split)?;
+            let rows = if split.holdout_fraction > 0.0 {
+                held
+            } else {
+                all
+            };
+            let mut labelled: Vec<(String, bool)> = rows
+                .into_iter()
+                .map(|e| {
+                    let sensitive = engine.kb_entry(&e.label).is_some_and(|k| k.sensitive);
+                    (e.text, sensitive)
+                })
+                .collect();
+            for file in &nlupp {
+                let rows: Vec<NluppRow> = read_json(file)?;
+                labelled.extend(
+                    rows.into_iter()
+                        .filter(|r| r.intents.iter().any(|i| i == "handoff"))
+                        .map(|r| (r.text, true)),
+                );
+            }
+            eval_escalation(&engine, &labelled)
+        }
+        Command::EvalFrustration { goemotions, model } => {
+            let engine = load_engine(&model)?;
+            let text = read_text(&goemotions)?;
+            let (mut tp, mut fp, mut fn_, mut n) = (0usize, 0usize, 0usize, 0usize);
+            for line in text.lines() {
+                let mut cols = line.split('\t');
+                let (Some(message), Some(labels)) = (cols.next(), cols.next()) else {
+                    continue;
+                };
+                n += 1;
+                let truth = labels
+                    .split(',')
+                    .any(|l| FRUSTRATED_EMOTIONS.contains(&l.trim()));
+                let predicted = escalates_for(&engine, message, EscalationReason::Frustration);
+                match (truth, predicted) {
+                    (true, true) => tp += 1,
+                    (false, true) => fp += 1,
+                    (true, false) => fn_ += 1,
+                    (false, false) => {}
+                }
+            }
+            let precision = tp as f64 / (tp + fp).max(1) as f64;
+            let recall = tp as f64 / (tp + fn_).max(1) as f64;
+            let f1 = if tp == 0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            println!("messages {n} ({} frustrated)", tp + fn_);
+            println!("precision {precision:.4} recall {recall:.4} F1 {f1:.4}");
+            println!(
+                "{}",
+                serde_json::json!({"precision": precision, "recall": recall, "f1": f1, "n": n})
+            );
+            Ok(())
+        }
+        Command::EvalHandoff { nlupp, model } => eval_handoff(&load_engine(&model)?, &nlupp),
+        Command::EvalOos {
+            clinc,
+            domains,
+            model,
+        } => eval_oos(&load_engine(&model)?, &clinc, &domains),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NluppRow {
+    text: String,
+    #[serde(default)]
+    intents: Vec<String>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn escalates_for(engine: &Engine, text: &str, reason: EscalationReason) -> bool {
+    engine
+        .respond(&mut Conversation::new(), text, 0)
+        .escalation
+        .is_some_and(|e| e.reasons.contains(&reason))
+}
+
+fn eval_handoff(engine: &Engine, files: &[PathBuf]) -> Result<(), String> {
+    let (mut tp, mut fp, mut fn_, mut n) = (0usize, 0usize, 0usize, 0usize);
+    for file in files {
+        let rows: Vec<NluppRow> = read_json(file)?;
+        for row in rows {
+            n += 1;
+            let truth = row.intents.iter().any(|i| i == "handoff");
+            let predicted = escalates_for(engine, &row.text, EscalationReason::ExplicitRequest);
+            match (truth, predicted) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                (false, false) => {}
+            }
+        }
+    }
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall = tp as f64 / (tp + fn_).max(1) as f64;
+    let f1 = if tp == 0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    println!("messages   {n} ({} ask for a person)", tp + fn_);
+    println!("precision  {precision:.4}");
+    println!("recall     {recall:.4}");
+    println!("F1         {f1:.4}");
+    println!(
+        "{}",
+        serde_json::json!({"precision": precision, "recall": recall, "f1": f1, "n": n, "positives": tp + fn_})
+    );
+    Ok(())
+}
+
+/// GoEmotions ids of anger, annoyance, disappointment and disgust.
+const FRUSTRATED_EMOTIONS: [&str; 4] = ["2", "3", "9", "11"];
+
+fn goemotions_frustration(path: &Path) -> Result<Vec<(String, bool)>, String> {
+    Ok(read_text(path)?
+        .lines()
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let (text, labels) = (cols.next()?, cols.next()?);
+            let frustrated = labels
+                .split(',')
+                .any(|l| FRUSTRATED_EMOTIONS.contains(&l.trim()));
+            Some((text.to_string(), frustrated))
+        })
+        .collect())
+}
+
+fn bitext_handoff(path: &Path) -> Result<Vec<(String, bool)>, String> {
+    let name = path.display().to_string();
+    let text = read_text(path)?;
+    // Reuse the examples reader by renaming the columns it needs.
+    let mut lines = text.splitn(2, '\n');
+    let header = lines.next().unwrap_or_default();
+    let body = lines.next().unwrap_or_default();
+    let header = header
+        .split(',')
+        .map(|h| match h.trim() {
+            "instruction" => "text",
+            "intent" => "category",
+            "category" => "bitext_category",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows =
+        train::read_examples(&name, &format!("{header}\n{body}")).map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let person = matches!(
+                e.label.as_str(),
+                "contact_human_agent" | "contact_customer_service"
+            );
+            (e.text, person)
+        })
+        .collect())
+}
+
+fn eval_escalation(engine: &Engine, labelled: &[(String, bool)]) -> Result<(), String> {
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    let (mut tp_strict, mut fp_strict) = (0usize, 0usize);
+    for (text, truth) in labelled {
+        let turn = engine.respond(&mut Conversation::new(), text, 0);
+        let any = turn.escalation.is_some();
+        let strict = turn
+            .escalation
+            .is_some_and(|e| e.reasons.iter().any(|r| *r != EscalationReason::OutOfScope));
+        match (truth, any) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => {}
+        }
+        match (truth, strict) {
+            (true, true) => tp_strict += 1,
+            (false, true) => fp_strict += 1,
+            _ => {}
+        }
+    }
+    let positives = tp + fn_;
+    let recall = tp as f64 / positives.max(1) as f64;
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall_strict = tp_strict as f64 / positives.max(1) as f64;
+    let precision_strict = tp_strict as f64 / (tp_strict + fp_strict).max(1) as f64;
+    println!("messages {} ({positives} need a person)", labelled.len());
+    println!("any escalation:            recall {recall:.4} precision {precision:.4}");
+    println!(
+        "excluding out-of-scope:    recall {recall_strict:.4} precision {precision_strict:.4}"
+    );
+    println!(
+        "{}",
+        serde_json::json!({"recall": recall, "precision": precision, "recall_excluding_oos": recall_strict, "precision_excluding_oos": precision_strict, "n": labelled.len(), "positives": positives})
+    );
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct Clinc {
+    train: Vec<(String, String)>,
+    val: Vec<(String, String)>,
+    oos_train: Vec<(String, String)>,
+    oos_val: Vec<(String, String)>,
+}
+
+/// Intents of CLINC150 that are this site's business: its banking and credit-card
+/// domains, and intents named like one of the knowledge base's.
+fn clinc_ours(
+    domains: &std::collections::BTreeMap<String, Vec<String>>,
+    is_kb_intent: impl Fn(&str) -> bool,
+) -> impl Fn(&str) -> bool {
+    let ours: Vec<String> = ["banking", "credit_cards"]
+        .iter()
+        .filter_map(|d| domains.get(*d))
+        .flatten()
+        .cloned()
+        .collect();
+    move |intent| ours.iter().any(|o| o == intent) || is_kb_intent(intent)
+}
+
+/// The first `per_intent` CLINC150 `train` queries of every off-topic intent.
+fn clinc_off_topic(
+    clinc: &Path,
+    domains: &Path,
+    kb: &train::KnowledgeBase,
+    per_intent: usize,
+) -> Result<Vec<String>, String> {
+    let data: Clinc = read_json(clinc)?;
+    let domains = read_json(domains)?;
+    let ours = clinc_ours(&domains, |i| kb.entries.iter().any(|e| e.id == i));
+    let mut taken: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for (text, intent) in &data.train {
+        if ours(intent) {
+            continue;
+        }
+        let n = taken.entry(intent).or_default();
+        if *n < per_intent {
+            *n += 1;
+            out.push(text.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn eval_oos(engine: &Engine, clinc: &Path, domains: &Path) -> Result<(), String> {
+    let data: Clinc = read_json(clinc)?;
+    let domains = read_json(domains)?;
+    let ours = clinc_ours(&domains, |i| engine.kb_entry(i).is_some());
+    let rejected = |text: &str| !engine.predict(text).in_scope;
+    let oos: Vec<&(String, String)> = data.oos_train.iter().chain(&data.oos_val).collect();
+    let oos_rejected = oos.iter().filter(|(t, _)| rejected(t)).count();
+    let other: Vec<&(String, String)> = data
+        .val
+        .iter()
+        .filter(|(_, intent)| !ours(intent))
+        .collect();
+    let other_rejected = other.iter().filter(|(t, _)| rejected(t)).count();
+    let oos_rate = oos_rejected as f64 / oos.len().max(1) as f64;
+    let other_rate = other_rejected as f64 / other.len().max(1) as f64;
+    println!(
+        "CLINC150 out-of-scope rejected      {oos_rate:.4} of {}",
+        oos.len()
+    );
+    println!(
+        "CLINC150 other-domain val rejected  {other_rate:.4} of {}",
+        other.len()
+    );
+    println!(
+        "{}",
+        serde_json::json!({"oos_reject_rate": oos_rate, "oos_n": oos.len(), "other_domain_reject_rate": other_rate, "other_domain_n": other.len()})
+    );
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn chat(engine: &Engine) -> Result<(), String> {
+    let mut conversation = Conversation::new();
+    let mut last_intent: Option<String> = None;
+    println!("{} assistant. Ask a question; /yes or /no rate the last answer, /handoff shows what an agent would get, /quit ends.", engine.site_name());
+    for (id, title) in engine.suggestions(3) {
+        println!("  try: {title}  ({id})");
+    }
+    let stdin = std::io::stdin();
+    loop {
+        print!("> ");
+        std::io::stdout()
+            .flush()
+            .map_err(|e| format!("stdout: {e}"))?;
+        let mut line = String::new();
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("stdin: {e}"))?
+            == 0
+        {
+            return Ok(());
+        }
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" => return Ok(()),
+            "/yes" | "/no" => {
+                if let Some(intent) = &last_intent {
+                    conversation.record_feedback(intent, line == "/yes", now_ms());
+                    if line == "/no" {
+                        println!("bot: Sorry about that. Would you like to talk to a person?");
+                    }
+                }
+                continue;
+            }
+            "/handoff" => {
+                let packet = conversation.handoff_packet(engine, "en");
+                let json = serde_json::to_string_pretty(&packet).map_err(|e| e.to_string())?;
+                println!("{json}");
+                conversation.record_agent_or_system(
+                    Author::System,
+                    "Handed to a person.",
+                    now_ms(),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        let turn = engine.respond(&mut conversation, line, now_ms());
+        if !turn.redacted.spans.is_empty() {
+            println!("(masked: {})", turn.redacted.text);
+        }
+        match &turn.answer {
+            Some(a) => {
+                let confidence = turn.intent.as_ref().map_or(0.0, |g| g.confidence);
+                println!(
+                    "bot: {}  [{} {:.2}]\n{}",
+                    a.title, a.intent, confidence, a.body
+                );
+                for link in &a.links {
+                    println!("  -> {} <{}>", link.label, link.url);
+                }
+                last_intent = Some(a.intent.clone());
+            }
+            None if turn.escalation.as_ref().is_some_and(|e| {
+                e.reasons
+                    .contains(&baton_protocol::EscalationReason::OutOfScope)
+            }) =>
+            {
+                println!("bot: {}", baton_triage::DONT_KNOW_REPLY);
+            }
+            None => {}
+        }
+        if let Some(e) = &turn.escalation {
+            let reasons: Vec<&str> = e.reasons.iter().map(|r| r.as_str()).collect();
+            println!(
+                "bot: Would you like to talk to a person? [{} score {:.2}]",
+                reasons.join(", "),
+                e.score
+            );
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The `baton` binary end to end on the test fixtures.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../triage/tests/fixtures")
+        .join(name)
+}
+
+fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn train(out: &Path) {
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            fixture("examples.csv").to_str().unwrap(),
+            "--kb",
+            fixture("kb.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--buckets-log2",
+            "14",
+            "--max-rows",
+            "0",
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn train_is_deterministic_and_classify_prints_json_lines() {
+    let dir = std::env::temp_dir().join(format!("baton-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.bin"), dir.join("b.bin"));
+    train(&a);
+    train(&b);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+
+    let (ok, out, err) = baton(
+        &["classify", "--model", a.to_str().unwrap()],
+        "my card hasn't arrived\nagent pls, my card is 4111 1111 1111 1111\n",
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["intent"], "card_arrival");
+    assert_eq!(lines[0]["escalate"], false);
+    assert!(lines[0]["confidence"].as_f64().unwrap() > 0.0);
+    assert_eq!(lines[1]["escalate"], true);
+    assert!(lines[1]["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("explicit_request")));
+    assert_eq!(
+        lines[1]["redacted"],
+        "agent pls, my card is [card •••• 1111]"
+    );
+
+    let (ok, out, err) = baton(
+        &[
+            "eval",
+            "--model",
+            a.to_str().unwrap(),
+            "--data",
+            fixture("examples.csv").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["n"], 36);
+    assert!(last["accuracy"].as_f64().unwrap() > 0.9);
+    assert!(last["macro_f1"].is_number());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn errors_name_the_file_and_never_echo_messages() {
+    let (ok, _, err) = baton(
+        &["classify", "--model", fixture("kb.toml").to_str().unwrap()],
+        "",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("kb.toml") && err.contains("not a Baton triage model"),
+        "{err}"
+    );
+}

@@ -1,0 +1,584 @@
+//! The engine: one customer message in, one decision out.
+
+use baton_protocol::{Author, EscalationReason, HandoffPacket, IntentGuess, TranscriptEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TriageError;
+use crate::features::{extract, normalize, Features};
+use crate::kb::{KbEntry, KbLink};
+use crate::model::ModelFile;
+use crate::redact::{redact_pii, Redacted};
+use crate::signals::{read_signals, Signals};
+
+/// What the bot says when it does not know the answer.
+pub const DONT_KNOW_REPLY: &str =
+    "Sorry, I don't know the answer to that. A person from our team can help you.";
+
+/// Confidence an intent needs when the same message asks for a person.
+const EXPLICIT_REQUEST_MIN_CONFIDENCE: f32 = 0.6;
+
+/// Offer a person when the sensitive intents together are at least this likely, even
+/// if the single best intent is not sensitive (recall matters more there).
+const SENSITIVE_MASS_THRESHOLD: f32 = 0.25;
+
+/// Name of the optional model head that detects requests for a person.
+pub(crate) const HANDOFF_HEAD: &str = "handoff";
+/// Name of the optional model head that detects frustration.
+pub(crate) const FRUSTRATION_HEAD: &str = "frustration";
+
+/// The triage engine: model, knowledge base and thresholds. Immutable once loaded.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    model: ModelFile,
+}
+
+/// The engine's decision for one customer message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The customer's text with personal data masked.
+    pub redacted: Redacted,
+    /// The best intent guess; `None` when the message is out of scope.
+    pub intent: Option<IntentGuess>,
+    /// The knowledge-base answer, when the bot answers.
+    pub answer: Option<KbAnswer>,
+    /// Present when a person should be offered.
+    pub escalation: Option<Escalation>,
+}
+
+/// A knowledge-base answer to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KbAnswer {
+    /// The intent id.
+    pub intent: String,
+    /// The canonical question.
+    pub title: String,
+    /// The answer in KB markup (see the crate docs).
+    pub body: String,
+    /// Links to show under the answer.
+    pub links: Vec<KbLink>,
+}
+
+/// Why and how strongly a person should be offered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The reasons, most urgent first (the order of [`EscalationReason::ALL`]).
+    pub reasons: Vec<EscalationReason>,
+    /// Urgency in `0.0..=1.0`.
+    pub score: f32,
+}
+
+/// The top intent of one message, without conversation state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The most likely intent and its calibrated confidence, even when out of scope.
+    pub best: Option<IntentGuess>,
+    /// True when the confidence passes the model's out-of-scope threshold.
+    pub in_scope: bool,
+}
+
+/// The engine's view of one message, before any conversation state is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Assessment {
+    /// Index of the best knowledge-base intent and its calibrated probability.
+    pub(crate) best: Option<(usize, f32)>,
+    /// The best intent passes the out-of-scope threshold.
+    pub(crate) in_scope: bool,
+    /// Total probability of the sensitive intents.
+    pub(crate) sensitive_mass: f32,
+    pub(crate) signals: Signals,
+}
+
+impl Engine {
+    /// Loads a compiled model file (which carries the knowledge-base answers too).
+    pub fn from_bytes(model_file: &[u8]) -> Result<Engine, TriageError> {
+        Ok(Engine {
+            model: ModelFile::decode(model_file)?,
+        })
+    }
+
+    /// The classifier's view of one message (redacted first), with no conversation state.
+    pub fn predict(&self, customer_text: &str) -> Prediction {
+        let redacted = redact_pii(customer_text);
+        let a = self.assess(customer_text, &redacted.text);
+        Prediction {
+            best: a.best.and_then(|(i, p)| {
+                self.model.kb.get(i).map(|e| IntentGuess {
+                    intent: e.id.clone(),
+                    confidence: p,
+                })
+            }),
+            in_scope: a.in_scope,
+        }
+    }
+
+    #[cfg(feature = "train")]
+    pub(crate) fn model(&self) -> &ModelFile {
+        &self.model
+    }
+
+    /// The site's display name, e.g. "Larkspur".
+    pub fn site_name(&self) -> &str {
+        &self.model.site_name
+    }
+
+    /// The site's id, e.g. `demo`.
+    pub fn site_id(&self) -> &str {
+        &self.model.site_id
+    }
+
+    /// Every knowledge-base entry, in the order of the knowledge base.
+    pub fn kb_entries(&self) -> &[KbEntry] {
+        &self.model.kb
+    }
+
+    /// The knowledge-base entry for an intent id.
+    pub fn kb_entry(&self, intent: &str) -> Option<&KbEntry> {
+        self.model.kb.iter().find(|e| e.id == intent)
+    }
+
+    /// Up to `n` starter questions `(intent id, title)`, non-sensitive ones, in KB order.
+    pub fn suggestions(&self, n: usize) -> Vec<(String, String)> {
+        self.model
+            .kb
+            .iter()
+            .filter(|e| !e.sensitive)
+            .take(n)
+            .map(|e| (e.id.clone(), e.title.clone()))
+            .collect()
+    }
+
+    fn features(&self, redacted_text: &str) -> (String, Features) {
+        let normalized = normalize(redacted_text);
+        let features = extract(&self.model.features, &normalized);
+        (normalized, features)
+    }
+
+    /// Calibrated probabilities over the classes (intents, then out-of-scope if present),
+    /// and how many features the model knows.
+    pub(crate) fn probabilities(&self, features: &Features) -> (Vec<f32>, usize) {
+        let (mut z, hits) = self.model.intents.logits_and_hits(features);
+        let t = self.model.temperature;
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in &mut z {
+            *v = ((*v - max) / t).exp();
+            sum += *v;
+        }
+        if sum > 0.0 {
+            for v in &mut z {
+                *v /= sum;
+            }
+        }
+        (z, hits)
+    }
+
+    /// Classifies one already-redacted message without touching any conversation.
+    pub(crate) fn assess(&self, raw: &str, redacted_text: &str) -> Assessment {
+        let (normalized, features) = self.features(redacted_text);
+        let mut signals = read_signals(raw, &normalized);
+        for head in &self.model.heads {
+            let p = head.probability(&features);
+            match head.name.as_str() {
+                HANDOFF_HEAD => signals.explicit_request |= p >= head.threshold,
+                FRUSTRATION_HEAD if p >= head.threshold => {
+                    signals.frustration = signals.frustration.max(p);
+                    signals.sentiment = signals.sentiment.min(-p);
+                }
+                _ => {}
+            }
+        }
+        let (probs, hits) = self.probabilities(&features);
+        if hits == 0 {
+            // Nothing in the message is known to the model: no evidence for any intent.
+            return Assessment {
+                best: None,
+                in_scope: false,
+                sensitive_mass: 0.0,
+                signals,
+            };
+        }
+        let n_kb = self.model.kb.len();
+        let best = probs.iter().take(n_kb).enumerate().fold(
+            None,
+            |best: Option<(usize, f32)>, (i, &p)| match best {
+                Some((_, bp)) if bp >= p => best,
+                _ => Some((i, p)),
+            },
+        );
+        let oos_p = if self.model.has_oos_class {
+            probs.get(n_kb).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        // A request for a person rarely carries a question: demand more confidence.
+        let threshold = if signals.explicit_request {
+            self.model
+                .oos_threshold
+                .max(EXPLICIT_REQUEST_MIN_CONFIDENCE)
+        } else {
+            self.model.oos_threshold
+        };
+        let in_scope = best.is_some_and(|(_, p)| p >= threshold && p > oos_p);
+        let sensitive_mass = probs
+            .iter()
+            .zip(&self.model.kb)
+            .filter(|(_, e)| e.sensitive)
+            .map(|(p, _)| p)
+            .sum();
+        Assessment {
+            best,
+            in_scope,
+            sensitive_mass,
+            signals,
+        }
+    }
+
+    /// Decides how to answer one customer message and records it in `conversation`.
+    pub fn respond(
+        &self,
+        conversation: &mut Conversation,
+        customer_text: &str,
+        now_ms: u64,
+    ) -> Turn {
+        let redacted = redact_pii(customer_text);
+        let a = self.assess(customer_text, &redacted.text);
+        conversation.push(Author::Customer, redacted.text.clone(), now_ms);
+        conversation.sentiment.push(a.signals.sentiment);
+
+        let guess = a.best.filter(|_| a.in_scope).and_then(|(i, p)| {
+            self.model.kb.get(i).map(|e| IntentGuess {
+                intent: e.id.clone(),
+                confidence: p,
+            })
+        });
+        let entry = guess.as_ref().and_then(|g| self.kb_entry(&g.intent));
+
+        let mut reasons = Vec::new();
+        let mut score = 0f32;
+        if a.signals.explicit_request {
+            reasons.push(EscalationReason::ExplicitRequest);
+            score = score.max(1.0);
+        }
+        if a.signals.frustration >= 0.5 {
+            reasons.push(EscalationReason::Frustration);
+            score = score.max(0.6 + 0.4 * a.signals.frustration);
+        }
+        if entry.is_some_and(|e| e.sensitive)
+            || a.sensitive_mass >= SENSITIVE_MASS_THRESHOLD
+            || a.signals.sensitive_topic
+        {
+            reasons.push(EscalationReason::SensitiveIntent);
+            score = score.max(0.9);
+        }
+        let repeated = a.signals.not_helped
+            || conversation.unhelpful_streak > 0
+            || guess
+                .as_ref()
+                .is_some_and(|g| conversation.answers_shown.contains(&g.intent));
+        if repeated {
+            reasons.push(EscalationReason::RepeatedFailure);
+            score = score.max(0.8);
+        }
+        // A bare request for a person is not a question the bot failed to answer.
+        if guess.is_none() && !a.signals.explicit_request && !a.signals.not_helped {
+            reasons.push(EscalationReason::OutOfScope);
+            let conf = a.best.map_or(0.0, |(_, p)| p);
+            score = score.max(0.5 + 0.5 * (1.0 - conf));
+        }
+        reasons.sort_by_key(|r| EscalationReason::ALL.iter().position(|x| x == r));
+        reasons.dedup();
+
+        let answer = entry.map(|e| KbAnswer {
+            intent: e.id.clone(),
+            title: e.title.clone(),
+            body: e.answer.clone(),
+            links: e.links.clone(),
+        });
+        match &answer {
+            Some(ans) => {
+                conversation.push(
+                    Author::Bot,
+                    format!("{}\n\n{}", ans.title, ans.body),
+                    now_ms,
+                );
+                if !conversation.answers_shown.contains(&ans.intent) {
+                    conversation.answers_shown.push(ans.intent.clone());
+                }
+            }
+            None if !a.signals.explicit_request => {
+                conversation.push(Author::Bot, DONT_KNOW_REPLY.to_string(), now_ms);
+            }
+            None => {}
+        }
+        if let Some(g) = &guess {
+            conversation.intents_seen.push(g.intent.clone());
+            let better = conversation
+                .best_intent
+                .as_ref()
+                .is_none_or(|b| g.confidence >= b.confidence * 0.9);
+            if better {
+                conversation.best_intent = Some(g.clone());
+                conversation.summary = summarize(&redacted.text);
+            }
+        } else if conversation.summary.is_empty() && !a.signals.explicit_request {
+            conversation.summary = summarize(&redacted.text);
+        }
+        for r in &reasons {
+            if !conversation.reasons.contains(r) {
+                conversation.reasons.push(*r);
+            }
+        }
+        let escalation = (!reasons.is_empty()).then_some(Escalation {
+            reasons,
+            score: score.clamp(0.0, 1.0),
+        });
+        Turn {
+            redacted,
+            intent: guess,
+            answer,
+            escalation,
+        }
+    }
+}
+
+fn summarize(redacted: &str) -> String {
+    const MAX: usize = 200;
+    let trimmed = redacted.trim();
+    if trimmed.len() <= MAX {
+        return trimmed.to_string();
+    }
+    let mut end = MAX;
+    while !trimmed.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &trimmed[..end])
+}
+
+/// One conversation's state as the engine sees it. Serialisable so the widget can keep
+/// it across page loads; holds only redacted text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    transcript: Vec<TranscriptEntry>,
+    intents_seen: Vec<String>,
+    answers_shown: Vec<String>,
+    unhelpful_count: u32,
+    unhelpful_streak: u32,
+    sentiment: Vec<f32>,
+    reasons: Vec<EscalationReason>,
+    best_intent: Option<IntentGuess>,
+    summary: String,
+}
+
+impl Conversation {
+    /// An empty conversation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, author: Author, text: String, now_ms: u64) {
+        self.transcript.push(TranscriptEntry {
+            author,
+            text,
+            at_ms: now_ms,
+        });
+    }
+
+    /// Records the customer's answer to "Did this answer your question?".
+    pub fn record_feedback(&mut self, intent: &str, helpful: bool, now_ms: u64) {
+        let text = if helpful {
+            self.unhelpful_streak = 0;
+            format!("Feedback: the answer to `{intent}` helped.")
+        } else {
+            self.unhelpful_count += 1;
+            self.unhelpful_streak += 1;
+            if !self.reasons.contains(&EscalationReason::RepeatedFailure) {
+                self.reasons.push(EscalationReason::RepeatedFailure);
+            }
+            format!("Feedback: the answer to `{intent}` did not help.")
+        };
+        let text = redact_pii(&text).text;
+        self.push(Author::System, text, now_ms);
+    }
+
+    /// Records a line written by an agent or by Baton itself (redacted first).
+    pub fn record_agent_or_system(&mut self, author: Author, text: &str, now_ms: u64) {
+        self.push(author, redact_pii(text).text, now_ms);
+    }
+
+    /// The conversation so far, redacted.
+    pub fn transcript(&self) -> &[TranscriptEntry] {
+        &self.transcript
+    }
+
+    /// Intent ids of the answers shown so far, in order.
+    pub fn answers_shown(&self) -> &[String] {
+        &self.answers_shown
+    }
+
+    /// How many times the customer said an answer did not help.
+    pub fn unhelpful_count(&self) -> u32 {
+        self.unhelpful_count
+    }
+
+    /// Everything an agent needs so the customer never repeats themselves.
+    pub fn handoff_packet(&self, engine: &Engine, language: &str) -> HandoffPacket {
+        let mut reasons = self.reasons.clone();
+        reasons.sort_by_key(|r| EscalationReason::ALL.iter().position(|x| x == r));
+        let intent = self
+            .best_intent
+            .clone()
+            .filter(|g| engine.kb_entry(&g.intent).is_some());
+        HandoffPacket {
+            intent,
+            reasons,
+            sentiment: self.sentiment.clone(),
+            answers_shown: self.answers_shown.clone(),
+            summary: self.summary.clone(),
+            transcript: self.transcript.clone(),
+            language: language.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::tests::tiny_model;
+    use crate::model::SparseLinear;
+
+    /// An engine whose classifier keys on the words "arrive" and "lost".
+    fn engine() -> Engine {
+        let mut m = tiny_model();
+        m.features.char_weight = 0.0;
+        m.features.bigram_weight = 0.0;
+        let cfg = m.features;
+        let row = |w: &str| extract(&cfg, w)[0].0;
+        let (arrive, lost) = (row("arrive"), row("lost"));
+        let mut rows = [(arrive, 0u16), (lost, 1u16)];
+        rows.sort();
+        m.intents = SparseLinear {
+            bias: vec![0.0, 0.0],
+            scale: vec![0.2, 0.2],
+            buckets: rows.iter().map(|r| r.0).collect(),
+            row_start: vec![0, 1, 2],
+            classes: rows.iter().map(|r| r.1).collect(),
+            weights: vec![127, 127],
+        };
+        m.oos_threshold = 0.6;
+        Engine { model: m }
+    }
+
+    #[test]
+    fn answers_in_scope_questions() {
+        let e = engine();
+        let mut c = Conversation::new();
+        let t = e.respond(&mut c, "when will it arrive", 1);
+        assert_eq!(t.intent.as_ref().unwrap().intent, "card_arrival");
+        assert_eq!(t.answer.as_ref().unwrap().body, "Soon.");
+        assert!(t.escalation.is_none(), "{t:?}");
+        assert_eq!(c.answers_shown(), ["card_arrival"]);
+        assert_eq!(c.transcript().len(), 2);
+    }
+
+    #[test]
+    fn sensitive_intents_answer_and_offer_a_person() {
+        let e = engine();
+        let t = e.respond(&mut Conversation::new(), "lost", 1);
+        assert!(t.answer.is_some());
+        assert_eq!(
+            t.escalation.unwrap().reasons,
+            [EscalationReason::SensitiveIntent]
+        );
+    }
+
+    #[test]
+    fn out_of_scope_has_no_answer() {
+        let e = engine();
+        let mut c = Conversation::new();
+        let t = e.respond(&mut c, "what's the weather like", 1);
+        assert!(t.intent.is_none() && t.answer.is_none());
+        assert_eq!(
+            t.escalation.unwrap().reasons,
+            [EscalationReason::OutOfScope]
+        );
+        assert_eq!(c.transcript()[1].text, DONT_KNOW_REPLY);
+    }
+
+    #[test]
+    fn explicit_request_is_not_out_of_scope() {
+        let e = engine();
+        let t = e.respond(&mut Conversation::new(), "agent pls", 1);
+        assert_eq!(
+            t.escalation.unwrap().reasons,
+            [EscalationReason::ExplicitRequest]
+        );
+        let t = e.respond(&mut Conversation::new(), "HUMAN!!!", 1);
+        let reasons = t.escalation.unwrap().reasons;
+        assert!(reasons.contains(&EscalationReason::ExplicitRequest));
+        assert!(reasons.contains(&EscalationReason::Frustration));
+    }
+
+    #[test]
+    fn same_intent_again_or_no_feedback_is_repeated_failure() {
+        let e = engine();
+        let mut c = Conversation::new();
+        e.respond(&mut c, "when will it arrive", 1);
+        let t = e.respond(&mut c, "it did not arrive yet, when will it arrive", 2);
+        assert!(t
+            .escalation
+            .unwrap()
+            .reasons
+            .contains(&EscalationReason::RepeatedFailure));
+
+        let mut c = Conversation::new();
+        e.respond(&mut c, "when will it arrive", 1);
+        c.record_feedback("card_arrival", false, 2);
+        let p = c.handoff_packet(&e, "en");
+        assert_eq!(p.reasons, [EscalationReason::RepeatedFailure]);
+        assert_eq!(c.unhelpful_count(), 1);
+    }
+
+    #[test]
+    fn transcript_and_packet_hold_no_pii() {
+        let e = engine();
+        let mut c = Conversation::new();
+        let t = e.respond(
+            &mut c,
+            "card 4242 4242 4242 4242 lost, mail me at a@b.io",
+            5,
+        );
+        assert_eq!(t.redacted.spans.len(), 2);
+        c.record_agent_or_system(Author::Agent, "call +44 20 7946 0958", 6);
+        let p = c.handoff_packet(&e, "en");
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("4242 4242") && !json.contains("a@b.io") && !json.contains("7946"));
+        assert_eq!(p.intent.unwrap().intent, "lost_or_stolen_card");
+        assert_eq!(p.sentiment.len(), 1);
+        assert_eq!(p.language, "en");
+        assert!(p.summary.contains("[card •••• 4242]"));
+    }
+
+    #[test]
+    fn conversation_round_trips_through_serde() {
+        let e = engine();
+        let mut c = Conversation::new();
+        e.respond(&mut c, "when will it arrive", 1);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Conversation>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn suggestions_skip_sensitive_intents() {
+        let e = engine();
+        assert_eq!(
+            e.suggestions(5),
+            [(
+                "card_arrival".to_string(),
+                "When will my card arrive?".to_string()
+            )]
+        );
+        assert!(e.kb_entry("lost_or_stolen_card").unwrap().sensitive);
+        assert_eq!(e.site_name(), "Test Bank");
+    }
+}

@@ -1,0 +1,99 @@
+//! Baton's triage engine: decides, in the customer's browser, whether the bot can
+//! answer a message from the site's knowledge base now or a person is needed.
+//!
+//! # Design
+//!
+//! - **Pure and small.** No web dependencies, no regex engine, no TOML parser in the
+//!   default build: the crate compiles natively and for `wasm32-unknown-unknown`, and
+//!   the widget ships it with one model file.
+//! - **Redact first.** [`redact_pii`] masks card numbers (Luhn), IBANs (mod 97), email
+//!   addresses and phone numbers with hand-written scanners. The engine classifies the
+//!   redacted text and a [`Conversation`] only ever stores redacted text.
+//! - **Intent model.** Hashed word unigrams and bigrams plus character 3-5 grams,
+//!   L2-normalised, feed a multinomial logistic regression trained deterministically
+//!   (fixed seed, AdaGrad), quantised to int8 with one scale per class and stored
+//!   sparsely. Confidence is a softmax with a temperature fitted on held-out rows.
+//!   An optional extra class, trained on other domains' questions (CLINC150), and a
+//!   confidence threshold mark messages that are not this site's business.
+//! - **Escalation.** Cue detectors (asking for a person, frustration, "that did not
+//!   help", sensitive topics such as fraud, bereavement or hardship) and optional
+//!   binary model heads (`frustration`, `handoff`) over the same features add
+//!   [`baton_protocol::EscalationReason`]s. Sensitive intents always offer a person even
+//!   when the bot answers, and so does a message whose sensitive intents together are
+//!   likely enough, even if its single best intent is not sensitive.
+//! - **Model file.** One versioned, checksummed binary file carries the site name, the
+//!   knowledge-base answers, feature settings, calibration, the int8 weights and the
+//!   heads (layout in the `model` module docs). The shipped demo model is
+//!   `data/demo/model.bin`; `baton train` rebuilds it byte for byte.
+//!
+//! # Invariants
+//!
+//! - [`Engine::from_bytes`] validates the whole model file (magic, version, checksum,
+//!   every count and index, `https:`/`mailto:` links) and never panics on bad input.
+//! - A [`Turn`] with `intent: None` never has an `answer`; such a turn escalates with
+//!   `OutOfScope` unless the customer asked for a person or said the bot did not help.
+//! - A message none of whose features the model knows is out of scope (no evidence).
+//! - Time is a parameter (`now_ms`); nothing reads a clock or a random source.
+//! - Errors ([`TriageError`]) name the file, field or line that is wrong and never
+//!   contain customer text.
+//!
+//! # Knowledge base format
+//!
+//! Site owners write a TOML file; `baton train` (feature `train`) compiles it, with
+//! labelled examples, into the model file. Unknown fields are errors.
+//!
+//! ```toml
+//! [site]
+//! id = "demo"                              # the site id of the embed tag
+//! name = "Larkspur"                        # shown in the widget
+//!
+//! [[intent]]
+//! id = "card_arrival"                      # must match a category of the training CSV
+//! title = "When will my card arrive?"      # short canonical question
+//! answer = """Cards are posted within **2 working days**.
+//!
+//! - item one
+//! - item two
+//!
+//! See [your card page](https://larkspur.example/account/card)."""
+//! links = [{ label = "Track your card", url = "https://larkspur.example/account/card" }]
+//! sensitive = false                        # true: always offer a person (fraud, lost card, ...)
+//! ```
+//!
+//! Answer markup, rendered by the widget: paragraphs separated by blank lines, `- `
+//! list items, `**bold**` and `[label](https://...)` links. Link urls must be `https:`
+//! or `mailto:`. Every `[[intent]]` needs a non-empty `title` and `answer`; every
+//! intent needs training examples and every training category needs an intent.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use baton_triage::{Conversation, Engine};
+//! # fn run(model_bytes: &[u8]) -> Result<(), baton_triage::TriageError> {
+//! let engine = Engine::from_bytes(model_bytes)?;
+//! let mut conversation = Conversation::new();
+//! let turn = engine.respond(&mut conversation, "my card hasn't arrived", 0);
+//! if let Some(answer) = &turn.answer {
+//!     println!("{}\n{}", answer.title, answer.body);
+//! }
+//! if turn.escalation.is_some() {
+//!     let packet = conversation.handoff_packet(&engine, "en");
+//!     println!("{} reasons", packet.reasons.len());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod engine;
+mod error;
+mod features;
+mod kb;
+mod model;
+mod redact;
+mod signals;
+#[cfg(feature = "train")]
+pub mod train;
+
+pub use engine::{Conversation, Engine, Escalation, KbAnswer, Prediction, Turn, DONT_KNOW_REPLY};
+pub use error::TriageError;
+pub use kb::{KbEntry, KbLink};
+pub use redact::{redact_pii, PiiKind, PiiSpan, Redacted};

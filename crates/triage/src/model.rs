@@ -1,0 +1,637 @@
+//! The compiled model file: a versioned, checksummed, little-endian binary format.
+//!
+//! Layout (all integers little-endian, `varint` = unsigned LEB128, `str` = varint
+//! length + UTF-8 bytes, `f32` = IEEE-754 bits):
+//!
+//! ```text
+//! header  magic "BTNTRIAG" | u16 version | u16 reserved (0) | u32 body length | u32 FNV-1a checksum of body
+//! body    str site id | str site name
+//!         features: u8 log2 buckets | f32 word weight | f32 bigram weight | f32 char weight | u8 char min | u8 char max | u8 signed hashing
+//!         f32 temperature | f32 out-of-scope threshold
+//!         varint intents, each: str id | str title | str answer | varint links (str label | str url)* | u8 sensitive
+//!         u8 has out-of-scope class (the class after the last intent)
+//!         sparse matrix (the intent classifier)
+//!         varint heads, each: str name | f32 threshold | sparse matrix with one class
+//! sparse  varint classes | f32 bias * classes | f32 scale * classes
+//!         varint rows | varint bucket delta * rows | varint row length * rows
+//!         varint class delta * nonzeros | i8 weight * nonzeros
+//! ```
+//!
+//! Columns are stored apart so that brotli compresses each kind of number well.
+//! Decoding validates every count against the bytes left before allocating, every
+//! index against its bound and every float for finiteness; it never panics.
+
+use crate::error::TriageError;
+use crate::features::{FeatureConfig, Features};
+use crate::kb::{is_allowed_url, KbEntry, KbLink};
+
+const MAGIC: &[u8; 8] = b"BTNTRIAG";
+/// The format version this build reads and writes.
+pub(crate) const VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4;
+
+/// A linear model over hashed features with int8 weights and per-class scales, stored
+/// sparsely by bucket (compressed sparse rows).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct SparseLinear {
+    pub(crate) bias: Vec<f32>,
+    pub(crate) scale: Vec<f32>,
+    pub(crate) buckets: Vec<u32>,
+    pub(crate) row_start: Vec<u32>,
+    pub(crate) classes: Vec<u16>,
+    pub(crate) weights: Vec<i8>,
+}
+
+impl SparseLinear {
+    pub(crate) fn n_classes(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Raw logits for a feature vector.
+    pub(crate) fn logits(&self, features: &Features) -> Vec<f32> {
+        self.logits_and_hits(features).0
+    }
+
+    /// Raw logits, and how many of the features have weights in the model.
+    pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
+        let mut acc = vec![0f32; self.n_classes()];
+        let mut hits = 0;
+        for &(bucket, value) in features {
+            if let Ok(row) = self.buckets.binary_search(&bucket) {
+                hits += 1;
+                let lo = self.row_start[row] as usize;
+                let hi = self.row_start[row + 1] as usize;
+                for (c, w) in self.classes[lo..hi].iter().zip(&self.weights[lo..hi]) {
+                    acc[usize::from(*c)] += value * f32::from(*w);
+                }
+            }
+        }
+        for ((a, b), s) in acc.iter_mut().zip(&self.bias).zip(&self.scale) {
+            *a = *a * s + b;
+        }
+        (acc, hits)
+    }
+
+    /// Number of stored nonzero weights.
+    #[cfg(feature = "train")]
+    pub(crate) fn nonzeros(&self) -> usize {
+        self.weights.len()
+    }
+}
+
+/// A named binary detector over the same features (e.g. "handoff").
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct BinaryHead {
+    pub(crate) name: String,
+    pub(crate) threshold: f32,
+    pub(crate) linear: SparseLinear,
+}
+
+impl BinaryHead {
+    /// Probability that the message has this property.
+    pub(crate) fn probability(&self, features: &Features) -> f32 {
+        let z = self.linear.logits(features).first().copied().unwrap_or(0.0);
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Everything in a model file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ModelFile {
+    pub(crate) site_id: String,
+    pub(crate) site_name: String,
+    pub(crate) features: FeatureConfig,
+    pub(crate) temperature: f32,
+    pub(crate) oos_threshold: f32,
+    pub(crate) kb: Vec<KbEntry>,
+    pub(crate) has_oos_class: bool,
+    pub(crate) intents: SparseLinear,
+    pub(crate) heads: Vec<BinaryHead>,
+}
+
+fn fnv32(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+// ---------------------------------------------------------------- writing
+
+#[cfg(any(test, feature = "train"))]
+mod write {
+    use super::*;
+
+    pub(super) struct Writer(pub(super) Vec<u8>);
+
+    impl Writer {
+        pub(super) fn varint(&mut self, mut v: u64) {
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    self.0.push(byte);
+                    return;
+                }
+                self.0.push(byte | 0x80);
+            }
+        }
+        pub(super) fn u8(&mut self, v: u8) {
+            self.0.push(v);
+        }
+        pub(super) fn f32(&mut self, v: f32) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        pub(super) fn str(&mut self, s: &str) {
+            self.varint(s.len() as u64);
+            self.0.extend_from_slice(s.as_bytes());
+        }
+        pub(super) fn sparse(&mut self, m: &SparseLinear) {
+            self.varint(m.bias.len() as u64);
+            for &b in &m.bias {
+                self.f32(b);
+            }
+            for &s in &m.scale {
+                self.f32(s);
+            }
+            self.varint(m.buckets.len() as u64);
+            let mut prev = 0u32;
+            for (i, &b) in m.buckets.iter().enumerate() {
+                self.varint(u64::from(if i == 0 { b } else { b - prev }));
+                prev = b;
+            }
+            for w in m.row_start.windows(2) {
+                self.varint(u64::from(w[1] - w[0]));
+            }
+            for w in m.row_start.windows(2) {
+                let mut prev = 0u16;
+                for (k, &c) in m.classes[w[0] as usize..w[1] as usize].iter().enumerate() {
+                    self.varint(u64::from(if k == 0 { c } else { c - prev }));
+                    prev = c;
+                }
+            }
+            self.0.extend(m.weights.iter().map(|&w| w as u8));
+        }
+    }
+
+    impl ModelFile {
+        /// Serialises the model; the inverse of [`ModelFile::decode`].
+        pub(crate) fn encode(&self) -> Vec<u8> {
+            let mut w = Writer(Vec::new());
+            w.str(&self.site_id);
+            w.str(&self.site_name);
+            let f = &self.features;
+            w.u8(f.buckets_log2);
+            w.f32(f.word_weight);
+            w.f32(f.bigram_weight);
+            w.f32(f.char_weight);
+            w.u8(f.char_min);
+            w.u8(f.char_max);
+            w.u8(u8::from(f.signed));
+            w.f32(self.temperature);
+            w.f32(self.oos_threshold);
+            w.varint(self.kb.len() as u64);
+            for e in &self.kb {
+                w.str(&e.id);
+                w.str(&e.title);
+                w.str(&e.answer);
+                w.varint(e.links.len() as u64);
+                for l in &e.links {
+                    w.str(&l.label);
+                    w.str(&l.url);
+                }
+                w.u8(u8::from(e.sensitive));
+            }
+            w.u8(u8::from(self.has_oos_class));
+            w.sparse(&self.intents);
+            w.varint(self.heads.len() as u64);
+            for h in &self.heads {
+                w.str(&h.name);
+                w.f32(h.threshold);
+                w.sparse(&h.linear);
+            }
+            let body = w.0;
+            let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+            out.extend_from_slice(MAGIC);
+            out.extend_from_slice(&VERSION.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&fnv32(&body).to_le_bytes());
+            out.extend_from_slice(&body);
+            out
+        }
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+fn corrupt(section: &'static str, detail: impl Into<String>) -> TriageError {
+    TriageError::Corrupt {
+        section,
+        detail: detail.into(),
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize, section: &'static str) -> Result<&'a [u8], TriageError> {
+        if self.remaining() < n {
+            return Err(TriageError::Truncated { section });
+        }
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u8(&mut self, section: &'static str) -> Result<u8, TriageError> {
+        Ok(self.take(1, section)?[0])
+    }
+
+    fn f32(&mut self, section: &'static str) -> Result<f32, TriageError> {
+        let b = self.take(4, section)?;
+        let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(corrupt(section, "number is not finite"))
+        }
+    }
+
+    fn varint(&mut self, section: &'static str) -> Result<u64, TriageError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8(section)?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(corrupt(section, "varint longer than 64 bits"))
+    }
+
+    /// A count of items that each take at least `min_bytes` bytes: bounded by what is left.
+    fn count(&mut self, section: &'static str, min_bytes: usize) -> Result<usize, TriageError> {
+        let n = self.varint(section)?;
+        let max = self.remaining() / min_bytes.max(1);
+        if n > max as u64 {
+            return Err(TriageError::Truncated { section });
+        }
+        Ok(n as usize)
+    }
+
+    fn str(&mut self, section: &'static str) -> Result<String, TriageError> {
+        let n = self.count(section, 1)?;
+        let b = self.take(n, section)?;
+        String::from_utf8(b.to_vec()).map_err(|_| corrupt(section, "text is not UTF-8"))
+    }
+
+    fn flag(&mut self, section: &'static str) -> Result<bool, TriageError> {
+        match self.u8(section)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(corrupt(
+                section,
+                format!("flag is {other}, expected 0 or 1"),
+            )),
+        }
+    }
+
+    fn sparse(
+        &mut self,
+        section: &'static str,
+        buckets_log2: u8,
+    ) -> Result<SparseLinear, TriageError> {
+        let n_classes = self.count(section, 8)?;
+        if n_classes == 0 || n_classes > usize::from(u16::MAX) {
+            return Err(corrupt(section, format!("{n_classes} classes")));
+        }
+        let mut bias = Vec::with_capacity(n_classes);
+        for _ in 0..n_classes {
+            bias.push(self.f32(section)?);
+        }
+        let mut scale = Vec::with_capacity(n_classes);
+        for _ in 0..n_classes {
+            scale.push(self.f32(section)?);
+        }
+        let n_rows = self.count(section, 2)?;
+        let limit = 1u64 << buckets_log2;
+        let mut buckets = Vec::with_capacity(n_rows);
+        let mut prev = 0u64;
+        for i in 0..n_rows {
+            let d = self.varint(section)?;
+            if i > 0 && d == 0 {
+                return Err(corrupt(section, "bucket ids are not increasing"));
+            }
+            prev = prev.saturating_add(d);
+            if prev >= limit {
+                return Err(corrupt(section, "bucket id out of range"));
+            }
+            buckets.push(prev as u32);
+        }
+        let mut row_start = Vec::with_capacity(n_rows + 1);
+        row_start.push(0u32);
+        let mut total = 0usize;
+        for _ in 0..n_rows {
+            let len = self.varint(section)?;
+            if len == 0 || len > n_classes as u64 {
+                return Err(corrupt(section, "row length out of range"));
+            }
+            total += len as usize;
+            if total > self.remaining() {
+                return Err(TriageError::Truncated { section });
+            }
+            row_start.push(total as u32);
+        }
+        let mut classes = Vec::with_capacity(total);
+        for w in row_start.windows(2) {
+            let mut c = 0u64;
+            for k in 0..(w[1] - w[0]) {
+                let d = self.varint(section)?;
+                if k > 0 && d == 0 {
+                    return Err(corrupt(section, "class ids in a row are not increasing"));
+                }
+                c = c.saturating_add(d);
+                if c >= n_classes as u64 {
+                    return Err(corrupt(section, "class id out of range"));
+                }
+                classes.push(c as u16);
+            }
+        }
+        let weights = self
+            .take(total, section)?
+            .iter()
+            .map(|&b| b as i8)
+            .collect();
+        Ok(SparseLinear {
+            bias,
+            scale,
+            buckets,
+            row_start,
+            classes,
+            weights,
+        })
+    }
+}
+
+impl ModelFile {
+    /// Parses and validates a model file.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<ModelFile, TriageError> {
+        if bytes.len() < HEADER_LEN {
+            if bytes.len() >= 8 && &bytes[..8] != MAGIC {
+                return Err(TriageError::BadMagic);
+            }
+            return Err(TriageError::Truncated { section: "header" });
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(TriageError::BadMagic);
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != VERSION {
+            return Err(TriageError::UnsupportedVersion {
+                found: version,
+                supported: VERSION,
+            });
+        }
+        let body_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+        let checksum = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        let body = &bytes[HEADER_LEN..];
+        if body.len() < body_len {
+            return Err(TriageError::Truncated { section: "body" });
+        }
+        if body.len() > body_len {
+            return Err(corrupt("body", "bytes after the end of the model"));
+        }
+        if fnv32(body) != checksum {
+            return Err(TriageError::ChecksumMismatch);
+        }
+        let mut r = Reader {
+            bytes: body,
+            pos: 0,
+        };
+        let site_id = r.str("site id")?;
+        let site_name = r.str("site name")?;
+        let features = FeatureConfig {
+            buckets_log2: r.u8("features")?,
+            word_weight: r.f32("features")?,
+            bigram_weight: r.f32("features")?,
+            char_weight: r.f32("features")?,
+            char_min: r.u8("features")?,
+            char_max: r.u8("features")?,
+            signed: r.flag("features")?,
+        };
+        if !(1..=30).contains(&features.buckets_log2)
+            || features.char_min > features.char_max
+            || features.char_max > 16
+        {
+            return Err(corrupt(
+                "features",
+                "bucket count or n-gram range out of range",
+            ));
+        }
+        let temperature = r.f32("calibration")?;
+        let oos_threshold = r.f32("calibration")?;
+        if temperature <= 0.0 || !(0.0..=1.0).contains(&oos_threshold) {
+            return Err(corrupt(
+                "calibration",
+                "temperature or threshold out of range",
+            ));
+        }
+        let n_kb = r.count("knowledge base", 5)?;
+        let mut kb = Vec::with_capacity(n_kb);
+        for _ in 0..n_kb {
+            let id = r.str("knowledge base intent id")?;
+            let title = r.str("knowledge base title")?;
+            let answer = r.str("knowledge base answer")?;
+            let n_links = r.count("knowledge base links", 2)?;
+            let mut links = Vec::with_capacity(n_links);
+            for _ in 0..n_links {
+                let label = r.str("knowledge base link label")?;
+                let url = r.str("knowledge base link url")?;
+                if !is_allowed_url(&url) {
+                    return Err(TriageError::UnsafeLink {
+                        file: "model file".into(),
+                        intent: id,
+                        line: 0,
+                    });
+                }
+                links.push(KbLink { label, url });
+            }
+            let sensitive = r.flag("knowledge base sensitive flag")?;
+            if id.is_empty() || kb.iter().any(|e: &KbEntry| e.id == id) {
+                return Err(corrupt("knowledge base", "empty or duplicate intent id"));
+            }
+            kb.push(KbEntry {
+                id,
+                title,
+                answer,
+                links,
+                sensitive,
+            });
+        }
+        if kb.is_empty() {
+            return Err(corrupt("knowledge base", "no intents"));
+        }
+        let has_oos_class = r.flag("out-of-scope flag")?;
+        let intents = r.sparse("intent weights", features.buckets_log2)?;
+        if intents.n_classes() != kb.len() + usize::from(has_oos_class) {
+            return Err(corrupt(
+                "intent weights",
+                "class count does not match the knowledge base",
+            ));
+        }
+        let n_heads = r.count("heads", 10)?;
+        let mut heads = Vec::with_capacity(n_heads);
+        for _ in 0..n_heads {
+            let name = r.str("head name")?;
+            let threshold = r.f32("head threshold")?;
+            let linear = r.sparse("head weights", features.buckets_log2)?;
+            if linear.n_classes() != 1 {
+                return Err(corrupt("head weights", "a head has exactly one class"));
+            }
+            heads.push(BinaryHead {
+                name,
+                threshold,
+                linear,
+            });
+        }
+        if r.remaining() != 0 {
+            return Err(corrupt("body", "bytes after the last section"));
+        }
+        Ok(ModelFile {
+            site_id,
+            site_name,
+            features,
+            temperature,
+            oos_threshold,
+            kb,
+            has_oos_class,
+            intents,
+            heads,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A tiny valid model: two intents, a handful of weights.
+    pub(crate) fn tiny_model() -> ModelFile {
+        let features = FeatureConfig {
+            buckets_log2: 10,
+            ..FeatureConfig::default()
+        };
+        ModelFile {
+            site_id: "test".into(),
+            site_name: "Test Bank".into(),
+            features,
+            temperature: 1.0,
+            oos_threshold: 0.3,
+            kb: vec![
+                KbEntry {
+                    id: "card_arrival".into(),
+                    title: "When will my card arrive?".into(),
+                    answer: "Soon.".into(),
+                    links: vec![KbLink {
+                        label: "Card".into(),
+                        url: "https://bank.example/card".into(),
+                    }],
+                    sensitive: false,
+                },
+                KbEntry {
+                    id: "lost_or_stolen_card".into(),
+                    title: "I lost my card".into(),
+                    answer: "Freeze it.".into(),
+                    links: vec![],
+                    sensitive: true,
+                },
+            ],
+            has_oos_class: false,
+            intents: SparseLinear {
+                bias: vec![0.0, 0.0],
+                scale: vec![0.1, 0.1],
+                buckets: vec![3, 700],
+                row_start: vec![0, 2, 3],
+                classes: vec![0, 1, 1],
+                weights: vec![50, -20, 127],
+            },
+            heads: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let m = tiny_model();
+        assert_eq!(ModelFile::decode(&m.encode()).unwrap(), m);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = tiny_model().encode();
+        for len in 0..bytes.len() {
+            assert!(ModelFile::decode(&bytes[..len]).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_magic_version_and_checksum() {
+        let mut bytes = tiny_model().encode();
+        bytes[0] = b'X';
+        assert_eq!(ModelFile::decode(&bytes), Err(TriageError::BadMagic));
+        let mut bytes = tiny_model().encode();
+        bytes[8] = 9;
+        assert!(matches!(
+            ModelFile::decode(&bytes),
+            Err(TriageError::UnsupportedVersion { found: 9, .. })
+        ));
+        let mut bytes = tiny_model().encode();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(
+            ModelFile::decode(&bytes),
+            Err(TriageError::ChecksumMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_unsafe_links_even_in_a_well_formed_file() {
+        let mut m = tiny_model();
+        m.kb[0].links[0].url = "javascript:alert(1)".into();
+        let err = ModelFile::decode(&m.encode()).unwrap_err();
+        assert!(err.to_string().contains("card_arrival"), "{err}");
+    }
+
+    /// Rewrites the checksum so corruption reaches the section validators.
+    fn fix_checksum(bytes: &mut [u8]) {
+        let sum = fnv32(&bytes[HEADER_LEN..]);
+        bytes[16..20].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    proptest! {
+        #[test]
+        fn corrupt_bodies_never_panic(pos in 0usize..10_000, byte in any::<u8>()) {
+            let mut bytes = tiny_model().encode();
+            let pos = HEADER_LEN + pos % (bytes.len() - HEADER_LEN);
+            bytes[pos] = byte;
+            fix_checksum(&mut bytes);
+            let _ = ModelFile::decode(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ModelFile::decode(&bytes);
+        }
+    }
+}

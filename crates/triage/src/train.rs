@@ -1,0 +1,1212 @@
+//! The training path (feature `train`): knowledge-base TOML, example CSV, deterministic
+//! hold-out splits, the trainer and evaluation. Never compiled into the widget.
+//!
+//! Determinism: every random choice comes from [`SplitMix64`] seeded by the caller,
+//! iteration orders are sorted, and the trainer is single-threaded, so the same inputs
+//! and options give byte-identical model files on the same platform.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::engine::Engine;
+use crate::error::TriageError;
+use crate::features::{extract, normalize, FeatureConfig, Features};
+use crate::kb::{is_allowed_url, KbEntry, KbLink};
+use crate::model::{BinaryHead, ModelFile, SparseLinear};
+use crate::redact::redact_pii;
+
+/// One labelled training or evaluation message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The customer's message.
+    pub text: String,
+    /// The intent id.
+    pub label: String,
+    /// 1-based line of the row in its file, for error messages.
+    pub line: usize,
+}
+
+/// Reads a `text,category` CSV (header required, RFC 4180 quoting).
+pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageError> {
+    let rows = parse_csv(file, contents)?;
+    let mut rows = rows.into_iter();
+    let (header_line, header) = rows.next().ok_or_else(|| TriageError::Examples {
+        file: file.into(),
+        line: 1,
+        problem: "the file is empty; expected a `text,category` header".into(),
+    })?;
+    let col = |name: &str| header.iter().position(|h| h.trim() == name);
+    let (Some(text_col), Some(label_col)) = (col("text"), col("category")) else {
+        return Err(TriageError::Examples {
+            file: file.into(),
+            line: header_line,
+            problem: "header must name the columns `text` and `category`".into(),
+        });
+    };
+    let mut out = Vec::new();
+    for (line, fields) in rows {
+        if fields.len() == 1 && fields[0].trim().is_empty() {
+            continue;
+        }
+        if fields.len() != header.len() {
+            return Err(TriageError::Examples {
+                file: file.into(),
+                line,
+                problem: format!("expected {} fields, found {}", header.len(), fields.len()),
+            });
+        }
+        let label = fields[label_col].trim().to_string();
+        if label.is_empty() {
+            return Err(TriageError::Examples {
+                file: file.into(),
+                line,
+                problem: "field `category` is empty".into(),
+            });
+        }
+        out.push(Example {
+            text: fields[text_col].clone(),
+            label,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// Splits CSV text into rows of fields, with the 1-based line each row starts on.
+fn parse_csv(file: &str, contents: &str) -> Result<Vec<(usize, Vec<String>)>, TriageError> {
+    let mut rows = Vec::new();
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut line = 1;
+    let mut row_line = 1;
+    let mut chars = contents.chars().peekable();
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                in_quotes = true;
+                at_field_start = false;
+            }
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' => {}
+            '\n' => {
+                fields.push(std::mem::take(&mut field));
+                rows.push((row_line, std::mem::take(&mut fields)));
+                line += 1;
+                row_line = line;
+                at_field_start = true;
+            }
+            _ => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if in_quotes {
+        return Err(TriageError::Examples {
+            file: file.into(),
+            line: row_line,
+            problem: "a quoted field is never closed".into(),
+        });
+    }
+    if !field.is_empty() || !fields.is_empty() {
+        fields.push(field);
+        rows.push((row_line, fields));
+    }
+    Ok(rows)
+}
+
+/// A parsed knowledge base.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnowledgeBase {
+    /// `[site] id`.
+    pub site_id: String,
+    /// `[site] name`.
+    pub site_name: String,
+    /// The `[[intent]]` entries, in file order.
+    pub entries: Vec<KbEntry>,
+    /// 1-based line of each entry's `id`, for error messages.
+    pub lines: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KbFile {
+    site: SiteSection,
+    #[serde(default)]
+    intent: Vec<IntentSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteSection {
+    id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntentSection {
+    id: toml::Spanned<String>,
+    title: toml::Spanned<String>,
+    answer: toml::Spanned<String>,
+    #[serde(default)]
+    links: Vec<toml::Spanned<KbLink>>,
+    #[serde(default)]
+    sensitive: bool,
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.as_bytes()[..byte.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parses and validates a knowledge-base TOML file. `file` names it in errors.
+pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
+    let parsed: KbFile = toml::from_str(text).map_err(|e| TriageError::KbSyntax {
+        file: file.into(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let mut entries: Vec<KbEntry> = Vec::new();
+    let mut lines = Vec::new();
+    let invalid = |line, intent: &str, field, problem: &str| TriageError::KbInvalid {
+        file: file.into(),
+        line,
+        intent: intent.into(),
+        field,
+        problem: problem.into(),
+    };
+    for section in parsed.intent {
+        let id_line = line_of(text, section.id.span().start);
+        let id = section.id.into_inner();
+        let id_ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '?' | '.'));
+        if !id_ok {
+            return Err(invalid(
+                id_line,
+                &id,
+                "id",
+                "must be non-empty ASCII letters, digits, `_`, `-`, `.` or `?`",
+            ));
+        }
+        if let Some(prev) = entries.iter().position(|e| e.id == id) {
+            return Err(invalid(
+                id_line,
+                &id,
+                "id",
+                &format!("duplicate: already defined at line {}", lines[prev]),
+            ));
+        }
+        if section.title.get_ref().trim().is_empty() {
+            let line = line_of(text, section.title.span().start);
+            return Err(invalid(line, &id, "title", "is empty"));
+        }
+        if section.answer.get_ref().trim().is_empty() {
+            let line = line_of(text, section.answer.span().start);
+            return Err(invalid(line, &id, "answer", "is empty"));
+        }
+        let mut links = Vec::new();
+        for link in section.links {
+            let line = line_of(text, link.span().start);
+            let link = link.into_inner();
+            if !is_allowed_url(&link.url) {
+                return Err(TriageError::UnsafeLink {
+                    file: file.into(),
+                    intent: id,
+                    line,
+                });
+            }
+            if link.label.trim().is_empty() {
+                return Err(invalid(line, &id, "links", "a link has an empty label"));
+            }
+            links.push(link);
+        }
+        lines.push(id_line);
+        entries.push(KbEntry {
+            id,
+            title: section.title.into_inner().trim().to_string(),
+            answer: section.answer.into_inner().trim().to_string(),
+            links,
+            sensitive: section.sensitive,
+        });
+    }
+    if entries.is_empty() {
+        return Err(TriageError::KbInvalid {
+            file: file.into(),
+            line: line_of(text, text.len()),
+            intent: String::new(),
+            field: "intent",
+            problem: "the knowledge base has no [[intent]] entries".into(),
+        });
+    }
+    Ok(KnowledgeBase {
+        site_id: parsed.site.id,
+        site_name: parsed.site.name,
+        entries,
+        lines,
+    })
+}
+
+/// A small deterministic random number generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index below `n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
+}
+
+fn label_seed(seed: u64, label: &str) -> u64 {
+    label.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Splits examples into (train, held-out), stratified by label: from each label,
+/// `round(n * fraction)` rows chosen by `seed` are held out. Both halves keep file order.
+/// The same file, fraction and seed always give the same split.
+pub fn split_holdout(
+    examples: &[Example],
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<Example>, Vec<Example>), TriageError> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(TriageError::TrainOptions(format!(
+            "hold-out fraction must be in [0, 1), got {fraction}"
+        )));
+    }
+    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in examples.iter().enumerate() {
+        by_label.entry(&e.label).or_default().push(i);
+    }
+    let mut held = vec![false; examples.len()];
+    for (label, mut idx) in by_label {
+        let mut rng = SplitMix64::new(label_seed(seed, label));
+        rng.shuffle(&mut idx);
+        let k = (idx.len() as f64 * fraction).round() as usize;
+        for &i in idx.iter().take(k.min(idx.len().saturating_sub(1))) {
+            held[i] = true;
+        }
+    }
+    let (mut train, mut heldout) = (Vec::new(), Vec::new());
+    for (e, h) in examples.iter().zip(held) {
+        if h {
+            heldout.push(e.clone());
+        } else {
+            train.push(e.clone());
+        }
+    }
+    Ok((train, heldout))
+}
+
+/// Options of the trainer. `Default` gives the settings of the shipped demo model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Passes over the training data.
+    pub epochs: u32,
+    /// AdaGrad learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty on the weights touched by each example.
+    pub l2: f32,
+    /// L1 penalty (proximal, per touched weight): larger gives a smaller model.
+    pub l1: f32,
+    /// Keep only this many weights (largest magnitudes), 0 = keep all.
+    pub max_weights: usize,
+    /// Passes over the data after pruning to `max_weights`.
+    pub finetune_epochs: u32,
+    /// Keep only this many buckets (whole weight rows, largest norm first), 0 = all.
+    pub max_rows: usize,
+    /// Bits per quantised weight (2..=8); fewer bits compress better.
+    pub quant_bits: u8,
+    /// Row importance = weight norm x (feature mass ^ this); 0 ranks by norm alone.
+    pub mass_power: f32,
+    /// Quantile of |w| per class that maps to the largest int level (1.0 = the maximum).
+    pub clip_quantile: f32,
+    /// log2 of the number of hash buckets.
+    pub buckets_log2: u8,
+    /// Weight of word unigram features.
+    pub word_weight: f32,
+    /// Weight of word bigram features.
+    pub bigram_weight: f32,
+    /// Weight of character n-gram features.
+    pub char_weight: f32,
+    /// Character n-gram range.
+    pub char_range: (u8, u8),
+    /// Signed feature hashing (collisions cancel on average).
+    pub signed_hashing: bool,
+    /// Quantised weights with `|q| < min_quantized` are dropped (model size vs accuracy).
+    pub min_quantized: u8,
+    /// Fraction of the training rows set aside to fit the softmax temperature.
+    pub calibration_fraction: f64,
+    /// Below this calibrated confidence a message is out of scope.
+    pub oos_threshold: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            seed: 7,
+            epochs: 20,
+            learning_rate: 0.1,
+            l2: 1e-5,
+            l1: 0.0,
+            max_weights: 0,
+            finetune_epochs: 4,
+            max_rows: 0,
+            quant_bits: 4,
+            mass_power: 0.0,
+            clip_quantile: 1.0,
+            buckets_log2: 12,
+            word_weight: 1.0,
+            bigram_weight: 1.0,
+            char_weight: 0.5,
+            char_range: (3, 5),
+            signed_hashing: false,
+            min_quantized: 1,
+            calibration_fraction: 0.1,
+            oos_threshold: 0.35,
+        }
+    }
+}
+
+impl TrainOptions {
+    fn feature_config(&self) -> FeatureConfig {
+        FeatureConfig {
+            buckets_log2: self.buckets_log2,
+            word_weight: self.word_weight,
+            bigram_weight: self.bigram_weight,
+            char_weight: self.char_weight,
+            char_min: self.char_range.0,
+            char_max: self.char_range.1,
+            signed: self.signed_hashing,
+        }
+    }
+}
+
+/// What the trainer measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Training rows used for the final model.
+    pub examples: usize,
+    /// Softmax temperature fitted on the calibration rows.
+    pub temperature: f32,
+    /// Top-1 accuracy on the calibration rows (model trained without them).
+    pub calibration_accuracy: f32,
+    /// Nonzero int8 weights in the shipped model.
+    pub nonzero_weights: usize,
+    /// Size of the model file in bytes.
+    pub model_bytes: usize,
+    /// One report per trained head.
+    pub heads: Vec<HeadReport>,
+}
+
+/// Labelled messages for a binary head: `handoff` (asks for a person) or
+/// `frustration` (angry or distressed). Other names are stored but not used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadData {
+    /// The head's name.
+    pub name: String,
+    /// Messages and whether they have the property.
+    pub examples: Vec<(String, bool)>,
+}
+
+/// What training a head measured on its own calibration rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadReport {
+    /// The head's name.
+    pub name: String,
+    /// The probability threshold chosen (best F1 on the calibration rows).
+    pub threshold: f32,
+    /// Precision at that threshold.
+    pub precision: f32,
+    /// Recall at that threshold.
+    pub recall: f32,
+}
+
+/// Logistic regression for one head; the threshold maximises F1 on held-out rows.
+fn fit_head(
+    head: &HeadData,
+    options: &TrainOptions,
+    config: &FeatureConfig,
+) -> Result<(BinaryHead, HeadReport), TriageError> {
+    if !head.examples.iter().any(|e| e.1) || head.examples.iter().all(|e| e.1) {
+        return Err(TriageError::TrainOptions(format!(
+            "head `{}` needs both positive and negative examples",
+            head.name
+        )));
+    }
+    let n = 1usize << config.buckets_log2;
+    let data: Vec<(Features, bool)> = head
+        .examples
+        .iter()
+        .map(|(t, y)| (featurize(config, t), *y))
+        .collect();
+    // Every tenth row (by a seeded shuffle) picks the threshold.
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut rng = SplitMix64::new(options.seed ^ 0x4845_4144);
+    rng.shuffle(&mut order);
+    let (calib, fit_rows) = order.split_at(data.len() / 10);
+    let train_once = |rows: &[usize], rng: &mut SplitMix64| {
+        let mut w = vec![0f32; n];
+        let mut g2 = vec![1e-6f32; n];
+        let (mut b, mut bg2) = (0f32, 1e-6f32);
+        let mut rows = rows.to_vec();
+        for _ in 0..options.epochs {
+            rng.shuffle(&mut rows);
+            for &i in &rows {
+                let (f, y) = &data[i];
+                let z = b + f.iter().map(|&(k, v)| w[k as usize] * v).sum::<f32>();
+                let g = 1.0 / (1.0 + (-z).exp()) - if *y { 1.0 } else { 0.0 };
+                bg2 += g * g;
+                b -= options.learning_rate * g / bg2.sqrt();
+                for &(k, v) in f {
+                    let k = k as usize;
+                    let gk = g * v + options.l2 * w[k];
+                    g2[k] += gk * gk;
+                    w[k] -= options.learning_rate * gk / g2[k].sqrt();
+                }
+            }
+        }
+        (w, b)
+    };
+    let (w, b) = train_once(fit_rows, &mut rng);
+    let linear = quantize_head(&w, b);
+    let probe = BinaryHead {
+        name: head.name.clone(),
+        threshold: 0.5,
+        linear,
+    };
+    let scored: Vec<(f32, bool)> = calib
+        .iter()
+        .map(|&i| (probe.probability(&data[i].0), data[i].1))
+        .collect();
+    let mut best = (0f32, 0.5f32, 0f32, 0f32);
+    for step in 1..100 {
+        let t = step as f32 / 100.0;
+        let tp = scored.iter().filter(|(p, y)| *p >= t && *y).count() as f32;
+        let fp = scored.iter().filter(|(p, y)| *p >= t && !*y).count() as f32;
+        let fn_ = scored.iter().filter(|(p, y)| *p < t && *y).count() as f32;
+        let f1 = 2.0 * tp / (2.0 * tp + fp + fn_).max(1.0);
+        if f1 > best.0 {
+            best = (f1, t, tp / (tp + fp).max(1.0), tp / (tp + fn_).max(1.0));
+        }
+    }
+    // The shipped head learns from every row.
+    let all: Vec<usize> = (0..data.len()).collect();
+    let (w, b) = train_once(&all, &mut rng);
+    Ok((
+        BinaryHead {
+            name: head.name.clone(),
+            threshold: best.1,
+            linear: quantize_head(&w, b),
+        },
+        HeadReport {
+            name: head.name.clone(),
+            threshold: best.1,
+            precision: best.2,
+            recall: best.3,
+        },
+    ))
+}
+
+fn quantize_head(w: &[f32], bias: f32) -> SparseLinear {
+    let buckets: Vec<u32> = (0..w.len() as u32).collect();
+    quantize(&buckets, w, &[bias], 1, 1, 8, 1.0)
+}
+
+/// Checks that the knowledge base and the examples list exactly the same intents.
+fn check_labels(
+    kb: &KnowledgeBase,
+    kb_file: &str,
+    examples: &[Example],
+    examples_file: &str,
+) -> Result<Vec<usize>, TriageError> {
+    let mut labels = Vec::with_capacity(examples.len());
+    let mut seen = vec![false; kb.entries.len()];
+    for e in examples {
+        match kb.entries.iter().position(|k| k.id == e.label) {
+            Some(i) => {
+                seen[i] = true;
+                labels.push(i);
+            }
+            None => {
+                return Err(TriageError::KbMismatch {
+                    file: kb_file.into(),
+                    problem: format!(
+                        "training category `{}` ({examples_file} line {}) has no [[intent]] in the knowledge base",
+                        e.label, e.line
+                    ),
+                })
+            }
+        }
+    }
+    if let Some(i) = seen.iter().position(|s| !s) {
+        return Err(TriageError::KbMismatch {
+            file: kb_file.into(),
+            problem: format!(
+                "line {}: intent `{}` has no examples in {examples_file}",
+                kb.lines.get(i).copied().unwrap_or(0),
+                kb.entries[i].id
+            ),
+        });
+    }
+    Ok(labels)
+}
+
+/// Label of the out-of-scope rows inside the trainer (never a valid intent id).
+const OUT_OF_SCOPE_LABEL: &str = "\u{0}out_of_scope";
+
+fn class_of(kb: &KnowledgeBase, label: &str) -> Option<usize> {
+    if label == OUT_OF_SCOPE_LABEL {
+        return Some(kb.entries.len());
+    }
+    kb.entries.iter().position(|k| k.id == label)
+}
+
+fn featurize(config: &FeatureConfig, text: &str) -> Features {
+    extract(config, &normalize(&redact_pii(text).text))
+}
+
+/// Trains a model for `kb` from `examples` and returns the model file bytes.
+///
+/// `out_of_scope` holds messages that are not this site's business (e.g. CLINC150's
+/// other domains); when non-empty the model gets an extra out-of-scope class.
+pub fn train(
+    kb: &KnowledgeBase,
+    kb_file: &str,
+    examples: &[Example],
+    examples_file: &str,
+    out_of_scope: &[String],
+    heads: &[HeadData],
+    options: &TrainOptions,
+) -> Result<(Vec<u8>, TrainReport), TriageError> {
+    if !(8..=24).contains(&options.buckets_log2) {
+        return Err(TriageError::TrainOptions(
+            "buckets_log2 must be in 8..=24".into(),
+        ));
+    }
+    if options.char_range.0 > options.char_range.1 || options.char_range.1 > 16 {
+        return Err(TriageError::TrainOptions(
+            "bad character n-gram range".into(),
+        ));
+    }
+    check_labels(kb, kb_file, examples, examples_file)?;
+    let config = options.feature_config();
+    let has_oos = !out_of_scope.is_empty();
+    let mut all: Vec<Example> = examples.to_vec();
+    all.extend(out_of_scope.iter().map(|text| Example {
+        text: text.clone(),
+        label: OUT_OF_SCOPE_LABEL.into(),
+        line: 0,
+    }));
+    let examples = &all[..];
+
+    // 1. Fit the temperature on rows the model did not see.
+    let (fit_rows, calib_rows) = split_holdout(
+        examples,
+        options.calibration_fraction,
+        options.seed.wrapping_add(1),
+    )?;
+    let (temperature, calibration_accuracy) = if calib_rows.is_empty() {
+        (1.0, 0.0)
+    } else {
+        let model = fit(kb, &fit_rows, has_oos, options, &config, 1.0)?;
+        let engine = Engine::from_bytes(&model.encode())?;
+        fit_temperature(&engine, kb, &calib_rows, &config)
+    };
+
+    // 2. Train the shipped model on every row.
+    let mut model = fit(kb, examples, has_oos, options, &config, temperature)?;
+    model.temperature = temperature;
+    let mut head_reports = Vec::new();
+    for head in heads {
+        let (binary, report) = fit_head(head, options, &config)?;
+        model.heads.push(binary);
+        head_reports.push(report);
+    }
+    let bytes = model.encode();
+    let report = TrainReport {
+        examples: examples.len(),
+        temperature,
+        calibration_accuracy,
+        nonzero_weights: model.intents.nonzeros(),
+        model_bytes: bytes.len(),
+        heads: head_reports,
+    };
+    Ok((bytes, report))
+}
+
+fn fit_temperature(
+    engine: &Engine,
+    kb: &KnowledgeBase,
+    rows: &[Example],
+    config: &FeatureConfig,
+) -> (f32, f32) {
+    let data: Vec<(Vec<f32>, usize)> = rows
+        .iter()
+        .filter_map(|e| {
+            let label = kb.entries.iter().position(|k| k.id == e.label)?;
+            Some((
+                engine.model().intents.logits(&featurize(config, &e.text)),
+                label,
+            ))
+        })
+        .collect();
+    let correct = data.iter().filter(|(z, y)| argmax(z) == *y).count();
+    let accuracy = correct as f32 / data.len().max(1) as f32;
+    let mut best = (f64::INFINITY, 1.0f32);
+    for step in 0..=80 {
+        let t = (0.02f64 * (500f64).powf(f64::from(step) / 80.0)) as f32;
+        let nll: f64 = data
+            .iter()
+            .map(|(z, y)| {
+                let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let sum: f64 = z.iter().map(|&v| f64::from((v - max) / t).exp()).sum();
+                sum.ln() - f64::from((z[*y] - max) / t)
+            })
+            .sum();
+        if nll < best.0 {
+            best = (nll, t);
+        }
+    }
+    (best.1, accuracy)
+}
+
+fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Softmax regression with AdaGrad over the buckets that occur in `rows`.
+fn fit(
+    kb: &KnowledgeBase,
+    rows: &[Example],
+    has_oos: bool,
+    options: &TrainOptions,
+    config: &FeatureConfig,
+    temperature: f32,
+) -> Result<ModelFile, TriageError> {
+    let n_classes = kb.entries.len() + usize::from(has_oos);
+    let mut data: Vec<(Features, usize)> = Vec::with_capacity(rows.len());
+    for e in rows {
+        if let Some(label) = class_of(kb, &e.label) {
+            data.push((featurize(config, &e.text), label));
+        }
+    }
+    // Dense ids for the buckets that occur, in bucket order (deterministic).
+    let mut used: Vec<u32> = data
+        .iter()
+        .flat_map(|(f, _)| f.iter().map(|x| x.0))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let dense: Vec<(Vec<(usize, f32)>, usize)> = data
+        .iter()
+        .map(|(f, y)| {
+            let idx = f
+                .iter()
+                .filter_map(|&(b, v)| used.binary_search(&b).ok().map(|i| (i, v)))
+                .collect();
+            (idx, *y)
+        })
+        .collect();
+
+    let mut state = Sgd {
+        n_classes,
+        w: vec![0f32; used.len() * n_classes],
+        g2: vec![1e-6f32; used.len() * n_classes],
+        bias: vec![0f32; n_classes],
+        bias_g2: vec![1e-6f32; n_classes],
+        mask: None,
+    };
+    let mut rng = SplitMix64::new(options.seed);
+    state.epochs(&dense, options.epochs, &mut rng, options);
+    if options.max_rows > 0 && options.max_rows < used.len() {
+        // Structured pruning: keep the buckets whose weight rows matter most, retrain.
+        // Importance of a bucket: weight-row norm times how much of the data uses it.
+        let mut mass = vec![0f32; used.len()];
+        for (feats, _) in &dense {
+            for &(f, v) in feats {
+                mass[f] += v;
+            }
+        }
+        let mut norms: Vec<(f32, usize)> = state
+            .w
+            .chunks(n_classes)
+            .map(|row| row.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .zip(&mass)
+            .map(|(n, m)| n * m.powf(options.mass_power))
+            .enumerate()
+            .map(|(i, n)| (n, i))
+            .collect();
+        norms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut keep_row = vec![false; used.len()];
+        for &(_, i) in norms.iter().take(options.max_rows) {
+            keep_row[i] = true;
+        }
+        let mask: Vec<bool> = keep_row
+            .iter()
+            .flat_map(|&k| std::iter::repeat_n(k, n_classes))
+            .collect();
+        for (wk, keep) in state.w.iter_mut().zip(&mask) {
+            if !keep {
+                *wk = 0.0;
+            }
+        }
+        state.mask = Some(mask);
+        state.g2.iter_mut().for_each(|g| *g = 1e-6);
+        state.epochs(&dense, options.finetune_epochs, &mut rng, options);
+    }
+    if options.max_weights > 0 && options.max_weights < state.w.len() {
+        // Magnitude pruning to the weight budget, then retrain the survivors.
+        let mut magnitudes: Vec<f32> = state.w.iter().map(|v| v.abs()).collect();
+        let k = state.w.len() - options.max_weights;
+        magnitudes.select_nth_unstable_by(k, f32::total_cmp);
+        let cut = magnitudes[k];
+        let mask: Vec<bool> = state
+            .w
+            .iter()
+            .map(|v| v.abs() >= cut && *v != 0.0)
+            .collect();
+        for (wk, keep) in state.w.iter_mut().zip(&mask) {
+            if !keep {
+                *wk = 0.0;
+            }
+        }
+        state.mask = Some(mask);
+        state.g2.iter_mut().for_each(|g| *g = 1e-6);
+        state.epochs(&dense, options.finetune_epochs, &mut rng, options);
+    }
+    let (w, bias) = (state.w, state.bias);
+
+    let intents = quantize(
+        &used,
+        &w,
+        &bias,
+        n_classes,
+        options.min_quantized,
+        options.quant_bits,
+        options.clip_quantile,
+    );
+    Ok(ModelFile {
+        site_id: kb.site_id.clone(),
+        site_name: kb.site_name.clone(),
+        features: *config,
+        temperature,
+        oos_threshold: options.oos_threshold,
+        kb: kb.entries.clone(),
+        has_oos_class: has_oos,
+        intents,
+        heads: Vec::new(),
+    })
+}
+
+/// AdaGrad state of the softmax regression.
+struct Sgd {
+    n_classes: usize,
+    w: Vec<f32>,
+    g2: Vec<f32>,
+    bias: Vec<f32>,
+    bias_g2: Vec<f32>,
+    /// When set, only these weights may be nonzero.
+    mask: Option<Vec<bool>>,
+}
+
+impl Sgd {
+    fn epochs(
+        &mut self,
+        dense: &[(Vec<(usize, f32)>, usize)],
+        epochs: u32,
+        rng: &mut SplitMix64,
+        options: &TrainOptions,
+    ) {
+        let n_classes = self.n_classes;
+        let mut order: Vec<usize> = (0..dense.len()).collect();
+        let mut z = vec![0f32; n_classes];
+        let lr = options.learning_rate;
+        for _ in 0..epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let (feats, y) = &dense[i];
+                z.copy_from_slice(&self.bias);
+                for &(f, v) in feats {
+                    let row = &self.w[f * n_classes..(f + 1) * n_classes];
+                    for (zc, wc) in z.iter_mut().zip(row) {
+                        *zc += v * wc;
+                    }
+                }
+                softmax_in_place(&mut z);
+                z[*y] -= 1.0; // now the gradient of the loss w.r.t. the logits
+                for (c, &g) in z.iter().enumerate() {
+                    self.bias_g2[c] += g * g;
+                    self.bias[c] -= lr * g / self.bias_g2[c].sqrt();
+                }
+                for &(f, v) in feats {
+                    let range = f * n_classes..(f + 1) * n_classes;
+                    let keep: &[bool] = match &self.mask {
+                        Some(m) => &m[range.clone()],
+                        None => &[],
+                    };
+                    for (c, ((wk, gk), &zc)) in self.w[range.clone()]
+                        .iter_mut()
+                        .zip(&mut self.g2[range])
+                        .zip(&z)
+                        .enumerate()
+                    {
+                        if !keep.is_empty() && !keep[c] {
+                            continue;
+                        }
+                        let g = zc * v + options.l2 * *wk;
+                        *gk += g * g;
+                        let step = lr / gk.sqrt();
+                        let moved = *wk - step * g;
+                        // Proximal L1 step: small weights become exactly zero.
+                        let shrink = step * options.l1;
+                        *wk = if moved > shrink {
+                            moved - shrink
+                        } else if moved < -shrink {
+                            moved + shrink
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn softmax_in_place(z: &mut [f32]) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// Per-class symmetric int8 quantisation; drops weights with `|q| < min_q`.
+fn quantize(
+    buckets: &[u32],
+    w: &[f32],
+    bias: &[f32],
+    n_classes: usize,
+    min_q: u8,
+    bits: u8,
+    clip_quantile: f32,
+) -> SparseLinear {
+    let levels = f32::from((1u8 << (bits.clamp(2, 8) - 1)) - 1);
+    // Per-class scale from a high quantile of |w| (not the maximum): the few larger
+    // weights are clipped, and the many small ones keep more resolution.
+    let mut scale = vec![1f32; n_classes];
+    for (c, s) in scale.iter_mut().enumerate() {
+        let mut mags: Vec<f32> = w
+            .iter()
+            .skip(c)
+            .step_by(n_classes)
+            .map(|v| v.abs())
+            .filter(|&v| v > 0.0)
+            .collect();
+        if mags.is_empty() {
+            continue;
+        }
+        let k = ((mags.len() - 1) as f32 * clip_quantile.clamp(0.5, 1.0)) as usize;
+        mags.select_nth_unstable_by(k, f32::total_cmp);
+        if mags[k] > 0.0 {
+            *s = mags[k] / levels;
+        }
+    }
+    let mut out = SparseLinear {
+        bias: bias.to_vec(),
+        scale: scale.clone(),
+        buckets: Vec::new(),
+        row_start: vec![0],
+        classes: Vec::new(),
+        weights: Vec::new(),
+    };
+    for (&bucket, row) in buckets.iter().zip(w.chunks(n_classes)) {
+        let before = out.weights.len();
+        for (c, (&v, &s)) in row.iter().zip(&scale).enumerate() {
+            let q = (v / s).round().clamp(-levels, levels) as i8;
+            if q.unsigned_abs() >= min_q.max(1) {
+                out.classes.push(c as u16);
+                out.weights.push(q);
+            }
+        }
+        if out.weights.len() > before {
+            out.buckets.push(bucket);
+            out.row_start.push(out.weights.len() as u32);
+        }
+    }
+    out
+}
+
+/// Accuracy and macro-F1 of the engine's top intent (ignoring the out-of-scope threshold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    /// Messages evaluated.
+    pub n: usize,
+    /// Top-1 accuracy.
+    pub accuracy: f64,
+    /// Unweighted mean of per-intent F1.
+    pub macro_f1: f64,
+    /// Share of messages the engine kept in scope (confidence above the threshold).
+    pub in_scope_rate: f64,
+}
+
+/// Evaluates `engine` on labelled examples.
+pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
+    let mut tp: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut fp: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut fn_: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut correct = 0;
+    let mut in_scope = 0;
+    for e in examples {
+        let p = engine.predict(&e.text);
+        let predicted = p.best.as_ref().map_or("", |g| g.intent.as_str());
+        if p.in_scope {
+            in_scope += 1;
+        }
+        if predicted == e.label {
+            correct += 1;
+            *tp.entry(&e.label).or_default() += 1;
+        } else {
+            *fn_.entry(&e.label).or_default() += 1;
+            if let Some(g) = &p.best {
+                if let Some(k) = engine.kb_entry(&g.intent) {
+                    *fp.entry(k.id.as_str()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let labels: std::collections::BTreeSet<&str> =
+        examples.iter().map(|e| e.label.as_str()).collect();
+    let f1_sum: f64 = labels
+        .iter()
+        .map(|l| {
+            let tp = *tp.get(l).unwrap_or(&0) as f64;
+            let fp = *fp.get(l).unwrap_or(&0) as f64;
+            let fn_ = *fn_.get(l).unwrap_or(&0) as f64;
+            if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * tp / (2.0 * tp + fp + fn_)
+            }
+        })
+        .sum();
+    let n = examples.len();
+    EvalReport {
+        n,
+        accuracy: correct as f64 / n.max(1) as f64,
+        macro_f1: f1_sum / labels.len().max(1) as f64,
+        in_scope_rate: in_scope as f64 / n.max(1) as f64,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const KB: &str = include_str!("../tests/fixtures/kb.toml");
+    const EXAMPLES: &str = include_str!("../tests/fixtures/examples.csv");
+
+    #[test]
+    fn csv_handles_quotes_commas_and_newlines() {
+        let rows =
+            read_examples("x.csv", "text,category\n\"a, \"\"b\"\"\nc\",l1\nplain,l2\n").unwrap();
+        assert_eq!(rows[0].text, "a, \"b\"\nc");
+        assert_eq!(rows[1].line, 4);
+        let err = read_examples("x.csv", "text,category\n\"open,l1\n").unwrap_err();
+        assert!(err.to_string().starts_with("x.csv: line 2:"), "{err}");
+        let err = read_examples("x.csv", "text,label\n").unwrap_err();
+        assert!(err.to_string().contains("`category`"), "{err}");
+    }
+
+    #[test]
+    fn kb_errors_name_file_line_and_field() {
+        let err = parse_kb(
+            "kb.toml",
+            "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("kb.toml") && err.to_string().contains("answer"),
+            "{err}"
+        );
+        let bad_link = "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='a'\nlinks=[{label='l', url='http://x'}]\n";
+        let err = parse_kb("kb.toml", bad_link).unwrap_err();
+        assert!(
+            err.to_string().contains("kb.toml") && err.to_string().contains("line 8"),
+            "{err}"
+        );
+        let unknown =
+            "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='a'\ncolour='red'\n";
+        let err = parse_kb("kb.toml", unknown).unwrap_err();
+        assert!(
+            err.to_string().contains("colour") && err.to_string().contains('8'),
+            "{err}"
+        );
+        let empty = "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='  '\n";
+        let err = parse_kb("kb.toml", empty).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kb.toml: line 7: intent `x` field `answer`: is empty"
+        );
+    }
+
+    #[test]
+    fn kb_and_examples_must_list_the_same_intents() {
+        let kb = parse_kb("kb.toml", KB).unwrap();
+        let mut ex = read_examples("ex.csv", EXAMPLES).unwrap();
+        ex.push(Example {
+            text: "hello".into(),
+            label: "greeting".into(),
+            line: 99,
+        });
+        let err = train(
+            &kb,
+            "kb.toml",
+            &ex,
+            "ex.csv",
+            &[],
+            &[],
+            &TrainOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`greeting` (ex.csv line 99)"),
+            "{err}"
+        );
+        let ex: Vec<Example> = read_examples("ex.csv", EXAMPLES)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.label != "card_arrival")
+            .collect();
+        let err = train(
+            &kb,
+            "kb.toml",
+            &ex,
+            "ex.csv",
+            &[],
+            &[],
+            &TrainOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`card_arrival` has no examples"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn holdout_is_stratified_deterministic_and_disjoint() {
+        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
+        let (a1, h1) = split_holdout(&ex, 0.25, 7).unwrap();
+        let (a2, h2) = split_holdout(&ex, 0.25, 7).unwrap();
+        assert_eq!((&a1, &h1), (&a2, &h2));
+        assert_eq!(a1.len() + h1.len(), ex.len());
+        assert!(h1.iter().all(|h| !a1.contains(h)));
+        let (_, h3) = split_holdout(&ex, 0.25, 8).unwrap();
+        assert_ne!(h1, h3);
+        for label in ["card_arrival", "lost_or_stolen_card", "exchange_rate"] {
+            assert!(h1.iter().any(|h| h.label == label));
+        }
+    }
+
+    #[test]
+    fn training_is_deterministic_and_learns() {
+        let kb = parse_kb("kb.toml", KB).unwrap();
+        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
+        let opts = TrainOptions {
+            buckets_log2: 14,
+            ..TrainOptions::default()
+        };
+        let oos = [
+            "what's the weather tomorrow".to_string(),
+            "play some jazz".into(),
+            "how do I boil an egg".into(),
+            "tell me a joke".into(),
+        ];
+        let heads = [HeadData {
+            name: "frustration".into(),
+            examples: vec![
+                ("this is ridiculous".into(), true),
+                ("worst bank ever".into(), true),
+                ("when will my card arrive".into(), false),
+                ("what rate do you use".into(), false),
+            ],
+        }];
+        let (a, report) = train(&kb, "kb.toml", &ex, "ex.csv", &oos, &heads, &opts).unwrap();
+        let (b, _) = train(&kb, "kb.toml", &ex, "ex.csv", &oos, &heads, &opts).unwrap();
+        assert_eq!(report.heads.len(), 1);
+        assert_eq!(a, b);
+        assert_eq!(report.model_bytes, a.len());
+        let engine = Engine::from_bytes(&a).unwrap();
+        let r = evaluate(&engine, &ex);
+        assert!(r.accuracy > 0.9, "{r:?}");
+        let p = engine.predict("my card still hasn't arrived");
+        assert_eq!(p.best.unwrap().intent, "card_arrival");
+        assert!(p.in_scope);
+        assert!(!engine.predict("play some jazz").in_scope);
+    }
+}

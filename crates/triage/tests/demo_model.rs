@@ -1,0 +1,81 @@
+//! The shipped demo model (`data/demo/model.bin`) behaves as the widget expects.
+#![allow(clippy::unwrap_used)]
+
+use baton_protocol::EscalationReason;
+use baton_triage::{Conversation, Engine};
+
+const MODEL: &[u8] = include_bytes!("../data/demo/model.bin");
+
+fn engine() -> Engine {
+    Engine::from_bytes(MODEL).unwrap()
+}
+
+fn reasons(text: &str) -> Vec<EscalationReason> {
+    engine()
+        .respond(&mut Conversation::new(), text, 0)
+        .escalation
+        .map(|e| e.reasons)
+        .unwrap_or_default()
+}
+
+#[test]
+fn loads_with_the_demo_site_and_all_intents() {
+    let e = engine();
+    assert_eq!(e.site_name(), "Larkspur");
+    assert_eq!(e.kb_entries().len(), 77);
+    assert!(e.kb_entry("card_arrival").is_some());
+    assert_eq!(e.suggestions(4).len(), 4);
+}
+
+#[test]
+fn answers_a_plain_question_without_escalating() {
+    let t = engine().respond(&mut Conversation::new(), "my card still hasn't arrived", 0);
+    assert_eq!(t.answer.unwrap().intent, "card_arrival");
+    assert!(t.escalation.is_none());
+}
+
+#[test]
+fn explicit_requests_escalate() {
+    for text in [
+        "can I talk to someone",
+        "agent pls",
+        "HUMAN!!!",
+        "I want a real person, not a bot",
+    ] {
+        assert!(
+            reasons(text).contains(&EscalationReason::ExplicitRequest),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn lost_card_is_answered_and_sensitive() {
+    let t = engine().respond(&mut Conversation::new(), "I think my card was stolen", 0);
+    assert_eq!(t.answer.unwrap().intent, "lost_or_stolen_card");
+    assert!(t
+        .escalation
+        .unwrap()
+        .reasons
+        .contains(&EscalationReason::SensitiveIntent));
+}
+
+#[test]
+fn off_topic_questions_are_out_of_scope() {
+    let t = engine().respond(&mut Conversation::new(), "what is the weather in paris", 0);
+    assert!(t.answer.is_none());
+    assert!(t
+        .escalation
+        .unwrap()
+        .reasons
+        .contains(&EscalationReason::OutOfScope));
+}
+
+#[test]
+fn card_numbers_never_reach_the_transcript() {
+    let e = engine();
+    let mut c = Conversation::new();
+    e.respond(&mut c, "card 4111 1111 1111 1111 was declined", 0);
+    let json = serde_json::to_string(&c.handoff_packet(&e, "en")).unwrap();
+    assert!(!json.contains("4111 1111"));
+}

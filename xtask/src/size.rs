@@ -1,0 +1,61 @@
+//! `cargo xtask size`: what a customer downloads for the widget, raw and compressed.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::build::{self, site_dir};
+use crate::error::io_error;
+use crate::tools::Tools;
+use crate::Result;
+
+/// The files a customer's browser fetches until the chat is interactive.
+const CUSTOMER_DOWNLOADS: [(&str, &str); 4] = [
+    ("widget.js", "loader (the embed tag)"),
+    ("widget/baton.js", "wasm-bindgen glue"),
+    ("widget/baton_bg.wasm", "the chat (Yew + triage engine)"),
+    ("sites/demo/model.bin", "demo model + knowledge base"),
+];
+
+/// Builds the widget and assets, then prints a table of sizes.
+pub(crate) fn report(tools: &Tools) -> Result<()> {
+    build::widget(tools)?;
+    build::assets()?;
+    let site = site_dir();
+    println!(
+        "{:<24} {:>9} {:>9} {:>9}  what",
+        "file", "raw", "gzip -9", "brotli 11"
+    );
+    let mut totals = [0usize; 3];
+    for (file, what) in CUSTOMER_DOWNLOADS {
+        let sizes = sizes_of(&site.join(file))?;
+        for (total, size) in totals.iter_mut().zip(sizes) {
+            *total += size;
+        }
+        println!(
+            "{file:<24} {:>9} {:>9} {:>9}  {what}",
+            sizes[0], sizes[1], sizes[2]
+        );
+    }
+    println!(
+        "{:<24} {:>9} {:>9} {:>9}  until the panel is interactive",
+        "total", totals[0], totals[1], totals[2]
+    );
+    Ok(())
+}
+
+/// Raw, gzip (level 9) and brotli (quality 11) sizes in bytes.
+fn sizes_of(path: &Path) -> Result<[usize; 3]> {
+    let bytes = std::fs::read(path).map_err(io_error("read", path))?;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&bytes).map_err(io_error("compress", path))?;
+    let gzip = gzip.finish().map_err(io_error("compress", path))?;
+    let mut brotli = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)
+        .map_err(io_error("compress", path))?;
+    Ok([bytes.len(), gzip.len(), brotli.len()])
+}
