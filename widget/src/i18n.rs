@@ -11,6 +11,8 @@ pub struct Strings {
     pub subtitle: &'static str,
     /// The always-visible button to reach a person.
     pub talk_to_person: &'static str,
+    /// The person button once a person has the conversation.
+    pub person_on_the_way: &'static str,
     /// Close button label.
     pub close: &'static str,
     /// Placeholder of the message box.
@@ -64,6 +66,7 @@ pub const EN: Strings = Strings {
     title: "Help",
     subtitle: "Instant answers · a person is always one tap away",
     talk_to_person: "Talk to a person",
+    person_on_the_way: "A person is on the way",
     close: "Close chat",
     placeholder: "Ask a question…",
     message_label: "Your message",

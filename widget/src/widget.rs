@@ -84,7 +84,9 @@ pub struct WidgetProps {
 pub struct Widget {
     state: ChatState,
     input: NodeRef,
+    log: NodeRef,
     focus_input: bool,
+    shown: (usize, bool),
 }
 
 impl Component for Widget {
@@ -122,7 +124,9 @@ impl Component for Widget {
                 options.visitor_id.clone(),
             ),
             input: NodeRef::default(),
+            log: NodeRef::default(),
             focus_input: false,
+            shown: (0, false),
         }
     }
 
@@ -141,6 +145,7 @@ impl Component for Widget {
                 greeting={ctx.props().options.greeting.clone()}
                 on_action={ctx.link().callback(|action| action)}
                 input={self.input.clone()}
+                log={self.log.clone()}
             />
         }
     }
@@ -149,6 +154,14 @@ impl Component for Widget {
         if std::mem::take(&mut self.focus_input) {
             if let Some(input) = self.input.cast::<HtmlInputElement>() {
                 let _ = input.focus();
+            }
+        }
+        // Keep the newest message in view when something was added.
+        let shown = (self.state.messages.len(), !matches!(self.state.handoff, crate::state::Handoff::None));
+        if shown != self.shown {
+            self.shown = shown;
+            if let Some(log) = self.log.cast::<web_sys::Element>() {
+                log.set_scroll_top(log.scroll_height());
             }
         }
     }

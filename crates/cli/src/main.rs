@@ -216,6 +216,15 @@ struct TuningArgs {
     /// Quantile of |w| per class mapped to the largest int level (1.0 = maximum).
     #[arg(long)]
     clip_quantile: Option<f32>,
+    /// Distil from a teacher with 2^N hash buckets (0 = no teacher).
+    #[arg(long)]
+    distill_from_buckets_log2: Option<u8>,
+    /// Temperature of the teacher's soft targets.
+    #[arg(long)]
+    distill_temperature: Option<f32>,
+    /// Weight of the true label against the teacher (1.0 = no teacher).
+    #[arg(long)]
+    distill_alpha: Option<f32>,
     /// Signed feature hashing: `true` or `false`.
     #[arg(long)]
     signed_hashing: Option<bool>,
@@ -253,7 +262,15 @@ fn read_text(path: &Path) -> Result<String, String> {
 
 fn load_engine(path: &Path) -> Result<Engine, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Engine::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let engine = Engine::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    // For threshold studies: BATON_OOS_THRESHOLD overrides the model's threshold.
+    match std::env::var("BATON_OOS_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(t) => Ok(engine.with_out_of_scope_threshold(t)),
+        None => Ok(engine),
+    }
 }
 
 fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
@@ -301,6 +318,11 @@ fn run(cli: Cli) -> Result<(), String> {
                     .unwrap_or(d.calibration_fraction),
                 char_range: tuning.char_range.unwrap_or(d.char_range),
                 signed_hashing: tuning.signed_hashing.unwrap_or(d.signed_hashing),
+                distill_from_buckets_log2: tuning
+                    .distill_from_buckets_log2
+                    .unwrap_or(d.distill_from_buckets_log2),
+                distill_temperature: tuning.distill_temperature.unwrap_or(d.distill_temperature),
+                distill_alpha: tuning.distill_alpha.unwrap_or(d.distill_alpha),
                 mass_power: tuning.mass_power.unwrap_or(d.mass_power),
                 clip_quantile: tuning.clip_quantile.unwrap_or(d.clip_quantile),
                 char_weight: tuning.char_weight.unwrap_or(d.char_weight),

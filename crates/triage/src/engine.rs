@@ -116,6 +116,17 @@ impl Engine {
         &self.model
     }
 
+    /// The same engine with another out-of-scope confidence threshold (clamped to `0..=1`).
+    pub fn with_out_of_scope_threshold(mut self, threshold: f32) -> Engine {
+        self.model.oos_threshold = threshold.clamp(0.0, 1.0);
+        self
+    }
+
+    /// The confidence below which a message is out of scope.
+    pub fn out_of_scope_threshold(&self) -> f32 {
+        self.model.oos_threshold
+    }
+
     /// The site's display name, e.g. "Larkspur".
     pub fn site_name(&self) -> &str {
         &self.model.site_name

@@ -385,6 +385,13 @@ pub struct TrainOptions {
     pub char_range: (u8, u8),
     /// Signed feature hashing (collisions cancel on average).
     pub signed_hashing: bool,
+    /// When nonzero, first train a teacher with this many hash buckets (log2) and
+    /// train the shipped model on its soft targets (knowledge distillation).
+    pub distill_from_buckets_log2: u8,
+    /// Softmax temperature of the teacher's targets.
+    pub distill_temperature: f32,
+    /// Weight of the true label against the teacher's targets (1.0 = no teacher).
+    pub distill_alpha: f32,
     /// Quantised weights with `|q| < min_quantized` are dropped (model size vs accuracy).
     pub min_quantized: u8,
     /// Fraction of the training rows set aside to fit the softmax temperature.
@@ -404,18 +411,21 @@ impl Default for TrainOptions {
             max_weights: 0,
             finetune_epochs: 4,
             max_rows: 0,
-            quant_bits: 4,
+            quant_bits: 3,
             mass_power: 0.0,
-            clip_quantile: 1.0,
-            buckets_log2: 12,
+            clip_quantile: 0.99,
+            buckets_log2: 11,
             word_weight: 1.0,
             bigram_weight: 1.0,
             char_weight: 0.5,
             char_range: (3, 5),
             signed_hashing: false,
+            distill_from_buckets_log2: 0,
+            distill_temperature: 2.0,
+            distill_alpha: 0.5,
             min_quantized: 1,
             calibration_fraction: 0.1,
-            oos_threshold: 0.35,
+            oos_threshold: 0.2,
         }
     }
 }
@@ -774,7 +784,34 @@ fn fit(
         bias: vec![0f32; n_classes],
         bias_g2: vec![1e-6f32; n_classes],
         mask: None,
+        soft: None,
     };
+    if options.distill_from_buckets_log2 > 0 {
+        // Distillation: a large teacher (no pruning, 8-bit) provides soft targets.
+        let teacher_options = TrainOptions {
+            buckets_log2: options.distill_from_buckets_log2,
+            distill_from_buckets_log2: 0,
+            quant_bits: 8,
+            clip_quantile: 1.0,
+            max_rows: 0,
+            max_weights: 0,
+            ..options.clone()
+        };
+        let teacher_config = teacher_options.feature_config();
+        let teacher = fit(kb, rows, has_oos, &teacher_options, &teacher_config, 1.0)?;
+        let t = options.distill_temperature.max(0.05);
+        let soft: Vec<Vec<f32>> = rows
+            .iter()
+            .filter(|e| class_of(kb, &e.label).is_some())
+            .map(|e| {
+                let mut z = teacher.intents.logits(&featurize(&teacher_config, &e.text));
+                z.iter_mut().for_each(|v| *v /= t);
+                softmax_in_place(&mut z);
+                z
+            })
+            .collect();
+        state.soft = Some((soft, options.distill_alpha));
+    }
     let mut rng = SplitMix64::new(options.seed);
     state.epochs(&dense, options.epochs, &mut rng, options);
     if options.max_rows > 0 && options.max_rows < used.len() {
@@ -866,6 +903,8 @@ struct Sgd {
     bias_g2: Vec<f32>,
     /// When set, only these weights may be nonzero.
     mask: Option<Vec<bool>>,
+    /// Per-example teacher probabilities (distillation), mixed with the true label.
+    soft: Option<(Vec<Vec<f32>>, f32)>,
 }
 
 impl Sgd {
@@ -892,7 +931,16 @@ impl Sgd {
                     }
                 }
                 softmax_in_place(&mut z);
-                z[*y] -= 1.0; // now the gradient of the loss w.r.t. the logits
+                // Now the gradient of the loss w.r.t. the logits: p - target.
+                match &self.soft {
+                    Some((soft, alpha)) => {
+                        for (zc, t) in z.iter_mut().zip(&soft[i]) {
+                            *zc -= (1.0 - alpha) * t;
+                        }
+                        z[*y] -= alpha;
+                    }
+                    None => z[*y] -= 1.0,
+                }
                 for (c, &g) in z.iter().enumerate() {
                     self.bias_g2[c] += g * g;
                     self.bias[c] -= lr * g / self.bias_g2[c].sqrt();

@@ -20,6 +20,8 @@ pub struct ChatPanelProps {
     pub on_action: Callback<Action>,
     /// The message box, so the root can focus it.
     pub input: NodeRef,
+    /// The scrolling conversation, so the root can keep the newest message in view.
+    pub log: NodeRef,
 }
 
 /// The panel; renders nothing while closed.
@@ -30,6 +32,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
         greeting,
         on_action,
         input,
+        log,
     } = props;
     if !state.open {
         return html! {};
@@ -96,10 +99,10 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             </header>
             <div class="person-bar">
                 <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
-                    { strings.talk_to_person }
+                    { if state.with_person() { strings.person_on_the_way } else { strings.talk_to_person } }
                 </button>
             </div>
-            <div class="log" role="log" aria-live="polite" aria-relevant="additions">
+            <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
                 <ul class="messages">
                     <li class="message from-bot greeting"><p>{ greeting }</p></li>
                     { for state.messages.iter().map(|message| html! {
