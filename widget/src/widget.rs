@@ -157,7 +157,10 @@ impl Component for Widget {
             }
         }
         // Keep the newest message in view when something was added.
-        let shown = (self.state.messages.len(), !matches!(self.state.handoff, crate::state::Handoff::None));
+        let shown = (
+            self.state.messages.len(),
+            !matches!(self.state.handoff, crate::state::Handoff::None),
+        );
         if shown != self.shown {
             self.shown = shown;
             if let Some(log) = self.log.cast::<web_sys::Element>() {
