@@ -114,6 +114,27 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         .await
         .unwrap();
     assert_eq!(focused_launcher.as_str(), Some("launcher"));
+
+    // An agent opening the console sees the conversation, with its summary.
+    browser
+        .client
+        .goto(&baton.url(&format!("/agent/#token={}", baton.agent_token)))
+        .await
+        .unwrap();
+    let entry_css = format!("li.entry[data-conversation='{conversation_id}']");
+    let entry = browser
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css(&entry_css))
+        .await
+        .expect("the agent console lists the escalated conversation");
+    let text = entry.text().await.unwrap();
+    assert!(
+        text.to_lowercase().contains("card arrival"),
+        "the agent sees the intent: {text}"
+    );
+    browser.screenshot("agent-console").await;
     browser.close().await;
 }
 
@@ -157,4 +178,113 @@ async fn chromium_demo_page_embeds_the_widget() {
 #[tokio::test]
 async fn firefox_demo_page_embeds_the_widget() {
     the_demo_page_embeds_the_widget_with_one_tag(BrowserKind::Firefox).await;
+}
+
+async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/strict.html"))
+        .await
+        .unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    let input = browser.find_in_widget("#baton-input").await;
+    input
+        .send_keys("When will my new card arrive?\u{e007}")
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".message.from-bot", &card_arrival_answer_start())
+        .await;
+
+    // The page's `* { font: 30px … !important }` does not reach into the widget.
+    let font_size = input.css_value("font-size").await.unwrap();
+    assert_eq!(font_size, "16px");
+    // The panel is where it belongs: fixed at the bottom right, inside the viewport.
+    let panel = browser.find_in_widget(".panel").await;
+    let (x, y, width, height) = panel.rectangle().await.unwrap();
+    assert!(
+        x > 600.0 && width > 300.0 && y + height <= 900.0,
+        "panel at {x},{y} {width}x{height}"
+    );
+    let violations = browser
+        .client
+        .execute("return window.__cspViolations;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(violations, serde_json::json!([]), "CSP violations");
+    browser.screenshot("strict-csp").await;
+    browser.close().await;
+}
+
+/// Runs axe-core (from npm, installed by xtask) on the demo page with the widget open
+/// and an answer shown.
+async fn has_no_accessibility_violations(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    let input = browser.find_in_widget("#baton-input").await;
+    input
+        .send_keys("When will my new card arrive?\u{e007}")
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".message.from-bot .feedback", "Did this answer")
+        .await;
+
+    let axe_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../xtask/node_modules/axe-core/axe.min.js"
+    );
+    let axe =
+        std::fs::read_to_string(axe_path).expect("axe-core is installed by `cargo xtask install`");
+    browser.client.execute(&axe, vec![]).await.unwrap();
+    let violations = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(
+               (r) => done(r.violations.map((v) => v.id + ': ' + v.help + ' at ' +
+                 v.nodes.map((n) => JSON.stringify(n.target)).join(', '))),
+               (e) => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(violations, serde_json::json!([]), "axe-core violations");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn chromium_works_on_a_strict_csp_page_with_hostile_css() {
+    works_on_a_strict_csp_page_with_hostile_css(BrowserKind::Chromium).await;
+}
+
+#[tokio::test]
+async fn firefox_works_on_a_strict_csp_page_with_hostile_css() {
+    works_on_a_strict_csp_page_with_hostile_css(BrowserKind::Firefox).await;
+}
+
+#[tokio::test]
+async fn chromium_has_no_accessibility_violations() {
+    has_no_accessibility_violations(BrowserKind::Chromium).await;
+}
+
+#[tokio::test]
+async fn firefox_has_no_accessibility_violations() {
+    has_no_accessibility_violations(BrowserKind::Firefox).await;
 }

@@ -19,6 +19,13 @@
   var template = document.getElementById("entry");
   var timer = null;
 
+  // `cargo xtask dev` prints a link with the development token in the fragment
+  // (never sent to the server); keep it for this tab and drop it from the address bar.
+  var fromLink = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (fromLink) {
+    sessionStorage.setItem("baton.agentToken", fromLink[1]);
+    history.replaceState(null, "", location.pathname);
+  }
   tokenInput.value = sessionStorage.getItem("baton.agentToken") || "";
   siteInput.value = sessionStorage.getItem("baton.site") || siteInput.value;
 

@@ -40,7 +40,7 @@ pub(crate) fn run() -> Result<()> {
     println!();
     println!("Baton is running:");
     println!("  demo site      {base}/");
-    println!("  agent console  {base}/agent/   (agent token: {token})");
+    println!("  agent console  {base}/agent/#token={token}");
     println!("  docs           {base}/docs/");
     println!("  API            {base}/v1/health");
     println!();

@@ -225,6 +225,9 @@ struct TuningArgs {
     /// Weight of the true label against the teacher (1.0 = no teacher).
     #[arg(long)]
     distill_alpha: Option<f32>,
+    /// Number of teachers averaged.
+    #[arg(long)]
+    distill_teachers: Option<u8>,
     /// Signed feature hashing: `true` or `false`.
     #[arg(long)]
     signed_hashing: Option<bool>,
@@ -323,6 +326,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .unwrap_or(d.distill_from_buckets_log2),
                 distill_temperature: tuning.distill_temperature.unwrap_or(d.distill_temperature),
                 distill_alpha: tuning.distill_alpha.unwrap_or(d.distill_alpha),
+                distill_teachers: tuning.distill_teachers.unwrap_or(d.distill_teachers),
                 mass_power: tuning.mass_power.unwrap_or(d.mass_power),
                 clip_quantile: tuning.clip_quantile.unwrap_or(d.clip_quantile),
                 char_weight: tuning.char_weight.unwrap_or(d.char_weight),

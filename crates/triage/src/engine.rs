@@ -21,6 +21,9 @@ const EXPLICIT_REQUEST_MIN_CONFIDENCE: f32 = 0.6;
 /// if the single best intent is not sensitive (recall matters more there).
 const SENSITIVE_MASS_THRESHOLD: f32 = 0.25;
 
+/// Below this confidence no answer is shown to a frustrated customer or after a failure.
+const UNSURE_WHEN_UPSET: f32 = 0.5;
+
 /// Name of the optional model head that detects requests for a person.
 pub(crate) const HANDOFF_HEAD: &str = "handoff";
 /// Name of the optional model head that detects frustration.
@@ -299,7 +302,12 @@ impl Engine {
         reasons.sort_by_key(|r| EscalationReason::ALL.iter().position(|x| x == r));
         reasons.dedup();
 
-        let answer = entry.map(|e| KbAnswer {
+        // An upset customer or one the bot already failed gets no second unsure guess.
+        let hold_back = (a.signals.frustration >= 0.5 || repeated)
+            && guess
+                .as_ref()
+                .is_some_and(|g| g.confidence < UNSURE_WHEN_UPSET);
+        let answer = entry.filter(|_| !hold_back).map(|e| KbAnswer {
             intent: e.id.clone(),
             title: e.title.clone(),
             body: e.answer.clone(),
@@ -316,7 +324,7 @@ impl Engine {
                     conversation.answers_shown.push(ans.intent.clone());
                 }
             }
-            None if !a.signals.explicit_request => {
+            None if guess.is_none() && !a.signals.explicit_request => {
                 conversation.push(Author::Bot, DONT_KNOW_REPLY.to_string(), now_ms);
             }
             None => {}
@@ -548,6 +556,27 @@ mod tests {
         let p = c.handoff_packet(&e, "en");
         assert_eq!(p.reasons, [EscalationReason::RepeatedFailure]);
         assert_eq!(c.unhelpful_count(), 1);
+    }
+
+    #[test]
+    fn no_unsure_answer_after_a_failure() {
+        let mut e = engine();
+        // An out-of-scope class keeps every guess unsure (about 1/3) but in scope.
+        e.model.has_oos_class = true;
+        e.model.intents.bias = vec![0.0, 0.0, -0.05];
+        e.model.intents.scale = vec![0.001; 3];
+        e.model.oos_threshold = 0.1;
+        let mut c = Conversation::new();
+        let first = e.respond(&mut c, "when will it arrive", 1);
+        assert!(first.answer.is_some());
+        c.record_feedback("card_arrival", false, 2);
+        let t = e.respond(&mut c, "lost", 3);
+        assert!(t.intent.is_some() && t.answer.is_none(), "{t:?}");
+        assert!(t
+            .escalation
+            .unwrap()
+            .reasons
+            .contains(&EscalationReason::RepeatedFailure));
     }
 
     #[test]

@@ -392,6 +392,8 @@ pub struct TrainOptions {
     pub distill_temperature: f32,
     /// Weight of the true label against the teacher's targets (1.0 = no teacher).
     pub distill_alpha: f32,
+    /// Teachers averaged (each with its own seed and hash space).
+    pub distill_teachers: u8,
     /// Quantised weights with `|q| < min_quantized` are dropped (model size vs accuracy).
     pub min_quantized: u8,
     /// Fraction of the training rows set aside to fit the softmax temperature.
@@ -420,9 +422,10 @@ impl Default for TrainOptions {
             char_weight: 0.5,
             char_range: (3, 5),
             signed_hashing: false,
-            distill_from_buckets_log2: 0,
-            distill_temperature: 2.0,
-            distill_alpha: 0.5,
+            distill_from_buckets_log2: 18,
+            distill_temperature: 3.0,
+            distill_alpha: 0.3,
+            distill_teachers: 1,
             min_quantized: 1,
             calibration_fraction: 0.1,
             oos_threshold: 0.2,
@@ -797,19 +800,31 @@ fn fit(
             max_weights: 0,
             ..options.clone()
         };
-        let teacher_config = teacher_options.feature_config();
-        let teacher = fit(kb, rows, has_oos, &teacher_options, &teacher_config, 1.0)?;
         let t = options.distill_temperature.max(0.05);
-        let soft: Vec<Vec<f32>> = rows
+        let labelled: Vec<&Example> = rows
             .iter()
             .filter(|e| class_of(kb, &e.label).is_some())
-            .map(|e| {
-                let mut z = teacher.intents.logits(&featurize(&teacher_config, &e.text));
+            .collect();
+        let mut soft = vec![vec![0f32; n_classes]; labelled.len()];
+        let teachers = options.distill_teachers.max(1);
+        // Each teacher differs in seed and hash space; their probabilities are averaged.
+        for k in 0..teachers {
+            let member = TrainOptions {
+                seed: options.seed.wrapping_add(u64::from(k)),
+                buckets_log2: teacher_options.buckets_log2.saturating_sub(k).max(8),
+                ..teacher_options.clone()
+            };
+            let config = member.feature_config();
+            let teacher = fit(kb, rows, has_oos, &member, &config, 1.0)?;
+            for (target, e) in soft.iter_mut().zip(&labelled) {
+                let mut z = teacher.intents.logits(&featurize(&config, &e.text));
                 z.iter_mut().for_each(|v| *v /= t);
                 softmax_in_place(&mut z);
-                z
-            })
-            .collect();
+                for (acc, p) in target.iter_mut().zip(&z) {
+                    *acc += p / f32::from(teachers);
+                }
+            }
+        }
         state.soft = Some((soft, options.distill_alpha));
     }
     let mut rng = SplitMix64::new(options.seed);

@@ -88,7 +88,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
     };
     html! {
         <section class="panel" role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
-            <header class="header">
+            <div class="header">
                 <div class="titles">
                     <h2 id="baton-title">{ strings.title }</h2>
                     <p>{ strings.subtitle }</p>
@@ -96,7 +96,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 <button type="button" class="close" aria-label={strings.close} onclick={emit(Action::Close)}>
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>
                 </button>
-            </header>
+            </div>
             <div class="person-bar">
                 <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
                     { if state.with_person() { strings.person_on_the_way } else { strings.talk_to_person } }
