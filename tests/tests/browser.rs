@@ -288,3 +288,73 @@ async fn chromium_has_no_accessibility_violations() {
 async fn firefox_has_no_accessibility_violations() {
     has_no_accessibility_violations(BrowserKind::Firefox).await;
 }
+
+async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    let input = browser.find_in_widget("#baton-input").await;
+    input
+        .send_keys("When will my new card arrive?\u{e007}")
+        .await
+        .unwrap();
+    let expected = card_arrival_answer_start();
+    browser.wait_for_text(".message.from-bot", &expected).await;
+
+    // Another page of the same site: the panel comes back open, with the conversation.
+    browser
+        .client
+        .goto(&baton.url("/test/strict.html"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".message.from-customer", "When will my new card arrive?")
+        .await;
+    browser.wait_for_text(".message.from-bot", &expected).await;
+    let launcher = browser.find_in_widget("button.launcher").await;
+    assert_eq!(
+        launcher.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+
+    // "End chat" forgets it, also after a reload.
+    browser
+        .find_in_widget("button.end")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    let root = browser.widget().await;
+    let customer_messages = root
+        .find_all(Locator::Css(".message.from-customer"))
+        .await
+        .unwrap();
+    assert!(customer_messages.is_empty(), "the ended chat came back");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn chromium_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
+    a_reload_keeps_the_conversation_and_end_chat_clears_it(BrowserKind::Chromium).await;
+}
+
+#[tokio::test]
+async fn firefox_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
+    a_reload_keeps_the_conversation_and_end_chat_clears_it(BrowserKind::Firefox).await;
+}

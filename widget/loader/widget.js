@@ -116,7 +116,10 @@
   launcher.addEventListener("click", function () {
     withApp(function (a) { a.toggle(); });
   });
-  if ("requestIdleCallback" in window) requestIdleCallback(load, { timeout: 5000 });
+  var hasConversation = false;
+  try { hasConversation = !!localStorage.getItem("baton.chat." + options.site); } catch (e) { /* storage disabled */ }
+  if (hasConversation) load(); // an ongoing conversation comes back at once
+  else if ("requestIdleCallback" in window) requestIdleCallback(load, { timeout: 5000 });
   else setTimeout(load, 3000);
 
   window.Baton = {

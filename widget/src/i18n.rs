@@ -13,6 +13,8 @@ pub struct Strings {
     pub talk_to_person: &'static str,
     /// The person button once a person has the conversation.
     pub person_on_the_way: &'static str,
+    /// Button that forgets the conversation.
+    pub end_chat: &'static str,
     /// Close button label.
     pub close: &'static str,
     /// Placeholder of the message box.
@@ -67,6 +69,7 @@ pub const EN: Strings = Strings {
     subtitle: "Instant answers · a person is always one tap away",
     talk_to_person: "Talk to a person",
     person_on_the_way: "A person is on the way",
+    end_chat: "End chat",
     close: "Close chat",
     placeholder: "Ask a question…",
     message_label: "Your message",

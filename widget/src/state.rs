@@ -10,9 +10,10 @@ use baton_protocol::{
     Author, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, RichText,
 };
 use baton_triage::{Conversation, Engine, KbLink};
+use serde::{Deserialize, Serialize};
 
 /// One bubble in the chat.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Position in the conversation, stable for rendering.
     pub id: usize,
@@ -23,7 +24,7 @@ pub struct ChatMessage {
 }
 
 /// What a bubble shows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MessageBody {
     /// Plain text (the customer's own words, already redacted, or a system note).
     Text(String),
@@ -48,7 +49,7 @@ pub enum MessageBody {
 }
 
 /// Where the hand-off to a person stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Handoff {
     /// Only the bot so far.
     None,
@@ -109,6 +110,10 @@ pub enum Action {
     Close,
     /// Open if closed, close if open (the launcher).
     Toggle,
+    /// "End chat": forget the conversation in this browser.
+    EndChat,
+    /// Reopen the panel after a reload, without moving keyboard focus.
+    Reopen,
     /// The engine finished loading (`Ready`) or could not load (`Failed`).
     EngineLoaded(EngineState),
     /// The customer sent a message.
@@ -200,8 +205,29 @@ pub struct ChatState {
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ConversationMemory(pub Conversation);
+
+/// What the widget keeps in the browser's storage so a conversation survives reloads
+/// and page changes on the same site. Holds only redacted text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedChat {
+    /// Format version; a saved chat of another version is ignored.
+    pub version: u32,
+    /// Whether the panel was open.
+    pub open: bool,
+    /// The bubbles.
+    pub messages: Vec<ChatMessage>,
+    /// The engine's memory.
+    pub conversation: ConversationMemory,
+    /// The hand-off.
+    pub handoff: Handoff,
+}
+
+impl SavedChat {
+    /// The current format version.
+    pub const VERSION: u32 = 1;
+}
 
 impl PartialEq for ConversationMemory {
     fn eq(&self, other: &Self) -> bool {
@@ -241,6 +267,15 @@ impl ChatState {
                 vec![Effect::Emit(HostEvent::Close)]
             }
             Action::Open | Action::Close => Vec::new(),
+            Action::Reopen if !self.open => {
+                self.open = true;
+                vec![Effect::Emit(HostEvent::Open)]
+            }
+            Action::Reopen => Vec::new(),
+            Action::EndChat => {
+                self.clear();
+                vec![Effect::FocusInput]
+            }
             Action::Toggle => {
                 let next = if self.open {
                     Action::Close
@@ -435,6 +470,47 @@ impl ChatState {
         }
     }
 
+    /// A snapshot for the browser's storage.
+    pub fn save(&self) -> SavedChat {
+        SavedChat {
+            version: SavedChat::VERSION,
+            open: self.open,
+            messages: self.messages.clone(),
+            conversation: self.conversation.clone(),
+            handoff: self.handoff.clone(),
+        }
+    }
+
+    /// Restores a snapshot. An escalation that was being sent when the page went away
+    /// comes back as failed, so the customer can retry it with the same idempotency key
+    /// (the edge then creates nothing twice).
+    pub fn restore(&mut self, saved: SavedChat) {
+        if saved.version != SavedChat::VERSION {
+            return;
+        }
+        // The panel reopens through `Action::Reopen`, so the host page hears about it.
+        self.messages = saved.messages;
+        self.conversation = saved.conversation;
+        self.handoff = match saved.handoff {
+            Handoff::Sending {
+                packet,
+                idempotency_key,
+            } => Handoff::Failed {
+                packet,
+                idempotency_key,
+                problem: "interrupted".to_owned(),
+            },
+            other => other,
+        };
+    }
+
+    /// Forgets the conversation ("End chat").
+    pub fn clear(&mut self) {
+        self.messages.clear();
+        self.conversation = ConversationMemory::default();
+        self.handoff = Handoff::None;
+    }
+
     fn push(&mut self, author: Author, body: MessageBody) {
         let id = self.messages.len();
         self.messages.push(ChatMessage { id, author, body });
@@ -555,6 +631,40 @@ mod tests {
             now_ms: 2_000,
         });
         assert!(matches!(chat.handoff, Handoff::Consent { .. }));
+    }
+
+    #[test]
+    fn a_saved_chat_restores_and_an_interrupted_send_can_be_retried_with_the_same_key() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k7".into(),
+        });
+        let saved: SavedChat =
+            serde_json::from_str(&serde_json::to_string(&chat.save()).unwrap()).unwrap();
+
+        let mut reloaded = ready_chat();
+        reloaded.restore(saved);
+        assert_eq!(reloaded.messages, chat.messages);
+        assert!(
+            matches!(&reloaded.handoff, Handoff::Failed { idempotency_key, .. } if idempotency_key == "k7")
+        );
+        let effects = reloaded.apply(Action::Retry);
+        let [Effect::SendEscalation(request)] = effects.as_slice() else {
+            panic!("retry sends")
+        };
+        assert_eq!(request.idempotency_key, "k7");
+    }
+
+    #[test]
+    fn ending_the_chat_forgets_it() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        chat.apply(Action::EndChat);
+        assert!(chat.messages.is_empty());
+        assert!(chat.conversation.0.transcript().is_empty());
+        assert_eq!(chat.handoff, Handoff::None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::chat_panel::ChatPanel;
-use crate::state::{Action, ChatState, Effect, EngineState, HostEvent};
+use crate::state::{Action, ChatState, Effect, EngineState, HostEvent, SavedChat};
 
 /// Settings from the embed tag, read once by the loader.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,12 +117,19 @@ impl Component for Widget {
             };
             loaded.emit(engine);
         });
+        let mut state = ChatState::new(
+            options.site.clone(),
+            options.language.clone(),
+            options.visitor_id.clone(),
+        );
+        if let Some(saved) = load_saved(&options.site) {
+            if saved.open {
+                ctx.link().send_message(Action::Reopen);
+            }
+            state.restore(saved);
+        }
         Widget {
-            state: ChatState::new(
-                options.site.clone(),
-                options.language.clone(),
-                options.visitor_id.clone(),
-            ),
+            state,
             input: NodeRef::default(),
             log: NodeRef::default(),
             focus_input: false,
@@ -135,6 +142,7 @@ impl Component for Widget {
         for effect in effects {
             self.carry_out(ctx, effect);
         }
+        save(&ctx.props().options.site, &self.state);
         true
     }
 
@@ -187,5 +195,27 @@ impl Widget {
             Effect::Emit(event) => ctx.props().host.emit(&event),
             Effect::FocusInput => self.focus_input = true,
         }
+    }
+}
+
+fn storage_key(site: &str) -> String {
+    format!("baton.chat.{site}")
+}
+
+/// The conversation kept in this browser for `site`, if any.
+fn load_saved(site: &str) -> Option<SavedChat> {
+    use gloo::storage::{LocalStorage, Storage};
+    LocalStorage::get::<SavedChat>(storage_key(site)).ok()
+}
+
+/// Keeps the conversation (redacted text only) so it survives reloads and page changes;
+/// an ended chat leaves nothing behind.
+fn save(site: &str, state: &ChatState) {
+    use gloo::storage::{LocalStorage, Storage};
+    if state.messages.is_empty() && matches!(state.handoff, crate::state::Handoff::None) {
+        LocalStorage::delete(storage_key(site));
+    } else {
+        // Storage full or disabled: the chat still works, it just won't survive a reload.
+        let _ = LocalStorage::set(storage_key(site), state.save());
     }
 }

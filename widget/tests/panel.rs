@@ -168,3 +168,16 @@ async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
         "nothing sent before consent"
     );
 }
+
+#[wasm_bindgen_test]
+async fn the_conversation_is_kept_in_local_storage() {
+    use gloo::storage::{LocalStorage, Storage};
+    let widget = mount_widget();
+    widget.handle.open();
+    wait_for(&widget.root, ".suggestions").await;
+    ask(&widget.root, "When will my new card arrive?").await;
+    wait_for(&widget.root, ".message.from-bot .feedback").await;
+    let saved = LocalStorage::get::<baton_widget::state::SavedChat>("baton.chat.demo");
+    let saved = saved.map_err(|err| err.to_string()).unwrap();
+    assert_eq!(saved.messages.len(), 2);
+}

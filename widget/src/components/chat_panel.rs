@@ -98,6 +98,9 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 </button>
             </div>
             <div class="person-bar">
+                if !state.messages.is_empty() {
+                    <button type="button" class="end" onclick={emit(Action::EndChat)}>{ strings.end_chat }</button>
+                }
                 <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
                     { if state.with_person() { strings.person_on_the_way } else { strings.talk_to_person } }
                 </button>
