@@ -358,3 +358,29 @@ async fn chromium_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
 async fn firefox_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
     a_reload_keeps_the_conversation_and_end_chat_clears_it(BrowserKind::Firefox).await;
 }
+
+#[tokio::test]
+async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
+    let baton = Baton::from_env();
+    let browser = Browser::start(BrowserKind::Chromium).await;
+    browser
+        .client
+        .goto(&baton.url("/test/rtl.html"))
+        .await
+        .unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let panel = browser.find_in_widget(".panel").await;
+    assert_eq!(panel.attr("dir").await.unwrap().as_deref(), Some("rtl"));
+    assert_eq!(panel.attr("lang").await.unwrap().as_deref(), Some("ar"));
+    browser
+        .wait_for_text("button.person", "التحدث إلى موظف")
+        .await;
+    browser.find_in_widget(".suggestions .chip").await;
+    browser.screenshot("rtl").await;
+    browser.close().await;
+}

@@ -5,6 +5,10 @@ use baton_protocol::EscalationReason;
 /// Every string the widget shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Strings {
+    /// The BCP 47 tag of this language.
+    pub lang: &'static str,
+    /// Text direction: `ltr` or `rtl`.
+    pub dir: &'static str,
     /// The panel's accessible name and title.
     pub title: &'static str,
     /// Subtitle under the title.
@@ -61,10 +65,29 @@ pub struct Strings {
     pub suggestions: &'static str,
     /// Caption of masked personal data.
     pub masked_note: &'static str,
+    /// Why a person was offered, in the order explicit request, frustration,
+    /// sensitive topic, out of scope, repeated failure.
+    pub reasons: [&'static str; 5],
+}
+
+impl Strings {
+    /// The plain words a customer reads for a reason a person was offered.
+    pub fn reason(&self, reason: EscalationReason) -> &'static str {
+        let index = match reason {
+            EscalationReason::ExplicitRequest => 0,
+            EscalationReason::Frustration => 1,
+            EscalationReason::SensitiveIntent => 2,
+            EscalationReason::OutOfScope => 3,
+            EscalationReason::RepeatedFailure => 4,
+        };
+        self.reasons[index]
+    }
 }
 
 /// English.
 pub const EN: Strings = Strings {
+    lang: "en",
+    dir: "ltr",
     title: "Help",
     subtitle: "Instant answers · a person is always one tap away",
     talk_to_person: "Talk to a person",
@@ -93,20 +116,131 @@ pub const EN: Strings = Strings {
     queue_wait: "Estimated wait: about {minutes} min. You can keep this page open or come back later.",
     suggestions: "Common questions",
     masked_note: "masked",
+    reasons: [
+        "You asked for a person.",
+        "This seems frustrating, and a person can sort it out.",
+        "This is something a person should handle.",
+        "I'm not sure I can answer that well.",
+        "My answers haven't helped so far.",
+    ],
 };
 
-/// The plain words a customer reads for each reason a person was offered.
-pub fn reason_text(reason: EscalationReason) -> &'static str {
-    match reason {
-        EscalationReason::ExplicitRequest => "You asked for a person.",
-        EscalationReason::Frustration => "This seems frustrating, and a person can sort it out.",
-        EscalationReason::SensitiveIntent => "This is something a person should handle.",
-        EscalationReason::OutOfScope => "I'm not sure I can answer that well.",
-        EscalationReason::RepeatedFailure => "My answers haven't helped so far.",
+/// French.
+pub const FR: Strings = Strings {
+    lang: "fr",
+    dir: "ltr",
+    title: "Aide",
+    subtitle: "Réponses immédiates · une personne toujours à portée de main",
+    talk_to_person: "Parler à une personne",
+    person_on_the_way: "Une personne arrive",
+    end_chat: "Terminer",
+    close: "Fermer le chat",
+    placeholder: "Posez votre question…",
+    message_label: "Votre message",
+    send: "Envoyer",
+    greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, touchez « Parler à une personne » à tout moment.",
+    loading: "Préparation…",
+    dont_know: "Je ne suis pas sûr de bien répondre à cela et je préfère ne pas deviner. Une personne peut vous aider.",
+    did_this_help: "Cette réponse vous a-t-elle aidé ?",
+    yes: "Oui",
+    no_person: "Non, parler à une personne",
+    glad: "Ravi d'avoir pu aider.",
+    offer_person: "Une personne peut vous aider :",
+    consent_title: "Envoyer ceci à une personne ?",
+    consent_body: "Voici ce qu'elle verra, pour que vous n'ayez pas à vous répéter. Les données personnelles sont masquées.",
+    consent_send: "Envoyer à une personne",
+    consent_cancel: "Pas maintenant",
+    sending: "Mise en relation avec une personne…",
+    send_failed: "Impossible de joindre notre équipe pour l'instant. Votre conversation est conservée ici.",
+    retry: "Réessayer",
+    queue_position: "Vous êtes numéro {position} dans la file.",
+    queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
+    suggestions: "Questions fréquentes",
+    masked_note: "masqué",
+    reasons: [
+        "Vous avez demandé une personne.",
+        "Cela semble frustrant, et une personne peut régler le problème.",
+        "C'est un sujet qu'une personne doit traiter.",
+        "Je ne suis pas sûr de bien répondre à cela.",
+        "Mes réponses ne vous ont pas aidé jusqu'ici.",
+    ],
+};
+
+/// Arabic (right to left).
+pub const AR: Strings = Strings {
+    lang: "ar",
+    dir: "rtl",
+    title: "المساعدة",
+    subtitle: "إجابات فورية · وموظف متاح دائمًا بلمسة واحدة",
+    talk_to_person: "التحدث إلى موظف",
+    person_on_the_way: "موظف في الطريق إليك",
+    end_chat: "إنهاء المحادثة",
+    close: "إغلاق المحادثة",
+    placeholder: "اكتب سؤالك…",
+    message_label: "رسالتك",
+    send: "إرسال",
+    greeting: "مرحبًا! اسألني عن طلبك أو بطاقتك أو مدفوعاتك. وإن أردت التحدث إلى موظف فاضغط «التحدث إلى موظف» في أي وقت.",
+    loading: "جارٍ التحضير…",
+    dont_know: "لست متأكدًا من أنني أستطيع الإجابة عن هذا جيدًا، ولا أريد التخمين. يمكن لموظف مساعدتك.",
+    did_this_help: "هل أجابت هذه الرسالة عن سؤالك؟",
+    yes: "نعم",
+    no_person: "لا، أريد التحدث إلى موظف",
+    glad: "يسعدنا أن ذلك ساعدك.",
+    offer_person: "يمكن لموظف مساعدتك في هذا:",
+    consent_title: "هل نرسل هذا إلى موظف؟",
+    consent_body: "هذا ما سيراه الموظف حتى لا تضطر إلى التكرار. البيانات الشخصية مخفية.",
+    consent_send: "أرسل إلى موظف",
+    consent_cancel: "ليس الآن",
+    sending: "جارٍ توصيلك بموظف…",
+    send_failed: "تعذّر الوصول إلى فريقنا الآن. محادثتك محفوظة هنا.",
+    retry: "أعد المحاولة",
+    queue_position: "ترتيبك في قائمة الانتظار: {position}.",
+    queue_wait: "مدة الانتظار المتوقعة: نحو {minutes} دقيقة. يمكنك إبقاء هذه الصفحة مفتوحة أو العودة لاحقًا.",
+    suggestions: "أسئلة شائعة",
+    masked_note: "مخفي",
+    reasons: [
+        "طلبت التحدث إلى موظف.",
+        "يبدو أن هذا مزعج، ويمكن لموظف حل المشكلة.",
+        "هذا أمر ينبغي أن يتولاه موظف.",
+        "لست متأكدًا من أنني أستطيع الإجابة عن هذا جيدًا.",
+        "لم تساعدك إجاباتي حتى الآن.",
+    ],
+};
+
+/// The strings for a BCP 47 language tag such as `fr-CA`; English when unknown.
+pub fn strings_for(language: &str) -> &'static Strings {
+    let primary = language
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match primary.as_str() {
+        "fr" => &FR,
+        "ar" => &AR,
+        _ => &EN,
     }
 }
 
-/// The strings for a BCP 47 language tag (falls back to English).
-pub fn strings_for(_language: &str) -> &'static Strings {
-    &EN
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_chosen_by_primary_subtag() {
+        assert_eq!(strings_for("fr-CA").lang, "fr");
+        assert_eq!(strings_for("AR").dir, "rtl");
+        assert_eq!(strings_for("de-DE").lang, "en");
+        assert_eq!(strings_for("").lang, "en");
+    }
+
+    #[test]
+    fn every_language_explains_every_reason() {
+        for strings in [&EN, &FR, &AR] {
+            for reason in EscalationReason::ALL {
+                assert!(!strings.reason(reason).is_empty());
+            }
+            assert!(strings.queue_position.contains("{position}"));
+            assert!(strings.queue_wait.contains("{minutes}"));
+        }
+    }
 }

@@ -87,7 +87,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
         })
     };
     html! {
-        <section class="panel" role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
+        <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
             <div class="header">
                 <div class="titles">
                     <h2 id="baton-title">{ strings.title }</h2>
@@ -121,7 +121,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
                         { for suggestions.into_iter().map(|(_, title)| html! {
-                            <button type="button" class="chip" onclick={ask(title.clone())}>{ title }</button>
+                            <button type="button" class="chip" dir="auto" onclick={ask(title.clone())}>{ title }</button>
                         }) }
                     </nav>
                 }

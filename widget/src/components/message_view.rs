@@ -4,7 +4,7 @@ use baton_protocol::{is_safe_url, Author};
 use yew::prelude::*;
 
 use crate::components::rich_text_view::RichTextView;
-use crate::i18n::{reason_text, Strings};
+use crate::i18n::Strings;
 use crate::state::{Action, ChatMessage, MessageBody};
 
 /// Properties of [`MessageView`].
@@ -90,7 +90,7 @@ pub fn message_view(props: &MessageProps) -> Html {
                 <>
                     <p>{ strings.offer_person }</p>
                     <ul class="reasons">
-                        { for reasons.iter().map(|reason| html! { <li>{ reason_text(*reason) }</li> }) }
+                        { for reasons.iter().map(|reason| html! { <li>{ strings.reason(*reason) }</li> }) }
                     </ul>
                     if *can_request_person {
                         <button type="button" class="primary" onclick={request}>{ strings.talk_to_person }</button>
@@ -99,5 +99,5 @@ pub fn message_view(props: &MessageProps) -> Html {
             }
         }
     };
-    html! { <li class={class}>{ body }</li> }
+    html! { <li class={class} dir="auto">{ body }</li> }
 }
