@@ -34,6 +34,9 @@ pub enum EdgeError {
     /// The page's origin is not allowed to use this site.
     #[error("this page's origin may not use site `{0}`")]
     OriginNotAllowed(String),
+    /// No conversation with that id on that site.
+    #[error("no conversation `{0}` on this site")]
+    UnknownConversation(String),
     /// No agent token, or a wrong one.
     #[error("missing or invalid agent token")]
     Unauthorized,
@@ -57,6 +60,7 @@ impl EdgeError {
             EdgeError::UnsupportedMediaType => (415, "unsupported_media_type"),
             EdgeError::UnknownSite(_) => (404, "unknown_site"),
             EdgeError::OriginNotAllowed(_) => (403, "origin_not_allowed"),
+            EdgeError::UnknownConversation(_) => (404, "unknown_conversation"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),

@@ -1,7 +1,9 @@
 //! The public HTTP API under `/v1`.
 
 use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
-use baton_relay::{describe_json_error, tokens_match, validate_escalation, Limits, SiteDirectory};
+use baton_relay::{
+    describe_json_error, tokens_match, validate_escalation, validate_id, Limits, SiteDirectory,
+};
 use baton_triage::redact_pii;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -37,7 +39,8 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
         (Method::Options, "/v1/escalations") => Ok(Response::builder().with_status(204).empty()),
         (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
         (Method::Get, "/v1/agent/queue") => agent_queue(request, env).await,
-        (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue") => {
+        (Method::Get, "/v1/agent/packet") => agent_packet(request, env).await,
+        (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue" | "/v1/agent/packet") => {
             Err(EdgeError::MethodNotAllowed)
         }
         _ => Err(EdgeError::NotFound),
@@ -94,6 +97,35 @@ async fn agent_queue(request: Request, env: &Env) -> Result<Response, EdgeError>
         .get_by_name(&query.site)?;
     let response = stub
         .fetch_with_request(internal_request("/queue", Method::Get, None::<&()>)?)
+        .await?;
+    Ok(response)
+}
+
+/// The full handoff packet of one conversation, for the agent who takes it.
+async fn agent_packet(request: Request, env: &Env) -> Result<Response, EdgeError> {
+    authorize_agent(&request, env)?;
+    #[derive(serde::Deserialize)]
+    struct PacketQuery {
+        site: String,
+        conversation: String,
+    }
+    let query: PacketQuery = request.query().map_err(|_| {
+        EdgeError::BadRequestBody(
+            "query parameters `site` and `conversation` are required".to_owned(),
+        )
+    })?;
+    validate_id(&query.site, "site", &Limits::default())?;
+    validate_id(&query.conversation, "conversation", &Limits::default())?;
+    let sites = site_directory(env)?;
+    if sites.get(&query.site).is_none() {
+        return Err(EdgeError::UnknownSite(query.site));
+    }
+    let stub = env
+        .durable_object(SITE_QUEUE_BINDING)?
+        .get_by_name(&query.site)?;
+    let path = format!("/packet?conversation={}", query.conversation);
+    let response = stub
+        .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
         .await?;
     Ok(response)
 }

@@ -3,7 +3,9 @@
 // `#[durable_object]` generates undocumented glue for the runtime.
 #![allow(missing_docs)]
 
-use baton_protocol::{EscalationAccepted, EscalationRequest, QueueEntry, QueueSnapshot};
+use baton_protocol::{
+    ConversationPacket, EscalationAccepted, EscalationRequest, QueueEntry, QueueSnapshot,
+};
 use baton_relay::{estimate_wait_seconds, QueueOrder, WaitingConversation};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -52,6 +54,7 @@ impl DurableObject for SiteQueue {
         let result = match (request.method(), request.path().as_str()) {
             (Method::Post, "/escalations") => self.accept(request).await,
             (Method::Get, "/queue") => self.snapshot().await,
+            (Method::Get, "/packet") => self.packet(&request).await,
             _ => Err(EdgeError::NotFound),
         };
         Ok(result.unwrap_or_else(EdgeError::into_response))
@@ -124,6 +127,29 @@ impl SiteQueue {
             &QueueSnapshot {
                 site,
                 waiting: entries,
+            },
+        )
+    }
+
+    async fn packet(&self, request: &Request) -> Result<Response, EdgeError> {
+        let url = request.url()?;
+        let id = url
+            .query_pairs()
+            .find(|(key, _)| key == "conversation")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let stored = self
+            .state
+            .storage()
+            .get::<StoredConversation>(&conversation_key(&id))
+            .await?
+            .ok_or(EdgeError::UnknownConversation(id))?;
+        json_response(
+            200,
+            &ConversationPacket {
+                conversation_id: stored.conversation_id,
+                created_at_ms: stored.created_at_ms,
+                packet: stored.request.packet,
             },
         )
     }

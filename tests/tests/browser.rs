@@ -134,6 +134,27 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         text.to_lowercase().contains("card arrival"),
         "the agent sees the intent: {text}"
     );
+    entry
+        .find(Locator::Css("button.open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let transcript = browser
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css(&format!(
+            "#packet[data-conversation='{conversation_id}'] .transcript"
+        )))
+        .await
+        .expect("the packet opens");
+    let lines = transcript.text().await.unwrap();
+    assert!(
+        lines.contains("When will my new card arrive?"),
+        "the agent reads the customer's words: {lines}"
+    );
     browser.screenshot("agent-console").await;
     browser.close().await;
 }

@@ -286,3 +286,55 @@ async fn the_widget_may_call_from_an_allowed_origin() {
         Some(baton.origin().as_str())
     );
 }
+
+#[tokio::test]
+async fn an_agent_reads_the_whole_redacted_packet() {
+    let baton = Baton::from_env();
+    let mut request = escalation(
+        "demo",
+        packet("my email is jane@example.com, card never came"),
+    );
+    request.packet.transcript.push(TranscriptEntry {
+        author: Author::Bot,
+        text: "Cards are posted within 2 working days.".into(),
+        at_ms: 2,
+    });
+    let accepted = baton.escalate(&request).await;
+    let url = baton.url(&format!(
+        "/v1/agent/packet?site=demo&conversation={}",
+        accepted.conversation_id
+    ));
+    let response = baton
+        .http()
+        .get(&url)
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let view: baton_protocol::ConversationPacket = response.json().await.unwrap();
+    assert_eq!(view.conversation_id, accepted.conversation_id);
+    assert_eq!(view.packet.transcript.len(), 2);
+    assert_eq!(view.packet.answers_shown, vec!["card_arrival".to_owned()]);
+    assert!(
+        !view.packet.transcript[0].text.contains("jane@example.com"),
+        "the edge masks emails: {}",
+        view.packet.transcript[0].text
+    );
+
+    let unknown = baton
+        .http()
+        .get(baton.url("/v1/agent/packet?site=demo&conversation=does-not-exist"))
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(unknown).await;
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (404, "unknown_conversation")
+    );
+
+    let no_token = baton.http().get(&url).send().await.unwrap();
+    assert_eq!(error_of(no_token).await.0, 401);
+}

@@ -377,9 +377,7 @@ impl ChatState {
         }
         if let Some(answer) = turn.answer {
             let body = RichText::parse(&answer.body);
-            self.conversation
-                .0
-                .record_agent_or_system(Author::Bot, &body.plain_text(), now_ms);
+            // The engine has already put the answer into its transcript.
             self.push(
                 Author::Bot,
                 MessageBody::Answer {
@@ -655,6 +653,22 @@ mod tests {
             panic!("retry sends")
         };
         assert_eq!(request.idempotency_key, "k7");
+    }
+
+    #[test]
+    fn each_answer_appears_once_in_the_handoff_transcript() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        chat.apply(Action::RequestPerson);
+        let Handoff::Consent { packet } = &chat.handoff else {
+            panic!("consent expected")
+        };
+        let bot_lines = packet
+            .transcript
+            .iter()
+            .filter(|e| e.author == Author::Bot)
+            .count();
+        assert_eq!(bot_lines, 1, "{:?}", packet.transcript);
     }
 
     #[test]

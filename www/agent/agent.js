@@ -83,9 +83,51 @@
         li.textContent = REASONS[reason] || reason;
         reasons.appendChild(li);
       });
+      item.querySelector(".open").addEventListener("click", function () { showPacket(entry.conversation_id); });
       item.querySelector(".meta").textContent = "Conversation " + entry.conversation_id.slice(0, 8) + " · " + (entry.language || "?");
       list.appendChild(item);
     });
+  }
+
+  function showPacket(conversationId) {
+    fetch("/v1/agent/packet?site=" + encodeURIComponent(siteInput.value) +
+          "&conversation=" + encodeURIComponent(conversationId), {
+      headers: { authorization: "Bearer " + tokenInput.value },
+    })
+      .then(function (response) { return response.json(); })
+      .then(function (view) {
+        if (view.error) { statusLine.textContent = "Could not open the packet: " + view.error.message; return; }
+        var section = document.getElementById("packet");
+        var packet = view.packet;
+        section.dataset.conversation = view.conversation_id;
+        section.querySelector(".packet-summary").textContent = packet.summary || "(no summary)";
+        var reasons = section.querySelector(".packet-reasons");
+        reasons.replaceChildren();
+        (packet.reasons.length ? packet.reasons : ["customer_choice"]).forEach(function (reason) {
+          var li = document.createElement("li");
+          li.textContent = REASONS[reason] || "Chose to talk to a person";
+          reasons.appendChild(li);
+        });
+        var mood = packet.sentiment.map(function (s) { return s < -0.3 ? "upset" : s > 0.3 ? "positive" : "neutral"; });
+        section.querySelector(".packet-meta").textContent =
+          "Answers already shown: " + (packet.answers_shown.join(", ").replace(/_/g, " ") || "none") +
+          " · Mood over the conversation: " + (mood.join(" → ") || "unknown") +
+          " · Language: " + (packet.language || "?");
+        var transcript = section.querySelector(".transcript");
+        transcript.replaceChildren();
+        packet.transcript.forEach(function (line) {
+          var li = document.createElement("li");
+          li.className = "line from-" + line.author;
+          var who = document.createElement("strong");
+          who.textContent = line.author === "customer" ? "Customer" : line.author === "bot" ? "Bot" : line.author;
+          li.appendChild(who);
+          li.appendChild(document.createTextNode(" " + line.text));
+          transcript.appendChild(li);
+        });
+        section.hidden = false;
+        section.focus();
+      })
+      .catch(function () { statusLine.textContent = "Offline; could not open the packet."; });
   }
 
   function ago(ms) {

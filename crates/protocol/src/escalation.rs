@@ -124,6 +124,17 @@ pub struct QueueEntry {
     pub language: String,
 }
 
+/// `GET /v1/agent/packet`: everything the customer handed over, for the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationPacket {
+    /// The conversation's id.
+    pub conversation_id: String,
+    /// When the escalation arrived, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// The handoff packet, redacted by the widget and again by the edge.
+    pub packet: HandoffPacket,
+}
+
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct QueueSnapshot {

@@ -16,8 +16,8 @@ mod message;
 mod rich_text;
 
 pub use escalation::{
-    ApiError, ApiErrorBody, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket,
-    IntentGuess, QueueEntry, QueueSnapshot,
+    ApiError, ApiErrorBody, ConversationPacket, EscalationAccepted, EscalationReason,
+    EscalationRequest, HandoffPacket, IntentGuess, QueueEntry, QueueSnapshot,
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};

@@ -26,5 +26,5 @@ pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversat
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};
 pub use token::tokens_match;
-pub use validate::{validate_escalation, Limits};
+pub use validate::{validate_escalation, validate_id, Limits};
 pub use webhook::{WebhookRejection, WebhookSecret, TOLERANCE_SECONDS};

@@ -101,6 +101,12 @@ pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Resu
     Ok(())
 }
 
+/// Checks one id from a client (a query parameter, say): non-empty, at most
+/// `limits.max_id_len` bytes, only `[A-Za-z0-9_-]`.
+pub fn validate_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError> {
+    check_id(value, field, limits)
+}
+
 fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError> {
     if value.is_empty() {
         return Err(RelayError::new(RelayErrorKind::Empty, field));
