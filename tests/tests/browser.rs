@@ -405,3 +405,41 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
     browser.screenshot("rtl").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn chromium_phone_gets_a_full_screen_panel() {
+    let baton = Baton::from_env();
+    let browser = Browser::start(BrowserKind::Chromium).await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    browser
+        .find_in_widget("button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find_in_widget(".suggestions .chip").await;
+    let viewport_width = browser
+        .client
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let (x, _, width, _) = browser
+        .find_in_widget(".panel")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert_eq!(x, 0.0);
+    assert!(
+        (width - viewport_width).abs() < 1.0,
+        "panel {width} px wide in a {viewport_width} px viewport"
+    );
+    // The message box stays reachable at the bottom of the screen.
+    let input = browser.find_in_widget("#baton-input").await;
+    assert!(input.is_displayed().await.unwrap());
+    browser.screenshot("phone").await;
+    browser.close().await;
+}
