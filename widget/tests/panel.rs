@@ -22,7 +22,9 @@ struct Mounted {
 
 /// Mounts the widget the way the loader does, with the demo model served from a blob:
 /// URL so the real fetch path runs.
-fn mount_widget() -> Mounted {
+/// Each test uses its own site id, so a conversation one test keeps in local storage
+/// never shows up in another.
+fn mount_widget(site: &str) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("baton-chat").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
@@ -39,7 +41,7 @@ fn mount_widget() -> Mounted {
 
     let options = js_sys::Object::new();
     for (key, value) in [
-        ("site", "demo"),
+        ("site", site),
         ("endpoint", "http://127.0.0.1:9"),
         ("lang", "en"),
         ("modelUrl", model_url.as_str()),
@@ -97,7 +99,7 @@ async fn ask(root: &ShadowRoot, text: &str) {
 
 #[wasm_bindgen_test]
 async fn opening_shows_the_panel_focuses_the_input_and_tells_the_host() {
-    let widget = mount_widget();
+    let widget = mount_widget("opening_shows_the_panel_focuses_the_input_and_tells_the_host");
     assert!(
         widget.root.query_selector(".panel").unwrap().is_none(),
         "closed at first"
@@ -112,7 +114,7 @@ async fn opening_shows_the_panel_focuses_the_input_and_tells_the_host() {
 
 #[wasm_bindgen_test]
 async fn a_routine_question_is_answered_without_the_network() {
-    let widget = mount_widget();
+    let widget = mount_widget("a_routine_question_is_answered_without_the_network");
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await; // the model has loaded
     ask(&widget.root, "When will my new card arrive?").await;
@@ -133,7 +135,7 @@ async fn a_routine_question_is_answered_without_the_network() {
 
 #[wasm_bindgen_test]
 async fn personal_data_is_masked_in_the_customers_own_bubble() {
-    let widget = mount_widget();
+    let widget = mount_widget("personal_data_is_masked_in_the_customers_own_bubble");
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
     ask(
@@ -149,7 +151,7 @@ async fn personal_data_is_masked_in_the_customers_own_bubble() {
 
 #[wasm_bindgen_test]
 async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
-    let widget = mount_widget();
+    let widget = mount_widget("talk_to_a_person_shows_a_preview_before_sending_anything");
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
     ask(&widget.root, "where is my refund").await;
@@ -172,12 +174,14 @@ async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
 #[wasm_bindgen_test]
 async fn the_conversation_is_kept_in_local_storage() {
     use gloo::storage::{LocalStorage, Storage};
-    let widget = mount_widget();
+    let widget = mount_widget("the_conversation_is_kept_in_local_storage");
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
     ask(&widget.root, "When will my new card arrive?").await;
     wait_for(&widget.root, ".message.from-bot .feedback").await;
-    let saved = LocalStorage::get::<baton_widget::state::SavedChat>("baton.chat.demo");
+    let saved = LocalStorage::get::<baton_widget::state::SavedChat>(
+        "baton.chat.the_conversation_is_kept_in_local_storage",
+    );
     let saved = saved.map_err(|err| err.to_string()).unwrap();
     assert_eq!(saved.messages.len(), 2);
 }
