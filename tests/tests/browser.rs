@@ -181,26 +181,6 @@ async fn the_demo_page_embeds_the_widget_with_one_tag(kind: BrowserKind) {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn chromium_customer_gets_an_answer_and_reaches_a_person() {
-    customer_gets_an_answer_and_reaches_a_person(BrowserKind::Chromium).await;
-}
-
-#[tokio::test]
-async fn firefox_customer_gets_an_answer_and_reaches_a_person() {
-    customer_gets_an_answer_and_reaches_a_person(BrowserKind::Firefox).await;
-}
-
-#[tokio::test]
-async fn chromium_demo_page_embeds_the_widget() {
-    the_demo_page_embeds_the_widget_with_one_tag(BrowserKind::Chromium).await;
-}
-
-#[tokio::test]
-async fn firefox_demo_page_embeds_the_widget() {
-    the_demo_page_embeds_the_widget_with_one_tag(BrowserKind::Firefox).await;
-}
-
 async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
@@ -290,26 +270,6 @@ async fn has_no_accessibility_violations(kind: BrowserKind) {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn chromium_works_on_a_strict_csp_page_with_hostile_css() {
-    works_on_a_strict_csp_page_with_hostile_css(BrowserKind::Chromium).await;
-}
-
-#[tokio::test]
-async fn firefox_works_on_a_strict_csp_page_with_hostile_css() {
-    works_on_a_strict_csp_page_with_hostile_css(BrowserKind::Firefox).await;
-}
-
-#[tokio::test]
-async fn chromium_has_no_accessibility_violations() {
-    has_no_accessibility_violations(BrowserKind::Chromium).await;
-}
-
-#[tokio::test]
-async fn firefox_has_no_accessibility_violations() {
-    has_no_accessibility_violations(BrowserKind::Firefox).await;
-}
-
 async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
@@ -368,16 +328,6 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
         .unwrap();
     assert!(customer_messages.is_empty(), "the ended chat came back");
     browser.close().await;
-}
-
-#[tokio::test]
-async fn chromium_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
-    a_reload_keeps_the_conversation_and_end_chat_clears_it(BrowserKind::Chromium).await;
-}
-
-#[tokio::test]
-async fn firefox_a_reload_keeps_the_conversation_and_end_chat_clears_it() {
-    a_reload_keeps_the_conversation_and_end_chat_clears_it(BrowserKind::Firefox).await;
 }
 
 #[tokio::test]
@@ -443,3 +393,30 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     browser.screenshot("phone").await;
     browser.close().await;
 }
+
+/// Runs a scenario as two tests, `<scenario>::chromium` and `<scenario>::firefox`.
+macro_rules! in_both_browsers {
+    ($($scenario:ident),* $(,)?) => {
+        $(mod $scenario {
+            use super::*;
+
+            #[tokio::test]
+            async fn chromium() {
+                super::$scenario(BrowserKind::Chromium).await;
+            }
+
+            #[tokio::test]
+            async fn firefox() {
+                super::$scenario(BrowserKind::Firefox).await;
+            }
+        })*
+    };
+}
+
+in_both_browsers!(
+    customer_gets_an_answer_and_reaches_a_person,
+    the_demo_page_embeds_the_widget_with_one_tag,
+    works_on_a_strict_csp_page_with_hostile_css,
+    has_no_accessibility_violations,
+    a_reload_keeps_the_conversation_and_end_chat_clears_it,
+);
