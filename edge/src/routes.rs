@@ -7,7 +7,7 @@ use baton_relay::{
 use baton_triage::redact_pii;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::error::EdgeError;
 use crate::site_queue::{NewEscalation, SITE_QUEUE_BINDING};
@@ -88,13 +88,7 @@ async fn agent_queue(request: Request, env: &Env) -> Result<Response, EdgeError>
     let query: QueueQuery = request
         .query()
         .map_err(|_| EdgeError::BadRequestBody("query parameter `site` is required".to_owned()))?;
-    let sites = site_directory(env)?;
-    if sites.get(&query.site).is_none() {
-        return Err(EdgeError::UnknownSite(query.site));
-    }
-    let stub = env
-        .durable_object(SITE_QUEUE_BINDING)?
-        .get_by_name(&query.site)?;
+    let stub = configured_site_queue(env, &query.site)?;
     let response = stub
         .fetch_with_request(internal_request("/queue", Method::Get, None::<&()>)?)
         .await?;
@@ -116,18 +110,20 @@ async fn agent_packet(request: Request, env: &Env) -> Result<Response, EdgeError
     })?;
     validate_id(&query.site, "site", &Limits::default())?;
     validate_id(&query.conversation, "conversation", &Limits::default())?;
-    let sites = site_directory(env)?;
-    if sites.get(&query.site).is_none() {
-        return Err(EdgeError::UnknownSite(query.site));
-    }
-    let stub = env
-        .durable_object(SITE_QUEUE_BINDING)?
-        .get_by_name(&query.site)?;
+    let stub = configured_site_queue(env, &query.site)?;
     let path = format!("/packet?conversation={}", query.conversation);
     let response = stub
         .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
         .await?;
     Ok(response)
+}
+
+/// The queue of a site this edge is configured for.
+fn configured_site_queue(env: &Env, site: &str) -> Result<Stub, EdgeError> {
+    if site_directory(env)?.get(site).is_none() {
+        return Err(EdgeError::UnknownSite(site.to_owned()));
+    }
+    Ok(env.durable_object(SITE_QUEUE_BINDING)?.get_by_name(site)?)
 }
 
 /// Masks personal data the widget may have missed (or a client that is not our widget

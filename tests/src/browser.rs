@@ -170,6 +170,24 @@ impl Browser {
         .await
     }
 
+    /// Opens the chat with the launcher, waits until the model has loaded (the suggested
+    /// questions appear), and returns the message box.
+    pub async fn open_chat(&self) -> Element {
+        self.find_in_widget("button.launcher")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.find_in_widget(".suggestions .chip").await;
+        self.find_in_widget("#baton-input").await
+    }
+
+    /// Types a message into the chat and presses Enter.
+    pub async fn ask(&self, text: &str) {
+        let input = self.find_in_widget("#baton-input").await;
+        input.send_keys(&format!("{text}\u{e007}")).await.unwrap();
+    }
+
     /// Saves a PNG of the viewport to `BATON_SCREENSHOT_DIR` (default `target/screenshots`).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = std::env::var_os("BATON_SCREENSHOT_DIR")

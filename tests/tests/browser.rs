@@ -189,18 +189,8 @@ async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
         .goto(&baton.url("/test/strict.html"))
         .await
         .unwrap();
-    browser
-        .find_in_widget("button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser.find_in_widget(".suggestions .chip").await;
-    let input = browser.find_in_widget("#baton-input").await;
-    input
-        .send_keys("When will my new card arrive?\u{e007}")
-        .await
-        .unwrap();
+    let input = browser.open_chat().await;
+    browser.ask("When will my new card arrive?").await;
     browser
         .wait_for_text(".message.from-bot", &card_arrival_answer_start())
         .await;
@@ -231,18 +221,8 @@ async fn has_no_accessibility_violations(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
-    browser
-        .find_in_widget("button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser.find_in_widget(".suggestions .chip").await;
-    let input = browser.find_in_widget("#baton-input").await;
-    input
-        .send_keys("When will my new card arrive?\u{e007}")
-        .await
-        .unwrap();
+    browser.open_chat().await;
+    browser.ask("When will my new card arrive?").await;
     browser
         .wait_for_text(".message.from-bot .feedback", "Did this answer")
         .await;
@@ -274,18 +254,8 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
-    browser
-        .find_in_widget("button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser.find_in_widget(".suggestions .chip").await;
-    let input = browser.find_in_widget("#baton-input").await;
-    input
-        .send_keys("When will my new card arrive?\u{e007}")
-        .await
-        .unwrap();
+    browser.open_chat().await;
+    browser.ask("When will my new card arrive?").await;
     let expected = card_arrival_answer_start();
     browser.wait_for_text(".message.from-bot", &expected).await;
 
