@@ -35,8 +35,29 @@ pub enum EdgeError {
     #[error("this page's origin may not use site `{0}`")]
     OriginNotAllowed(String),
     /// No conversation with that id on that site.
-    #[error("no conversation `{0}` on this site")]
-    UnknownConversation(String),
+    #[error("no such conversation on this site")]
+    UnknownConversation,
+    /// The conversation has ended; it takes no more messages.
+    #[error("this conversation has ended")]
+    ConversationClosed,
+    /// The customer already rated this conversation.
+    #[error("this conversation has already been rated")]
+    AlreadyRated,
+    /// The live channel needs a WebSocket upgrade.
+    #[error("this endpoint needs a WebSocket upgrade (`Upgrade: websocket`)")]
+    UpgradeRequired,
+    /// A query parameter is malformed.
+    #[error("query parameter `{0}` is not valid")]
+    BadQuery(&'static str),
+    /// Too many requests from this visitor or site.
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    RateLimited {
+        /// When the client may try again.
+        retry_after_seconds: u32,
+    },
+    /// No agent with that id (a transfer's target).
+    #[error("no agent with that id")]
+    UnknownAgent,
     /// No agent token, or a wrong one.
     #[error("missing or invalid agent token")]
     Unauthorized,
@@ -55,12 +76,19 @@ impl EdgeError {
     fn status_and_code(&self) -> (u16, &'static str) {
         match self {
             EdgeError::BadRequestBody(_) => (400, "invalid_body"),
+            EdgeError::Invalid(err) if err.kind.is_conflict() => (409, err.code()),
             EdgeError::Invalid(err) => (422, err.code()),
             EdgeError::PayloadTooLarge { .. } => (413, "payload_too_large"),
             EdgeError::UnsupportedMediaType => (415, "unsupported_media_type"),
             EdgeError::UnknownSite(_) => (404, "unknown_site"),
             EdgeError::OriginNotAllowed(_) => (403, "origin_not_allowed"),
-            EdgeError::UnknownConversation(_) => (404, "unknown_conversation"),
+            EdgeError::UnknownConversation => (404, "unknown_conversation"),
+            EdgeError::ConversationClosed => (409, "conversation_closed"),
+            EdgeError::AlreadyRated => (409, "already_rated"),
+            EdgeError::UpgradeRequired => (426, "upgrade_required"),
+            EdgeError::BadQuery(_) => (400, "invalid_query"),
+            EdgeError::RateLimited { .. } => (429, "rate_limited"),
+            EdgeError::UnknownAgent => (404, "unknown_agent"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),
@@ -85,6 +113,12 @@ impl EdgeError {
         let headers = Headers::new();
         // Setting a well-formed header on fresh headers cannot fail.
         let _ = headers.set("content-type", "application/json");
+        if let EdgeError::RateLimited {
+            retry_after_seconds,
+        } = &self
+        {
+            let _ = headers.set("retry-after", &retry_after_seconds.to_string());
+        }
         Response::builder()
             .with_status(status)
             .with_headers(headers)

@@ -15,10 +15,13 @@
 //! - Text from the widget is redacted again here before it is stored.
 //! - A request the validator refuses stores nothing.
 
+mod agent;
+mod conversation;
 mod error;
 mod routes;
 mod site_queue;
 
+pub use conversation::Conversation;
 pub use error::EdgeError;
 pub use site_queue::SiteQueue;
 

@@ -1,14 +1,14 @@
 //! The public HTTP API under `/v1`.
 
 use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
-use baton_relay::{
-    describe_json_error, tokens_match, validate_escalation, validate_id, Limits, SiteDirectory,
-};
+use baton_relay::{describe_json_error, validate_escalation, validate_id, Limits, SiteDirectory};
 use baton_triage::redact_pii;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
+use crate::agent;
+use crate::conversation::CONVERSATION_BINDING;
 use crate::error::EdgeError;
 use crate::site_queue::{NewEscalation, SITE_QUEUE_BINDING};
 
@@ -23,11 +23,13 @@ extern "C" {
 pub(crate) async fn handle(request: Request, env: &Env) -> Response {
     let origin = request.headers().get("origin").ok().flatten();
     let path = request.path();
-    let is_widget_route = path == "/v1/escalations";
+    let is_widget_route = path == "/v1/escalations"
+        || path == "/v1/feedback"
+        || path.starts_with("/v1/conversations/");
     let result = route(request, env, origin.as_deref()).await;
     let response = result.unwrap_or_else(EdgeError::into_response);
     match (is_widget_route, origin) {
-        (true, Some(origin)) => with_cors(response, &origin),
+        (true, Some(origin)) if response.status_code() != 101 => with_cors(response, &origin),
         _ => response,
     }
 }
@@ -36,13 +38,19 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
     let path = request.path();
     match (request.method(), path.as_str()) {
         (Method::Get, "/v1/health") => json_response(200, &serde_json::json!({ "ok": true })),
-        (Method::Options, "/v1/escalations") => Ok(Response::builder().with_status(204).empty()),
-        (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
-        (Method::Get, "/v1/agent/queue") => agent_queue(request, env).await,
-        (Method::Get, "/v1/agent/packet") => agent_packet(request, env).await,
-        (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue" | "/v1/agent/packet") => {
-            Err(EdgeError::MethodNotAllowed)
+        (Method::Options, "/v1/escalations" | "/v1/feedback") => {
+            Ok(Response::builder().with_status(204).empty())
         }
+        (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
+        (Method::Post, "/v1/feedback") => bot_feedback(request, env, origin).await,
+        (Method::Options, path) if path.starts_with("/v1/conversations/") => {
+            Ok(Response::builder().with_status(204).empty())
+        }
+        (_, path) if path.starts_with("/v1/conversations/") => {
+            customer_conversation(request, env, origin).await
+        }
+        (_, path) if path.starts_with("/v1/agent/") => agent::route(request, env).await,
+        (_, "/v1/health" | "/v1/escalations" | "/v1/feedback") => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
     }
 }
@@ -79,47 +87,72 @@ async fn create_escalation(
     Ok(response)
 }
 
-async fn agent_queue(request: Request, env: &Env) -> Result<Response, EdgeError> {
-    authorize_agent(&request, env)?;
+/// The customer's routes on their conversation, `/v1/conversations/{id}/{action}`:
+/// checked here for site and origin, then answered by the conversation's own object,
+/// which checks the customer token.
+async fn customer_conversation(
+    request: Request,
+    env: &Env,
+    origin: Option<&str>,
+) -> Result<Response, EdgeError> {
+    let path = request.path();
+    let mut segments = path.trim_start_matches("/v1/conversations/").split('/');
+    let (Some(id), Some(_action), None) = (segments.next(), segments.next(), segments.next())
+    else {
+        return Err(EdgeError::NotFound);
+    };
+    validate_id(id, "conversation", &Limits::default())?;
     #[derive(serde::Deserialize)]
-    struct QueueQuery {
+    struct SiteQuery {
         site: String,
     }
-    let query: QueueQuery = request
-        .query()
-        .map_err(|_| EdgeError::BadRequestBody("query parameter `site` is required".to_owned()))?;
-    let stub = configured_site_queue(env, &query.site)?;
-    let response = stub
-        .fetch_with_request(internal_request("/queue", Method::Get, None::<&()>)?)
-        .await?;
-    Ok(response)
+    let query: SiteQuery = request.query().map_err(|_| EdgeError::BadQuery("site"))?;
+    validate_id(&query.site, "site", &Limits::default())?;
+    check_origin(env, &query.site, origin)?;
+    let stub = env.durable_object(CONVERSATION_BINDING)?.get_by_name(id)?;
+    Ok(stub.fetch_with_request(request).await?)
 }
 
-/// The full handoff packet of one conversation, for the agent who takes it.
-async fn agent_packet(request: Request, env: &Env) -> Result<Response, EdgeError> {
-    authorize_agent(&request, env)?;
+/// `POST /v1/feedback`: the customer said whether a knowledge-base answer helped. Only
+/// the yes or no is counted; no text, no intent.
+async fn bot_feedback(
+    mut request: Request,
+    env: &Env,
+    origin: Option<&str>,
+) -> Result<Response, EdgeError> {
     #[derive(serde::Deserialize)]
-    struct PacketQuery {
+    #[serde(deny_unknown_fields)]
+    struct Feedback {
         site: String,
-        conversation: String,
+        helpful: bool,
     }
-    let query: PacketQuery = request.query().map_err(|_| {
-        EdgeError::BadRequestBody(
-            "query parameters `site` and `conversation` are required".to_owned(),
-        )
-    })?;
-    validate_id(&query.site, "site", &Limits::default())?;
-    validate_id(&query.conversation, "conversation", &Limits::default())?;
-    let stub = configured_site_queue(env, &query.site)?;
-    let path = format!("/packet?conversation={}", query.conversation);
-    let response = stub
-        .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
-        .await?;
-    Ok(response)
+    let feedback: Feedback = read_json(&mut request).await?;
+    validate_id(&feedback.site, "site", &Limits::default())?;
+    check_origin(env, &feedback.site, origin)?;
+    let stub = configured_site_queue(env, &feedback.site)?;
+    let path = format!("/feedback?helpful={}", feedback.helpful);
+    Ok(stub
+        .fetch_with_request(internal_request(&path, Method::Post, None::<&()>)?)
+        .await?)
+}
+
+/// A browser request must come from one of the site's allowed origins. Requests with
+/// no `Origin` (servers, tests) are judged by their tokens alone.
+fn check_origin(env: &Env, site: &str, origin: Option<&str>) -> Result<(), EdgeError> {
+    let sites = site_directory(env)?;
+    let config = sites
+        .get(site)
+        .ok_or_else(|| EdgeError::UnknownSite(site.to_owned()))?;
+    match origin {
+        Some(origin) if !config.allows_origin(origin) => {
+            Err(EdgeError::OriginNotAllowed(site.to_owned()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The queue of a site this edge is configured for.
-fn configured_site_queue(env: &Env, site: &str) -> Result<Stub, EdgeError> {
+pub(crate) fn configured_site_queue(env: &Env, site: &str) -> Result<Stub, EdgeError> {
     if site_directory(env)?.get(site).is_none() {
         return Err(EdgeError::UnknownSite(site.to_owned()));
     }
@@ -136,30 +169,14 @@ fn redact_packet(escalation: &mut EscalationRequest) {
     packet.summary = redact_pii(&packet.summary).text;
 }
 
-fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
-    let expected = env
-        .secret("BATON_AGENT_TOKEN")
-        .map_err(|_| EdgeError::Unauthorized)?
-        .to_string();
-    let presented = request
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned))
-        .ok_or(EdgeError::Unauthorized)?;
-    if expected.is_empty() || !tokens_match(&presented, &expected) {
-        return Err(EdgeError::Unauthorized);
-    }
-    Ok(())
-}
-
 fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
     let json = env.var("BATON_SITES")?.to_string();
     Ok(SiteDirectory::from_json(&json)?)
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Result<T, EdgeError> {
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    request: &mut Request,
+) -> Result<T, EdgeError> {
     let content_type = request
         .headers()
         .get("content-type")
@@ -191,7 +208,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Res
 }
 
 /// A request from this worker to one of its Durable Objects.
-fn internal_request<T: Serialize>(
+pub(crate) fn internal_request<T: Serialize>(
     path: &str,
     method: Method,
     body: Option<&T>,
@@ -209,6 +226,15 @@ fn internal_request<T: Serialize>(
     )?)
 }
 
+/// The first value of a query parameter, decoded.
+pub(crate) fn query_value(request: &Request, name: &str) -> Option<String> {
+    request.url().ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    })
+}
+
 /// A JSON response with the given status.
 pub(crate) fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, EdgeError> {
     Ok(Response::from_json(value)?.with_status(status))
@@ -222,8 +248,11 @@ fn with_cors(response: Response, origin: &str) -> Response {
     // The site's allowed origins were checked on the request itself; the browser only
     // needs to be told it may read the answer.
     let _ = headers.set("access-control-allow-origin", origin);
-    let _ = headers.set("access-control-allow-methods", "POST, OPTIONS");
-    let _ = headers.set("access-control-allow-headers", "content-type");
+    let _ = headers.set("access-control-allow-methods", "GET, POST, OPTIONS");
+    let _ = headers.set(
+        "access-control-allow-headers",
+        "content-type, authorization",
+    );
     let _ = headers.set("access-control-max-age", "600");
     let _ = headers.set("vary", "origin");
     response.with_headers(headers)

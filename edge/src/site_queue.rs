@@ -1,22 +1,31 @@
 //! `SiteQueue`: one Durable Object per site, the built-in human queue.
+//!
+//! It owns the site's [`QueueBook`] (who waits, who holds what, leases), the stored
+//! hand-off packets, idempotency keys and content-free analytics. Every change to the
+//! book is one `QueueBook` call between a load and a store; the events a change causes
+//! (an agent joined, a reply, a new queue position) are appended to the conversation's
+//! own [`crate::conversation::Conversation`] object, which pushes them live.
 
 // `#[durable_object]` generates undocumented glue for the runtime.
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    ConversationPacket, EscalationAccepted, EscalationRequest, QueueEntry, QueueSnapshot,
+    ActiveEntry, AgentActionResult, AgentProfile, ConversationPacket, EscalationAccepted,
+    EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus,
 };
-use baton_relay::{estimate_wait_seconds, QueueOrder, WaitingConversation};
+use baton_relay::{validate_message, ClaimChange, QueueBook, SiteStats, WaitingConversation};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
+use crate::conversation::{AppendEvent, ConversationMeta, CONVERSATION_BINDING};
 use crate::error::EdgeError;
-use crate::routes::json_response;
+use crate::routes::{internal_request, json_response, query_value};
 
 /// The binding name of the `SiteQueue` namespace in `wrangler.toml`.
 pub(crate) const SITE_QUEUE_BINDING: &str = "SITE_QUEUE";
 
-const WAITING_KEY: &str = "waiting";
+const BOOK_KEY: &str = "book";
+const STATS_KEY: &str = "stats";
 
 /// What the worker hands the queue for a new escalation: the validated, redacted
 /// request plus the ids and time the worker chose.
@@ -26,6 +35,27 @@ pub(crate) struct NewEscalation {
     pub(crate) customer_token: String,
     pub(crate) now_ms: u64,
     pub(crate) request: EscalationRequest,
+}
+
+/// An agent's request, after the worker authenticated the agent.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AgentRequest {
+    pub(crate) agent: AgentProfile,
+    pub(crate) now_ms: u64,
+    /// How long a claim lasts unless renewed.
+    pub(crate) lease_ms: u64,
+    pub(crate) conversation: String,
+    pub(crate) command: AgentCommand,
+}
+
+/// What the agent wants done.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum AgentCommand {
+    Claim,
+    Release,
+    Transfer { to: AgentProfile },
+    Reply { client_id: String, text: String },
+    Close { resolution: Option<String> },
 }
 
 /// A conversation as the queue stores it.
@@ -41,7 +71,6 @@ struct StoredConversation {
 #[durable_object]
 pub struct SiteQueue {
     state: State,
-    #[allow(dead_code)]
     env: Env,
 }
 
@@ -51,12 +80,23 @@ impl DurableObject for SiteQueue {
     }
 
     async fn fetch(&self, request: Request) -> Result<Response> {
-        let result = match (request.method(), request.path().as_str()) {
+        let path = request.path();
+        let result = match (request.method(), path.as_str()) {
             (Method::Post, "/escalations") => self.accept(request).await,
             (Method::Get, "/queue") => self.snapshot().await,
             (Method::Get, "/packet") => self.packet(&request).await,
+            (Method::Post, "/agent") => self.agent(request).await,
+            (Method::Post, "/withdraw") => self.withdraw(&request).await,
+            (Method::Post, "/csat") => self.csat(&request).await,
+            (Method::Post, "/feedback") => self.feedback(&request).await,
+            (Method::Get, "/analytics") => self.analytics().await,
             _ => Err(EdgeError::NotFound),
         };
+        Ok(result.unwrap_or_else(EdgeError::into_response))
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let result = self.expire_leases().await;
         Ok(result.unwrap_or_else(EdgeError::into_response))
     }
 }
@@ -69,13 +109,14 @@ impl SiteQueue {
             "idem:{}:{}",
             new.request.visitor_id, new.request.idempotency_key
         );
-        let mut waiting = self.waiting().await?;
         if let Some(existing_id) = storage.get::<String>(&idempotency_key).await? {
-            if let Some(existing) = storage
-                .get::<StoredConversation>(&conversation_key(&existing_id))
-                .await?
-            {
-                return json_response(200, &accepted(&existing, &waiting));
+            if let Some(existing) = self.stored(&existing_id).await? {
+                let book = self.book().await?;
+                let status = book.status(&existing_id);
+                // A retry after a failure half-way finishes the job; creating the
+                // conversation's object twice is harmless.
+                self.create_conversation(&existing, status).await?;
+                return json_response(200, &accepted(&existing, status));
             }
         }
         let stored = StoredConversation {
@@ -84,66 +125,89 @@ impl SiteQueue {
             created_at_ms: new.now_ms,
             request: new.request,
         };
-        waiting.push(WaitingConversation {
+        // Load, change and store the book with no outside call in between, so two
+        // escalations arriving together cannot lose each other.
+        let mut book = self.book().await?;
+        let before = statuses(&book);
+        book.enqueue(WaitingConversation {
             conversation_id: stored.conversation_id.clone(),
             created_at_ms: stored.created_at_ms,
             reasons: stored.request.packet.reasons.clone(),
         });
-        QueueOrder::sort(&mut waiting);
+        let status = book.status(&stored.conversation_id);
+        let mut stats = self.stats().await?;
+        stats.record_escalation(&stored.request.packet.reasons);
         storage
             .put(&conversation_key(&stored.conversation_id), &stored)
             .await?;
-        storage.put(WAITING_KEY, &waiting).await?;
+        storage.put(BOOK_KEY, &book).await?;
         storage
             .put(&idempotency_key, &stored.conversation_id)
             .await?;
-        json_response(201, &accepted(&stored, &waiting))
+        storage.put(STATS_KEY, &stats).await?;
+        self.create_conversation(&stored, status).await?;
+        self.push_positions(&before, &book).await?;
+        json_response(201, &accepted(&stored, status))
+    }
+
+    async fn create_conversation(
+        &self,
+        stored: &StoredConversation,
+        queue: Option<QueueStatus>,
+    ) -> Result<(), EdgeError> {
+        let meta = ConversationMeta {
+            conversation_id: stored.conversation_id.clone(),
+            site: stored.request.site.clone(),
+            customer_token: stored.customer_token.clone(),
+            created_at_ms: stored.created_at_ms,
+            queue,
+            closed: false,
+            csat: None,
+        };
+        self.conversation_call(&stored.conversation_id, "create", &meta)
+            .await?;
+        Ok(())
     }
 
     async fn snapshot(&self) -> Result<Response, EdgeError> {
-        let storage = self.state.storage();
-        let waiting = self.waiting().await?;
-        let mut entries = Vec::with_capacity(waiting.len());
+        self.expire_leases_now().await?;
+        let book = self.book().await?;
+        let mut waiting = Vec::with_capacity(book.waiting.len());
         let mut site = String::new();
-        for item in &waiting {
-            if let Some(stored) = storage
-                .get::<StoredConversation>(&conversation_key(&item.conversation_id))
-                .await?
-            {
+        for item in &book.waiting {
+            if let Some(stored) = self.stored(&item.conversation_id).await? {
                 site.clone_from(&stored.request.site);
-                let packet = &stored.request.packet;
-                entries.push(QueueEntry {
-                    conversation_id: stored.conversation_id,
-                    created_at_ms: stored.created_at_ms,
-                    reasons: packet.reasons.clone(),
-                    intent: packet.intent.clone(),
-                    summary: packet.summary.clone(),
-                    language: packet.language.clone(),
+                waiting.push(queue_entry(stored));
+            }
+        }
+        let mut active = Vec::with_capacity(book.claimed.len());
+        for (id, claim) in &book.claimed {
+            if let Some(stored) = self.stored(id).await? {
+                site.clone_from(&stored.request.site);
+                active.push(ActiveEntry {
+                    entry: queue_entry(stored),
+                    claim: claim.info(),
+                    first_reply_at_ms: claim.first_reply_at_ms,
                 });
             }
         }
+        active.sort_by_key(|active| active.entry.created_at_ms);
         json_response(
             200,
             &QueueSnapshot {
                 site,
-                waiting: entries,
+                waiting,
+                active,
             },
         )
     }
 
     async fn packet(&self, request: &Request) -> Result<Response, EdgeError> {
-        let url = request.url()?;
-        let id = url
-            .query_pairs()
-            .find(|(key, _)| key == "conversation")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default();
+        let id = query_value(request, "conversation").unwrap_or_default();
         let stored = self
-            .state
-            .storage()
-            .get::<StoredConversation>(&conversation_key(&id))
+            .stored(&id)
             .await?
-            .ok_or(EdgeError::UnknownConversation(id))?;
+            .ok_or(EdgeError::UnknownConversation)?;
         json_response(
             200,
             &ConversationPacket {
@@ -154,13 +218,261 @@ impl SiteQueue {
         )
     }
 
-    async fn waiting(&self) -> Result<Vec<WaitingConversation>, EdgeError> {
+    /// Claim, release, transfer, reply, close: one book change, then the events.
+    async fn agent(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let AgentRequest {
+            agent,
+            now_ms,
+            lease_ms,
+            conversation: id,
+            command,
+        } = request.json().await?;
+        let stored = self
+            .stored(&id)
+            .await?
+            .ok_or(EdgeError::UnknownConversation)?;
+        self.expire_leases_now().await?;
+        let mut book = self.book().await?;
+        let before = statuses(&book);
+        let mut stats = self.stats().await?;
+        let mut events = Vec::new();
+        let mut closed = false;
+        match command {
+            AgentCommand::Claim => {
+                if book.claim(&id, &agent, now_ms, lease_ms)? == ClaimChange::Joined {
+                    events.push(EventBody::AgentJoined {
+                        agent_name: agent.name.clone(),
+                    });
+                }
+            }
+            AgentCommand::Release => {
+                book.release(&id, &agent.id)?;
+                events.push(EventBody::AgentLeft {
+                    agent_name: agent.name.clone(),
+                });
+            }
+            AgentCommand::Transfer { to } => {
+                book.transfer(&id, &agent.id, &to, now_ms, lease_ms)?;
+                events.push(EventBody::AgentLeft {
+                    agent_name: agent.name.clone(),
+                });
+                events.push(EventBody::AgentJoined {
+                    agent_name: to.name.clone(),
+                });
+            }
+            AgentCommand::Reply { client_id, text } => {
+                validate_message(&client_id, &text)?;
+                if book.record_reply(&id, &agent.id, now_ms, lease_ms)? {
+                    let waited = now_ms.saturating_sub(stored.created_at_ms) / 1000;
+                    stats.record_first_reply(waited);
+                }
+                events.push(EventBody::Message {
+                    author: baton_protocol::Author::Agent,
+                    text,
+                    agent_name: Some(agent.name.clone()),
+                    client_id,
+                });
+            }
+            AgentCommand::Close { resolution } => {
+                book.close(&id, &agent.id, now_ms)?;
+                stats.record_resolved();
+                closed = true;
+                events.push(EventBody::Resolved {
+                    by: baton_protocol::Author::Agent,
+                    resolution,
+                });
+            }
+        }
+        let storage = self.state.storage();
+        storage.put(BOOK_KEY, &book).await?;
+        storage.put(STATS_KEY, &stats).await?;
+        let mut last_event = None;
+        for event in events {
+            let append = AppendEvent { event, now_ms };
+            last_event = Some(self.conversation_call(&id, "append", &append).await?);
+        }
+        self.push_positions(&before, &book).await?;
+        self.schedule_lease_alarm(&book).await?;
+        let result = AgentActionResult {
+            conversation_id: id.clone(),
+            claim: book.claimed.get(&id).map(baton_relay::Claim::info),
+            closed,
+        };
+        let mut response = serde_json::to_value(&result).map_err(internal)?;
+        if let (Some(event), Some(object)) = (last_event, response.as_object_mut()) {
+            object.insert("event".to_owned(), event);
+        }
+        json_response(200, &response)
+    }
+
+    /// The customer ended the chat: the conversation leaves the queue.
+    async fn withdraw(&self, request: &Request) -> Result<Response, EdgeError> {
+        let id = query_value(request, "conversation").unwrap_or_default();
+        let mut book = self.book().await?;
+        let before = statuses(&book);
+        book.withdraw(&id);
+        self.state.storage().put(BOOK_KEY, &book).await?;
+        self.push_positions(&before, &book).await?;
+        json_response(200, &serde_json::json!({ "ok": true }))
+    }
+
+    async fn csat(&self, request: &Request) -> Result<Response, EdgeError> {
+        let rating = query_value(request, "rating")
+            .and_then(|value| value.parse::<u8>().ok())
+            .ok_or(EdgeError::BadQuery("rating"))?;
+        let mut stats = self.stats().await?;
+        stats.record_csat(rating);
+        self.state.storage().put(STATS_KEY, &stats).await?;
+        json_response(200, &serde_json::json!({ "ok": true }))
+    }
+
+    async fn analytics(&self) -> Result<Response, EdgeError> {
+        json_response(200, &self.stats().await?.analytics())
+    }
+
+    async fn feedback(&self, request: &Request) -> Result<Response, EdgeError> {
+        let helpful = match query_value(request, "helpful").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            _ => return Err(EdgeError::BadQuery("helpful")),
+        };
+        let mut stats = self.stats().await?;
+        stats.record_bot_feedback(helpful);
+        self.state.storage().put(STATS_KEY, &stats).await?;
+        json_response(202, &serde_json::json!({ "ok": true }))
+    }
+
+    /// The alarm: claims whose agent vanished go back to the queue.
+    async fn expire_leases(&self) -> Result<Response, EdgeError> {
+        self.expire_leases_now().await?;
+        json_response(200, &serde_json::json!({ "ok": true }))
+    }
+
+    async fn expire_leases_now(&self) -> Result<(), EdgeError> {
+        let mut book = self.book().await?;
+        let before = statuses(&book);
+        let now_ms = worker::Date::now().as_millis();
+        let lapsed = book.expire_leases(now_ms);
+        if lapsed.is_empty() {
+            return Ok(());
+        }
+        self.state.storage().put(BOOK_KEY, &book).await?;
+        for claim in lapsed {
+            let append = AppendEvent {
+                event: EventBody::AgentLeft {
+                    agent_name: claim.agent.name,
+                },
+                now_ms,
+            };
+            self.conversation_call(&claim.conversation.conversation_id, "append", &append)
+                .await?;
+        }
+        self.push_positions(&before, &book).await?;
+        self.schedule_lease_alarm(&book).await
+    }
+
+    async fn schedule_lease_alarm(&self, book: &QueueBook) -> Result<(), EdgeError> {
+        let storage = self.state.storage();
+        match book.next_lease_end_ms() {
+            Some(at_ms) => {
+                // An offset from now; a lease already over fires at once.
+                let now_ms = worker::Date::now().as_millis();
+                let offset = i64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(i64::MAX);
+                storage.set_alarm(offset).await?;
+            }
+            None => storage.delete_alarm().await?,
+        }
+        Ok(())
+    }
+
+    /// Tells every waiting customer whose place changed where they stand now.
+    async fn push_positions(
+        &self,
+        before: &[(String, QueueStatus)],
+        book: &QueueBook,
+    ) -> Result<(), EdgeError> {
+        for (id, status) in statuses(book) {
+            let unchanged = before
+                .iter()
+                .any(|(other, old)| *other == id && *old == status);
+            if !unchanged {
+                self.conversation_call(&id, "queue", &Some(status)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls the conversation's own object; its answer is returned as JSON.
+    async fn conversation_call<T: Serialize>(
+        &self,
+        conversation_id: &str,
+        action: &str,
+        body: &T,
+    ) -> Result<serde_json::Value, EdgeError> {
+        let stub = self
+            .env
+            .durable_object(CONVERSATION_BINDING)?
+            .get_by_name(conversation_id)?;
+        let path = format!("/internal/{action}");
+        let mut response = stub
+            .fetch_with_request(internal_request(&path, Method::Post, Some(body))?)
+            .await?;
+        if response.status_code() >= 400 {
+            worker::console_error!(
+                "conversation object refused {action}: {}",
+                response.status_code()
+            );
+            return Err(EdgeError::Internal(worker::Error::RustError(format!(
+                "conversation object refused {action}"
+            ))));
+        }
+        Ok(response.json().await?)
+    }
+
+    async fn stored(&self, id: &str) -> Result<Option<StoredConversation>, EdgeError> {
+        Ok(self.state.storage().get(&conversation_key(id)).await?)
+    }
+
+    async fn book(&self) -> Result<QueueBook, EdgeError> {
         Ok(self
             .state
             .storage()
-            .get(WAITING_KEY)
+            .get(BOOK_KEY)
             .await?
             .unwrap_or_default())
+    }
+
+    async fn stats(&self) -> Result<SiteStats, EdgeError> {
+        Ok(self
+            .state
+            .storage()
+            .get(STATS_KEY)
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+/// Every waiting conversation's place, to compare before and after a change.
+fn statuses(book: &QueueBook) -> Vec<(String, QueueStatus)> {
+    book.waiting
+        .iter()
+        .filter_map(|w| {
+            book.status(&w.conversation_id)
+                .map(|status| (w.conversation_id.clone(), status))
+        })
+        .collect()
+}
+
+/// How the console lists a stored conversation.
+fn queue_entry(stored: StoredConversation) -> QueueEntry {
+    let packet = stored.request.packet;
+    QueueEntry {
+        conversation_id: stored.conversation_id,
+        created_at_ms: stored.created_at_ms,
+        reasons: packet.reasons,
+        intent: packet.intent,
+        summary: packet.summary,
+        language: packet.language,
     }
 }
 
@@ -168,16 +480,19 @@ fn conversation_key(id: &str) -> String {
     format!("conv:{id}")
 }
 
-fn accepted(stored: &StoredConversation, waiting: &[WaitingConversation]) -> EscalationAccepted {
-    let position = waiting
-        .iter()
-        .position(|w| w.conversation_id == stored.conversation_id)
-        .map_or(1, |index| index + 1);
-    let position = u32::try_from(position).unwrap_or(u32::MAX);
+fn internal(err: serde_json::Error) -> EdgeError {
+    EdgeError::Internal(worker::Error::RustError(err.to_string()))
+}
+
+fn accepted(stored: &StoredConversation, status: Option<QueueStatus>) -> EscalationAccepted {
+    let status = status.unwrap_or(QueueStatus {
+        position: 1,
+        estimated_wait_seconds: 0,
+    });
     EscalationAccepted {
         conversation_id: stored.conversation_id.clone(),
         customer_token: stored.customer_token.clone(),
-        queue_position: position,
-        estimated_wait_seconds: estimate_wait_seconds(position, &[], 1),
+        queue_position: status.position,
+        estimated_wait_seconds: status.estimated_wait_seconds,
     }
 }

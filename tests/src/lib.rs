@@ -8,7 +8,10 @@
 
 pub mod browser;
 
-use baton_protocol::{EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot};
+use baton_protocol::{
+    ConversationUpdate, EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot,
+};
+use serde::Serialize;
 
 /// The running Baton under test.
 #[derive(Debug, Clone)]
@@ -85,6 +88,112 @@ impl Baton {
             response.text().await.unwrap_or_default()
         );
         response.json().await.unwrap()
+    }
+}
+
+/// A named agent the test server was started with (`BATON_AGENTS`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TestAgent {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+impl Baton {
+    /// The named agents (`sam`, `noor`) from `BATON_AGENTS`.
+    pub fn agent(&self, id: &str) -> TestAgent {
+        let json = std::env::var("BATON_AGENTS").expect("BATON_AGENTS is not set");
+        let agents: Vec<TestAgent> = serde_json::from_str(&json).unwrap();
+        agents.into_iter().find(|a| a.id == id).unwrap()
+    }
+
+    /// POSTs JSON to an agent route with `token`; returns status and body.
+    pub async fn agent_post<T: Serialize>(
+        &self,
+        token: &str,
+        action: &str,
+        body: &T,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/agent/{action}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    /// An agent action that must succeed.
+    pub async fn agent_ok<T: Serialize>(
+        &self,
+        token: &str,
+        action: &str,
+        body: &T,
+    ) -> serde_json::Value {
+        let (status, body) = self.agent_post(token, action, body).await;
+        assert_eq!(status, 200, "{action} refused: {body}");
+        body
+    }
+
+    /// The conversation's events after `after`, as the customer reads them.
+    pub async fn customer_events(
+        &self,
+        site: &str,
+        accepted: &EscalationAccepted,
+        after: u64,
+    ) -> ConversationUpdate {
+        let url = self.url(&format!(
+            "/v1/conversations/{}/events?site={site}&after={after}",
+            accepted.conversation_id
+        ));
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&accepted.customer_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// POSTs to one of the customer's conversation routes with their token.
+    pub async fn customer_post<T: Serialize>(
+        &self,
+        site: &str,
+        accepted: &EscalationAccepted,
+        action: &str,
+        body: &T,
+    ) -> reqwest::Response {
+        let url = self.url(&format!(
+            "/v1/conversations/{}/{action}?site={site}",
+            accepted.conversation_id
+        ));
+        self.http
+            .post(url)
+            .header("origin", self.origin())
+            .bearer_auth(&accepted.customer_token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The live channel's WebSocket URL for a conversation.
+    pub fn live_url(&self, site: &str, accepted: &EscalationAccepted, after: u64) -> String {
+        format!(
+            "{}/v1/conversations/{}/live?site={site}&token={}&after={after}",
+            self.base_url.replace("http://", "ws://"),
+            accepted.conversation_id,
+            accepted.customer_token
+        )
     }
 }
 

@@ -43,6 +43,12 @@ pub(crate) fn run() -> Result<()> {
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
     let token = format!("test-{}", random_hex(16)?);
+    // Two named agents with their own tokens, for claims, transfers and conflicts.
+    let agents = format!(
+        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"]}}]"#,
+        random_hex(16)?,
+        random_hex(16)?
+    );
     let port = free_port()?;
     let log = workspace_root().join("target/wrangler-test.log");
     let server = report.stage("start wrangler dev", || {
@@ -53,6 +59,9 @@ pub(crate) fn run() -> Result<()> {
                 persist_to: Some(&state_dir),
                 vars: vec![
                     ("BATON_AGENT_TOKEN".to_owned(), token.clone()),
+                    ("BATON_AGENTS".to_owned(), agents.clone()),
+                    // Short leases so a test can watch one lapse.
+                    ("BATON_CLAIM_LEASE_MS".to_owned(), "15000".to_owned()),
                     (
                         "BATON_SITES".to_owned(),
                         format!(
@@ -69,6 +78,7 @@ pub(crate) fn run() -> Result<()> {
         let test = test.to_owned();
         let base_url = base_url.clone();
         let token = token.clone();
+        let agents = agents.clone();
         let tools = tools.clone();
         move || {
             Cmd::new("cargo")
@@ -84,6 +94,7 @@ pub(crate) fn run() -> Result<()> {
                 ])
                 .env("BATON_BASE_URL", &base_url)
                 .env("BATON_AGENT_TOKEN", &token)
+                .env("BATON_AGENTS", &agents)
                 .env(
                     "BATON_SCREENSHOT_DIR",
                     workspace_root().join("target/screenshots"),
@@ -93,6 +104,10 @@ pub(crate) fn run() -> Result<()> {
         }
     };
     report.stage("edge API tests (wrangler dev)", integration("edge_api"))?;
+    report.stage(
+        "conversation API tests (wrangler dev)",
+        integration("conversation"),
+    )?;
     report.stage(
         "end-to-end tests (Chromium, Firefox)",
         integration("browser"),

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::live::ActiveEntry;
 use crate::message::TranscriptEntry;
 
 /// Why a conversation should go to a person. Each reason is shown, in plain words, to
@@ -142,6 +143,9 @@ pub struct QueueSnapshot {
     pub site: String,
     /// Waiting conversations, in the order agents should take them.
     pub waiting: Vec<QueueEntry>,
+    /// Conversations an agent holds now.
+    #[serde(default)]
+    pub active: Vec<ActiveEntry>,
 }
 
 /// The body of every error response: `{"error":{"code","message"}}`.

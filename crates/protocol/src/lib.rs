@@ -12,12 +12,18 @@
 //! - Field names are `snake_case` on the wire and the API is versioned under `/v1`.
 
 mod escalation;
+mod live;
 mod message;
 mod rich_text;
 
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, EscalationAccepted, EscalationReason,
     EscalationRequest, HandoffPacket, IntentGuess, QueueEntry, QueueSnapshot,
+};
+pub use live::{
+    ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,
+    AgentTransfer, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating, CustomerMessage,
+    EventBody, MessageStored, QueueStatus, SiteAnalytics,
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};

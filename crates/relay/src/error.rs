@@ -48,6 +48,28 @@ pub enum RelayErrorKind {
     /// The operator's configuration could not be read.
     #[error("is not valid configuration")]
     BadConfig,
+    /// Another agent holds the conversation.
+    #[error("is held by another agent")]
+    AlreadyClaimed,
+    /// Nobody holds the conversation; claim it first.
+    #[error("is not claimed by you; claim it first")]
+    NotClaimed,
+    /// The conversation is not waiting (taken, closed, or unknown).
+    #[error("is not waiting in the queue")]
+    NotInQueue,
+}
+
+impl RelayErrorKind {
+    /// Whether this refusal is about the conversation's current state (HTTP 409)
+    /// rather than the request's shape.
+    pub fn is_conflict(self) -> bool {
+        matches!(
+            self,
+            RelayErrorKind::AlreadyClaimed
+                | RelayErrorKind::NotClaimed
+                | RelayErrorKind::NotInQueue
+        )
+    }
 }
 
 impl RelayErrorKind {
@@ -60,6 +82,9 @@ impl RelayErrorKind {
             RelayErrorKind::BadId => "invalid_id",
             RelayErrorKind::OutOfRange => "out_of_range",
             RelayErrorKind::BadConfig => "bad_config",
+            RelayErrorKind::AlreadyClaimed => "already_claimed",
+            RelayErrorKind::NotClaimed => "not_claimed",
+            RelayErrorKind::NotInQueue => "not_in_queue",
         }
     }
 }

@@ -11,20 +11,26 @@
 //! - [`QueueOrder`] is a total order: sensitive and frustrated conversations first, then
 //!   the oldest, then by id, so every agent sees the same queue.
 
+mod agents;
+mod claims;
 mod error;
 mod json;
 mod queue;
 mod retry;
 mod sites;
+mod stats;
 mod token;
 mod validate;
 mod webhook;
 
+pub use agents::AgentDirectory;
+pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS};
 pub use error::{RelayError, RelayErrorKind};
 pub use json::describe_json_error;
 pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};
+pub use stats::SiteStats;
 pub use token::tokens_match;
-pub use validate::{validate_escalation, validate_id, Limits};
+pub use validate::{validate_csat, validate_escalation, validate_id, validate_message, Limits};
 pub use webhook::{WebhookRejection, WebhookSecret, TOLERANCE_SECONDS};

@@ -58,6 +58,9 @@ pub fn estimate_wait_seconds(
     agents_online: u32,
 ) -> u32 {
     const DEFAULT_HANDLING_SECONDS: u64 = 240;
+    // Nobody helps a customer in under a minute; a shorter history is noise (a test,
+    // a customer who left) and would promise a wait of zero.
+    const MIN_HANDLING_SECONDS: u64 = 60;
     let average = if recent_handling_seconds.is_empty() {
         DEFAULT_HANDLING_SECONDS
     } else {
@@ -66,7 +69,8 @@ pub fn estimate_wait_seconds(
             .map(|&s| u64::from(s))
             .sum::<u64>()
             / recent_handling_seconds.len() as u64
-    };
+    }
+    .max(MIN_HANDLING_SECONDS);
     let agents = u64::from(agents_online.max(1));
     let ahead = u64::from(position.saturating_sub(1));
     // Everyone ahead is served `agents` at a time; the customer then waits for the
@@ -109,6 +113,11 @@ mod tests {
         assert_eq!(first, 100);
         assert!(fifth > first);
         assert!(fifth_two_agents < fifth);
+    }
+
+    #[test]
+    fn instant_closes_do_not_promise_a_zero_wait() {
+        assert_eq!(estimate_wait_seconds(1, &[0, 0, 1], 1), 30);
     }
 
     #[test]

@@ -107,6 +107,31 @@ pub fn validate_id(value: &str, field: &str, limits: &Limits) -> Result<(), Rela
     check_id(value, field, limits)
 }
 
+/// Checks a live message (from the customer or an agent): a well-formed `client_id`
+/// and non-empty text within the per-message limit.
+pub fn validate_message(client_id: &str, text: &str) -> Result<(), RelayError> {
+    let limits = Limits::default();
+    check_id(client_id, "client_id", &limits)?;
+    if text.trim().is_empty() {
+        return Err(RelayError::new(RelayErrorKind::Empty, "text"));
+    }
+    if text.len() > limits.max_message_len {
+        return Err(RelayError::new(RelayErrorKind::TooLong, "text"));
+    }
+    Ok(())
+}
+
+/// Checks a CSAT rating: 1 to 5, and a comment within the per-message limit.
+pub fn validate_csat(rating: u8, comment: &str) -> Result<(), RelayError> {
+    if !(1..=5).contains(&rating) {
+        return Err(RelayError::new(RelayErrorKind::OutOfRange, "rating"));
+    }
+    if comment.len() > Limits::default().max_message_len {
+        return Err(RelayError::new(RelayErrorKind::TooLong, "comment"));
+    }
+    Ok(())
+}
+
 fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError> {
     if value.is_empty() {
         return Err(RelayError::new(RelayErrorKind::Empty, field));
@@ -177,6 +202,33 @@ mod tests {
         });
         let err = validate_escalation(&req, &Limits::default()).unwrap_err();
         assert_eq!(err.field, "packet.intent.confidence");
+    }
+
+    #[test]
+    fn live_messages_need_an_id_and_bounded_text() {
+        assert_eq!(validate_message("m-1", "hello"), Ok(()));
+        assert_eq!(
+            validate_message("", "hello").unwrap_err().field,
+            "client_id"
+        );
+        assert_eq!(
+            validate_message("m-1", "  ").unwrap_err().code(),
+            "empty_field"
+        );
+        let long = "x".repeat(4_001);
+        assert_eq!(
+            validate_message("m-1", &long).unwrap_err().code(),
+            "field_too_long"
+        );
+    }
+
+    #[test]
+    fn csat_is_one_to_five() {
+        assert_eq!(validate_csat(1, ""), Ok(()));
+        assert_eq!(validate_csat(5, "great"), Ok(()));
+        for bad in [0, 6, 255] {
+            assert_eq!(validate_csat(bad, "").unwrap_err().field, "rating");
+        }
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! Who may act as an agent: tokens, each naming one person.
+
+use baton_protocol::AgentProfile;
+use serde::Deserialize;
+
+use crate::error::{RelayError, RelayErrorKind};
+use crate::token::tokens_match;
+
+/// One agent as the operator configures them (the `BATON_AGENTS` secret).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentEntry {
+    id: String,
+    name: String,
+    token: String,
+    #[serde(default)]
+    languages: Vec<String>,
+}
+
+/// Every agent the edge accepts, each with their own bearer token.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgentDirectory {
+    agents: Vec<AgentEntry>,
+}
+
+impl AgentDirectory {
+    /// Parses the `BATON_AGENTS` JSON, a list such as
+    /// `[{"id":"sam","name":"Sam","token":"…","languages":["en","fr"]}]`.
+    /// Tokens shorter than 16 bytes are refused: they would be guessable.
+    pub fn from_json(json: &str) -> Result<Self, RelayError> {
+        let agents: Vec<AgentEntry> = serde_json::from_str(json)
+            .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_AGENTS"))?;
+        for (index, agent) in agents.iter().enumerate() {
+            if agent.token.len() < 16 {
+                return Err(RelayError::new(
+                    RelayErrorKind::BadConfig,
+                    format!("BATON_AGENTS[{index}].token"),
+                ));
+            }
+        }
+        Ok(AgentDirectory { agents })
+    }
+
+    /// Adds the single shared development token (`BATON_AGENT_TOKEN`) as one agent.
+    pub fn with_shared_token(mut self, token: &str) -> Self {
+        if !token.is_empty() {
+            self.agents.push(AgentEntry {
+                id: "agent".to_owned(),
+                name: "Support agent".to_owned(),
+                token: token.to_owned(),
+                languages: Vec::new(),
+            });
+        }
+        self
+    }
+
+    /// The agent a bearer token belongs to. Every token is compared, in time that does
+    /// not depend on which one matched.
+    pub fn authenticate(&self, presented: &str) -> Option<AgentProfile> {
+        let mut found = None;
+        for agent in &self.agents {
+            if tokens_match(presented, &agent.token) && found.is_none() {
+                found = Some(agent);
+            }
+        }
+        found.map(|agent| AgentProfile {
+            id: agent.id.clone(),
+            name: agent.name.clone(),
+            languages: agent.languages.clone(),
+        })
+    }
+
+    /// The agent with this id, for transfers.
+    pub fn by_id(&self, id: &str) -> Option<AgentProfile> {
+        self.agents
+            .iter()
+            .find(|a| a.id == id)
+            .map(|agent| AgentProfile {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                languages: agent.languages.clone(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AGENTS: &str = r#"[
+        {"id":"sam","name":"Sam","token":"sam-0123456789abcdef","languages":["en"]},
+        {"id":"noor","name":"Noor","token":"noor-0123456789abcdef","languages":["ar","en"]}
+    ]"#;
+
+    #[test]
+    fn each_token_names_its_agent() {
+        let directory = AgentDirectory::from_json(AGENTS).unwrap();
+        assert_eq!(
+            directory.authenticate("sam-0123456789abcdef").unwrap().name,
+            "Sam"
+        );
+        assert_eq!(
+            directory.authenticate("noor-0123456789abcdef").unwrap().id,
+            "noor"
+        );
+        assert!(directory.authenticate("sam-0123456789abcdeX").is_none());
+        assert!(directory.authenticate("").is_none());
+        assert_eq!(directory.by_id("noor").unwrap().languages, ["ar", "en"]);
+    }
+
+    #[test]
+    fn shared_token_is_one_more_agent() {
+        let directory = AgentDirectory::default().with_shared_token("dev-token");
+        assert_eq!(directory.authenticate("dev-token").unwrap().id, "agent");
+        let empty = AgentDirectory::default().with_shared_token("");
+        assert!(empty.authenticate("").is_none());
+    }
+
+    #[test]
+    fn bad_config_names_the_setting_and_entry() {
+        let err = AgentDirectory::from_json("{").unwrap_err();
+        assert_eq!(err.field, "BATON_AGENTS");
+        let short = r#"[{"id":"a","name":"A","token":"short"}]"#;
+        let err = AgentDirectory::from_json(short).unwrap_err();
+        assert_eq!(err.field, "BATON_AGENTS[0].token");
+    }
+}

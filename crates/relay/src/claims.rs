@@ -1,0 +1,409 @@
+//! The built-in queue's book: who waits, who holds which conversation, and for how long.
+//!
+//! [`QueueBook`] is the whole state of one site's queue as plain data. The worker's
+//! `SiteQueue` Durable Object loads it, calls one method, and stores it again, so every
+//! rule about claims and leases lives here and is tested natively. Time is always a
+//! parameter.
+
+use std::collections::BTreeMap;
+
+use baton_protocol::{AgentProfile, ClaimInfo, QueueStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{RelayError, RelayErrorKind};
+use crate::queue::{estimate_wait_seconds, QueueOrder, WaitingConversation};
+
+/// How long a claim lasts unless the agent's console renews it.
+pub const DEFAULT_LEASE_MS: u64 = 60_000;
+
+/// How many recent handling times feed the wait estimate.
+const HANDLING_HISTORY: usize = 20;
+
+/// One site's queue.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct QueueBook {
+    /// Waiting conversations, next to serve first.
+    pub waiting: Vec<WaitingConversation>,
+    /// Claimed conversations, by id.
+    pub claimed: BTreeMap<String, Claim>,
+    /// Seconds from escalation to close of recent conversations, newest last.
+    pub recent_handling_seconds: Vec<u32>,
+}
+
+/// A conversation an agent holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The conversation as it waited, so a release puts it back where it was.
+    pub conversation: WaitingConversation,
+    /// Who holds it.
+    pub agent: AgentProfile,
+    /// When the current agent took it, ms since the Unix epoch.
+    #[serde(default)]
+    pub claimed_at_ms: u64,
+    /// When the claim lapses, ms since the Unix epoch.
+    pub lease_until_ms: u64,
+    /// When a person first replied, if anyone has.
+    pub first_reply_at_ms: Option<u64>,
+}
+
+impl Claim {
+    /// The claim as the API reports it.
+    pub fn info(&self) -> ClaimInfo {
+        ClaimInfo {
+            agent_id: self.agent.id.clone(),
+            agent_name: self.agent.name.clone(),
+            lease_until_ms: self.lease_until_ms,
+        }
+    }
+}
+
+/// What a claim changed, so the worker can tell the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimChange {
+    /// A new agent took the conversation: announce them.
+    Joined,
+    /// The same agent renewed their lease: nothing to announce.
+    Renewed,
+}
+
+impl QueueBook {
+    /// Adds a new waiting conversation in its place in the order.
+    pub fn enqueue(&mut self, conversation: WaitingConversation) {
+        if self.contains(&conversation.conversation_id) {
+            return;
+        }
+        self.waiting.push(conversation);
+        QueueOrder::sort(&mut self.waiting);
+    }
+
+    /// Whether the conversation is waiting or claimed.
+    pub fn contains(&self, conversation_id: &str) -> bool {
+        self.claimed.contains_key(conversation_id)
+            || self
+                .waiting
+                .iter()
+                .any(|w| w.conversation_id == conversation_id)
+    }
+
+    /// Where a waiting conversation stands, or `None` if it is not waiting.
+    pub fn status(&self, conversation_id: &str) -> Option<QueueStatus> {
+        let index = self
+            .waiting
+            .iter()
+            .position(|w| w.conversation_id == conversation_id)?;
+        let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let agents_online = self.agents_online();
+        Some(QueueStatus {
+            position,
+            estimated_wait_seconds: estimate_wait_seconds(
+                position,
+                &self.recent_handling_seconds,
+                agents_online,
+            ),
+        })
+    }
+
+    /// Distinct agents holding a claim now.
+    fn agents_online(&self) -> u32 {
+        let mut ids: Vec<&str> = self.claimed.values().map(|c| c.agent.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        u32::try_from(ids.len()).unwrap_or(u32::MAX)
+    }
+
+    /// An agent takes a waiting conversation, or renews their own claim on it.
+    pub fn claim(
+        &mut self,
+        conversation_id: &str,
+        agent: &AgentProfile,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<ClaimChange, RelayError> {
+        if let Some(claim) = self.claimed.get_mut(conversation_id) {
+            if claim.agent.id != agent.id {
+                return Err(conflict(RelayErrorKind::AlreadyClaimed));
+            }
+            claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+            return Ok(ClaimChange::Renewed);
+        }
+        let index = self
+            .waiting
+            .iter()
+            .position(|w| w.conversation_id == conversation_id)
+            .ok_or_else(|| conflict(RelayErrorKind::NotInQueue))?;
+        let conversation = self.waiting.remove(index);
+        self.claimed.insert(
+            conversation_id.to_owned(),
+            Claim {
+                conversation,
+                agent: agent.clone(),
+                claimed_at_ms: now_ms,
+                lease_until_ms: now_ms.saturating_add(lease_ms),
+                first_reply_at_ms: None,
+            },
+        );
+        Ok(ClaimChange::Joined)
+    }
+
+    /// The claim `agent` holds on the conversation, or why they may not act on it.
+    pub fn held_by(&self, conversation_id: &str, agent_id: &str) -> Result<&Claim, RelayError> {
+        match self.claimed.get(conversation_id) {
+            Some(claim) if claim.agent.id == agent_id => Ok(claim),
+            Some(_) => Err(conflict(RelayErrorKind::AlreadyClaimed)),
+            None => Err(conflict(RelayErrorKind::NotClaimed)),
+        }
+    }
+
+    /// The agent gives the conversation back to the queue, in its old place.
+    pub fn release(&mut self, conversation_id: &str, agent_id: &str) -> Result<Claim, RelayError> {
+        self.held_by(conversation_id, agent_id)?;
+        let claim = self
+            .claimed
+            .remove(conversation_id)
+            .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
+        self.enqueue(claim.conversation.clone());
+        Ok(claim)
+    }
+
+    /// The agent hands the conversation to another agent, who gets a fresh lease.
+    pub fn transfer(
+        &mut self,
+        conversation_id: &str,
+        from_agent_id: &str,
+        to: &AgentProfile,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<AgentProfile, RelayError> {
+        self.held_by(conversation_id, from_agent_id)?;
+        let claim = self
+            .claimed
+            .get_mut(conversation_id)
+            .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
+        let previous = std::mem::replace(&mut claim.agent, to.clone());
+        claim.claimed_at_ms = now_ms;
+        claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+        Ok(previous)
+    }
+
+    /// Records that the holding agent replied, renewing the lease. Returns whether it
+    /// was the first human reply.
+    pub fn record_reply(
+        &mut self,
+        conversation_id: &str,
+        agent_id: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, RelayError> {
+        self.held_by(conversation_id, agent_id)?;
+        let claim = self
+            .claimed
+            .get_mut(conversation_id)
+            .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
+        claim.lease_until_ms = claim.lease_until_ms.max(now_ms.saturating_add(lease_ms));
+        let first = claim.first_reply_at_ms.is_none();
+        if first {
+            claim.first_reply_at_ms = Some(now_ms);
+        }
+        Ok(first)
+    }
+
+    /// The holding agent closes the conversation; it leaves the queue for good.
+    pub fn close(
+        &mut self,
+        conversation_id: &str,
+        agent_id: &str,
+        now_ms: u64,
+    ) -> Result<Claim, RelayError> {
+        self.held_by(conversation_id, agent_id)?;
+        let claim = self
+            .claimed
+            .remove(conversation_id)
+            .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
+        // Handling time: from the agent taking it to the close, the part more agents
+        // would shorten.
+        let seconds = now_ms.saturating_sub(claim.claimed_at_ms) / 1000;
+        self.recent_handling_seconds
+            .push(u32::try_from(seconds).unwrap_or(u32::MAX));
+        let excess = self
+            .recent_handling_seconds
+            .len()
+            .saturating_sub(HANDLING_HISTORY);
+        self.recent_handling_seconds.drain(..excess);
+        Ok(claim)
+    }
+
+    /// The customer left (ended the chat): the conversation leaves the queue, whoever
+    /// held it. Returns the claim, if an agent had one.
+    pub fn withdraw(&mut self, conversation_id: &str) -> Option<Claim> {
+        self.waiting
+            .retain(|w| w.conversation_id != conversation_id);
+        self.claimed.remove(conversation_id)
+    }
+
+    /// Puts every claim whose lease ran out back in the queue and returns them, so the
+    /// customer can be told the agent left.
+    pub fn expire_leases(&mut self, now_ms: u64) -> Vec<Claim> {
+        let expired: Vec<String> = self
+            .claimed
+            .iter()
+            .filter(|(_, claim)| claim.lease_until_ms <= now_ms)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut lapsed = Vec::with_capacity(expired.len());
+        for id in expired {
+            if let Some(claim) = self.claimed.remove(&id) {
+                self.enqueue(claim.conversation.clone());
+                lapsed.push(claim);
+            }
+        }
+        lapsed
+    }
+
+    /// When the next lease runs out, if any is held.
+    pub fn next_lease_end_ms(&self) -> Option<u64> {
+        self.claimed.values().map(|c| c.lease_until_ms).min()
+    }
+}
+
+fn conflict(kind: RelayErrorKind) -> RelayError {
+    RelayError::new(kind, "conversation")
+}
+
+#[cfg(test)]
+mod tests {
+    use baton_protocol::EscalationReason;
+
+    use super::*;
+
+    fn agent(id: &str) -> AgentProfile {
+        AgentProfile {
+            id: id.into(),
+            name: format!("Agent {id}"),
+            languages: Vec::new(),
+        }
+    }
+
+    fn book_with(ids: &[(&str, u64, &[EscalationReason])]) -> QueueBook {
+        let mut book = QueueBook::default();
+        for (id, at, reasons) in ids {
+            book.enqueue(WaitingConversation {
+                conversation_id: (*id).into(),
+                created_at_ms: *at,
+                reasons: reasons.to_vec(),
+            });
+        }
+        book
+    }
+
+    #[test]
+    fn one_agent_at_a_time_and_the_holder_renews() {
+        let mut book = book_with(&[("c1", 0, &[])]);
+        assert_eq!(
+            book.claim("c1", &agent("a"), 1_000, 60_000),
+            Ok(ClaimChange::Joined)
+        );
+        let refused = book.claim("c1", &agent("b"), 2_000, 60_000).unwrap_err();
+        assert_eq!(refused.kind, RelayErrorKind::AlreadyClaimed);
+        assert_eq!(
+            book.claim("c1", &agent("a"), 30_000, 60_000),
+            Ok(ClaimChange::Renewed)
+        );
+        assert_eq!(book.claimed["c1"].lease_until_ms, 90_000);
+        assert!(
+            book.status("c1").is_none(),
+            "a claimed conversation is not waiting"
+        );
+    }
+
+    #[test]
+    fn release_puts_it_back_in_its_old_place() {
+        let mut book = book_with(&[("old", 0, &[]), ("new", 5, &[])]);
+        book.claim("old", &agent("a"), 10, 60_000).unwrap();
+        assert_eq!(book.status("new").unwrap().position, 1);
+        book.release("old", "a").unwrap();
+        assert_eq!(book.status("old").unwrap().position, 1);
+        assert_eq!(book.status("new").unwrap().position, 2);
+    }
+
+    #[test]
+    fn only_the_holder_may_reply_release_transfer_or_close() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        book.claim("c", &agent("a"), 0, 60_000).unwrap();
+        for result in [
+            book.record_reply("c", "b", 1, 60_000).map(|_| ()),
+            book.release("c", "b").map(|_| ()),
+            book.transfer("c", "b", &agent("c"), 1, 60_000).map(|_| ()),
+            book.close("c", "b", 1).map(|_| ()),
+        ] {
+            assert_eq!(result.unwrap_err().kind, RelayErrorKind::AlreadyClaimed);
+        }
+        let unclaimed = book.record_reply("nope", "a", 1, 60_000).unwrap_err();
+        assert_eq!(unclaimed.kind, RelayErrorKind::NotClaimed);
+    }
+
+    #[test]
+    fn first_reply_is_recorded_once_and_renews_the_lease() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        book.claim("c", &agent("a"), 0, 60_000).unwrap();
+        assert_eq!(book.record_reply("c", "a", 50_000, 60_000), Ok(true));
+        assert_eq!(book.record_reply("c", "a", 70_000, 60_000), Ok(false));
+        let claim = &book.claimed["c"];
+        assert_eq!(claim.first_reply_at_ms, Some(50_000));
+        assert_eq!(claim.lease_until_ms, 130_000);
+    }
+
+    #[test]
+    fn transfer_moves_the_claim_with_a_fresh_lease() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        book.claim("c", &agent("a"), 0, 60_000).unwrap();
+        let previous = book
+            .transfer("c", "a", &agent("b"), 10_000, 60_000)
+            .unwrap();
+        assert_eq!(previous.id, "a");
+        assert_eq!(book.held_by("c", "b").unwrap().lease_until_ms, 70_000);
+        assert!(book.held_by("c", "a").is_err());
+    }
+
+    #[test]
+    fn lapsed_leases_go_back_to_the_queue() {
+        let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[])]);
+        book.claim("c1", &agent("a"), 0, 60_000).unwrap();
+        book.claim("c2", &agent("b"), 0, 120_000).unwrap();
+        assert_eq!(book.next_lease_end_ms(), Some(60_000));
+        assert!(book.expire_leases(59_999).is_empty());
+        let lapsed = book.expire_leases(60_000);
+        assert_eq!(lapsed.len(), 1);
+        assert_eq!(lapsed[0].agent.id, "a");
+        assert_eq!(book.status("c1").unwrap().position, 1);
+        assert_eq!(book.next_lease_end_ms(), Some(120_000));
+    }
+
+    #[test]
+    fn close_records_handling_time_for_the_estimate() {
+        let mut book = book_with(&[("c", 0, &[]), ("d", 1, &[])]);
+        book.claim("c", &agent("a"), 100_000, 60_000).unwrap();
+        book.close("c", "a", 700_000).unwrap();
+        assert_eq!(book.recent_handling_seconds, vec![600]);
+        assert!(!book.contains("c"));
+        assert_eq!(book.status("d").unwrap().estimated_wait_seconds, 300);
+    }
+
+    #[test]
+    fn withdraw_removes_waiting_and_claimed() {
+        let mut book = book_with(&[("w", 0, &[]), ("c", 1, &[])]);
+        book.claim("c", &agent("a"), 0, 60_000).unwrap();
+        assert!(book.withdraw("w").is_none());
+        assert!(book.withdraw("c").is_some());
+        assert!(!book.contains("w") && !book.contains("c"));
+    }
+
+    #[test]
+    fn sensitive_conversations_jump_ahead() {
+        let book = book_with(&[
+            ("first", 0, &[]),
+            ("fraud", 9, &[EscalationReason::SensitiveIntent]),
+        ]);
+        assert_eq!(book.status("fraud").unwrap().position, 1);
+        assert_eq!(book.status("first").unwrap().position, 2);
+    }
+}

@@ -1,0 +1,419 @@
+//! `Conversation`: one Durable Object per conversation after the hand-off. It keeps the
+//! numbered event log in SQLite and the live WebSockets of the customer (hibernating,
+//! so an idle conversation costs nothing).
+//!
+//! Requests reach it two ways, both from this worker only:
+//! - the customer's routes under `/v1/conversations/{id}/…`, forwarded as they came
+//!   after the worker checked the site and origin; the customer token is checked here;
+//! - internal calls from the site's queue (`/internal/…`): create, append an event,
+//!   update the queue position.
+
+// `#[durable_object]` generates undocumented glue for the runtime.
+#![allow(missing_docs)]
+
+use baton_protocol::{
+    Author, ConversationEvent, ConversationUpdate, CsatRating, CustomerMessage, EventBody,
+    MessageStored, QueueStatus,
+};
+use baton_relay::{tokens_match, validate_message};
+use baton_triage::redact_pii;
+use serde::{Deserialize, Serialize};
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorageValue, State,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+use crate::error::EdgeError;
+use crate::routes::{internal_request, json_response, query_value, read_json};
+use crate::site_queue::SITE_QUEUE_BINDING;
+
+/// The binding name of the `Conversation` namespace in `wrangler.toml`.
+pub(crate) const CONVERSATION_BINDING: &str = "CONVERSATION";
+
+const META_KEY: &str = "meta";
+
+/// Most events one read returns; a client far behind asks again.
+const PAGE: i64 = 500;
+
+/// What the queue tells a new conversation about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ConversationMeta {
+    pub(crate) conversation_id: String,
+    pub(crate) site: String,
+    pub(crate) customer_token: String,
+    pub(crate) created_at_ms: u64,
+    pub(crate) queue: Option<QueueStatus>,
+    #[serde(default)]
+    pub(crate) closed: bool,
+    #[serde(default)]
+    pub(crate) csat: Option<CsatRating>,
+}
+
+/// An event the queue asks to add (agent joined, an agent's reply, closed, …).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AppendEvent {
+    pub(crate) event: EventBody,
+    pub(crate) now_ms: u64,
+}
+
+/// The row type of `SELECT json FROM events`.
+#[derive(Deserialize)]
+struct EventRow {
+    json: String,
+}
+
+#[derive(Deserialize)]
+struct SeqRow {
+    seq: i64,
+}
+
+/// One conversation's log and live channel.
+#[durable_object]
+pub struct Conversation {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for Conversation {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        // Creating the table is idempotent; it costs one statement per wake-up.
+        if let Err(err) = sql.exec(
+            "CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY,
+                client_id TEXT UNIQUE,
+                json TEXT NOT NULL
+            )",
+            None,
+        ) {
+            worker::console_error!("could not create the events table: {err}");
+        }
+        Conversation { state, env }
+    }
+
+    async fn fetch(&self, request: Request) -> Result<Response> {
+        let path = request.path();
+        let result = if let Some(internal) = path.strip_prefix("/internal/") {
+            self.internal(request, internal).await
+        } else {
+            self.customer(request, &path).await
+        };
+        Ok(result.unwrap_or_else(EdgeError::into_response))
+    }
+
+    async fn websocket_message(
+        &self,
+        _socket: WebSocket,
+        _message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        // The channel only sends; customers write with POST so each message has an
+        // idempotent `client_id`. Anything a client sends here is ignored.
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        socket: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        // The client went away; completing the close handshake is all there is to do.
+        let _ = socket.close(Some(1000), Some("bye"));
+        Ok(())
+    }
+}
+
+impl Conversation {
+    async fn internal(&self, mut request: Request, path: &str) -> Result<Response, EdgeError> {
+        match (request.method(), path) {
+            (Method::Post, "create") => {
+                let meta: ConversationMeta = request.json().await?;
+                if self.meta().await?.is_none() {
+                    self.state.storage().put(META_KEY, &meta).await?;
+                }
+                json_response(201, &serde_json::json!({ "ok": true }))
+            }
+            (Method::Post, "append") => {
+                let append: AppendEvent = request.json().await?;
+                let event = self.append(append.event, append.now_ms).await?;
+                json_response(200, &event)
+            }
+            (Method::Post, "queue") => {
+                let queue: Option<QueueStatus> = request.json().await?;
+                let Some(mut meta) = self.meta().await? else {
+                    return Err(EdgeError::NotFound);
+                };
+                if meta.queue != queue {
+                    meta.queue = queue;
+                    self.state.storage().put(META_KEY, &meta).await?;
+                    self.broadcast(&ConversationUpdate {
+                        events: Vec::new(),
+                        queue,
+                    });
+                }
+                json_response(200, &serde_json::json!({ "ok": true }))
+            }
+            (Method::Get, "events") => {
+                let after = query_u64(&request, "after")?;
+                let meta = self
+                    .meta()
+                    .await?
+                    .filter(|meta| belongs_to(&request, meta))
+                    .ok_or(EdgeError::UnknownConversation)?;
+                json_response(200, &self.update_after(after, &meta)?)
+            }
+            _ => Err(EdgeError::NotFound),
+        }
+    }
+
+    /// The customer's routes: `events`, `live`, `messages`, `close`, `csat`.
+    async fn customer(&self, mut request: Request, path: &str) -> Result<Response, EdgeError> {
+        let action = path.rsplit('/').next().unwrap_or_default().to_owned();
+        let meta = self.meta().await?;
+        let Some(meta) = meta.filter(|meta| belongs_to(&request, meta)) else {
+            return Err(EdgeError::UnknownConversation);
+        };
+        if !presents_token(&request, &meta.customer_token) {
+            return Err(EdgeError::Unauthorized);
+        }
+        match (request.method(), action.as_str()) {
+            (Method::Get, "events") => {
+                let after = query_u64(&request, "after")?;
+                json_response(200, &self.update_after(after, &meta)?)
+            }
+            (Method::Get, "live") => self.open_live(&request, &meta),
+            (Method::Post, "messages") => {
+                if meta.closed {
+                    return Err(EdgeError::ConversationClosed);
+                }
+                let message: CustomerMessage = read_json(&mut request).await?;
+                validate_message(&message.client_id, &message.text)?;
+                let event = self
+                    .append(
+                        EventBody::Message {
+                            author: Author::Customer,
+                            text: redact_pii(&message.text).text,
+                            agent_name: None,
+                            client_id: message.client_id,
+                        },
+                        now_ms(),
+                    )
+                    .await?;
+                json_response(201, &MessageStored { seq: event.seq })
+            }
+            (Method::Post, "close") => {
+                if !meta.closed {
+                    self.append(
+                        EventBody::Resolved {
+                            by: Author::Customer,
+                            resolution: None,
+                        },
+                        now_ms(),
+                    )
+                    .await?;
+                    self.tell_queue("/withdraw", &meta).await?;
+                }
+                json_response(200, &serde_json::json!({ "closed": true }))
+            }
+            (Method::Post, "csat") => {
+                let mut rating: CsatRating = read_json(&mut request).await?;
+                baton_relay::validate_csat(rating.rating, &rating.comment)?;
+                let mut meta = meta;
+                if meta.csat.is_some() {
+                    return Err(EdgeError::AlreadyRated);
+                }
+                rating.comment = redact_pii(&rating.comment).text;
+                let score = rating.rating;
+                meta.csat = Some(rating);
+                self.state.storage().put(META_KEY, &meta).await?;
+                let path = format!("/csat?rating={score}");
+                self.tell_queue(&path, &meta).await?;
+                json_response(201, &serde_json::json!({ "recorded": true }))
+            }
+            (_, "events" | "live" | "messages" | "close" | "csat") => {
+                Err(EdgeError::MethodNotAllowed)
+            }
+            _ => Err(EdgeError::NotFound),
+        }
+    }
+
+    /// Accepts the customer's WebSocket and sends what they missed.
+    fn open_live(&self, request: &Request, meta: &ConversationMeta) -> Result<Response, EdgeError> {
+        let upgrade = request.headers().get("upgrade").ok().flatten();
+        if !upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
+            return Err(EdgeError::UpgradeRequired);
+        }
+        let after = query_u64(request, "after")?;
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        // Sent after accepting, so an event appended meanwhile may arrive twice; the
+        // client drops any `seq` it has already seen.
+        let backlog = self.update_after(after, meta)?;
+        let json = serde_json::to_string(&backlog).map_err(internal)?;
+        pair.server.send_with_str(json)?;
+        Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// Appends an event (once per `client_id` for messages) and pushes it live.
+    async fn append(&self, body: EventBody, now_ms: u64) -> Result<ConversationEvent, EdgeError> {
+        let sql = self.state.storage().sql();
+        let client_id = match &body {
+            EventBody::Message {
+                author, client_id, ..
+            } => Some(format!("{}:{client_id}", author_key(*author))),
+            _ => None,
+        };
+        if let Some(client_id) = &client_id {
+            let existing: Vec<EventRow> = sql
+                .exec(
+                    "SELECT json FROM events WHERE client_id = ?",
+                    vec![SqlStorageValue::from(client_id.clone())],
+                )?
+                .to_array()?;
+            if let Some(row) = existing.first() {
+                return serde_json::from_str(&row.json).map_err(internal);
+            }
+        }
+        let last: Vec<SeqRow> = sql
+            .exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events", None)?
+            .to_array()?;
+        let seq = last.first().map_or(0, |row| row.seq) + 1;
+        let event = ConversationEvent {
+            seq: u64::try_from(seq).unwrap_or_default(),
+            at_ms: now_ms,
+            event: body,
+        };
+        let json = serde_json::to_string(&event).map_err(internal)?;
+        let client_value = client_id.map_or(SqlStorageValue::Null, SqlStorageValue::from);
+        sql.exec(
+            "INSERT INTO events (seq, client_id, json) VALUES (?, ?, ?)",
+            vec![SqlStorageValue::from(seq), client_value, json.into()],
+        )?;
+        if let EventBody::Resolved { .. } = event.event {
+            if let Some(mut meta) = self.meta().await? {
+                meta.closed = true;
+                meta.queue = None;
+                self.state.storage().put(META_KEY, &meta).await?;
+            }
+        }
+        if let EventBody::AgentJoined { .. } = event.event {
+            if let Some(mut meta) = self.meta().await? {
+                meta.queue = None;
+                self.state.storage().put(META_KEY, &meta).await?;
+            }
+        }
+        let queue = self.meta().await?.and_then(|meta| meta.queue);
+        self.broadcast(&ConversationUpdate {
+            events: vec![event.clone()],
+            queue,
+        });
+        Ok(event)
+    }
+
+    /// Events after `after`, oldest first, and the current queue position.
+    fn update_after(
+        &self,
+        after: u64,
+        meta: &ConversationMeta,
+    ) -> Result<ConversationUpdate, EdgeError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows: Vec<EventRow> = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT json FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![SqlStorageValue::from(after), SqlStorageValue::from(PAGE)],
+            )?
+            .to_array()?;
+        let events = rows
+            .iter()
+            .map(|row| serde_json::from_str(&row.json))
+            .collect::<std::result::Result<Vec<ConversationEvent>, _>>()
+            .map_err(internal)?;
+        Ok(ConversationUpdate {
+            events,
+            queue: meta.queue,
+        })
+    }
+
+    /// Sends an update to every connected client. A socket that fails is closed; its
+    /// client reconnects and catches up from its last `seq`.
+    fn broadcast(&self, update: &ConversationUpdate) {
+        let Ok(json) = serde_json::to_string(update) else {
+            return;
+        };
+        for socket in self.state.get_websockets() {
+            if socket.send_with_str(&json).is_err() {
+                let _ = socket.close(Some(1011), Some("send failed"));
+            }
+        }
+    }
+
+    /// Tells the site's queue about something the customer did.
+    async fn tell_queue(&self, path: &str, meta: &ConversationMeta) -> Result<(), EdgeError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let path = format!("{path}{separator}conversation={}", meta.conversation_id);
+        let stub = self
+            .env
+            .durable_object(SITE_QUEUE_BINDING)?
+            .get_by_name(&meta.site)?;
+        let response = stub
+            .fetch_with_request(internal_request(&path, Method::Post, None::<&()>)?)
+            .await?;
+        if response.status_code() >= 400 {
+            worker::console_error!("the site queue refused {path}: {}", response.status_code());
+        }
+        Ok(())
+    }
+
+    async fn meta(&self) -> Result<Option<ConversationMeta>, EdgeError> {
+        Ok(self.state.storage().get(META_KEY).await?)
+    }
+}
+
+/// The conversation's site must be the one the request names: a token for one site's
+/// conversation is no use on another's.
+fn belongs_to(request: &Request, meta: &ConversationMeta) -> bool {
+    query_value(request, "site").is_some_and(|site| site == meta.site)
+}
+
+/// The customer token, from `Authorization: Bearer` or, for WebSockets (which cannot
+/// set headers in a browser), the `token` query parameter.
+fn presents_token(request: &Request, expected: &str) -> bool {
+    let header = request
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned));
+    header
+        .or_else(|| query_value(request, "token"))
+        .is_some_and(|presented| tokens_match(&presented, expected))
+}
+
+/// A non-negative integer query parameter; absent means 0.
+fn query_u64(request: &Request, name: &'static str) -> Result<u64, EdgeError> {
+    match query_value(request, name) {
+        None => Ok(0),
+        Some(value) => value.parse().map_err(|_| EdgeError::BadQuery(name)),
+    }
+}
+
+fn author_key(author: Author) -> &'static str {
+    match author {
+        Author::Customer => "customer",
+        Author::Agent => "agent",
+        Author::Bot => "bot",
+        Author::System => "system",
+    }
+}
+
+fn internal(err: serde_json::Error) -> EdgeError {
+    EdgeError::Internal(worker::Error::RustError(err.to_string()))
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}

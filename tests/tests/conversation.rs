@@ -1,0 +1,487 @@
+//! A conversation after the hand-off, under real `wrangler dev`: claims and leases,
+//! agents' replies, the customer's live channel, exactly-once messages, close, CSAT and
+//! analytics.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use baton_protocol::{
+    ApiError, Author, ConversationEvent, ConversationUpdate, EscalationAccepted, EscalationReason,
+    EventBody, HandoffPacket, SiteAnalytics, TranscriptEntry,
+};
+use baton_tests::{escalation, unique_id, Baton};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+const SITE: &str = "demo";
+
+fn packet(reasons: &[EscalationReason]) -> HandoffPacket {
+    HandoffPacket {
+        reasons: reasons.to_vec(),
+        summary: "Wants to change the delivery address".into(),
+        transcript: vec![TranscriptEntry {
+            author: Author::Customer,
+            text: "can I change my delivery address".into(),
+            at_ms: 1,
+        }],
+        language: "en".into(),
+        ..HandoffPacket::default()
+    }
+}
+
+async fn new_conversation(baton: &Baton) -> EscalationAccepted {
+    baton
+        .escalate(&escalation(
+            SITE,
+            packet(&[EscalationReason::ExplicitRequest]),
+        ))
+        .await
+}
+
+fn target(accepted: &EscalationAccepted) -> serde_json::Value {
+    json!({ "site": SITE, "conversation": accepted.conversation_id })
+}
+
+fn reply(accepted: &EscalationAccepted, text: &str) -> serde_json::Value {
+    json!({
+        "site": SITE,
+        "conversation": accepted.conversation_id,
+        "client_id": unique_id("reply"),
+        "text": text,
+    })
+}
+
+fn kinds(events: &[ConversationEvent]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match &e.event {
+            EventBody::Message {
+                author: Author::Customer,
+                ..
+            } => "customer",
+            EventBody::Message { .. } => "agent",
+            EventBody::AgentJoined { .. } => "joined",
+            EventBody::AgentLeft { .. } => "left",
+            EventBody::Resolved { .. } => "resolved",
+        })
+        .collect()
+}
+
+async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: ApiError = response.json().await.unwrap();
+    (status, body.error.code)
+}
+
+#[tokio::test]
+async fn an_agent_claims_replies_and_closes_and_the_customer_reads_it_all() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+
+    let before = baton.customer_events(SITE, &accepted, 0).await;
+    assert!(before.events.is_empty());
+    assert!(
+        before.queue.is_some(),
+        "a waiting customer sees their place"
+    );
+
+    let claimed = baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    assert_eq!(claimed["claim"]["agent_name"], "Sam");
+    baton
+        .agent_ok(
+            &sam.token,
+            "reply",
+            &reply(&accepted, "Hello, I'm **Sam**."),
+        )
+        .await;
+    let response = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "messages",
+            &json!({ "client_id": unique_id("m"), "text": "thanks, it is for order 1234" }),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    baton
+        .agent_ok(
+            &sam.token,
+            "close",
+            &json!({ "site": SITE, "conversation": accepted.conversation_id, "resolution": "Address changed" }),
+        )
+        .await;
+
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(
+        kinds(&update.events),
+        ["joined", "agent", "customer", "resolved"]
+    );
+    let seqs: Vec<u64> = update.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4], "the log is numbered without gaps");
+    assert!(
+        update.queue.is_none(),
+        "nobody waits in a closed conversation"
+    );
+    match &update.events[1].event {
+        EventBody::Message {
+            text, agent_name, ..
+        } => {
+            assert_eq!(text, "Hello, I'm **Sam**.");
+            assert_eq!(agent_name.as_deref(), Some("Sam"));
+        }
+        other => panic!("expected the agent's message, got {other:?}"),
+    }
+    let resumed = baton.customer_events(SITE, &accepted, 2).await;
+    assert_eq!(kinds(&resumed.events), ["customer", "resolved"]);
+
+    let closed = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "messages",
+            &json!({ "client_id": unique_id("m"), "text": "one more thing" }),
+        )
+        .await;
+    assert_eq!(
+        error_code(closed).await,
+        (409, "conversation_closed".into())
+    );
+}
+
+#[tokio::test]
+async fn one_agent_holds_a_conversation_and_others_are_refused() {
+    let baton = Baton::from_env();
+    let (sam, noor) = (baton.agent("sam"), baton.agent("noor"));
+    let accepted = new_conversation(&baton).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+
+    let (status, body) = baton
+        .agent_post(&noor.token, "claim", &target(&accepted))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("already_claimed"))
+    );
+    let (status, body) = baton
+        .agent_post(&noor.token, "reply", &reply(&accepted, "hi"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("already_claimed"))
+    );
+
+    // Sam hands it to Noor; now only Noor may reply.
+    let transfer =
+        json!({ "site": SITE, "conversation": accepted.conversation_id, "to_agent": "noor" });
+    let moved = baton.agent_ok(&sam.token, "transfer", &transfer).await;
+    assert_eq!(moved["claim"]["agent_id"], "noor");
+    let (status, _) = baton
+        .agent_post(&sam.token, "reply", &reply(&accepted, "still me?"))
+        .await;
+    assert_eq!(status, 409);
+    baton
+        .agent_ok(&noor.token, "reply", &reply(&accepted, "Noor here"))
+        .await;
+
+    // Noor lets go: the customer is back in the queue and told so.
+    baton
+        .agent_ok(&noor.token, "release", &target(&accepted))
+        .await;
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(
+        kinds(&update.events),
+        ["joined", "left", "joined", "agent", "left"]
+    );
+    assert!(update.queue.is_some(), "released conversations wait again");
+    let queue = baton.queue(SITE).await;
+    assert!(queue
+        .waiting
+        .iter()
+        .any(|w| w.conversation_id == accepted.conversation_id));
+}
+
+#[tokio::test]
+async fn the_console_sees_who_holds_what() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    let queue = baton.queue(SITE).await;
+    let active = queue
+        .active
+        .iter()
+        .find(|a| a.entry.conversation_id == accepted.conversation_id)
+        .expect("claimed conversation listed as active");
+    assert_eq!(active.claim.agent_id, "sam");
+    assert!(active.claim.lease_until_ms > active.entry.created_at_ms);
+    assert!(!queue
+        .waiting
+        .iter()
+        .any(|w| w.conversation_id == accepted.conversation_id));
+}
+
+#[tokio::test]
+async fn a_message_sent_twice_with_one_client_id_is_stored_once() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let message = json!({ "client_id": unique_id("outbox"), "text": "are you there?" });
+    let first = baton
+        .customer_post(SITE, &accepted, "messages", &message)
+        .await;
+    let second = baton
+        .customer_post(SITE, &accepted, "messages", &message)
+        .await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(second.status(), 201);
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (first.json().await.unwrap(), second.json().await.unwrap());
+    assert_eq!(a["seq"], b["seq"]);
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(kinds(&update.events), ["customer"]);
+}
+
+#[tokio::test]
+async fn the_edge_redacts_customer_messages_again() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let message = json!({ "client_id": unique_id("m"), "text": "card 4111 1111 1111 1111 please" });
+    let response = baton
+        .customer_post(SITE, &accepted, "messages", &message)
+        .await;
+    assert_eq!(response.status(), 201);
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    let EventBody::Message { text, .. } = &update.events[0].event else {
+        panic!("expected a message");
+    };
+    assert!(!text.contains("4111 1111"), "card number stored: {text}");
+}
+
+#[tokio::test]
+async fn the_customer_token_guards_the_conversation() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let other = new_conversation(&baton).await;
+    let stolen = EscalationAccepted {
+        customer_token: other.customer_token.clone(),
+        ..accepted.clone()
+    };
+    let message = json!({ "client_id": unique_id("m"), "text": "hi" });
+    let refused = baton
+        .customer_post(SITE, &stolen, "messages", &message)
+        .await;
+    assert_eq!(error_code(refused).await, (401, "unauthorized".into()));
+    let wrong_site = baton
+        .customer_post("isolated", &accepted, "messages", &message)
+        .await;
+    assert_eq!(
+        error_code(wrong_site).await,
+        (404, "unknown_conversation".into())
+    );
+    let unknown_field = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "messages",
+            &json!({ "client_id": "x", "text": "hi", "author": "agent" }),
+        )
+        .await;
+    assert_eq!(error_code(unknown_field).await.0, 400);
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert!(update.events.is_empty(), "refused requests stored nothing");
+}
+
+#[tokio::test]
+async fn the_live_channel_pushes_agent_messages_and_resumes_without_loss() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
+        .await
+        .unwrap();
+    let first = next_update(&mut socket).await;
+    assert!(first.events.is_empty() && first.queue.is_some());
+
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    baton
+        .agent_ok(&sam.token, "reply", &reply(&accepted, "first"))
+        .await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        seen.extend(next_update(&mut socket).await.events);
+    }
+    assert_eq!(kinds(&seen), ["joined", "agent"]);
+    drop(socket);
+
+    // Sent while the customer was away; a reconnect from seq 2 gets exactly it.
+    baton
+        .agent_ok(&sam.token, "reply", &reply(&accepted, "second"))
+        .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 2))
+        .await
+        .unwrap();
+    let resumed = next_update(&mut socket).await;
+    assert_eq!(kinds(&resumed.events), ["agent"]);
+    assert_eq!(resumed.events[0].seq, 3);
+}
+
+#[tokio::test]
+async fn the_live_channel_refuses_a_wrong_token() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let forged = EscalationAccepted {
+        customer_token: "0".repeat(64),
+        ..accepted
+    };
+    let refused = tokio_tungstenite::connect_async(baton.live_url(SITE, &forged, 0)).await;
+    assert!(refused.is_err(), "a forged token opened the live channel");
+}
+
+#[tokio::test]
+async fn waiting_customers_learn_their_new_place_live() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    // Both sensitive, so they queue ahead of everything other tests leave behind.
+    let sensitive = packet(&[EscalationReason::SensitiveIntent]);
+    let ahead = baton.escalate(&escalation(SITE, sensitive.clone())).await;
+    let behind = baton.escalate(&escalation(SITE, sensitive)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &behind, 0))
+        .await
+        .unwrap();
+    let start = next_update(&mut socket).await.queue.unwrap().position;
+    baton.agent_ok(&sam.token, "claim", &target(&ahead)).await;
+    let moved = loop {
+        if let Some(queue) = next_update(&mut socket).await.queue {
+            if queue.position != start {
+                break queue.position;
+            }
+        }
+    };
+    assert!(moved < start, "position went from {start} to {moved}");
+}
+
+#[tokio::test]
+async fn csat_and_bot_feedback_feed_analytics_without_content() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    baton
+        .agent_ok(&sam.token, "reply", &reply(&accepted, "done"))
+        .await;
+    baton
+        .agent_ok(&sam.token, "close", &target(&accepted))
+        .await;
+    let before = analytics(&baton).await;
+
+    let bad = baton
+        .customer_post(SITE, &accepted, "csat", &json!({ "rating": 9 }))
+        .await;
+    assert_eq!(error_code(bad).await, (422, "out_of_range".into()));
+    let rated = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "csat",
+            &json!({ "rating": 4, "comment": "quick" }),
+        )
+        .await;
+    assert_eq!(rated.status(), 201);
+    let again = baton
+        .customer_post(SITE, &accepted, "csat", &json!({ "rating": 1 }))
+        .await;
+    assert_eq!(error_code(again).await, (409, "already_rated".into()));
+    let feedback = baton
+        .http()
+        .post(baton.url("/v1/feedback"))
+        .header("origin", baton.origin())
+        .json(&json!({ "site": SITE, "helpful": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feedback.status(), 202);
+
+    let after = analytics(&baton).await;
+    assert!(after.csat_count > before.csat_count);
+    assert!(after.bot_answers_helpful > before.bot_answers_helpful);
+    assert!(after.resolved >= 1 && after.escalated >= 1);
+    assert!(after.median_first_reply_seconds.is_some());
+    let text = serde_json::to_string(&after).unwrap();
+    assert!(!text.contains("quick"), "analytics hold no customer text");
+}
+
+async fn analytics(baton: &Baton) -> SiteAnalytics {
+    let response = baton
+        .http()
+        .get(baton.url(&format!("/v1/agent/analytics?site={SITE}")))
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn next_update<S>(socket: &mut S) -> ConversationUpdate
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    next_update_within(socket, Duration::from_secs(10)).await
+}
+
+#[tokio::test]
+async fn a_vanished_agents_claim_lapses_and_the_customer_waits_again() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    let claimed = baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    let lease_until = claimed["claim"]["lease_until_ms"].as_u64().unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 1))
+        .await
+        .unwrap();
+    // Sam's console stops renewing. The queue's alarm puts the conversation back
+    // and tells the customer, without anyone polling.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let left = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease (until {lease_until}) never lapsed"
+        );
+        let update = next_update_within(&mut socket, Duration::from_secs(90)).await;
+        if let Some(event) = update.events.first() {
+            break event.clone();
+        }
+    };
+    assert!(matches!(left.event, EventBody::AgentLeft { ref agent_name } if agent_name == "Sam"));
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert!(update.queue.is_some(), "back in the queue");
+}
+
+async fn next_update_within<S>(socket: &mut S, limit: Duration) -> ConversationUpdate
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(limit, socket.next())
+            .await
+            .expect("no live update in time")
+            .expect("live channel closed")
+            .expect("live channel failed");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
