@@ -160,8 +160,10 @@ impl Baton {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "events: {body}");
+        serde_json::from_str(&body).unwrap()
     }
 
     /// POSTs to one of the customer's conversation routes with their token.
