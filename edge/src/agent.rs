@@ -19,6 +19,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
     let action = path.trim_start_matches("/v1/agent/");
     match (request.method(), action) {
         (Method::Get, "me") => json_response(200, &agent),
+        (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
         (Method::Get, "queue") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
             forward(env, &query.site, "/queue").await
@@ -81,8 +82,8 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (
             _,
-            "me" | "queue" | "analytics" | "packet" | "events" | "claim" | "release" | "transfer"
-            | "reply" | "close",
+            "me" | "agents" | "queue" | "analytics" | "packet" | "events" | "claim" | "release"
+            | "transfer" | "reply" | "close",
         ) => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
     }

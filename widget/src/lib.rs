@@ -56,6 +56,39 @@ impl WidgetHandle {
     pub fn identify(&self, _identity: JsValue) {}
 }
 
+/// The same triage engine for the agent console: it suggests the knowledge-base
+/// answer for a customer's message, so agents reply consistently with the bot.
+#[wasm_bindgen]
+pub struct ReplySuggester {
+    engine: baton_triage::Engine,
+}
+
+#[wasm_bindgen]
+impl ReplySuggester {
+    /// Loads a site's model file; the error names what is wrong with it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &[u8]) -> Result<ReplySuggester, JsError> {
+        baton_triage::Engine::from_bytes(model)
+            .map(|engine| ReplySuggester { engine })
+            .map_err(|err| JsError::new(&err.to_string()))
+    }
+
+    /// `{"intent","title","answer","confidence"}` for the message's most likely
+    /// intent, or `undefined` when the engine has no confident answer.
+    pub fn suggest(&self, customer_text: &str) -> Option<String> {
+        let prediction = self.engine.predict(customer_text);
+        let best = prediction.best.filter(|_| prediction.in_scope)?;
+        let entry = self.engine.kb_entry(&best.intent)?;
+        let suggestion = serde_json::json!({
+            "intent": best.intent,
+            "title": entry.title,
+            "answer": entry.answer,
+            "confidence": best.confidence,
+        });
+        Some(suggestion.to_string())
+    }
+}
+
 /// Mounts the chat into `panel_root` inside the loader's shadow root.
 #[wasm_bindgen]
 pub fn mount(

@@ -17,6 +17,16 @@ struct AgentEntry {
     languages: Vec<String>,
 }
 
+impl AgentEntry {
+    fn profile(&self) -> AgentProfile {
+        AgentProfile {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            languages: self.languages.clone(),
+        }
+    }
+}
+
 /// Every agent the edge accepts, each with their own bearer token.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AgentDirectory {
@@ -63,11 +73,7 @@ impl AgentDirectory {
                 found = Some(agent);
             }
         }
-        found.map(|agent| AgentProfile {
-            id: agent.id.clone(),
-            name: agent.name.clone(),
-            languages: agent.languages.clone(),
-        })
+        found.map(AgentEntry::profile)
     }
 
     /// The agent with this id, for transfers.
@@ -75,11 +81,12 @@ impl AgentDirectory {
         self.agents
             .iter()
             .find(|a| a.id == id)
-            .map(|agent| AgentProfile {
-                id: agent.id.clone(),
-                name: agent.name.clone(),
-                languages: agent.languages.clone(),
-            })
+            .map(AgentEntry::profile)
+    }
+
+    /// Every agent, without their tokens, for the console's transfer list.
+    pub fn profiles(&self) -> Vec<AgentProfile> {
+        self.agents.iter().map(AgentEntry::profile).collect()
     }
 }
 
@@ -106,6 +113,12 @@ mod tests {
         assert!(directory.authenticate("sam-0123456789abcdeX").is_none());
         assert!(directory.authenticate("").is_none());
         assert_eq!(directory.by_id("noor").unwrap().languages, ["ar", "en"]);
+        let listed = directory.profiles();
+        assert_eq!(listed.len(), 2);
+        assert!(
+            !format!("{listed:?}").contains("0123456789"),
+            "tokens never listed"
+        );
     }
 
     #[test]
