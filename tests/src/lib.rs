@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod proxy;
 
 use baton_protocol::{
     ConversationUpdate, EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot,
@@ -89,6 +90,25 @@ impl Baton {
         );
         response.json().await.unwrap()
     }
+}
+
+/// Runs each browser scenario `async fn name(kind: BrowserKind)` as two tests,
+/// `name::chromium` and `name::firefox`.
+#[macro_export]
+macro_rules! in_both_browsers {
+    ($($scenario:ident),* $(,)?) => {
+        $(mod $scenario {
+            #[tokio::test]
+            async fn chromium() {
+                super::$scenario($crate::browser::BrowserKind::Chromium).await;
+            }
+
+            #[tokio::test]
+            async fn firefox() {
+                super::$scenario($crate::browser::BrowserKind::Firefox).await;
+            }
+        })*
+    };
 }
 
 /// A named agent the test server was started with (`BATON_AGENTS`).

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_tests::browser::{Browser, BrowserKind};
-use baton_tests::Baton;
+use baton_tests::{in_both_browsers, Baton};
 use fantoccini::Locator;
 
 /// The demo knowledge base's answer to "when will my card arrive", first sentence.
@@ -362,25 +362,6 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     assert!(input.is_displayed().await.unwrap());
     browser.screenshot("phone").await;
     browser.close().await;
-}
-
-/// Runs a scenario as two tests, `<scenario>::chromium` and `<scenario>::firefox`.
-macro_rules! in_both_browsers {
-    ($($scenario:ident),* $(,)?) => {
-        $(mod $scenario {
-            use super::*;
-
-            #[tokio::test]
-            async fn chromium() {
-                super::$scenario(BrowserKind::Chromium).await;
-            }
-
-            #[tokio::test]
-            async fn firefox() {
-                super::$scenario(BrowserKind::Firefox).await;
-            }
-        })*
-    };
 }
 
 in_both_browsers!(

@@ -65,6 +65,30 @@ pub struct Strings {
     pub suggestions: &'static str,
     /// Caption of masked personal data.
     pub masked_note: &'static str,
+    /// A person joined, `{name}` replaced.
+    pub agent_joined: &'static str,
+    /// The person left and the customer waits again, `{name}` replaced.
+    pub agent_left: &'static str,
+    /// The person closed the conversation.
+    pub resolved: &'static str,
+    /// Header line while a person has the conversation, `{name}` replaced.
+    pub with_agent: &'static str,
+    /// Under a message still in the outbox.
+    pub not_sent_yet: &'static str,
+    /// While the live channel is down.
+    pub reconnecting: &'static str,
+    /// Heading of the rating question.
+    pub rate_title: &'static str,
+    /// Accessible label of one rating, `{n}` replaced.
+    pub rate_value: &'static str,
+    /// Label of the optional comment.
+    pub rate_comment: &'static str,
+    /// Button that sends the rating.
+    pub rate_send: &'static str,
+    /// Thanks after rating.
+    pub rate_thanks: &'static str,
+    /// Button that starts over.
+    pub new_chat: &'static str,
     /// Why a person was offered, in the order explicit request, frustration,
     /// sensitive topic, out of scope, repeated failure.
     pub reasons: [&'static str; 5],
@@ -116,6 +140,18 @@ pub const EN: Strings = Strings {
     queue_wait: "Estimated wait: about {minutes} min. You can keep this page open or come back later.",
     suggestions: "Common questions",
     masked_note: "masked",
+    agent_joined: "{name} joined the conversation.",
+    agent_left: "{name} had to step away. You're back in the queue, and the next person will see everything so far.",
+    resolved: "The conversation was closed.",
+    with_agent: "You're chatting with {name}.",
+    not_sent_yet: "Not sent yet; it will go as soon as the connection is back.",
+    reconnecting: "Connection lost. Reconnecting…",
+    rate_title: "How was your conversation?",
+    rate_value: "{n} out of 5",
+    rate_comment: "Anything you'd like to add? (optional)",
+    rate_send: "Send rating",
+    rate_thanks: "Thank you. Your rating helps us improve.",
+    new_chat: "Start a new chat",
     reasons: [
         "You asked for a person.",
         "This seems frustrating, and a person can sort it out.",
@@ -157,6 +193,18 @@ pub const FR: Strings = Strings {
     queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
     suggestions: "Questions fréquentes",
     masked_note: "masqué",
+    agent_joined: "{name} a rejoint la conversation.",
+    agent_left: "{name} a dû s'absenter. Vous êtes de nouveau dans la file, et la prochaine personne verra tout l'échange.",
+    resolved: "La conversation a été close.",
+    with_agent: "Vous discutez avec {name}.",
+    not_sent_yet: "Pas encore envoyé ; le message partira dès le retour de la connexion.",
+    reconnecting: "Connexion perdue. Reconnexion…",
+    rate_title: "Comment s'est passée la conversation ?",
+    rate_value: "{n} sur 5",
+    rate_comment: "Quelque chose à ajouter ? (facultatif)",
+    rate_send: "Envoyer la note",
+    rate_thanks: "Merci. Votre note nous aide à nous améliorer.",
+    new_chat: "Nouvelle conversation",
     reasons: [
         "Vous avez demandé une personne.",
         "Cela semble frustrant, et une personne peut régler le problème.",
@@ -198,6 +246,18 @@ pub const AR: Strings = Strings {
     queue_wait: "مدة الانتظار المتوقعة: نحو {minutes} دقيقة. يمكنك إبقاء هذه الصفحة مفتوحة أو العودة لاحقًا.",
     suggestions: "أسئلة شائعة",
     masked_note: "مخفي",
+    agent_joined: "انضم {name} إلى المحادثة.",
+    agent_left: "اضطر {name} إلى المغادرة. عدت إلى قائمة الانتظار، وسيرى الموظف التالي المحادثة كاملة.",
+    resolved: "أُغلقت المحادثة.",
+    with_agent: "أنت تتحدث مع {name}.",
+    not_sent_yet: "لم تُرسل بعد؛ ستُرسل فور عودة الاتصال.",
+    reconnecting: "انقطع الاتصال. جارٍ إعادة الاتصال…",
+    rate_title: "كيف كانت محادثتك؟",
+    rate_value: "{n} من 5",
+    rate_comment: "هل تود إضافة شيء؟ (اختياري)",
+    rate_send: "أرسل التقييم",
+    rate_thanks: "شكرًا لك. تقييمك يساعدنا على التحسن.",
+    new_chat: "ابدأ محادثة جديدة",
     reasons: [
         "طلبت التحدث إلى موظف.",
         "يبدو أن هذا مزعج، ويمكن لموظف حل المشكلة.",
@@ -241,6 +301,10 @@ mod tests {
             }
             assert!(strings.queue_position.contains("{position}"));
             assert!(strings.queue_wait.contains("{minutes}"));
+            for text in [strings.agent_joined, strings.agent_left, strings.with_agent] {
+                assert!(text.contains("{name}"), "{}: {text}", strings.lang);
+            }
+            assert!(strings.rate_value.contains("{n}"));
         }
     }
 }

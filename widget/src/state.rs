@@ -7,7 +7,8 @@
 use std::rc::Rc;
 
 use baton_protocol::{
-    Author, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, RichText,
+    Author, ConversationUpdate, EscalationAccepted, EscalationReason, EscalationRequest, EventBody,
+    HandoffPacket, QueueStatus, RichText,
 };
 use baton_triage::{Conversation, Engine, KbLink};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,56 @@ pub enum MessageBody {
     },
     /// The bot does not know, and says so.
     DontKnow,
+    /// A person's message, in the safe rich-text subset.
+    Agent {
+        /// The agent's display name.
+        name: String,
+        /// What they wrote.
+        body: RichText,
+    },
+    /// Something happened in the conversation (an agent joined, left, closed it).
+    Note(Note),
+}
+
+/// A line the widget itself writes into the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Note {
+    /// A person joined.
+    AgentJoined(String),
+    /// The person left; the customer is back in the queue.
+    AgentLeft(String),
+    /// The conversation was closed by the agent, with their note.
+    Resolved(Option<String>),
+}
+
+/// A customer message on its way to the person: kept until the edge confirms it, and
+/// sent again with the same `client_id` (which the edge stores once) until then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// The id the edge deduplicates by.
+    pub client_id: String,
+    /// The redacted text.
+    pub text: String,
+    /// The bubble that shows it.
+    pub message_id: usize,
+}
+
+/// The conversation with a person, after the edge accepted the hand-off.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LiveState {
+    /// The last event seen; a reconnect asks for everything after it.
+    pub last_seq: u64,
+    /// The place in the queue while nobody has the conversation.
+    pub queue: Option<QueueStatus>,
+    /// The person who has the conversation now.
+    pub agent_name: Option<String>,
+    /// Messages not yet confirmed by the edge, oldest first.
+    pub outbox: Vec<Outgoing>,
+    /// Ids of the messages this browser sent, to recognise their echo.
+    pub sent_ids: Vec<String>,
+    /// Whether the live channel is connected now (not saved).
+    #[serde(skip)]
+    pub connected: bool,
 }
 
 /// Where the hand-off to a person stands.
@@ -74,8 +125,24 @@ pub enum Handoff {
         /// A short explanation for the customer.
         problem: String,
     },
-    /// Waiting for a person.
+    /// With the human team: waiting in the queue, or talking with a person.
     Queued(EscalationAccepted),
+    /// The conversation with a person is over; asking for a rating.
+    Ended {
+        /// The conversation it was.
+        accepted: EscalationAccepted,
+        /// Where the rating stands.
+        rating: RatingStage,
+    },
+}
+
+/// The customer-satisfaction question after a conversation with a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RatingStage {
+    /// Asking: 1 to 5 and an optional comment.
+    Asking,
+    /// Sent; thanking the customer.
+    Sent,
 }
 
 /// Whether the triage engine is available.
@@ -122,6 +189,8 @@ pub enum Action {
         text: String,
         /// When.
         now_ms: u64,
+        /// A fresh random id, used if the message goes to a person.
+        client_id: String,
     },
     /// The customer answered "did this help?".
     Feedback {
@@ -147,6 +216,34 @@ pub enum Action {
     Escalated(EscalationAccepted),
     /// The edge could not be reached or refused.
     EscalationFailed(String),
+    /// News from the live channel (or a catch-up read).
+    LiveUpdate(ConversationUpdate),
+    /// The live channel connected (`true`) or dropped (`false`).
+    LiveConnection(bool),
+    /// The edge stored an outgoing message.
+    MessageDelivered {
+        /// Its id.
+        client_id: String,
+    },
+    /// Sending a message failed.
+    MessageFailed {
+        /// Its id.
+        client_id: String,
+        /// Whether to try again (the network or the edge was down). A refusal (the
+        /// conversation has ended, say) is final and the message leaves the outbox.
+        retry: bool,
+    },
+    /// The live channel dropped a while ago: connect again and resend the outbox.
+    ReconnectLive,
+    /// Try the outbox again (a timer, or the browser came back online).
+    FlushOutbox,
+    /// The customer rated the conversation.
+    Rate {
+        /// 1 to 5.
+        rating: u8,
+        /// Optional comment, as typed (redacted before it is sent).
+        comment: String,
+    },
 }
 
 impl std::fmt::Debug for EngineState {
@@ -164,10 +261,43 @@ impl std::fmt::Debug for EngineState {
 pub enum Effect {
     /// POST this escalation to the edge.
     SendEscalation(Box<EscalationRequest>),
+    /// Keep a live channel open to this conversation, resuming after `after`.
+    OpenLive {
+        /// The conversation and its token.
+        accepted: EscalationAccepted,
+        /// The last event already seen.
+        after: u64,
+    },
+    /// Close the live channel.
+    CloseLive,
+    /// POST a customer message (again: the edge stores each `client_id` once).
+    SendMessage {
+        /// The conversation and its token.
+        accepted: EscalationAccepted,
+        /// The message.
+        message: Outgoing,
+    },
+    /// Tell the edge the customer ended the conversation.
+    EndConversation(EscalationAccepted),
+    /// POST the customer's rating.
+    SendRating {
+        /// The conversation and its token.
+        accepted: EscalationAccepted,
+        /// 1 to 5.
+        rating: u8,
+        /// The redacted comment.
+        comment: String,
+    },
+    /// Count a "did this help?" answer (yes or no only) in the site's analytics.
+    SendFeedback(bool),
+    /// Send [`Action::FlushOutbox`] after a pause.
+    RetryLater,
     /// Tell the host page (for `Baton.on(event, fn)`).
     Emit(HostEvent),
     /// Move keyboard focus to the message input.
     FocusInput,
+    /// Move keyboard focus to the consent question's "send" button.
+    FocusConsent,
 }
 
 /// Events the host page can listen to.
@@ -181,6 +311,10 @@ pub enum HostEvent {
     Message(Author),
     /// The conversation went to a person; the conversation id.
     Escalated(String),
+    /// A person joined; their display name.
+    AgentJoined(String),
+    /// The conversation with a person was closed.
+    Resolved,
 }
 
 /// The chat: messages, the conversation the engine tracks, and the hand-off.
@@ -202,6 +336,8 @@ pub struct ChatState {
     pub conversation: ConversationMemory,
     /// Where the hand-off stands.
     pub handoff: Handoff,
+    /// The conversation with a person.
+    pub live: LiveState,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -222,6 +358,9 @@ pub struct SavedChat {
     pub conversation: ConversationMemory,
     /// The hand-off.
     pub handoff: Handoff,
+    /// The conversation with a person.
+    #[serde(default)]
+    pub live: LiveState,
 }
 
 impl SavedChat {
@@ -247,6 +386,7 @@ impl ChatState {
             messages: Vec::new(),
             conversation: ConversationMemory::default(),
             handoff: Handoff::None,
+            live: LiveState::default(),
         }
     }
 
@@ -272,10 +412,7 @@ impl ChatState {
                 vec![Effect::Emit(HostEvent::Open)]
             }
             Action::Reopen => Vec::new(),
-            Action::EndChat => {
-                self.clear();
-                vec![Effect::FocusInput]
-            }
+            Action::EndChat => self.end_chat(),
             Action::Toggle => {
                 let next = if self.open {
                     Action::Close
@@ -288,23 +425,35 @@ impl ChatState {
                 self.engine = engine;
                 Vec::new()
             }
-            Action::CustomerSent { text, now_ms } => self.customer_sent(&text, now_ms),
+            Action::CustomerSent {
+                text,
+                now_ms,
+                client_id,
+            } => self.customer_sent(&text, now_ms, client_id),
             Action::Feedback {
                 message_id,
                 helpful,
                 now_ms,
             } => self.feedback(message_id, helpful, now_ms),
             Action::RequestPerson => {
+                if matches!(self.handoff, Handoff::Ended { .. }) {
+                    self.clear();
+                }
                 if matches!(self.handoff, Handoff::None) {
                     let packet = self.packet();
                     self.handoff = Handoff::Consent { packet };
+                    // The button that was pressed is disabled now; keyboard users land
+                    // on the question they must answer.
+                    return vec![Effect::FocusConsent];
                 }
                 Vec::new()
             }
             Action::ConsentGiven { idempotency_key } => match &self.handoff {
                 Handoff::Consent { packet } => {
                     let packet = packet.clone();
-                    self.send(packet, idempotency_key)
+                    let mut effects = self.send(packet, idempotency_key);
+                    effects.push(Effect::FocusInput);
+                    effects
                 }
                 _ => Vec::new(),
             },
@@ -326,9 +475,24 @@ impl ChatState {
                 _ => Vec::new(),
             },
             Action::Escalated(accepted) => {
+                if !matches!(self.handoff, Handoff::Sending { .. }) {
+                    return Vec::new();
+                }
                 let id = accepted.conversation_id.clone();
+                self.live = LiveState {
+                    queue: Some(QueueStatus {
+                        position: accepted.queue_position,
+                        estimated_wait_seconds: accepted.estimated_wait_seconds,
+                    }),
+                    // Messages typed while the hand-off was on its way go now.
+                    outbox: std::mem::take(&mut self.live.outbox),
+                    sent_ids: std::mem::take(&mut self.live.sent_ids),
+                    ..LiveState::default()
+                };
                 self.handoff = Handoff::Queued(accepted);
-                vec![Effect::Emit(HostEvent::Escalated(id))]
+                let mut effects = vec![Effect::Emit(HostEvent::Escalated(id))];
+                effects.extend(self.resume_effects());
+                effects
             }
             Action::EscalationFailed(problem) => {
                 if let Handoff::Sending {
@@ -344,13 +508,207 @@ impl ChatState {
                 }
                 Vec::new()
             }
+            Action::LiveUpdate(update) => self.live_update(update),
+            Action::LiveConnection(connected) => {
+                self.live.connected = connected;
+                Vec::new()
+            }
+            Action::MessageDelivered { client_id } => {
+                self.live.outbox.retain(|m| m.client_id != client_id);
+                Vec::new()
+            }
+            Action::MessageFailed { client_id, retry } => {
+                if retry {
+                    vec![Effect::RetryLater]
+                } else {
+                    self.live.outbox.retain(|m| m.client_id != client_id);
+                    Vec::new()
+                }
+            }
+            Action::ReconnectLive => self.resume_effects(),
+            Action::FlushOutbox => self.flush_outbox(),
+            Action::Rate { rating, comment } => match &self.handoff {
+                Handoff::Ended {
+                    accepted,
+                    rating: RatingStage::Asking,
+                } if (1..=5).contains(&rating) => {
+                    let accepted = accepted.clone();
+                    self.handoff = Handoff::Ended {
+                        accepted: accepted.clone(),
+                        rating: RatingStage::Sent,
+                    };
+                    let comment = baton_triage::redact_pii(comment.trim()).text;
+                    vec![Effect::SendRating {
+                        accepted,
+                        rating,
+                        comment,
+                    }]
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
-    fn customer_sent(&mut self, text: &str, now_ms: u64) -> Vec<Effect> {
+    /// What the shell must start after the page loads with a saved conversation: the
+    /// live channel, and the messages still waiting in the outbox.
+    pub fn resume_effects(&self) -> Vec<Effect> {
+        let Handoff::Queued(accepted) = &self.handoff else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::OpenLive {
+            accepted: accepted.clone(),
+            after: self.live.last_seq,
+        }];
+        effects.extend(self.flush_outbox());
+        effects
+    }
+
+    fn flush_outbox(&self) -> Vec<Effect> {
+        let Handoff::Queued(accepted) = &self.handoff else {
+            return Vec::new();
+        };
+        self.live
+            .outbox
+            .iter()
+            .map(|message| Effect::SendMessage {
+                accepted: accepted.clone(),
+                message: message.clone(),
+            })
+            .collect()
+    }
+
+    /// "End chat": with a person, the conversation ends at the edge too and the
+    /// customer is asked for a rating; otherwise everything is forgotten at once.
+    fn end_chat(&mut self) -> Vec<Effect> {
+        match std::mem::replace(&mut self.handoff, Handoff::None) {
+            Handoff::Queued(accepted) => {
+                self.clear();
+                self.handoff = Handoff::Ended {
+                    accepted: accepted.clone(),
+                    rating: RatingStage::Asking,
+                };
+                vec![
+                    Effect::EndConversation(accepted),
+                    Effect::CloseLive,
+                    Effect::Emit(HostEvent::Resolved),
+                ]
+            }
+            _ => {
+                self.clear();
+                vec![Effect::CloseLive, Effect::FocusInput]
+            }
+        }
+    }
+
+    /// Applies what the live channel reported, each event once, in order.
+    fn live_update(&mut self, update: ConversationUpdate) -> Vec<Effect> {
+        let Handoff::Queued(accepted) = &self.handoff else {
+            return Vec::new();
+        };
+        let accepted = accepted.clone();
+        let mut effects = Vec::new();
+        self.live.queue = update.queue;
+        for event in update.events {
+            if event.seq <= self.live.last_seq {
+                continue;
+            }
+            self.live.last_seq = event.seq;
+            match event.event {
+                EventBody::Message {
+                    author: Author::Customer,
+                    text,
+                    client_id,
+                    ..
+                } => {
+                    self.live.outbox.retain(|m| m.client_id != client_id);
+                    if !self.live.sent_ids.contains(&client_id) {
+                        // Sent from another tab of the same site.
+                        self.push(Author::Customer, MessageBody::Text(text));
+                    }
+                }
+                EventBody::Message {
+                    text, agent_name, ..
+                } => {
+                    let name = agent_name
+                        .or_else(|| self.live.agent_name.clone())
+                        .unwrap_or_default();
+                    let body = RichText::parse(&text);
+                    self.push(Author::Agent, MessageBody::Agent { name, body });
+                    effects.push(Effect::Emit(HostEvent::Message(Author::Agent)));
+                }
+                EventBody::AgentJoined { agent_name } => {
+                    self.live.agent_name = Some(agent_name.clone());
+                    self.push(
+                        Author::System,
+                        MessageBody::Note(Note::AgentJoined(agent_name.clone())),
+                    );
+                    effects.push(Effect::Emit(HostEvent::AgentJoined(agent_name)));
+                }
+                EventBody::AgentLeft { agent_name } => {
+                    self.live.agent_name = None;
+                    self.push(
+                        Author::System,
+                        MessageBody::Note(Note::AgentLeft(agent_name)),
+                    );
+                }
+                EventBody::Resolved { resolution, .. } => {
+                    self.push(
+                        Author::System,
+                        MessageBody::Note(Note::Resolved(resolution)),
+                    );
+                    self.handoff = Handoff::Ended {
+                        accepted: accepted.clone(),
+                        rating: RatingStage::Asking,
+                    };
+                    self.live.outbox.clear();
+                    effects.push(Effect::CloseLive);
+                    effects.push(Effect::Emit(HostEvent::Resolved));
+                    break;
+                }
+            }
+        }
+        effects
+    }
+
+    /// A message for the person: shown at once, kept in the outbox until the edge
+    /// confirms it.
+    fn send_to_person(&mut self, text: &str, client_id: String) -> Vec<Effect> {
+        let redacted = baton_triage::redact_pii(text).text;
+        let message_id = self.messages.len();
+        self.push(Author::Customer, MessageBody::Text(redacted.clone()));
+        let message = Outgoing {
+            client_id,
+            text: redacted,
+            message_id,
+        };
+        self.live.sent_ids.push(message.client_id.clone());
+        self.live.outbox.push(message.clone());
+        let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
+        if let Handoff::Queued(accepted) = &self.handoff {
+            effects.push(Effect::SendMessage {
+                accepted: accepted.clone(),
+                message,
+            });
+        }
+        effects
+    }
+
+    /// Whether a customer bubble is still waiting in the outbox.
+    pub fn is_pending(&self, message_id: usize) -> bool {
+        self.live.outbox.iter().any(|m| m.message_id == message_id)
+    }
+
+    fn customer_sent(&mut self, text: &str, now_ms: u64, client_id: String) -> Vec<Effect> {
         let text = text.trim();
         if text.is_empty() {
             return Vec::new();
+        }
+        if self.with_person() {
+            return self.send_to_person(text, client_id);
+        }
+        if matches!(self.handoff, Handoff::Ended { .. }) {
+            // Writing again after the end starts a new chat with the bot.
+            self.clear();
         }
         let EngineState::Ready(engine) = &self.engine else {
             // Without the engine nothing leaves the browser unredacted: keep only the
@@ -372,9 +730,6 @@ impl ChatState {
             MessageBody::Text(turn.redacted.text.clone()),
         );
         let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
-        if self.with_person() {
-            return effects;
-        }
         if let Some(answer) = turn.answer {
             let body = RichText::parse(&answer.body);
             // The engine has already put the answer into its transcript.
@@ -420,12 +775,12 @@ impl ChatState {
         self.conversation
             .0
             .record_feedback(&intent, helpful, now_ms);
-        if helpful {
-            Vec::new()
-        } else {
+        let mut effects = vec![Effect::SendFeedback(helpful)];
+        if !helpful {
             // "No, talk to a person" goes straight to the consent preview.
-            self.apply(Action::RequestPerson)
+            effects.extend(self.apply(Action::RequestPerson));
         }
+        effects
     }
 
     fn send(&mut self, packet: HandoffPacket, idempotency_key: String) -> Vec<Effect> {
@@ -476,6 +831,7 @@ impl ChatState {
             messages: self.messages.clone(),
             conversation: self.conversation.clone(),
             handoff: self.handoff.clone(),
+            live: self.live.clone(),
         }
     }
 
@@ -489,6 +845,7 @@ impl ChatState {
         // The panel reopens through `Action::Reopen`, so the host page hears about it.
         self.messages = saved.messages;
         self.conversation = saved.conversation;
+        self.live = saved.live;
         self.handoff = match saved.handoff {
             Handoff::Sending {
                 packet,
@@ -507,6 +864,7 @@ impl ChatState {
         self.messages.clear();
         self.conversation = ConversationMemory::default();
         self.handoff = Handoff::None;
+        self.live = LiveState::default();
     }
 
     fn push(&mut self, author: Author, body: MessageBody) {
@@ -534,6 +892,7 @@ mod tests {
         chat.apply(Action::CustomerSent {
             text: text.into(),
             now_ms: 1_000,
+            client_id: format!("m{}", chat.messages.len()),
         })
     }
 
@@ -571,14 +930,15 @@ mod tests {
         let mut chat = ready_chat();
         sent(&mut chat, "I want to talk to a real person");
         assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons } if reasons.contains(&EscalationReason::ExplicitRequest))));
-        assert!(
-            chat.apply(Action::RequestPerson).is_empty(),
+        assert_eq!(
+            chat.apply(Action::RequestPerson),
+            vec![Effect::FocusConsent],
             "nothing is sent before consent"
         );
         let effects = chat.apply(Action::ConsentGiven {
             idempotency_key: "k1".into(),
         });
-        let [Effect::SendEscalation(first)] = effects.as_slice() else {
+        let [Effect::SendEscalation(first), Effect::FocusInput] = effects.as_slice() else {
             panic!("one send expected: {effects:?}")
         };
         assert_eq!(first.idempotency_key, "k1");
@@ -693,5 +1053,223 @@ mod tests {
             vec![Effect::Emit(HostEvent::Close)]
         );
         assert!(!chat.open);
+    }
+
+    fn with_person() -> ChatState {
+        let mut chat = ready_chat();
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        let effects = chat.apply(Action::Escalated(EscalationAccepted {
+            conversation_id: "c".into(),
+            customer_token: "t".into(),
+            queue_position: 3,
+            estimated_wait_seconds: 600,
+        }));
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenLive { after: 0, .. })));
+        chat
+    }
+
+    fn event(seq: u64, event: EventBody) -> baton_protocol::ConversationEvent {
+        baton_protocol::ConversationEvent {
+            seq,
+            at_ms: seq,
+            event,
+        }
+    }
+
+    fn update(events: Vec<baton_protocol::ConversationEvent>) -> Action {
+        Action::LiveUpdate(ConversationUpdate {
+            events,
+            queue: None,
+        })
+    }
+
+    #[test]
+    fn agent_messages_arrive_once_in_order_and_the_join_is_announced() {
+        let mut chat = with_person();
+        let joined = event(
+            1,
+            EventBody::AgentJoined {
+                agent_name: "Sam".into(),
+            },
+        );
+        let reply = event(
+            2,
+            EventBody::Message {
+                author: Author::Agent,
+                text: "Hi, **Sam** here".into(),
+                agent_name: Some("Sam".into()),
+                client_id: "r1".into(),
+            },
+        );
+        let effects = chat.apply(update(vec![joined.clone(), reply.clone()]));
+        assert!(effects.contains(&Effect::Emit(HostEvent::AgentJoined("Sam".into()))));
+        // A reconnect may deliver the same events again.
+        chat.apply(update(vec![joined, reply]));
+        let agent_bubbles: Vec<_> = chat
+            .messages
+            .iter()
+            .filter(|m| matches!(m.body, MessageBody::Agent { .. }))
+            .collect();
+        assert_eq!(agent_bubbles.len(), 1);
+        assert_eq!(chat.live.agent_name.as_deref(), Some("Sam"));
+        assert_eq!(chat.live.last_seq, 2);
+        assert_eq!(
+            chat.resume_effects()[0],
+            Effect::OpenLive {
+                accepted: match &chat.handoff {
+                    Handoff::Queued(accepted) => accepted.clone(),
+                    other => panic!("{other:?}"),
+                },
+                after: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn a_message_for_the_person_waits_in_the_outbox_until_the_edge_has_it() {
+        let mut chat = with_person();
+        let effects = sent(&mut chat, "my card is 4111 1111 1111 1111");
+        let Some(Effect::SendMessage { message, .. }) = effects
+            .iter()
+            .find(|e| matches!(e, Effect::SendMessage { .. }))
+        else {
+            panic!("no send: {effects:?}");
+        };
+        assert!(!message.text.contains("4111 1111"), "sent unredacted");
+        let id = message.client_id.clone();
+        let bubble = message.message_id;
+        assert!(chat.is_pending(bubble));
+
+        // The edge is down: the message stays, and a retry sends the same id.
+        let retry = chat.apply(Action::MessageFailed {
+            client_id: id.clone(),
+            retry: true,
+        });
+        assert_eq!(retry, vec![Effect::RetryLater]);
+        let again = chat.apply(Action::FlushOutbox);
+        assert!(
+            matches!(&again[..], [Effect::SendMessage { message, .. }] if message.client_id == id)
+        );
+
+        // Its echo on the live channel confirms it without a second bubble.
+        let count = chat.messages.len();
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Message {
+                author: Author::Customer,
+                text: "my card is ****".into(),
+                agent_name: None,
+                client_id: id,
+            },
+        )]));
+        assert_eq!(chat.messages.len(), count);
+        assert!(!chat.is_pending(bubble));
+        assert!(chat.apply(Action::FlushOutbox).is_empty());
+    }
+
+    #[test]
+    fn a_refused_message_leaves_the_outbox() {
+        let mut chat = with_person();
+        let effects = sent(&mut chat, "hello?");
+        let Some(Effect::SendMessage { message, .. }) = effects.last() else {
+            panic!("no send");
+        };
+        chat.apply(Action::MessageFailed {
+            client_id: message.client_id.clone(),
+            retry: false,
+        });
+        assert!(chat.live.outbox.is_empty());
+    }
+
+    #[test]
+    fn the_outbox_survives_a_reload() {
+        let mut chat = with_person();
+        sent(&mut chat, "are you there?");
+        let saved = chat.save();
+        let mut reloaded = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        reloaded.restore(serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap());
+        let effects = reloaded.resume_effects();
+        assert!(matches!(effects[0], Effect::OpenLive { .. }));
+        assert!(
+            matches!(&effects[1], Effect::SendMessage { message, .. } if message.text == "are you there?")
+        );
+    }
+
+    #[test]
+    fn when_the_agent_closes_the_customer_is_asked_for_a_rating() {
+        let mut chat = with_person();
+        let effects = chat.apply(update(vec![event(
+            1,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: Some("Refund issued".into()),
+            },
+        )]));
+        assert!(effects.contains(&Effect::Emit(HostEvent::Resolved)));
+        assert!(effects.contains(&Effect::CloseLive));
+        assert!(matches!(
+            chat.handoff,
+            Handoff::Ended {
+                rating: RatingStage::Asking,
+                ..
+            }
+        ));
+        let rated = chat.apply(Action::Rate {
+            rating: 5,
+            comment: "call me on +44 7700 900123".into(),
+        });
+        let [Effect::SendRating {
+            rating, comment, ..
+        }] = &rated[..]
+        else {
+            panic!("{rated:?}");
+        };
+        assert_eq!(*rating, 5);
+        assert!(
+            !comment.contains("7700 900123"),
+            "comment not redacted: {comment}"
+        );
+        assert!(
+            chat.apply(Action::Rate {
+                rating: 1,
+                comment: String::new()
+            })
+            .is_empty(),
+            "one rating per conversation"
+        );
+    }
+
+    #[test]
+    fn ending_a_chat_with_a_person_ends_it_at_the_edge_then_asks_for_a_rating() {
+        let mut chat = with_person();
+        let effects = chat.apply(Action::EndChat);
+        assert!(matches!(effects[0], Effect::EndConversation(_)));
+        assert!(chat.messages.is_empty(), "End chat clears the conversation");
+        assert!(matches!(chat.handoff, Handoff::Ended { .. }));
+        chat.apply(Action::EndChat);
+        assert_eq!(chat.handoff, Handoff::None);
+    }
+
+    #[test]
+    fn saying_an_answer_helped_is_counted_without_content() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        let answer = chat
+            .messages
+            .iter()
+            .find(|m| matches!(m.body, MessageBody::Answer { .. }))
+            .unwrap()
+            .id;
+        let effects = chat.apply(Action::Feedback {
+            message_id: answer,
+            helpful: true,
+            now_ms: 2_000,
+        });
+        assert_eq!(effects, vec![Effect::SendFeedback(true)]);
     }
 }

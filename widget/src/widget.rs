@@ -3,14 +3,17 @@
 
 use std::rc::Rc;
 
+use baton_protocol::{ConversationUpdate, CsatRating, CustomerMessage};
 use baton_triage::Engine;
-use wasm_bindgen::JsValue;
-use web_sys::HtmlInputElement;
+use gloo::timers::callback::Timeout;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{HtmlInputElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::api;
 use crate::components::chat_panel::ChatPanel;
-use crate::state::{Action, ChatState, Effect, EngineState, HostEvent, SavedChat};
+use crate::state::{Action, ChatState, Effect, EngineState, Handoff, HostEvent, SavedChat};
 
 /// Settings from the embed tag, read once by the loader.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +55,10 @@ impl HostBridge {
             HostEvent::Escalated(id) => {
                 ("escalated", vec![("conversationId", JsValue::from_str(id))])
             }
+            HostEvent::AgentJoined(name) => {
+                ("agent_joined", vec![("agentName", JsValue::from_str(name))])
+            }
+            HostEvent::Resolved => ("resolved", vec![]),
         };
         for (key, value) in fields {
             let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(key), &value);
@@ -86,7 +93,31 @@ pub struct Widget {
     input: NodeRef,
     log: NodeRef,
     focus_input: bool,
+    focus_consent: bool,
     shown: (usize, bool),
+    live: Option<LiveChannel>,
+    reconnect: Option<Timeout>,
+    reconnect_delay_ms: u32,
+    retry: Option<Timeout>,
+}
+
+/// The open WebSocket to the conversation and the handlers that keep it alive.
+struct LiveChannel {
+    conversation_id: String,
+    socket: WebSocket,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_open: Closure<dyn FnMut()>,
+    _on_close: Closure<dyn FnMut()>,
+}
+
+impl Drop for LiveChannel {
+    fn drop(&mut self) {
+        // Detach first, so closing on purpose does not schedule a reconnect.
+        self.socket.set_onmessage(None);
+        self.socket.set_onopen(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
 }
 
 impl Component for Widget {
@@ -128,16 +159,33 @@ impl Component for Widget {
             }
             state.restore(saved);
         }
+        // A conversation with a person picks up where it was: live channel, outbox.
+        ctx.link().send_message(Action::ReconnectLive);
         Widget {
             state,
             input: NodeRef::default(),
             log: NodeRef::default(),
             focus_input: false,
+            focus_consent: false,
             shown: (0, false),
+            live: None,
+            reconnect: None,
+            reconnect_delay_ms: RECONNECT_MIN_MS,
+            retry: None,
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, action: Action) -> bool {
+        match &action {
+            Action::FlushOutbox => self.retry = None,
+            Action::ReconnectLive => self.reconnect = None,
+            Action::LiveConnection(true) => self.reconnect_delay_ms = RECONNECT_MIN_MS,
+            Action::LiveConnection(false) => {
+                self.live = None;
+                self.schedule_reconnect(ctx);
+            }
+            _ => {}
+        }
         let effects = self.state.apply(action);
         for effect in effects {
             self.carry_out(ctx, effect);
@@ -159,6 +207,16 @@ impl Component for Widget {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        if std::mem::take(&mut self.focus_consent) {
+            let button = self
+                .log
+                .cast::<web_sys::Element>()
+                .and_then(|log| log.query_selector(".consent button.primary").ok().flatten())
+                .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(button) = button {
+                let _ = button.focus();
+            }
+        }
         if std::mem::take(&mut self.focus_input) {
             if let Some(input) = self.input.cast::<HtmlInputElement>() {
                 let _ = input.focus();
@@ -178,12 +236,19 @@ impl Component for Widget {
     }
 }
 
+/// The first pause before reconnecting the live channel; it doubles up to the maximum.
+const RECONNECT_MIN_MS: u32 = 1_000;
+const RECONNECT_MAX_MS: u32 = 15_000;
+/// The pause before sending the outbox again after a failure.
+const RETRY_MS: u32 = 3_000;
+
 impl Widget {
     fn carry_out(&mut self, ctx: &Context<Self>, effect: Effect) {
+        let endpoint = ctx.props().options.endpoint.clone();
+        let site = ctx.props().options.site.clone();
+        let link = ctx.link().clone();
         match effect {
             Effect::SendEscalation(request) => {
-                let endpoint = ctx.props().options.endpoint.clone();
-                let link = ctx.link().clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let action = match api::send_escalation(&endpoint, &request).await {
                         Ok(accepted) => Action::Escalated(accepted),
@@ -192,9 +257,129 @@ impl Widget {
                     link.send_message(action);
                 });
             }
+            Effect::OpenLive { accepted, after } => {
+                let already = self
+                    .live
+                    .as_ref()
+                    .is_some_and(|live| live.conversation_id == accepted.conversation_id);
+                if !already {
+                    let url = api::live_url(&endpoint, &site, &accepted, after);
+                    self.live = open_live(&url, &accepted.conversation_id, ctx);
+                    if self.live.is_none() {
+                        self.schedule_reconnect(ctx);
+                    }
+                }
+            }
+            Effect::CloseLive => {
+                self.live = None;
+                self.reconnect = None;
+            }
+            Effect::SendMessage { accepted, message } => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let body = CustomerMessage {
+                        client_id: message.client_id.clone(),
+                        text: message.text,
+                    };
+                    let client_id = message.client_id;
+                    let action = match api::send_message(&endpoint, &site, &accepted, &body).await {
+                        Ok(()) => Action::MessageDelivered { client_id },
+                        Err(problem) => Action::MessageFailed {
+                            client_id,
+                            retry: is_transient(&problem),
+                        },
+                    };
+                    link.send_message(action);
+                });
+            }
+            Effect::EndConversation(accepted) => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    // If this fails the agent's lease or close still ends it; the
+                    // customer has already moved on.
+                    let _ = api::end_conversation(&endpoint, &site, &accepted).await;
+                });
+            }
+            Effect::SendRating {
+                accepted,
+                rating,
+                comment,
+            } => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let rating = CsatRating { rating, comment };
+                    let _ = api::send_rating(&endpoint, &site, &accepted, &rating).await;
+                });
+            }
+            Effect::SendFeedback(helpful) => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = api::send_feedback(&endpoint, &site, helpful).await;
+                });
+            }
+            Effect::RetryLater => {
+                if self.retry.is_none() {
+                    let link = ctx.link().clone();
+                    self.retry = Some(Timeout::new(RETRY_MS, move || {
+                        link.send_message(Action::FlushOutbox);
+                    }));
+                }
+            }
             Effect::Emit(event) => ctx.props().host.emit(&event),
             Effect::FocusInput => self.focus_input = true,
+            Effect::FocusConsent => self.focus_consent = true,
         }
+    }
+
+    fn schedule_reconnect(&mut self, ctx: &Context<Self>) {
+        if self.reconnect.is_some() || !matches!(self.state.handoff, Handoff::Queued(_)) {
+            return;
+        }
+        let link = ctx.link().clone();
+        let delay = self.reconnect_delay_ms;
+        self.reconnect_delay_ms = (delay * 2).min(RECONNECT_MAX_MS);
+        self.reconnect = Some(Timeout::new(delay, move || {
+            link.send_message(Action::ReconnectLive);
+        }));
+    }
+}
+
+/// Opens the WebSocket and wires its events to actions; `None` if the browser refused
+/// the URL (the caller retries later).
+fn open_live(url: &str, conversation_id: &str, ctx: &Context<Widget>) -> Option<LiveChannel> {
+    let socket = WebSocket::new(url).ok()?;
+    let link = ctx.link().clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|text| serde_json::from_str::<ConversationUpdate>(&text).ok());
+        if let Some(update) = update {
+            link.send_message(Action::LiveUpdate(update));
+        }
+    });
+    let link = ctx.link().clone();
+    let on_open = Closure::<dyn FnMut()>::new(move || {
+        link.send_message(Action::LiveConnection(true));
+    });
+    let link = ctx.link().clone();
+    let on_close = Closure::<dyn FnMut()>::new(move || {
+        link.send_message(Action::LiveConnection(false));
+    });
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    Some(LiveChannel {
+        conversation_id: conversation_id.to_owned(),
+        socket,
+        _on_message: on_message,
+        _on_open: on_open,
+        _on_close: on_close,
+    })
+}
+
+/// Whether a failed send is worth repeating: the network or the edge was down, or
+/// asked us to slow down. Refusals (4xx) are final.
+fn is_transient(problem: &str) -> bool {
+    match problem.strip_prefix("HTTP ") {
+        Some(status) => status.starts_with('5') || status == "429" || status == "408",
+        None => matches!(problem, "network unreachable" | "rate_limited" | "internal"),
     }
 }
 

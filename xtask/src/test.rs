@@ -74,24 +74,20 @@ pub(crate) fn run() -> Result<()> {
         )
     })?;
     let base_url = server.base_url();
-    let integration = |test: &str| {
-        let test = test.to_owned();
+    let integration = |tests: &[&str]| {
+        let tests: Vec<String> = tests
+            .iter()
+            .flat_map(|test| ["--test".to_owned(), (*test).to_owned()])
+            .collect();
         let base_url = base_url.clone();
         let token = token.clone();
         let agents = agents.clone();
         let tools = tools.clone();
         move || {
             Cmd::new("cargo")
-                .args([
-                    "test",
-                    "--quiet",
-                    "-p",
-                    "baton-tests",
-                    "--test",
-                    &test,
-                    "--",
-                    "--test-threads=2",
-                ])
+                .args(["test", "--quiet", "-p", "baton-tests"])
+                .args(&tests)
+                .args(["--", "--test-threads=2"])
                 .env("BATON_BASE_URL", &base_url)
                 .env("BATON_AGENT_TOKEN", &token)
                 .env("BATON_AGENTS", &agents)
@@ -103,14 +99,13 @@ pub(crate) fn run() -> Result<()> {
                 .run()
         }
     };
-    report.stage("edge API tests (wrangler dev)", integration("edge_api"))?;
     report.stage(
-        "conversation API tests (wrangler dev)",
-        integration("conversation"),
+        "edge API tests (wrangler dev)",
+        integration(&["edge_api", "conversation"]),
     )?;
     report.stage(
         "end-to-end tests (Chromium, Firefox)",
-        integration("browser"),
+        integration(&["browser", "live_chat"]),
     )?;
     drop(server);
     println!(

@@ -54,6 +54,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                     on_action.emit(Action::CustomerSent {
                         text,
                         now_ms: crate::now_ms(),
+                        client_id: crate::random_id(),
                     });
                 }
             }
@@ -67,7 +68,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             }
         })
     };
-    let can_request_person = matches!(state.handoff, Handoff::None);
+    let can_request_person = matches!(state.handoff, Handoff::None | Handoff::Ended { .. });
     let greeting = if greeting.is_empty() {
         strings.greeting.to_owned()
     } else {
@@ -83,6 +84,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             on_action.emit(Action::CustomerSent {
                 text: title.clone(),
                 now_ms: crate::now_ms(),
+                client_id: crate::random_id(),
             })
         })
     };
@@ -115,6 +117,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                             strings={strings}
                             on_action={on_action.clone()}
                             {can_request_person}
+                            pending={message.author == baton_protocol::Author::Customer && state.is_pending(message.id)}
                         />
                     }) }
                 </ul>
@@ -128,7 +131,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 if matches!(state.engine, EngineState::Loading) {
                     <p class="status">{ strings.loading }</p>
                 }
-                <HandoffView handoff={state.handoff.clone()} strings={strings} on_action={on_action.clone()} />
+                <HandoffView handoff={state.handoff.clone()} live={state.live.clone()} strings={strings} on_action={on_action.clone()} />
             </div>
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>

@@ -4,13 +4,15 @@ use baton_protocol::Author;
 use yew::prelude::*;
 
 use crate::i18n::Strings;
-use crate::state::{Action, Handoff};
+use crate::state::{Action, Handoff, LiveState, RatingStage};
 
 /// Properties of [`HandoffView`].
 #[derive(Clone, PartialEq, Properties)]
 pub struct HandoffProps {
     /// Where the hand-off stands.
     pub handoff: Handoff,
+    /// The live conversation with a person.
+    pub live: LiveState,
     /// The interface language's strings.
     pub strings: &'static Strings,
     /// Where buttons send their actions.
@@ -22,6 +24,7 @@ pub struct HandoffProps {
 pub fn handoff_view(props: &HandoffProps) -> Html {
     let HandoffProps {
         handoff,
+        live,
         strings,
         on_action,
     } = props;
@@ -59,14 +62,117 @@ pub fn handoff_view(props: &HandoffProps) -> Html {
                 <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
             </section>
         },
-        Handoff::Queued(accepted) => {
-            let minutes = accepted.estimated_wait_seconds.div_ceil(60).max(1);
-            html! {
-                <section class="handoff queued" role="status" data-conversation={accepted.conversation_id.clone()}>
-                    <p class="position">{ strings.queue_position.replace("{position}", &accepted.queue_position.to_string()) }</p>
-                    <p>{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
-                </section>
+        Handoff::Queued(accepted) => html! {
+            <section class="handoff queued" role="status" data-conversation={accepted.conversation_id.clone()}>
+                { match (&live.agent_name, live.queue) {
+                    (Some(name), _) => html! {
+                        <p class="with-agent">{ strings.with_agent.replace("{name}", name) }</p>
+                    },
+                    (None, queue) => {
+                        let (position, wait) = queue.map_or(
+                            (accepted.queue_position, accepted.estimated_wait_seconds),
+                            |q| (q.position, q.estimated_wait_seconds),
+                        );
+                        let minutes = wait.div_ceil(60).max(1);
+                        html! {
+                            <>
+                                <p class="position">{ strings.queue_position.replace("{position}", &position.to_string()) }</p>
+                                <p>{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
+                            </>
+                        }
+                    }
+                } }
+                if !live.connected && !live.outbox.is_empty() {
+                    <p class="offline">{ strings.reconnecting }</p>
+                }
+            </section>
+        },
+        Handoff::Ended { rating, .. } => html! {
+            <RatingView stage={*rating} {strings} on_action={on_action.clone()} />
+        },
+    }
+}
+
+/// Properties of [`RatingView`].
+#[derive(Clone, PartialEq, Properties)]
+pub struct RatingProps {
+    /// Asking or thanking.
+    pub stage: RatingStage,
+    /// The interface language's strings.
+    pub strings: &'static Strings,
+    /// Where the form sends its actions.
+    pub on_action: Callback<Action>,
+}
+
+/// "How was your conversation?": five labelled radio buttons, an optional comment,
+/// and "Start a new chat".
+#[function_component(RatingView)]
+pub fn rating_view(props: &RatingProps) -> Html {
+    let RatingProps {
+        stage,
+        strings,
+        on_action,
+    } = props;
+    let comment = use_node_ref();
+    let chosen = use_state(|| 0u8);
+    let new_chat = {
+        let on_action = on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(Action::EndChat))
+    };
+    if *stage == RatingStage::Sent {
+        return html! {
+            <section class="handoff rated" role="status">
+                <p>{ strings.rate_thanks }</p>
+                <button type="button" class="secondary" onclick={new_chat}>{ strings.new_chat }</button>
+            </section>
+        };
+    }
+    let on_submit = {
+        let on_action = on_action.clone();
+        let comment = comment.clone();
+        let chosen = chosen.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let text = comment
+                .cast::<web_sys::HtmlTextAreaElement>()
+                .map(|field| field.value())
+                .unwrap_or_default();
+            if *chosen > 0 {
+                on_action.emit(Action::Rate {
+                    rating: *chosen,
+                    comment: text,
+                });
             }
-        }
+        })
+    };
+    html! {
+        <section class="handoff rating" aria-labelledby="baton-rate-title">
+            <form onsubmit={on_submit}>
+                <fieldset>
+                    <legend id="baton-rate-title">{ strings.rate_title }</legend>
+                    <div class="stars">
+                        { for (1..=5u8).map(|n| {
+                            let chosen = chosen.clone();
+                            let label = strings.rate_value.replace("{n}", &n.to_string());
+                            html! {
+                                <label class="star">
+                                    <input type="radio" name="baton-rating" value={n.to_string()}
+                                        checked={*chosen == n}
+                                        onchange={Callback::from(move |_: Event| chosen.set(n))} />
+                                    <span aria-hidden="true">{ n }</span>
+                                    <span class="visually-hidden">{ label }</span>
+                                </label>
+                            }
+                        }) }
+                    </div>
+                </fieldset>
+                <label for="baton-rate-comment">{ strings.rate_comment }</label>
+                <textarea id="baton-rate-comment" ref={comment} rows="2" maxlength="1000" />
+                <div class="actions">
+                    <button type="submit" class="primary" disabled={*chosen == 0}>{ strings.rate_send }</button>
+                    <button type="button" class="secondary" onclick={new_chat}>{ strings.new_chat }</button>
+                </div>
+            </form>
+        </section>
     }
 }

@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::components::rich_text_view::RichTextView;
 use crate::i18n::Strings;
-use crate::state::{Action, ChatMessage, MessageBody};
+use crate::state::{Action, ChatMessage, MessageBody, Note};
 
 /// Properties of [`MessageView`].
 #[derive(Clone, PartialEq, Properties)]
@@ -18,6 +18,9 @@ pub struct MessageProps {
     pub on_action: Callback<Action>,
     /// Whether offers of a person can still be acted on.
     pub can_request_person: bool,
+    /// Whether this customer message still waits in the outbox.
+    #[prop_or_default]
+    pub pending: bool,
 }
 
 /// A customer, bot or agent bubble.
@@ -28,6 +31,7 @@ pub fn message_view(props: &MessageProps) -> Html {
         strings,
         on_action,
         can_request_person,
+        pending,
     } = props;
     let class = match message.author {
         Author::Customer => "message from-customer",
@@ -36,7 +40,29 @@ pub fn message_view(props: &MessageProps) -> Html {
         Author::System => "message from-system",
     };
     let body = match &message.body {
-        MessageBody::Text(text) => html! { <p>{ text.clone() }</p> },
+        MessageBody::Text(text) => html! {
+            <>
+                <p>{ text.clone() }</p>
+                if *pending {
+                    <p class="pending">{ strings.not_sent_yet }</p>
+                }
+            </>
+        },
+        MessageBody::Agent { name, body } => html! {
+            <>
+                <p class="author">{ name.clone() }</p>
+                <RichTextView text={body.clone()} />
+            </>
+        },
+        MessageBody::Note(note) => {
+            let text = match note {
+                Note::AgentJoined(name) => strings.agent_joined.replace("{name}", name),
+                Note::AgentLeft(name) => strings.agent_left.replace("{name}", name),
+                Note::Resolved(None) => strings.resolved.to_owned(),
+                Note::Resolved(Some(resolution)) => format!("{} {resolution}", strings.resolved),
+            };
+            html! { <p>{ text }</p> }
+        }
         MessageBody::DontKnow => html! { <p>{ strings.dont_know }</p> },
         MessageBody::Answer {
             body,

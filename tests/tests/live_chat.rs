@@ -1,0 +1,320 @@
+//! End-to-end, after the hand-off: a person joins and replies live, hostile markup in
+//! a reply stays inert text, the customer rates the conversation, no message is lost
+//! while the edge is away, and the whole flow works from the keyboard alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use baton_protocol::{Author, EscalationAccepted, EventBody};
+use baton_tests::browser::{eventually, Browser, BrowserKind};
+use baton_tests::proxy::Proxy;
+use baton_tests::{in_both_browsers, unique_id, Baton};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::Locator;
+use serde_json::json;
+
+const SITE: &str = "demo";
+
+/// Escalates from the widget (question, "Talk to a person", consent) and returns the
+/// conversation id the widget shows.
+async fn escalate_in_widget(browser: &Browser, question: &str) -> String {
+    browser.open_chat().await;
+    browser.ask(question).await;
+    browser.find_in_widget(".message.from-bot").await;
+    browser
+        .find_in_widget("button.person")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".consent button.primary", "Send to a person")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let queued = browser.wait_for_text(".queued", "in line").await;
+    queued.attr("data-conversation").await.unwrap().unwrap()
+}
+
+fn target(conversation: &str) -> serde_json::Value {
+    json!({ "site": SITE, "conversation": conversation })
+}
+
+async fn agent_reply(baton: &Baton, token: &str, conversation: &str, text: &str) {
+    let body = json!({
+        "site": SITE,
+        "conversation": conversation,
+        "client_id": unique_id("reply"),
+        "text": text,
+    });
+    baton.agent_ok(token, "reply", &body).await;
+}
+
+/// The customer messages the agent sees in the conversation's log.
+async fn customer_messages(baton: &Baton, conversation: &str) -> Vec<String> {
+    let url = baton.url(&format!(
+        "/v1/agent/events?site={SITE}&conversation={conversation}&after=0"
+    ));
+    let response = baton
+        .http()
+        .get(url)
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let update: baton_protocol::ConversationUpdate = response.json().await.unwrap();
+    update
+        .events
+        .into_iter()
+        .filter_map(|e| match e.event {
+            EventBody::Message {
+                author: Author::Customer,
+                text,
+                ..
+            } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    let conversation = escalate_in_widget(&browser, "I want to change my delivery address").await;
+
+    baton
+        .agent_ok(&sam.token, "claim", &target(&conversation))
+        .await;
+    browser
+        .wait_for_text(".message.from-system", "Sam joined the conversation.")
+        .await;
+    browser
+        .wait_for_text(".with-agent", "chatting with Sam")
+        .await;
+
+    let hostile = "**Hello**, I can help. <img src=x onerror=\"window.__pwned=1\"> \
+                   <script>window.__pwned=2</script> [our policy](https://example.com/policy) \
+                   [click](javascript:window.__pwned=3)";
+    agent_reply(&baton, &sam.token, &conversation, hostile).await;
+    let bubble = browser
+        .wait_for_text(".message.from-agent", "I can help")
+        .await;
+    let bold = bubble.find(Locator::Css("strong")).await.unwrap();
+    assert_eq!(bold.text().await.unwrap(), "Hello");
+    let shown = bubble.text().await.unwrap();
+    assert!(
+        shown.contains("<img src=x"),
+        "markup shown as text: {shown}"
+    );
+    assert!(shown.contains("<script>"), "markup shown as text: {shown}");
+    assert!(
+        bubble.find(Locator::Css("img")).await.is_err(),
+        "an <img> was created"
+    );
+    assert!(
+        bubble.find(Locator::Css("script")).await.is_err(),
+        "a <script> was created"
+    );
+    let links = bubble.find_all(Locator::Css("a")).await.unwrap();
+    assert_eq!(links.len(), 1, "only the https link is a link");
+    assert_eq!(
+        links[0].attr("href").await.unwrap().as_deref(),
+        Some("https://example.com/policy")
+    );
+    let pwned = browser
+        .client
+        .execute("return window.__pwned === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pwned, json!(true), "the agent's markup ran script");
+    browser.screenshot("agent-joined").await;
+
+    // The customer answers; the agent reads it.
+    browser.ask("Thanks! It's for order 5512").await;
+    eventually("the customer's reply reaches the agent", || async {
+        let messages = customer_messages(&baton, &conversation).await;
+        messages
+            .iter()
+            .any(|m| m.contains("order 5512"))
+            .then_some(())
+    })
+    .await;
+
+    // The agent closes; the customer is asked for a rating, which reaches the edge.
+    let body =
+        json!({ "site": SITE, "conversation": conversation, "resolution": "Address updated." });
+    baton.agent_ok(&sam.token, "close", &body).await;
+    browser
+        .wait_for_text(".message.from-system", "Address updated.")
+        .await;
+    let four = browser.find_in_widget(".rating input[value='4']").await;
+    four.click().await.unwrap();
+    browser
+        .find_in_widget(".rating button.primary:not([disabled])")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text(".rated", "Thank you").await;
+    // The rating reached the edge: a second one with the customer's token is refused.
+    let token = browser
+        .client
+        .execute(
+            "return JSON.parse(localStorage.getItem('baton.chat.demo')).handoff.Ended.accepted.customer_token;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let accepted = EscalationAccepted {
+        conversation_id: conversation.clone(),
+        customer_token: token.as_str().unwrap().to_owned(),
+        queue_position: 0,
+        estimated_wait_seconds: 0,
+    };
+    let again = baton
+        .customer_post(SITE, &accepted, "csat", &json!({ "rating": 1 }))
+        .await;
+    assert_eq!(again.status(), 409, "the widget's rating was not recorded");
+    browser.close().await;
+}
+
+async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let edge_port: u16 = baton.base_url.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = Proxy::start(edge_port).await;
+    let browser = Browser::start(kind).await;
+    let page = format!(
+        "/test/endpoint.html?endpoint=http://127.0.0.1:{}",
+        proxy.port
+    );
+    browser.client.goto(&baton.url(&page)).await.unwrap();
+    let conversation = escalate_in_widget(&browser, "Can I change the delivery address?").await;
+
+    // The edge goes away. The customer writes anyway and sees it has not gone yet.
+    proxy.stop();
+    let text = format!("Still there? ref {}", unique_id("outbox"));
+    browser.ask(&text).await;
+    browser
+        .wait_for_text(".message.from-customer .pending", "Not sent yet")
+        .await;
+    browser.screenshot("outbox-waiting").await;
+    // A reload keeps the unsent message.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text(".message.from-customer", &text).await;
+    assert!(
+        customer_messages(&baton, &conversation).await.is_empty(),
+        "nothing can have arrived while the edge was down"
+    );
+
+    // The edge is back: the message is delivered, exactly once.
+    proxy.resume().await;
+    eventually("the outbox to be delivered", || async {
+        let messages = customer_messages(&baton, &conversation).await;
+        (!messages.is_empty()).then_some(())
+    })
+    .await;
+    eventually("the widget to see it delivered", || async {
+        let root = browser.widget().await;
+        root.find(Locator::Css(".message.from-customer .pending"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    // Give any duplicate send a chance to land before counting.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let delivered = customer_messages(&baton, &conversation).await;
+    assert_eq!(delivered, vec![text.clone()], "delivered exactly once");
+    browser.close().await;
+}
+
+async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/strict.html"))
+        .await
+        .unwrap();
+    let active = "const h = document.querySelector('baton-chat'); \
+                  const a = h && h.shadowRoot.activeElement; \
+                  return a ? (a.id || a.className) : null;";
+    // Tab from the top of the page until the launcher has focus.
+    let mut reached = false;
+    for _ in 0..30 {
+        press(&browser, "\u{e004}").await;
+        let focused = browser.client.execute(active, vec![]).await.unwrap();
+        if focused.as_str() == Some("launcher") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the launcher");
+    press(&browser, "\u{e007}").await; // Enter opens the chat
+    wait_focus(&browser, active, "baton-input").await;
+    browser.find_in_widget(".suggestions .chip").await;
+    press(&browser, "When will my new card arrive?\u{e007}").await;
+    browser
+        .wait_for_text(".message.from-bot .feedback", "Did this answer")
+        .await;
+    // Shift+Tab back to "Talk to a person", then Enter: consent, focused.
+    let mut on_person = false;
+    for _ in 0..20 {
+        press(&browser, "\u{e008}\u{e004}").await;
+        let focused = browser.client.execute(active, vec![]).await.unwrap();
+        if focused.as_str() == Some("person") {
+            on_person = true;
+            break;
+        }
+    }
+    assert!(on_person, "Shift+Tab never reached “Talk to a person”");
+    press(&browser, "\u{e007}").await;
+    wait_focus(&browser, active, "primary").await;
+    press(&browser, "\u{e007}").await; // "Send to a person"
+    browser.wait_for_text(".queued", "in line").await;
+    // Escape closes the panel and gives focus back to the launcher.
+    press(&browser, "\u{e00c}").await;
+    wait_focus(&browser, active, "launcher").await;
+    browser.close().await;
+}
+
+/// Types into whatever has focus, as a keyboard would: each key pressed and released
+/// in turn, except that Shift (`\u{e008}`) stays down for the key after it.
+async fn press(browser: &Browser, keys: &str) {
+    let mut actions = KeyActions::new("keyboard".to_owned());
+    let mut shift = false;
+    for key in keys.chars() {
+        if key == '\u{e008}' {
+            shift = true;
+            actions = actions.then(KeyAction::Down { value: key });
+            continue;
+        }
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        if shift {
+            actions = actions.then(KeyAction::Up { value: '\u{e008}' });
+            shift = false;
+        }
+    }
+    browser.client.perform_actions(actions).await.unwrap();
+}
+
+async fn wait_focus(browser: &Browser, script: &str, expected: &str) {
+    eventually(&format!("focus on {expected}"), || async {
+        let focused = browser.client.execute(script, vec![]).await.ok()?;
+        focused
+            .as_str()
+            .is_some_and(|f| f.split(' ').any(|c| c == expected))
+            .then_some(())
+    })
+    .await;
+}
+
+in_both_browsers!(
+    a_person_joins_and_replies_live_and_markup_stays_inert,
+    no_message_is_lost_while_the_edge_is_away,
+    the_whole_flow_works_from_the_keyboard,
+);
