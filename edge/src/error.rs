@@ -1,7 +1,7 @@
 //! The edge's one error type, and the one place it becomes an HTTP response.
 
 use baton_protocol::{ApiError, ApiErrorBody};
-use baton_relay::RelayError;
+use baton_relay::{RelayError, RelayErrorKind};
 use thiserror::Error;
 use worker::{Headers, Response};
 
@@ -77,6 +77,9 @@ impl EdgeError {
         match self {
             EdgeError::BadRequestBody(_) => (400, "invalid_body"),
             EdgeError::Invalid(err) if err.kind.is_conflict() => (409, err.code()),
+            EdgeError::Invalid(err) if err.kind.is_unauthorized() => (401, err.code()),
+            // The operator's settings are wrong: not the client's fault.
+            EdgeError::Invalid(err) if err.kind == RelayErrorKind::BadConfig => (500, err.code()),
             EdgeError::Invalid(err) => (422, err.code()),
             EdgeError::PayloadTooLarge { .. } => (413, "payload_too_large"),
             EdgeError::UnsupportedMediaType => (415, "unsupported_media_type"),

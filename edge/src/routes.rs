@@ -1,7 +1,10 @@
 //! The public HTTP API under `/v1`.
 
 use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
-use baton_relay::{describe_json_error, validate_escalation, validate_id, Limits, SiteDirectory};
+use baton_relay::{
+    describe_json_error, validate_escalation, validate_id, verify_identity, Limits, RelayError,
+    RelayErrorKind, SiteConfig, SiteDirectory,
+};
 use baton_triage::redact_pii;
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -71,6 +74,7 @@ async fn create_escalation(
             return Err(EdgeError::OriginNotAllowed(escalation.site.clone()));
         }
     }
+    check_identity(env, site, &mut escalation)?;
     redact_packet(&mut escalation);
     let new = NewEscalation {
         conversation_id: random_uuid(),
@@ -157,6 +161,38 @@ pub(crate) fn configured_site_queue(env: &Env, site: &str) -> Result<Stub, EdgeE
         return Err(EdgeError::UnknownSite(site.to_owned()));
     }
     Ok(env.durable_object(SITE_QUEUE_BINDING)?.get_by_name(site)?)
+}
+
+/// Verifies `Baton.identify`'s hash with the site's secret. A site that requires
+/// identity refuses escalations without a valid one; elsewhere an identity that
+/// cannot be verified (no secret configured) is dropped rather than shown as true.
+fn check_identity(
+    env: &Env,
+    site: &SiteConfig,
+    escalation: &mut EscalationRequest,
+) -> Result<(), EdgeError> {
+    let secret = env
+        .secret("BATON_IDENTITY_SECRETS")
+        .ok()
+        .and_then(|json| {
+            serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json.to_string())
+                .ok()
+        })
+        .and_then(|mut secrets| secrets.remove(&escalation.site));
+    match (escalation.identity.as_ref(), secret) {
+        (Some(identity), Some(secret)) => verify_identity(identity, &secret)?,
+        (None, _) if site.require_identity => {
+            return Err(RelayError::new(RelayErrorKind::IdentityRequired, "identity").into());
+        }
+        (Some(_), None) if site.require_identity => {
+            return Err(
+                RelayError::new(RelayErrorKind::BadConfig, "BATON_IDENTITY_SECRETS").into(),
+            );
+        }
+        (Some(_), None) => escalation.identity = None,
+        (None, _) => {}
+    }
+    Ok(())
 }
 
 /// Masks personal data the widget may have missed (or a client that is not our widget

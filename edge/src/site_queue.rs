@@ -11,7 +11,7 @@
 
 use baton_protocol::{
     ActiveEntry, AgentActionResult, AgentProfile, ConversationPacket, EscalationAccepted,
-    EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus,
+    EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer,
 };
 use baton_relay::{validate_message, ClaimChange, QueueBook, SiteStats, WaitingConversation};
 use serde::{Deserialize, Serialize};
@@ -214,6 +214,12 @@ impl SiteQueue {
                 conversation_id: stored.conversation_id,
                 created_at_ms: stored.created_at_ms,
                 packet: stored.request.packet,
+                // Only identities the edge verified are stored.
+                customer: stored.request.identity.map(|identity| VerifiedCustomer {
+                    id: identity.id,
+                    name: identity.name,
+                    email: identity.email,
+                }),
             },
         )
     }

@@ -338,3 +338,62 @@ async fn an_agent_reads_the_whole_redacted_packet() {
     let no_token = baton.http().get(&url).send().await.unwrap();
     assert_eq!(error_of(no_token).await.0, 401);
 }
+
+/// `hex(HMAC-SHA256(secret, id))`, as a site's server computes it for `Baton.identify`.
+fn identity_hash(site: &str, id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let secrets: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::env::var("BATON_IDENTITY_SECRETS").expect("BATON_IDENTITY_SECRETS is not set"),
+    )
+    .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secrets[site].as_bytes()).unwrap();
+    mac.update(id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn identity(id: &str, hash: String) -> baton_protocol::CustomerIdentity {
+    baton_protocol::CustomerIdentity {
+        id: id.into(),
+        name: "Ada Lovelace".into(),
+        email: "ada@example.com".into(),
+        hash,
+    }
+}
+
+#[tokio::test]
+async fn a_verified_identity_reaches_the_agent_and_a_forged_one_is_refused() {
+    let baton = Baton::from_env();
+    let mut request = escalation("verified", packet("where is my refund"));
+
+    let (status, error) = error_of(baton.post_escalation(&request).await).await;
+    assert_eq!((status, error.error.code.as_str()), (401, "identity_required"));
+
+    request.identity = Some(identity("user-7", identity_hash("verified", "user-8")));
+    let (status, error) = error_of(baton.post_escalation(&request).await).await;
+    assert_eq!((status, error.error.code.as_str()), (401, "identity_invalid"));
+    assert!(
+        baton.queue("verified").await.waiting.is_empty(),
+        "refused escalations store nothing"
+    );
+
+    request.identity = Some(identity("user-7", identity_hash("verified", "user-7")));
+    let accepted = baton.escalate(&request).await;
+    let packet: baton_protocol::ConversationPacket = baton
+        .http()
+        .get(baton.url(&format!(
+            "/v1/agent/packet?site=verified&conversation={}",
+            accepted.conversation_id
+        )))
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let customer = packet.customer.expect("the agent sees who the customer is");
+    assert_eq!(
+        (customer.id.as_str(), customer.name.as_str()),
+        ("user-7", "Ada Lovelace")
+    );
+}

@@ -52,8 +52,26 @@ impl WidgetHandle {
         self.app.send_message(Action::Toggle);
     }
 
-    /// Records who the customer is (planned: sent with escalations for verification).
-    pub fn identify(&self, _identity: JsValue) {}
+    /// Records who the customer is: `{id, name, email, hash}` from the site, where
+    /// `hash` is the hex HMAC-SHA256 of `id` under the site's identity secret. It goes
+    /// with the next escalation, and the edge verifies it.
+    pub fn identify(&self, identity: JsValue) {
+        let text = |key: &str| {
+            js_sys::Reflect::get(&identity, &JsValue::from_str(key))
+                .ok()
+                .and_then(|value| value.as_string())
+                .unwrap_or_default()
+        };
+        let identity = baton_protocol::CustomerIdentity {
+            id: text("id"),
+            name: text("name"),
+            email: text("email"),
+            hash: text("hash"),
+        };
+        if !identity.id.is_empty() {
+            self.app.send_message(Action::Identify(identity));
+        }
+    }
 }
 
 /// The same triage engine for the agent console: it suggests the knowledge-base

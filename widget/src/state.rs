@@ -7,8 +7,8 @@
 use std::rc::Rc;
 
 use baton_protocol::{
-    Author, ConversationUpdate, EscalationAccepted, EscalationReason, EscalationRequest, EventBody,
-    HandoffPacket, QueueStatus, RichText,
+    Author, ConversationUpdate, CustomerIdentity, EscalationAccepted, EscalationReason,
+    EscalationRequest, EventBody, HandoffPacket, QueueStatus, RichText,
 };
 use baton_triage::{Conversation, Engine, KbLink};
 use serde::{Deserialize, Serialize};
@@ -235,6 +235,8 @@ pub enum Action {
     },
     /// The live channel dropped a while ago: connect again and resend the outbox.
     ReconnectLive,
+    /// The site told us who the customer is (`Baton.identify`).
+    Identify(CustomerIdentity),
     /// Try the outbox again (a timer, or the browser came back online).
     FlushOutbox,
     /// The customer rated the conversation.
@@ -338,6 +340,8 @@ pub struct ChatState {
     pub handoff: Handoff,
     /// The conversation with a person.
     pub live: LiveState,
+    /// Who the customer is, if the site said so with `Baton.identify`.
+    pub identity: Option<CustomerIdentity>,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -387,6 +391,7 @@ impl ChatState {
             conversation: ConversationMemory::default(),
             handoff: Handoff::None,
             live: LiveState::default(),
+            identity: None,
         }
     }
 
@@ -526,6 +531,10 @@ impl ChatState {
                 }
             }
             Action::ReconnectLive => self.resume_effects(),
+            Action::Identify(identity) => {
+                self.identity = Some(identity);
+                Vec::new()
+            }
             Action::FlushOutbox => self.flush_outbox(),
             Action::Rate { rating, comment } => match &self.handoff {
                 Handoff::Ended {
@@ -789,6 +798,7 @@ impl ChatState {
             visitor_id: self.visitor_id.clone(),
             idempotency_key: idempotency_key.clone(),
             packet: packet.clone(),
+            identity: self.identity.clone(),
         };
         self.handoff = Handoff::Sending {
             packet,

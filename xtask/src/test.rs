@@ -49,6 +49,11 @@ pub(crate) fn run() -> Result<()> {
         random_hex(16)?,
         random_hex(16)?
     );
+    let identity_secrets = format!(
+        r#"{{"demo":"{}","verified":"{}"}}"#,
+        random_hex(16)?,
+        random_hex(16)?
+    );
     let port = free_port()?;
     let log = workspace_root().join("target/wrangler-test.log");
     let server = report.stage("start wrangler dev", || {
@@ -60,12 +65,16 @@ pub(crate) fn run() -> Result<()> {
                 vars: vec![
                     ("BATON_AGENT_TOKEN".to_owned(), token.clone()),
                     ("BATON_AGENTS".to_owned(), agents.clone()),
+                    (
+                        "BATON_IDENTITY_SECRETS".to_owned(),
+                        identity_secrets.clone(),
+                    ),
                     // Short leases so a test can watch one lapse.
                     ("BATON_CLAIM_LEASE_MS".to_owned(), "15000".to_owned()),
                     (
                         "BATON_SITES".to_owned(),
                         format!(
-                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}}}}"#
+                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"verified":{{"allowed_origins":["http://127.0.0.1:{port}"],"require_identity":true}}}}"#
                         ),
                     ),
                 ],
@@ -82,6 +91,7 @@ pub(crate) fn run() -> Result<()> {
         let base_url = base_url.clone();
         let token = token.clone();
         let agents = agents.clone();
+        let identity_secrets = identity_secrets.clone();
         let tools = tools.clone();
         move || {
             Cmd::new("cargo")
@@ -91,6 +101,7 @@ pub(crate) fn run() -> Result<()> {
                 .env("BATON_BASE_URL", &base_url)
                 .env("BATON_AGENT_TOKEN", &token)
                 .env("BATON_AGENTS", &agents)
+                .env("BATON_IDENTITY_SECRETS", &identity_secrets)
                 .env(
                     "BATON_SCREENSHOT_DIR",
                     workspace_root().join("target/screenshots"),

@@ -93,6 +93,38 @@ pub struct EscalationRequest {
     pub idempotency_key: String,
     /// What the agent needs to know.
     pub packet: HandoffPacket,
+    /// Who the customer is, when the site signed them in (`Baton.identify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CustomerIdentity>,
+}
+
+/// A signed-in customer, as the site tells the widget. `hash` is the hex
+/// HMAC-SHA256 of `id` under the site's identity secret, computed on the site's server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIdentity {
+    /// The site's own user id.
+    pub id: String,
+    /// Display name, if the site gives one.
+    #[serde(default)]
+    pub name: String,
+    /// Email, if the site gives one.
+    #[serde(default)]
+    pub email: String,
+    /// `hex(HMAC-SHA256(identity_secret, id))`.
+    #[serde(default)]
+    pub hash: String,
+}
+
+/// A customer whose identity the edge verified, as the agent sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedCustomer {
+    /// The site's own user id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
 }
 
 /// The edge's answer to an accepted escalation.
@@ -134,6 +166,9 @@ pub struct ConversationPacket {
     pub created_at_ms: u64,
     /// The handoff packet, redacted by the widget and again by the edge.
     pub packet: HandoffPacket,
+    /// The signed-in customer, when the site verified who they are.
+    #[serde(default)]
+    pub customer: Option<VerifiedCustomer>,
 }
 
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.

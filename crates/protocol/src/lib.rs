@@ -17,8 +17,9 @@ mod message;
 mod rich_text;
 
 pub use escalation::{
-    ApiError, ApiErrorBody, ConversationPacket, EscalationAccepted, EscalationReason,
-    EscalationRequest, HandoffPacket, IntentGuess, QueueEntry, QueueSnapshot,
+    ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, EscalationAccepted,
+    EscalationReason, EscalationRequest, HandoffPacket, IntentGuess, QueueEntry, QueueSnapshot,
+    VerifiedCustomer,
 };
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,

@@ -13,7 +13,8 @@ pub struct RelayError {
 }
 
 impl RelayError {
-    pub(crate) fn new(kind: RelayErrorKind, field: impl Into<String>) -> Self {
+    /// A refusal of `kind` at `field`.
+    pub fn new(kind: RelayErrorKind, field: impl Into<String>) -> Self {
         RelayError {
             kind,
             field: field.into(),
@@ -57,6 +58,12 @@ pub enum RelayErrorKind {
     /// The conversation is not waiting (taken, closed, or unknown).
     #[error("is not waiting in the queue")]
     NotInQueue,
+    /// The identity's hash does not match the site's secret.
+    #[error("does not match the site's identity secret")]
+    IdentityInvalid,
+    /// The site requires a verified identity and none was sent.
+    #[error("is required by this site (`Baton.identify` with a hash)")]
+    IdentityRequired,
 }
 
 impl RelayErrorKind {
@@ -68,6 +75,14 @@ impl RelayErrorKind {
             RelayErrorKind::AlreadyClaimed
                 | RelayErrorKind::NotClaimed
                 | RelayErrorKind::NotInQueue
+        )
+    }
+
+    /// Whether this refusal is about who the caller is (HTTP 401).
+    pub fn is_unauthorized(self) -> bool {
+        matches!(
+            self,
+            RelayErrorKind::IdentityInvalid | RelayErrorKind::IdentityRequired
         )
     }
 }
@@ -85,6 +100,8 @@ impl RelayErrorKind {
             RelayErrorKind::AlreadyClaimed => "already_claimed",
             RelayErrorKind::NotClaimed => "not_claimed",
             RelayErrorKind::NotInQueue => "not_in_queue",
+            RelayErrorKind::IdentityInvalid => "identity_invalid",
+            RelayErrorKind::IdentityRequired => "identity_required",
         }
     }
 }

@@ -14,6 +14,7 @@
 mod agents;
 mod claims;
 mod error;
+mod identity;
 mod json;
 mod queue;
 mod retry;
@@ -26,6 +27,7 @@ mod webhook;
 pub use agents::AgentDirectory;
 pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS};
 pub use error::{RelayError, RelayErrorKind};
+pub use identity::verify_identity;
 pub use json::describe_json_error;
 pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};

@@ -14,6 +14,10 @@ pub struct SiteConfig {
     /// An empty list allows none; `"*"` allows any.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Whether escalations must carry a verified identity (`Baton.identify` with the
+    /// HMAC of the user id under the site's secret in `BATON_IDENTITY_SECRETS`).
+    #[serde(default)]
+    pub require_identity: bool,
 }
 
 impl SiteConfig {

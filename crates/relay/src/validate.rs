@@ -40,6 +40,7 @@ impl Default for Limits {
 ///     visitor_id: "v-1".into(),
 ///     idempotency_key: "k-1".into(),
 ///     packet: HandoffPacket::default(),
+///     identity: None,
 /// };
 /// assert!(validate_escalation(&request, &Limits::default()).is_ok());
 /// ```
@@ -167,6 +168,7 @@ mod tests {
                 }],
                 ..HandoffPacket::default()
             },
+            identity: None,
         }
     }
 
