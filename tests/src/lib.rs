@@ -240,5 +240,6 @@ pub fn escalation(site: &str, packet: HandoffPacket) -> EscalationRequest {
         visitor_id: unique_id("visitor"),
         idempotency_key: unique_id("key"),
         packet,
+        identity: None,
     }
 }
