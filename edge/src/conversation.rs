@@ -15,7 +15,7 @@ use baton_protocol::{
     Author, ConversationEvent, ConversationUpdate, CsatRating, CustomerMessage, EventBody,
     MessageStored, QueueStatus,
 };
-use baton_relay::{tokens_match, validate_message};
+use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -47,6 +47,9 @@ pub(crate) struct ConversationMeta {
     pub(crate) closed: bool,
     #[serde(default)]
     pub(crate) csat: Option<CsatRating>,
+    /// The customer's message rate limit.
+    #[serde(default)]
+    pub(crate) message_bucket: TokenBucket,
 }
 
 /// An event the queue asks to add (agent joined, an agent's reply, closed, …).
@@ -189,6 +192,19 @@ impl Conversation {
                 }
                 let message: CustomerMessage = read_json(&mut request).await?;
                 validate_message(&message.client_id, &message.text)?;
+                let client_key = format!("customer:{}", message.client_id);
+                if let Some(existing) = self.event_by_client_id(&client_key)? {
+                    return json_response(201, &MessageStored { seq: existing.seq });
+                }
+                let mut meta = meta;
+                let now = now_ms();
+                let allowed = meta.message_bucket.take(RateLimit::CUSTOMER_MESSAGES, now);
+                self.state.storage().put(META_KEY, &meta).await?;
+                if let Err(retry_after_seconds) = allowed {
+                    return Err(EdgeError::RateLimited {
+                        retry_after_seconds,
+                    });
+                }
                 let event = self
                     .append(
                         EventBody::Message {
@@ -197,7 +213,7 @@ impl Conversation {
                             agent_name: None,
                             client_id: message.client_id,
                         },
-                        now_ms(),
+                        now,
                     )
                     .await?;
                 json_response(201, &MessageStored { seq: event.seq })
@@ -265,14 +281,8 @@ impl Conversation {
             _ => None,
         };
         if let Some(client_id) = &client_id {
-            let existing: Vec<EventRow> = sql
-                .exec(
-                    "SELECT json FROM events WHERE client_id = ?",
-                    vec![SqlStorageValue::from(client_id.clone())],
-                )?
-                .to_array()?;
-            if let Some(row) = existing.first() {
-                return serde_json::from_str(&row.json).map_err(internal);
+            if let Some(existing) = self.event_by_client_id(client_id)? {
+                return Ok(existing);
             }
         }
         let last: Vec<SeqRow> = sql
@@ -309,6 +319,22 @@ impl Conversation {
             queue,
         });
         Ok(event)
+    }
+
+    /// The event a `client_id` (prefixed with its author) already added, if any.
+    fn event_by_client_id(&self, client_key: &str) -> Result<Option<ConversationEvent>, EdgeError> {
+        let rows: Vec<EventRow> = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT json FROM events WHERE client_id = ?",
+                vec![SqlStorageValue::from(client_key)],
+            )?
+            .to_array()?;
+        rows.first()
+            .map(|row| serde_json::from_str(&row.json).map_err(internal))
+            .transpose()
     }
 
     /// Events after `after`, oldest first, and the current queue position.

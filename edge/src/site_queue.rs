@@ -13,7 +13,10 @@ use baton_protocol::{
     ActiveEntry, AgentActionResult, AgentProfile, ConversationPacket, EscalationAccepted,
     EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer,
 };
-use baton_relay::{validate_message, ClaimChange, QueueBook, SiteStats, WaitingConversation};
+use baton_relay::{
+    validate_message, ClaimChange, KeyedBuckets, QueueBook, RateLimit, SiteStats, TokenBucket,
+    WaitingConversation,
+};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
@@ -26,6 +29,14 @@ pub(crate) const SITE_QUEUE_BINDING: &str = "SITE_QUEUE";
 
 const BOOK_KEY: &str = "book";
 const STATS_KEY: &str = "stats";
+const LIMITS_KEY: &str = "limits";
+
+/// The site's escalation rate limits: one bucket for the site, one per visitor.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct EscalationLimits {
+    site: TokenBucket,
+    visitors: KeyedBuckets,
+}
 
 /// What the worker hands the queue for a new escalation: the validated, redacted
 /// request plus the ids and time the worker chose.
@@ -119,6 +130,24 @@ impl SiteQueue {
                 return json_response(200, &accepted(&existing, status));
             }
         }
+        // Retries with a known key were answered above; only new escalations count.
+        let mut limits: EscalationLimits = storage.get(LIMITS_KEY).await?.unwrap_or_default();
+        let allowed = limits
+            .site
+            .take(RateLimit::ESCALATIONS_PER_SITE, new.now_ms)
+            .and_then(|()| {
+                limits.visitors.take(
+                    &new.request.visitor_id,
+                    RateLimit::ESCALATIONS_PER_VISITOR,
+                    new.now_ms,
+                )
+            });
+        storage.put(LIMITS_KEY, &limits).await?;
+        if let Err(retry_after_seconds) = allowed {
+            return Err(EdgeError::RateLimited {
+                retry_after_seconds,
+            });
+        }
         let stored = StoredConversation {
             conversation_id: new.conversation_id,
             customer_token: new.customer_token,
@@ -163,6 +192,7 @@ impl SiteQueue {
             queue,
             closed: false,
             csat: None,
+            message_bucket: TokenBucket::default(),
         };
         self.conversation_call(&stored.conversation_id, "create", &meta)
             .await?;

@@ -485,3 +485,27 @@ where
         }
     }
 }
+
+#[tokio::test]
+async fn a_customer_cannot_flood_a_conversation() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let message = json!({ "client_id": unique_id("flood"), "text": format!("message {n}") });
+        let response = baton
+            .customer_post(SITE, &accepted, "messages", &message)
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    let stored = statuses.iter().filter(|&&s| s == 201).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert!((20..25).contains(&stored), "{statuses:?}");
+    assert_eq!(stored + limited, 25, "{statuses:?}");
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(
+        update.events.len(),
+        stored,
+        "refused messages are not stored"
+    );
+}

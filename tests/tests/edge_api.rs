@@ -364,15 +364,23 @@ fn identity(id: &str, hash: String) -> baton_protocol::CustomerIdentity {
 async fn a_verified_identity_reaches_the_agent_and_a_forged_one_is_refused() {
     let baton = Baton::from_env();
     let mut request = escalation("verified", packet("where is my refund"));
+    let waiting_before = baton.queue("verified").await.waiting.len();
 
     let (status, error) = error_of(baton.post_escalation(&request).await).await;
-    assert_eq!((status, error.error.code.as_str()), (401, "identity_required"));
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (401, "identity_required")
+    );
 
     request.identity = Some(identity("user-7", identity_hash("verified", "user-8")));
     let (status, error) = error_of(baton.post_escalation(&request).await).await;
-    assert_eq!((status, error.error.code.as_str()), (401, "identity_invalid"));
-    assert!(
-        baton.queue("verified").await.waiting.is_empty(),
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (401, "identity_invalid")
+    );
+    assert_eq!(
+        baton.queue("verified").await.waiting.len(),
+        waiting_before,
         "refused escalations store nothing"
     );
 
@@ -396,4 +404,41 @@ async fn a_verified_identity_reaches_the_agent_and_a_forged_one_is_refused() {
         (customer.id.as_str(), customer.name.as_str()),
         ("user-7", "Ada Lovelace")
     );
+}
+
+#[tokio::test]
+async fn one_visitor_cannot_flood_the_queue() {
+    let baton = Baton::from_env();
+    let first = escalation("demo", packet("hello"));
+    for attempt in 0..3 {
+        let mut request = first.clone();
+        request.idempotency_key = format!("{}-{attempt}", first.idempotency_key);
+        baton.escalate(&request).await;
+    }
+    // A retry of an accepted escalation is not a new one: still answered.
+    baton.escalate(&first_retry(&first)).await;
+    let mut fourth = first.clone();
+    fourth.idempotency_key = format!("{}-3", first.idempotency_key);
+    let response = baton.post_escalation(&fourth).await;
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u32>().ok());
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error.error.code.as_str()), (429, "rate_limited"));
+    assert!(
+        retry_after.is_some_and(|seconds| seconds > 0),
+        "Retry-After is set"
+    );
+    // Another visitor is not affected.
+    baton
+        .escalate(&escalation("demo", packet("hello")))
+        .await;
+}
+
+fn first_retry(request: &baton_protocol::EscalationRequest) -> baton_protocol::EscalationRequest {
+    let mut retry = request.clone();
+    retry.idempotency_key = format!("{}-0", request.idempotency_key);
+    retry
 }
