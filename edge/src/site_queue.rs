@@ -175,7 +175,9 @@ impl SiteQueue {
             .await?;
         storage.put(STATS_KEY, &stats).await?;
         self.create_conversation(&stored, status).await?;
-        self.push_positions(&before, &book).await?;
+        // The new conversation learnt its place when it was created.
+        self.push_positions(&before, &book, Some(&stored.conversation_id))
+            .await?;
         json_response(201, &accepted(&stored, status))
     }
 
@@ -327,7 +329,7 @@ impl SiteQueue {
             let append = AppendEvent { event, now_ms };
             last_event = Some(self.conversation_call(&id, "append", &append).await?);
         }
-        self.push_positions(&before, &book).await?;
+        self.push_positions(&before, &book, None).await?;
         self.schedule_lease_alarm(&book).await?;
         let result = AgentActionResult {
             conversation_id: id.clone(),
@@ -348,7 +350,7 @@ impl SiteQueue {
         let before = statuses(&book);
         book.withdraw(&id);
         self.state.storage().put(BOOK_KEY, &book).await?;
-        self.push_positions(&before, &book).await?;
+        self.push_positions(&before, &book, None).await?;
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
@@ -403,7 +405,7 @@ impl SiteQueue {
             self.conversation_call(&claim.conversation.conversation_id, "append", &append)
                 .await?;
         }
-        self.push_positions(&before, &book).await?;
+        self.push_positions(&before, &book, None).await?;
         self.schedule_lease_alarm(&book).await
     }
 
@@ -426,8 +428,12 @@ impl SiteQueue {
         &self,
         before: &[(String, QueueStatus)],
         book: &QueueBook,
+        skip: Option<&str>,
     ) -> Result<(), EdgeError> {
         for (id, status) in statuses(book) {
+            if skip == Some(id.as_str()) {
+                continue;
+            }
             let unchanged = before
                 .iter()
                 .any(|(other, old)| *other == id && *old == status);

@@ -13,6 +13,7 @@
 mod build;
 mod dev;
 mod error;
+mod load;
 mod process;
 mod size;
 mod test;
@@ -32,7 +33,8 @@ commands:
   build               build the widget, the site assets and the worker
   deploy [--dry-run]  build, then `wrangler deploy` (--dry-run prints the bundle size)
   size                build the widget, then print what a customer downloads (raw, gzip, brotli)
-  install             only install what is missing";
+  install             only install what is missing
+  bench edge          load on the edge under wrangler dev: escalations, messages, a trivial route";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +45,13 @@ fn main() -> ExitCode {
         Some("deploy") => dev::deploy(args.iter().any(|a| a == "--dry-run")),
         Some("size") => tools::ensure_build_tools().and_then(|tools| size::report(&tools)),
         Some("install") => tools::ensure_test_tools().map(|_| ()),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("edge") => load::edge(),
+            other => Err(XtaskError::Usage(format!(
+                "unknown benchmark `{}`\n\n{USAGE}",
+                other.unwrap_or("")
+            ))),
+        },
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
