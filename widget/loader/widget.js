@@ -15,6 +15,11 @@
 
   var script = document.currentScript;
   if (!script) return;
+  // Performance marks, for site owners and for `cargo xtask bench widget`.
+  function mark(name) {
+    if (window.performance && performance.mark) performance.mark(name);
+  }
+  mark("baton:loader-start");
   var data = script.dataset;
   var assetBase = new URL(".", script.src).href;
   var options = {
@@ -70,6 +75,7 @@
 
   function mount() {
     (document.body || document.documentElement).appendChild(host);
+    mark("baton:launcher");
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
@@ -94,6 +100,7 @@
         .then(function (module) {
           return module.default({ module_or_path: assetBase + "widget/baton_bg.wasm" }).then(function () {
             app = module.mount(root, panelRoot, options, emit);
+            mark("baton:ready");
             return app;
           });
         })

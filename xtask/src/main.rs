@@ -34,7 +34,8 @@ commands:
   deploy [--dry-run]  build, then `wrangler deploy` (--dry-run prints the bundle size)
   size                build the widget, then print what a customer downloads (raw, gzip, brotli)
   install             only install what is missing
-  bench edge          load on the edge under wrangler dev: escalations, messages, a trivial route";
+  bench edge          load on the edge under wrangler dev: escalations, messages, a trivial route
+  bench widget        what the widget costs a host page in Chromium: launcher time, long tasks";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some("install") => tools::ensure_test_tools().map(|_| ()),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("edge") => load::edge(),
+            Some("widget") => load::widget(),
             other => Err(XtaskError::Usage(format!(
                 "unknown benchmark `{}`\n\n{USAGE}",
                 other.unwrap_or("")
