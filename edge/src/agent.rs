@@ -22,7 +22,9 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
         (Method::Get, "queue") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
-            forward(env, &query.site, "/queue").await
+            // Routing by language: the agent's languages first (see `route_for_agent`).
+            let path = format!("/queue?languages={}", agent.languages.join(","));
+            forward(env, &query.site, &path).await
         }
         (Method::Get, "analytics") => {
             let query: SiteQuery = query(&request, "`site` is required")?;

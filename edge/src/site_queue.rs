@@ -14,8 +14,8 @@ use baton_protocol::{
     EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer,
 };
 use baton_relay::{
-    validate_message, ClaimChange, KeyedBuckets, QueueBook, RateLimit, SiteStats, TokenBucket,
-    WaitingConversation,
+    route_for_agent, validate_message, ClaimChange, KeyedBuckets, QueueBook, RateLimit, SiteStats,
+    TokenBucket, WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -94,7 +94,7 @@ impl DurableObject for SiteQueue {
         let path = request.path();
         let result = match (request.method(), path.as_str()) {
             (Method::Post, "/escalations") => self.accept(request).await,
-            (Method::Get, "/queue") => self.snapshot().await,
+            (Method::Get, "/queue") => self.snapshot(&request).await,
             (Method::Get, "/packet") => self.packet(&request).await,
             (Method::Post, "/agent") => self.agent(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
@@ -201,7 +201,7 @@ impl SiteQueue {
         Ok(())
     }
 
-    async fn snapshot(&self) -> Result<Response, EdgeError> {
+    async fn snapshot(&self, request: &Request) -> Result<Response, EdgeError> {
         self.expire_leases_now().await?;
         let book = self.book().await?;
         let mut waiting = Vec::with_capacity(book.waiting.len());
@@ -224,6 +224,13 @@ impl SiteQueue {
             }
         }
         active.sort_by_key(|active| active.entry.created_at_ms);
+        let languages: Vec<String> = query_value(request, "languages")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|language| !language.is_empty())
+            .map(str::to_owned)
+            .collect();
+        route_for_agent(&mut waiting, &languages);
         json_response(
             200,
             &QueueSnapshot {

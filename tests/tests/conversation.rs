@@ -509,3 +509,40 @@ async fn a_customer_cannot_flood_a_conversation() {
         "refused messages are not stored"
     );
 }
+
+#[tokio::test]
+async fn agents_see_conversations_in_their_languages_first() {
+    let baton = Baton::from_env();
+    // Noor speaks Arabic (and English), Sam English; nobody here speaks French.
+    let mut french = packet(&[EscalationReason::ExplicitRequest]);
+    french.language = "fr".into();
+    let mut arabic = packet(&[EscalationReason::ExplicitRequest]);
+    arabic.language = "ar".into();
+    let older = baton.escalate(&escalation(SITE, french)).await;
+    let newer = baton.escalate(&escalation(SITE, arabic)).await;
+    let position = |queue: &baton_protocol::QueueSnapshot, id: &str| {
+        queue
+            .waiting
+            .iter()
+            .position(|w| w.conversation_id == id)
+            .unwrap()
+    };
+    for (agent, arabic_first) in [("noor", true), ("sam", false)] {
+        let token = baton.agent(agent).token;
+        let queue: baton_protocol::QueueSnapshot = baton
+            .http()
+            .get(baton.url(&format!("/v1/agent/queue?site={SITE}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (fr, ar) = (
+            position(&queue, &older.conversation_id),
+            position(&queue, &newer.conversation_id),
+        );
+        assert_eq!(ar < fr, arabic_first, "{agent}: fr at {fr}, ar at {ar}");
+    }
+}

@@ -30,7 +30,9 @@ pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS};
 pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;
-pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
+pub use queue::{
+    estimate_wait_seconds, priority_of, route_for_agent, QueueOrder, WaitingConversation,
+};
 pub use rate::{KeyedBuckets, RateLimit, TokenBucket};
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use baton_protocol::EscalationReason;
+use baton_protocol::{EscalationReason, QueueEntry};
 use serde::{Deserialize, Serialize};
 
 /// What the queue needs to know about one waiting conversation.
@@ -47,6 +47,22 @@ impl QueueOrder {
     pub fn sort(waiting: &mut [WaitingConversation]) {
         waiting.sort_by(Self::compare);
     }
+}
+
+/// Orders the waiting list for one agent: still most urgent first, but within the same
+/// urgency the conversations in a language the agent speaks come before the others
+/// (each group keeps its age order). An agent with no languages sees the plain order.
+pub fn route_for_agent(waiting: &mut [QueueEntry], agent_languages: &[String]) {
+    if agent_languages.is_empty() {
+        return;
+    }
+    let speaks = |language: &str| {
+        let primary = language.split(['-', '_']).next().unwrap_or_default();
+        agent_languages
+            .iter()
+            .any(|spoken| spoken.eq_ignore_ascii_case(primary))
+    };
+    waiting.sort_by_key(|entry| (priority_of(&entry.reasons), !speaks(&entry.language)));
 }
 
 /// Seconds a customer at `position` (1 = next) should expect to wait, given recent
@@ -102,6 +118,34 @@ mod tests {
         QueueOrder::sort(&mut queue);
         let ids: Vec<_> = queue.iter().map(|w| w.conversation_id.as_str()).collect();
         assert_eq!(ids, ["c", "b", "d", "a"]);
+    }
+
+    fn entry(id: &str, language: &str, reasons: &[EscalationReason]) -> QueueEntry {
+        QueueEntry {
+            conversation_id: id.into(),
+            created_at_ms: 0,
+            reasons: reasons.to_vec(),
+            intent: None,
+            summary: String::new(),
+            language: language.into(),
+        }
+    }
+
+    #[test]
+    fn agents_see_their_languages_first_within_the_same_urgency() {
+        let sensitive = [EscalationReason::SensitiveIntent];
+        let mut waiting = vec![
+            entry("fr-sensitive", "fr", &sensitive),
+            entry("en-old", "en", &[]),
+            entry("ar-new", "ar-EG", &[]),
+            entry("en-new", "en", &[]),
+        ];
+        route_for_agent(&mut waiting, &["ar".to_owned()]);
+        let ids: Vec<_> = waiting.iter().map(|e| e.conversation_id.as_str()).collect();
+        assert_eq!(ids, ["fr-sensitive", "ar-new", "en-old", "en-new"]);
+        let before = waiting.clone();
+        route_for_agent(&mut waiting, &[]);
+        assert_eq!(waiting, before, "no languages, no change");
     }
 
     #[test]
