@@ -432,9 +432,7 @@ async fn one_visitor_cannot_flood_the_queue() {
         "Retry-After is set"
     );
     // Another visitor is not affected.
-    baton
-        .escalate(&escalation("demo", packet("hello")))
-        .await;
+    baton.escalate(&escalation("demo", packet("hello"))).await;
 }
 
 fn first_retry(request: &baton_protocol::EscalationRequest) -> baton_protocol::EscalationRequest {
