@@ -93,6 +93,17 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".with-agent", "chatting with Sam")
         .await;
+    agent_reply(
+        &baton,
+        &sam.token,
+        &conversation,
+        "Hi, I'm Sam. I can change that for you:\n\n- tell me the **order number**\n- and the new address",
+    )
+    .await;
+    browser
+        .wait_for_text(".message.from-agent li", "order number")
+        .await;
+    browser.screenshot("agent-joined").await;
 
     let hostile = "**Hello**, I can help. <img src=x onerror=\"window.__pwned=1\"> \
                    <script>window.__pwned=2</script> [our policy](https://example.com/policy) \
@@ -129,7 +140,6 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
         .await
         .unwrap();
     assert_eq!(pwned, json!(true), "the agent's markup ran script");
-    browser.screenshot("agent-joined").await;
 
     // The customer answers; the agent reads it.
     browser.ask("Thanks! It's for order 5512").await;
@@ -149,8 +159,13 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".message.from-system", "Address updated.")
         .await;
-    let four = browser.find_in_widget(".rating input[value='4']").await;
-    four.click().await.unwrap();
+    // A customer clicks the visible "4" (the radio button itself is visually hidden).
+    browser
+        .find_in_widget(".rating .star:nth-child(4) span[aria-hidden]")
+        .await
+        .click()
+        .await
+        .unwrap();
     browser
         .find_in_widget(".rating button.primary:not([disabled])")
         .await

@@ -93,6 +93,8 @@ pub fn message_view(props: &MessageProps) -> Html {
                     }
                     <div class="feedback" role="group" aria-label={strings.did_this_help}>
                         { match helpful {
+                            // Once a person has the conversation the question is moot.
+                            None if !*can_request_person => html! {},
                             None => html! {
                                 <>
                                     <span>{ strings.did_this_help }</span>
