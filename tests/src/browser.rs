@@ -188,6 +188,29 @@ impl Browser {
         input.send_keys(&format!("{text}\u{e007}")).await.unwrap();
     }
 
+    /// Runs axe-core (from npm, installed by xtask) on the current page, Shadow DOM
+    /// included, and returns its violations as readable lines (empty when clean).
+    pub async fn axe_violations(&self) -> serde_json::Value {
+        let axe_path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../xtask/node_modules/axe-core/axe.min.js"
+        );
+        let axe = std::fs::read_to_string(axe_path)
+            .expect("axe-core is installed by `cargo xtask install`");
+        self.client.execute(&axe, vec![]).await.unwrap();
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] }).then(
+                   (r) => done(r.violations.map((v) => v.id + ': ' + v.help + ' at ' +
+                     v.nodes.map((n) => JSON.stringify(n.target)).join(', '))),
+                   (e) => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap()
+    }
+
     /// Saves a PNG of the viewport to `BATON_SCREENSHOT_DIR` (default `target/screenshots`).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = std::env::var_os("BATON_SCREENSHOT_DIR")

@@ -227,25 +227,7 @@ async fn has_no_accessibility_violations(kind: BrowserKind) {
         .wait_for_text(".message.from-bot .feedback", "Did this answer")
         .await;
 
-    let axe_path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../xtask/node_modules/axe-core/axe.min.js"
-    );
-    let axe =
-        std::fs::read_to_string(axe_path).expect("axe-core is installed by `cargo xtask install`");
-    browser.client.execute(&axe, vec![]).await.unwrap();
-    let violations = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] }).then(
-               (r) => done(r.violations.map((v) => v.id + ': ' + v.help + ' at ' +
-                 v.nodes.map((n) => JSON.stringify(n.target)).join(', '))),
-               (e) => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let violations = browser.axe_violations().await;
     assert_eq!(violations, serde_json::json!([]), "axe-core violations");
     browser.close().await;
 }

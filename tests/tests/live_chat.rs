@@ -159,6 +159,11 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".message.from-system", "Address updated.")
         .await;
+    assert_eq!(
+        browser.axe_violations().await,
+        json!([]),
+        "axe-core violations with a person and the rating form"
+    );
     // A customer clicks the visible "4" (the radio button itself is visually hidden).
     browser
         .find_in_widget(".rating .star:nth-child(4) span[aria-hidden]")
