@@ -15,8 +15,12 @@ pub struct Strings {
     pub subtitle: &'static str,
     /// The always-visible button to reach a person.
     pub talk_to_person: &'static str,
-    /// The person button once a person has the conversation.
+    /// The person button while the customer waits for a person.
     pub person_on_the_way: &'static str,
+    /// The person button while a person has the conversation.
+    pub with_a_person: &'static str,
+    /// Placeholder of the message box while a person has the conversation.
+    pub placeholder_person: &'static str,
     /// Button that forgets the conversation.
     pub end_chat: &'static str,
     /// Close button label.
@@ -116,6 +120,8 @@ pub const EN: Strings = Strings {
     subtitle: "Instant answers · a person is always one tap away",
     talk_to_person: "Talk to a person",
     person_on_the_way: "A person is on the way",
+    with_a_person: "You're with a person",
+    placeholder_person: "Write a message…",
     end_chat: "End chat",
     close: "Close chat",
     placeholder: "Ask a question…",
@@ -169,6 +175,8 @@ pub const FR: Strings = Strings {
     subtitle: "Réponses immédiates · une personne toujours à portée de main",
     talk_to_person: "Parler à une personne",
     person_on_the_way: "Une personne arrive",
+    with_a_person: "Vous êtes avec une personne",
+    placeholder_person: "Écrivez un message…",
     end_chat: "Terminer",
     close: "Fermer le chat",
     placeholder: "Posez votre question…",
@@ -222,6 +230,8 @@ pub const AR: Strings = Strings {
     subtitle: "إجابات فورية · وموظف متاح دائمًا بلمسة واحدة",
     talk_to_person: "التحدث إلى موظف",
     person_on_the_way: "موظف في الطريق إليك",
+    with_a_person: "أنت تتحدث مع موظف",
+    placeholder_person: "اكتب رسالة…",
     end_chat: "إنهاء المحادثة",
     close: "إغلاق المحادثة",
     placeholder: "اكتب سؤالك…",

@@ -104,7 +104,11 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                     <button type="button" class="end" onclick={emit(Action::EndChat)}>{ strings.end_chat }</button>
                 }
                 <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
-                    { if state.with_person() { strings.person_on_the_way } else { strings.talk_to_person } }
+                    { match (state.with_person(), &state.live.agent_name) {
+                        (true, Some(_)) => strings.with_a_person,
+                        (true, None) => strings.person_on_the_way,
+                        (false, _) => strings.talk_to_person,
+                    } }
                 </button>
             </div>
             <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
@@ -136,7 +140,8 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
                 <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"
-                    maxlength="1000" placeholder={strings.placeholder} />
+                    maxlength="1000"
+                    placeholder={if state.with_person() { strings.placeholder_person } else { strings.placeholder }} />
                 <button type="submit" class="send">{ strings.send }</button>
             </form>
         </section>
