@@ -36,6 +36,7 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
 
     // The launcher is drawn by the loader straight away.
     let launcher = browser.find_in_widget("button.launcher").await;
+    browser.screenshot("widget-closed").await;
     assert_eq!(
         launcher.attr("aria-expanded").await.unwrap().as_deref(),
         Some("false")
