@@ -1,140 +1,697 @@
-// Baton agent console: the built-in human queue, live.
-// Text from customers is always inserted with textContent, never as HTML.
-(function () {
-  "use strict";
-  var REASONS = {
-    sensitive_intent: "Sensitive topic",
-    frustration: "Customer is frustrated",
-    explicit_request: "Asked for a person",
-    repeated_failure: "Answers didn't help",
-    out_of_scope: "Bot couldn't answer",
-  };
-  var form = document.getElementById("connect");
-  var siteInput = document.getElementById("site");
-  var tokenInput = document.getElementById("token");
-  var list = document.getElementById("waiting");
-  var statusLine = document.getElementById("status");
-  var count = document.getElementById("count");
-  var empty = document.getElementById("empty");
-  var template = document.getElementById("entry");
-  var timer = null;
+// Baton agent console: the live queue, claims with leases, the hand-off packet, the
+// thread after the hand-off, knowledge-base suggestions from the widget's own triage
+// engine, reply, release, transfer and close. Several agents can work at once; the
+// server decides who holds a conversation.
+//
+// Invariant: text from customers (and from the API generally) is only ever put in the
+// page with textContent, never as HTML.
 
-  // `cargo xtask dev` prints a link with the development token in the fragment
-  // (never sent to the server); keep it for this tab and drop it from the address bar.
-  var fromLink = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash);
-  if (fromLink) {
-    sessionStorage.setItem("baton.agentToken", fromLink[1]);
-    history.replaceState(null, "", location.pathname);
+const REASONS = {
+  sensitive_intent: "Sensitive topic",
+  frustration: "Customer is frustrated",
+  explicit_request: "Asked for a person",
+  repeated_failure: "Answers didn't help",
+  out_of_scope: "Bot couldn't answer",
+};
+const FRIENDLY_ERRORS = {
+  already_claimed: "Another agent took this conversation.",
+  not_claimed: "You no longer hold this conversation; claim it first.",
+  not_in_queue: "This conversation is no longer in the queue.",
+};
+const QUEUE_EVERY_MS = 2000;
+const EVENTS_EVERY_MS = 1000;
+const RENEW_EVERY_MS = 20000;
+const AMBER_AFTER_MS = 2 * 60 * 1000;
+const RED_AFTER_MS = 5 * 60 * 1000;
+
+const $ = (id) => document.getElementById(id);
+const form = $("connect");
+const siteInput = $("site");
+const tokenInput = $("token");
+const waitingList = $("waiting");
+const activeList = $("active");
+const packetSection = $("packet");
+const thread = $("thread");
+const replyBox = $("reply");
+const template = $("entry");
+
+const state = {
+  me: null,
+  agents: [],
+  claimedAt: {}, // when this console claimed a conversation
+  forgottenAt: {}, // when this console let go of one
+  waitingIds: new Set(), // waiting in the latest queue snapshot
+  waitingAskedAt: 0,
+  renewEvery: {}, // conversation → ms between renewals
+  renewedAt: {},
+  held: new Set(), // conversations this agent holds (renewed every 20 s)
+  open: null, // conversation id shown in the detail pane
+  lastSeq: 0,
+  seen: new Set(),
+  threadCustomerText: null,
+  packetCustomerText: null,
+  pendingReply: null, // {text, clientId} kept after a network error for a retry
+  queueTimer: null,
+  eventsTimer: null,
+  eventsInFlight: false,
+  polls: 0,
+  suggester: null,
+  suggesterSite: null,
+};
+
+// `cargo xtask dev` prints a link with the token in the fragment (never sent to the
+// server); keep it for this tab and drop it from the address bar.
+const fromLink = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash);
+if (fromLink) {
+  sessionStorage.setItem("baton.agentToken", fromLink[1]);
+  history.replaceState(null, "", location.pathname);
+}
+tokenInput.value = sessionStorage.getItem("baton.agentToken") || "";
+siteInput.value = sessionStorage.getItem("baton.site") || siteInput.value;
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem("baton.agentToken", tokenInput.value);
+  sessionStorage.setItem("baton.site", siteInput.value);
+  connect();
+});
+if (tokenInput.value) connect();
+
+// --- API ---------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
   }
-  tokenInput.value = sessionStorage.getItem("baton.agentToken") || "";
-  siteInput.value = sessionStorage.getItem("baton.site") || siteInput.value;
+}
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    sessionStorage.setItem("baton.agentToken", tokenInput.value);
-    sessionStorage.setItem("baton.site", siteInput.value);
-    refresh();
+async function api(method, path, body) {
+  const init = { method, headers: { authorization: "Bearer " + tokenInput.value } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init); // a network error rejects with TypeError
+  let json = null;
+  try { json = await response.json(); } catch (_) { json = null; }
+  if (!response.ok) {
+    const error = (json && json.error) || {};
+    throw new ApiError(response.status, error.code || "http_" + response.status,
+      error.message || "The server answered " + response.status + ".");
+  }
+  return json;
+}
+
+const site = () => siteInput.value;
+const q = (params) => Object.entries(params)
+  .map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
+
+function say(message) { $("status").textContent = message; }
+function alertUser(error, what) {
+  const text = error instanceof ApiError
+    ? (FRIENDLY_ERRORS[error.code] || error.message)
+    : "Network error; check the connection and try again.";
+  $("alert").textContent = (what ? what + ": " : "") + text;
+}
+function clearAlert() { $("alert").textContent = ""; }
+
+// --- Sign-in -------------------------------------------------------------------
+
+async function connect() {
+  clearTimeout(state.queueTimer);
+  clearAlert();
+  try {
+    state.me = await api("GET", "/v1/agent/me");
+  } catch (error) {
+    state.me = null;
+    $("me").hidden = true;
+    alertUser(error, "Could not sign in");
+    // A wrong token waits for the agent; a network error retries by itself.
+    if (!(error instanceof ApiError)) state.queueTimer = setTimeout(connect, QUEUE_EVERY_MS);
+    return;
+  }
+  $("me").textContent = "Signed in as " + state.me.name;
+  $("me").hidden = false;
+  say("Signed in as " + state.me.name + ".");
+  try {
+    state.agents = await api("GET", "/v1/agent/agents");
+  } catch (_) {
+    state.agents = [];
+  }
+  fillTransferTargets();
+  loadSuggester();
+  refreshQueue();
+  refreshAnalytics();
+}
+
+function fillTransferTargets() {
+  const select = $("transfer-to");
+  select.replaceChildren();
+  state.agents.filter((a) => !state.me || a.id !== state.me.id).forEach((agent) => {
+    const option = document.createElement("option");
+    option.value = agent.id;
+    option.textContent = agent.name + (agent.languages && agent.languages.length
+      ? " (" + agent.languages.join(", ") + ")" : "");
+    select.appendChild(option);
   });
-  if (tokenInput.value) refresh();
+  $("transfer-form").hidden = select.options.length === 0;
+}
 
-  function refresh() {
-    clearTimeout(timer);
-    fetch("/v1/agent/queue?site=" + encodeURIComponent(siteInput.value), {
-      headers: { authorization: "Bearer " + tokenInput.value },
-    })
-      .then(function (response) {
-        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-      })
-      .then(function (result) {
-        if (!result.ok) {
-          statusLine.textContent = "Could not load the queue: " + result.body.error.message;
-          return;
-        }
-        render(result.body.waiting);
-        statusLine.textContent = "Live · updated " + new Date().toLocaleTimeString();
-        timer = setTimeout(refresh, 3000);
-      })
-      .catch(function () {
-        statusLine.textContent = "Offline; retrying…";
-        timer = setTimeout(refresh, 5000);
-      });
-  }
+// --- Queue ---------------------------------------------------------------------
 
-  function render(waiting) {
-    count.textContent = String(waiting.length);
-    empty.hidden = waiting.length > 0;
-    list.replaceChildren();
-    waiting.forEach(function (entry, index) {
-      var item = template.content.firstElementChild.cloneNode(true);
-      item.dataset.conversation = entry.conversation_id;
-      var urgent = entry.reasons.indexOf("sensitive_intent") >= 0 || entry.reasons.indexOf("frustration") >= 0;
-      item.classList.toggle("urgent", urgent);
-      item.querySelector(".priority").textContent = "#" + (index + 1) + (urgent ? " · priority" : "");
-      item.querySelector(".intent").textContent = entry.intent
-        ? entry.intent.intent.replace(/_/g, " ") + " (" + Math.round(entry.intent.confidence * 100) + "%)"
-        : "intent unknown";
-      var age = item.querySelector(".age");
-      age.dateTime = new Date(entry.created_at_ms).toISOString();
-      age.textContent = ago(entry.created_at_ms);
-      item.querySelector(".summary").textContent = entry.summary || "(no summary)";
-      var reasons = item.querySelector(".reasons");
-      entry.reasons.forEach(function (reason) {
-        var li = document.createElement("li");
-        li.textContent = REASONS[reason] || reason;
-        reasons.appendChild(li);
-      });
-      item.querySelector(".open").addEventListener("click", function () { showPacket(entry.conversation_id); });
-      item.querySelector(".meta").textContent = "Conversation " + entry.conversation_id.slice(0, 8) + " · " + (entry.language || "?");
-      list.appendChild(item);
-    });
+async function refreshQueue() {
+  clearTimeout(state.queueTimer);
+  if (!state.me) return;
+  if (document.hidden) { state.queueTimer = setTimeout(refreshQueue, QUEUE_EVERY_MS); return; }
+  try {
+    const askedAt = Date.now();
+    const queue = await api("GET", "/v1/agent/queue?" + q({ site: site() }));
+    renderWaiting(queue.waiting || []);
+    state.waitingIds = new Set((queue.waiting || []).map((e) => e.conversation_id));
+    state.waitingAskedAt = askedAt;
+    renderActive(queue.active || [], askedAt);
+    $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
+    if ($("status").textContent === "Offline; retrying…") say("Back online.");
+    state.polls += 1;
+    if (state.polls % 5 === 0) refreshAnalytics();
+  } catch (error) {
+    if (error instanceof ApiError) alertUser(error, "Could not load the queue");
+    else {
+      $("live").textContent = "Offline; retrying…";
+      say("Offline; retrying…");
+    }
   }
+  state.queueTimer = setTimeout(refreshQueue, QUEUE_EVERY_MS);
+}
 
-  function showPacket(conversationId) {
-    fetch("/v1/agent/packet?site=" + encodeURIComponent(siteInput.value) +
-          "&conversation=" + encodeURIComponent(conversationId), {
-      headers: { authorization: "Bearer " + tokenInput.value },
-    })
-      .then(function (response) { return response.json(); })
-      .then(function (view) {
-        if (view.error) { statusLine.textContent = "Could not open the packet: " + view.error.message; return; }
-        var section = document.getElementById("packet");
-        var packet = view.packet;
-        section.dataset.conversation = view.conversation_id;
-        section.querySelector(".packet-summary").textContent = packet.summary || "(no summary)";
-        var reasons = section.querySelector(".packet-reasons");
-        reasons.replaceChildren();
-        (packet.reasons.length ? packet.reasons : ["customer_choice"]).forEach(function (reason) {
-          var li = document.createElement("li");
-          li.textContent = REASONS[reason] || "Chose to talk to a person";
-          reasons.appendChild(li);
-        });
-        var mood = packet.sentiment.map(function (s) { return s < -0.3 ? "upset" : s > 0.3 ? "positive" : "neutral"; });
-        section.querySelector(".packet-meta").textContent =
-          "Answers already shown: " + (packet.answers_shown.join(", ").replace(/_/g, " ") || "none") +
-          " · Mood over the conversation: " + (mood.join(" → ") || "unknown") +
-          " · Language: " + (packet.language || "?");
-        var transcript = section.querySelector(".transcript");
-        transcript.replaceChildren();
-        packet.transcript.forEach(function (line) {
-          var li = document.createElement("li");
-          li.className = "line from-" + line.author;
-          var who = document.createElement("strong");
-          who.textContent = line.author === "customer" ? "Customer" : line.author === "bot" ? "Bot" : line.author;
-          li.appendChild(who);
-          li.appendChild(document.createTextNode(" " + line.text));
-          transcript.appendChild(li);
-        });
-        section.hidden = false;
-        section.focus();
-      })
-      .catch(function () { statusLine.textContent = "Offline; could not open the packet."; });
-  }
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && state.me) refreshQueue();
+});
 
-  function ago(ms) {
-    var seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (seconds < 60) return seconds + " s waiting";
-    var minutes = Math.round(seconds / 60);
-    if (minutes < 60) return minutes + " min waiting";
-    return Math.round(minutes / 60) + " h waiting";
+function intentText(intent) {
+  return intent
+    ? intent.intent.replace(/_/g, " ") + " (" + Math.round(intent.confidence * 100) + "%)"
+    : "intent unknown";
+}
+
+function fillEntry(item, entry, index) {
+  item.dataset.conversation = entry.conversation_id;
+  const urgent = entry.reasons.includes("sensitive_intent") || entry.reasons.includes("frustration");
+  item.classList.toggle("urgent", urgent);
+  item.querySelector(".priority").textContent = "#" + (index + 1) + (urgent ? " · priority" : "");
+  item.querySelector(".intent").textContent = intentText(entry.intent);
+  item.querySelector(".summary").textContent = entry.summary || "(no summary)";
+  const reasons = item.querySelector(".reasons");
+  entry.reasons.forEach((reason) => {
+    const li = document.createElement("li");
+    li.textContent = REASONS[reason] || reason;
+    reasons.appendChild(li);
+  });
+  if (!entry.reasons.length) reasons.remove();
+  const label = (entry.summary || entry.conversation_id.slice(0, 8));
+  item.querySelector(".open").addEventListener("click", () => openConversation(entry.conversation_id));
+  item.querySelector(".open").setAttribute("aria-label", "Open packet: " + label);
+  return label;
+}
+
+function renderWaiting(waiting) {
+  $("count").textContent = String(waiting.length);
+  $("empty").hidden = waiting.length > 0;
+  const focused = document.activeElement && document.activeElement.closest("#waiting li");
+  const focusId = focused && focused.dataset.conversation;
+  const focusClass = focused && document.activeElement.className;
+  waitingList.replaceChildren();
+  waiting.forEach((entry, index) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    const label = fillEntry(item, entry, index);
+    const sla = item.querySelector(".sla");
+    sla.dataset.since = String(entry.created_at_ms);
+    sla.dataset.kind = "waiting";
+    item.querySelector(".meta").textContent =
+      "Conversation " + entry.conversation_id.slice(0, 8) + " · language " + (entry.language || "unknown");
+    const claim = item.querySelector(".claim");
+    claim.setAttribute("aria-label", "Claim: " + label);
+    claim.addEventListener("click", () => claimConversation(entry.conversation_id));
+    waitingList.appendChild(item);
+    if (focusId === entry.conversation_id) {
+      const again = item.querySelector("." + focusClass.split(" ")[0]);
+      if (again) again.focus();
+    }
+  });
+  tick();
+}
+
+function renderActive(active, askedAt) {
+  $("active-count").textContent = String(active.length);
+  $("active-empty").hidden = active.length > 0;
+  const mine = new Set();
+  activeList.replaceChildren();
+  active.forEach((entry, index) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.classList.add("active-entry");
+    fillEntry(item, entry, index);
+    item.querySelector(".priority").textContent = "#" + (index + 1);
+    item.querySelector(".claim").remove();
+    const held = entry.claim && state.me && entry.claim.agent_id === state.me.id;
+    if (held) mine.add(entry.conversation_id);
+    item.classList.toggle("mine", Boolean(held));
+    item.querySelector(".open").textContent = held ? "Open" : "View";
+    const sla = item.querySelector(".sla");
+    sla.dataset.since = String(entry.created_at_ms);
+    sla.dataset.kind = "active";
+    const meta = item.querySelector(".meta");
+    meta.replaceChildren();
+    const who = document.createElement("span");
+    who.className = "holder-name";
+    who.textContent = entry.claim ? "With " + (held ? "you" : entry.claim.agent_name) : "Unclaimed";
+    meta.appendChild(who);
+    if (entry.claim) {
+      const lease = document.createElement("span");
+      lease.className = "lease";
+      lease.dataset.until = String(entry.claim.lease_until_ms);
+      meta.append(" · ", lease);
+    }
+    meta.append(" · " + (entry.first_reply_at_ms ? "first reply sent" : "no reply yet"));
+    activeList.appendChild(item);
+  });
+  // The server is the truth about what this agent holds, except for what this console
+  // claimed or let go of after the snapshot was requested.
+  state.held.forEach((id) => { if ((state.claimedAt[id] || 0) > askedAt) mine.add(id); });
+  mine.forEach((id) => { if ((state.forgottenAt[id] || 0) > askedAt) mine.delete(id); });
+  state.held = mine;
+  mine.forEach((id) => {
+    const entry = active.find((e) => e.conversation_id === id);
+    if (!state.renewedAt[id] && entry) noteLease(id, entry.claim);
+  });
+  if (state.open) updateDetailMode();
+  tick();
+}
+
+function clock(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return m + ":" + String(s).padStart(2, "0");
+}
+
+// Once a second: SLA timers and lease countdowns, without refetching.
+function tick() {
+  const now = Date.now();
+  document.querySelectorAll(".sla[data-since]").forEach((el) => {
+    const waited = now - Number(el.dataset.since);
+    const item = el.closest("li");
+    el.textContent = (el.dataset.kind === "waiting" ? "waiting " : "escalated ") + clock(waited) +
+      (el.dataset.kind === "active" ? " ago" : "");
+    const level = waited > RED_AFTER_MS ? "red" : waited > AMBER_AFTER_MS ? "amber" : "ok";
+    if (el.dataset.kind === "waiting" && item) {
+      item.classList.toggle("sla-amber", level === "amber");
+      item.classList.toggle("sla-red", level === "red");
+    }
+  });
+  document.querySelectorAll(".lease[data-until]").forEach((el) => {
+    const left = Number(el.dataset.until) - now;
+    el.textContent = left > 0 ? "lease " + clock(left) + " left" : "lease lapsed";
+  });
+}
+setInterval(tick, 1000);
+
+// --- Claims ---------------------------------------------------------------------
+
+async function claimConversation(id) {
+  clearAlert();
+  let result;
+  try {
+    result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
+  } catch (error) {
+    alertUser(error, "Could not claim");
+    refreshQueue();
+    return;
   }
-})();
+  state.held.add(id);
+  state.claimedAt[id] = Date.now();
+  delete state.forgottenAt[id];
+  noteLease(id, result && result.claim);
+  say("You have this conversation.");
+  await openConversation(id);
+  refreshQueue();
+}
+
+// Claims are leases: renew each held one every 20 s, or sooner when the server's
+// lease is short (a third of it), so a claim lapses only when this console vanishes.
+function noteLease(id, claim) {
+  if (!claim) return;
+  const length = claim.lease_until_ms - Date.now();
+  state.renewEvery[id] = Math.min(RENEW_EVERY_MS, Math.max(2000, Math.floor(length / 3)));
+  state.renewedAt[id] = Date.now();
+}
+
+let renewing = false;
+setInterval(async () => {
+  if (renewing) return;
+  renewing = true;
+  const now = Date.now();
+  for (const id of Array.from(state.held)) {
+    if (!state.held.has(id)) continue; // let go of while renewing another
+    // Renewing is claiming: never take back one the latest snapshot shows waiting.
+    if (state.waitingIds.has(id) && (state.claimedAt[id] || 0) < state.waitingAskedAt) { forget(id); continue; }
+    if (now - (state.renewedAt[id] || 0) < (state.renewEvery[id] || RENEW_EVERY_MS)) continue;
+    try {
+      const result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
+      noteLease(id, result && result.claim);
+      if (result && result.closed) {
+        forget(id);
+        if (state.open === id) updateDetailMode();
+      }
+    } catch (error) {
+      if (error instanceof ApiError) {
+        forget(id);
+        alertUser(error, "Lost a conversation");
+        if (state.open === id) updateDetailMode();
+      }
+    }
+  }
+  renewing = false;
+}, 1000);
+
+// --- Detail pane ------------------------------------------------------------------
+
+async function openConversation(id) {
+  let view;
+  try {
+    view = await api("GET", "/v1/agent/packet?" + q({ site: site(), conversation: id }));
+  } catch (error) {
+    alertUser(error, "Could not open the packet");
+    return;
+  }
+  const packet = view.packet;
+  const switching = state.open !== view.conversation_id;
+  state.open = view.conversation_id;
+  packetSection.dataset.conversation = view.conversation_id;
+  $("packet-title").textContent = "Conversation " + view.conversation_id.slice(0, 8);
+  packetSection.querySelector(".packet-summary").textContent = packet.summary || "(no summary)";
+  const reasons = packetSection.querySelector(".packet-reasons");
+  reasons.replaceChildren();
+  (packet.reasons.length ? packet.reasons : ["customer_choice"]).forEach((reason) => {
+    const li = document.createElement("li");
+    li.textContent = REASONS[reason] || "Chose to talk to a person";
+    reasons.appendChild(li);
+  });
+  const mood = (packet.sentiment || []).map((s) => (s < -0.3 ? "upset" : s > 0.3 ? "positive" : "neutral"));
+  packetSection.querySelector(".packet-meta").textContent =
+    "Intent: " + intentText(packet.intent) +
+    " · Answers already shown: " + ((packet.answers_shown || []).join(", ").replace(/_/g, " ") || "none") +
+    " · Mood: " + (mood.join(" → ") || "unknown") +
+    " · Language: " + (packet.language || "unknown");
+  const transcript = packetSection.querySelector(".transcript");
+  transcript.replaceChildren();
+  state.packetCustomerText = null;
+  packet.transcript.forEach((line) => {
+    transcript.appendChild(lineItem(line.author, authorName(line.author), line.text));
+    if (line.author === "customer") state.packetCustomerText = line.text;
+  });
+  if (switching) {
+    thread.replaceChildren();
+    $("thread-empty").hidden = false;
+    state.lastSeq = 0;
+    state.seen = new Set();
+    state.threadCustomerText = null;
+    state.pendingReply = null;
+    replyBox.value = "";
+    $("resolution").value = "";
+  }
+  packetSection.hidden = false;
+  updateDetailMode();
+  updateSuggestion();
+  packetSection.focus();
+  pollEvents();
+}
+
+function authorName(author, agentName) {
+  if (author === "customer") return "Customer";
+  if (author === "bot") return "Bot";
+  if (author === "agent") return agentName || "Agent";
+  return "Note";
+}
+
+function lineItem(author, who, text) {
+  const li = document.createElement("li");
+  li.className = "line from-" + author;
+  const strong = document.createElement("strong");
+  strong.textContent = who;
+  li.append(strong, " ", text);
+  return li;
+}
+
+function updateDetailMode() {
+  const mine = state.held.has(state.open);
+  $("work").hidden = !mine;
+  $("claim-open").hidden = mine;
+  $("holder").textContent = mine ? "You have this conversation." : "Not yours — claim it to reply.";
+}
+
+$("claim-open").addEventListener("click", () => { if (state.open) claimConversation(state.open); });
+
+// This agent no longer holds `id` (released, transferred or closed).
+function forget(id) {
+  state.held.delete(id);
+  delete state.claimedAt[id];
+  state.forgottenAt[id] = Date.now();
+  delete state.renewedAt[id];
+  delete state.renewEvery[id];
+}
+
+function holdAgain(id) {
+  state.held.add(id);
+  delete state.forgottenAt[id];
+  state.renewedAt[id] = Date.now();
+}
+
+function closeDetail(message) {
+  state.open = null;
+  clearTimeout(state.eventsTimer);
+  packetSection.hidden = true;
+  delete packetSection.dataset.conversation;
+  say(message);
+  $("queue-title").focus();
+  refreshQueue();
+}
+
+async function pollEvents() {
+  clearTimeout(state.eventsTimer);
+  const id = state.open;
+  if (!id) return;
+  if (!state.eventsInFlight && !document.hidden) {
+    state.eventsInFlight = true;
+    try {
+      const update = await api("GET", "/v1/agent/events?" +
+        q({ site: site(), conversation: id, after: state.lastSeq }));
+      if (state.open === id) appendEvents(update.events || []);
+    } catch (_) {
+      // Quietly retried on the next tick; the queue poll reports being offline.
+    } finally {
+      state.eventsInFlight = false;
+    }
+  }
+  if (state.open === id) state.eventsTimer = setTimeout(pollEvents, EVENTS_EVERY_MS);
+}
+
+function appendEvents(events) {
+  let newCustomerText = null;
+  events.forEach((entry) => {
+    if (state.seen.has(entry.seq)) return;
+    state.seen.add(entry.seq);
+    state.lastSeq = Math.max(state.lastSeq, entry.seq);
+    const event = entry.event;
+    let li;
+    if (event.type === "message") {
+      const who = event.author === "customer" ? "Customer" : (event.agent_name || "Agent");
+      li = lineItem(event.author, who, event.text);
+      if (event.author === "customer") {
+        state.threadCustomerText = event.text;
+        newCustomerText = event.text;
+      }
+    } else if (event.type === "agent_joined") {
+      li = lineItem("system", "Note", event.agent_name + " joined.");
+    } else if (event.type === "agent_left") {
+      li = lineItem("system", "Note", event.agent_name + " left.");
+    } else if (event.type === "resolved") {
+      li = lineItem("system", "Note", "Resolved by " + (event.by === "customer" ? "the customer" : "an agent") +
+        (event.resolution ? ": " + event.resolution : "."));
+    } else {
+      return;
+    }
+    li.dataset.seq = String(entry.seq);
+    thread.appendChild(li);
+  });
+  $("thread-empty").hidden = thread.children.length > 0;
+  if (newCustomerText !== null) {
+    $("announce").textContent = "Customer: " + newCustomerText;
+    updateSuggestion();
+  }
+}
+
+// --- Reply, release, transfer, close -----------------------------------------------
+
+function randomId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+$("reply-form").addEventListener("submit", (event) => { event.preventDefault(); sendReply(); });
+replyBox.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    sendReply();
+  }
+});
+
+let sending = false;
+async function sendReply() {
+  const text = replyBox.value.trim();
+  const id = state.open;
+  if (!text || !id || sending) return;
+  // Retrying the same text after a network error reuses its client_id: stored once.
+  const pending = state.pendingReply;
+  const clientId = pending && pending.text === text && pending.conversation === id ? pending.clientId : randomId();
+  state.pendingReply = { text, clientId, conversation: id };
+  sending = true;
+  clearAlert();
+  try {
+    await api("POST", "/v1/agent/reply", { site: site(), conversation: id, client_id: clientId, text });
+    state.pendingReply = null;
+    if (replyBox.value.trim() === text) replyBox.value = "";
+    say("Reply sent.");
+    pollEvents();
+  } catch (error) {
+    if (error instanceof ApiError) state.pendingReply = null;
+    alertUser(error, "Reply not sent");
+  } finally {
+    sending = false;
+  }
+}
+
+$("release").addEventListener("click", async () => {
+  const id = state.open;
+  if (!id) return;
+  forget(id); // first, so a lease renewal cannot re-claim it meanwhile
+  try {
+    await api("POST", "/v1/agent/release", { site: site(), conversation: id });
+  } catch (error) {
+    if (!(error instanceof ApiError)) holdAgain(id);
+    updateDetailMode();
+    alertUser(error, "Could not release");
+    return;
+  }
+  closeDetail("Released back to the queue.");
+});
+
+$("transfer-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const id = state.open;
+  const select = $("transfer-to");
+  if (!id || !select.value) return;
+  const name = select.options[select.selectedIndex].textContent;
+  forget(id); // first, so a lease renewal cannot re-claim it meanwhile
+  try {
+    await api("POST", "/v1/agent/transfer", { site: site(), conversation: id, to_agent: select.value });
+  } catch (error) {
+    if (!(error instanceof ApiError)) holdAgain(id);
+    updateDetailMode();
+    alertUser(error, "Could not transfer");
+    return;
+  }
+  closeDetail("Transferred to " + name + ".");
+});
+
+$("close-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const id = state.open;
+  if (!id) return;
+  const note = $("resolution").value.trim();
+  const body = { site: site(), conversation: id };
+  if (note) body.resolution = note;
+  forget(id); // first, so a lease renewal cannot re-claim it meanwhile
+  try {
+    await api("POST", "/v1/agent/close", body);
+  } catch (error) {
+    if (!(error instanceof ApiError)) holdAgain(id);
+    updateDetailMode();
+    alertUser(error, "Could not close");
+    return;
+  }
+  closeDetail("Conversation closed.");
+});
+
+// --- Knowledge-base suggestions (the widget's triage engine, in wasm) ------------------
+
+async function loadSuggester() {
+  const wanted = site();
+  if (state.suggesterSite === wanted) return;
+  state.suggesterSite = wanted;
+  state.suggester = null;
+  $("suggester-note").textContent = "";
+  try {
+    const module = await import("/widget/baton.js");
+    await module.default({ module_or_path: "/widget/baton_bg.wasm" });
+    const response = await fetch("/sites/" + encodeURIComponent(wanted) + "/model.bin");
+    if (!response.ok) throw new Error("no model");
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (state.suggesterSite !== wanted) return;
+    state.suggester = new module.ReplySuggester(bytes);
+    updateSuggestion();
+  } catch (_) {
+    state.suggester = null;
+    $("suggester-note").textContent = "Knowledge-base suggestions are unavailable for this site.";
+  }
+}
+
+let suggestedAnswer = null;
+function updateSuggestion() {
+  const box = $("suggestion");
+  const text = state.threadCustomerText || state.packetCustomerText;
+  let suggestion = null;
+  if (state.suggester && text) {
+    try {
+      const json = state.suggester.suggest(text);
+      suggestion = json ? JSON.parse(json) : null;
+    } catch (_) { suggestion = null; }
+  }
+  if (!suggestion) { box.hidden = true; suggestedAnswer = null; return; }
+  suggestedAnswer = suggestion.answer;
+  box.dataset.intent = suggestion.intent;
+  box.querySelector(".suggestion-title").textContent = "Suggested from the knowledge base: " + suggestion.title;
+  box.querySelector(".suggestion-answer").textContent = suggestion.answer;
+  $("insert").setAttribute("aria-label", "Insert the suggested answer: " + suggestion.title);
+  box.hidden = false;
+}
+
+$("insert").addEventListener("click", () => {
+  if (suggestedAnswer === null) return;
+  replyBox.value = suggestedAnswer;
+  replyBox.focus();
+});
+
+// --- Analytics -----------------------------------------------------------------------
+
+async function refreshAnalytics() {
+  let stats;
+  try {
+    stats = await api("GET", "/v1/agent/analytics?" + q({ site: site() }));
+  } catch (_) { return; }
+  $("analytics").hidden = false;
+  $("stat-escalated").textContent = String(stats.escalated);
+  const byReason = Object.entries(stats.escalated_by_reason || {})
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => (REASONS[reason] || reason) + " " + n);
+  $("stat-reasons").textContent = byReason.join(" · ") || "none";
+  $("stat-resolved").textContent = String(stats.resolved);
+  $("stat-first-reply").textContent = stats.median_first_reply_seconds == null
+    ? "–" : clock(stats.median_first_reply_seconds * 1000);
+  $("stat-csat").textContent = stats.csat_count
+    ? (stats.csat_average == null ? "–" : stats.csat_average.toFixed(1)) + " average (" + stats.csat_count + " ratings)"
+    : "no ratings";
+  $("stat-bot").textContent = stats.bot_answers_helpful + " helpful · " + stats.bot_answers_unhelpful + " not";
+}

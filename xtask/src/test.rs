@@ -112,11 +112,11 @@ pub(crate) fn run() -> Result<()> {
     };
     report.stage(
         "edge API tests (wrangler dev)",
-        integration(&["edge_api", "conversation"]),
+        integration(&["edge_api", "conversation", "openapi"]),
     )?;
     report.stage(
         "end-to-end tests (Chromium, Firefox)",
-        integration(&["browser", "live_chat"]),
+        integration(&["browser", "live_chat", "console"]),
     )?;
     drop(server);
     println!(

@@ -1,0 +1,446 @@
+//! End-to-end: the agent console (`www/agent`) in real headless Chromium and Firefox,
+//! served by real `wrangler dev`. An agent signs in, sees a conversation waiting,
+//! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
+//! the customer's answer live and closes; a second agent's claim shows as a conflict;
+//! transfer and release work from the console; the console renews its leases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use baton_protocol::{
+    Author, EscalationAccepted, EscalationReason, EventBody, HandoffPacket, TranscriptEntry,
+};
+use baton_tests::browser::{eventually, Browser, BrowserKind};
+use baton_tests::{escalation, in_both_browsers, unique_id, Baton};
+use fantoccini::elements::Element;
+use fantoccini::Locator;
+use serde_json::json;
+
+const SITE: &str = "demo";
+
+/// The demo knowledge base's full answer for `card_arrival`.
+fn card_arrival_answer() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/triage/data/demo/kb.toml"
+    );
+    let kb: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    kb["intent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].as_str() == Some("card_arrival"))
+        .and_then(|i| i["answer"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// A new conversation in the demo queue whose summary is unique to this test.
+async fn escalate(baton: &Baton, customer_text: &str) -> (EscalationAccepted, String) {
+    let summary = unique_id("Console test: customer asks");
+    let packet = HandoffPacket {
+        reasons: vec![EscalationReason::ExplicitRequest],
+        summary: summary.clone(),
+        transcript: vec![TranscriptEntry {
+            author: Author::Customer,
+            text: customer_text.into(),
+            at_ms: 1,
+        }],
+        language: "en".into(),
+        ..HandoffPacket::default()
+    };
+    (baton.escalate(&escalation(SITE, packet)).await, summary)
+}
+
+/// Opens the console signed in with `token` (fragment link) and waits for "Signed in as".
+async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
+    browser
+        .client
+        .goto(&baton.url(&format!("/agent/#token={token}")))
+        .await
+        .unwrap();
+    wait_text(browser, "#me", &format!("Signed in as {name}")).await;
+    // The token left the address bar.
+    let url = browser.client.current_url().await.unwrap();
+    assert!(!url.as_str().contains(token), "token still in {url}");
+}
+
+/// Waits until a displayed element matching `css` contains `text`.
+async fn wait_text(browser: &Browser, css: &str, text: &str) -> Element {
+    let what = format!("`{css}` showing {text:?} ({})", browser.kind.name());
+    eventually(&what, || async {
+        for element in browser.client.find_all(Locator::Css(css)).await.ok()? {
+            if element.is_displayed().await.ok()? && element.text().await.ok()?.contains(text) {
+                return Some(element);
+            }
+        }
+        None
+    })
+    .await
+}
+
+/// Waits until a displayed element matches `css`.
+async fn wait_shown(browser: &Browser, css: &str) -> Element {
+    wait_text(browser, css, "").await
+}
+
+/// Waits until nothing matches `css`.
+async fn wait_gone(browser: &Browser, css: &str) {
+    let what = format!("`{css}` to go away ({})", browser.kind.name());
+    eventually(&what, || async {
+        let found = browser.client.find_all(Locator::Css(css)).await.ok()?;
+        found.is_empty().then_some(())
+    })
+    .await
+}
+
+async fn count(browser: &Browser, css: &str) -> usize {
+    browser
+        .client
+        .find_all(Locator::Css(css))
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn lease_until(baton: &Baton, conversation: &str) -> Option<(String, u64)> {
+    let queue: serde_json::Value = baton
+        .http()
+        .get(baton.url(&format!("/v1/agent/queue?site={SITE}")))
+        .bearer_auth(&baton.agent_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    queue["active"]
+        .as_array()?
+        .iter()
+        .find(|e| e["conversation_id"] == conversation)
+        .map(|e| {
+            (
+                e["claim"]["agent_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                e["claim"]["lease_until_ms"].as_u64().unwrap_or(0),
+            )
+        })
+}
+
+async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let (accepted, summary) = escalate(&baton, "where is my card? it still hasn't arrived").await;
+    let id = accepted.conversation_id.clone();
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &sam.token, "Sam").await;
+
+    // Waiting: the summary, the reason in plain words, a live SLA timer.
+    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let entry = wait_text(&browser, &entry_css, &summary).await;
+    let text = entry.text().await.unwrap();
+    assert!(text.contains("Asked for a person"), "reason shown: {text}");
+    wait_text(&browser, &format!("{entry_css} .sla"), "waiting 0:").await;
+    // The analytics strip is there.
+    wait_shown(&browser, "#analytics #stat-escalated").await;
+
+    // Claim: the packet opens, summary first, then reasons, then the transcript.
+    entry
+        .find(Locator::Css("button.claim"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let packet_css = format!("#packet[data-conversation='{id}']");
+    wait_text(&browser, &format!("{packet_css} .packet-summary"), &summary).await;
+    wait_text(
+        &browser,
+        &format!("{packet_css} .transcript"),
+        "where is my card?",
+    )
+    .await;
+    let order = browser
+        .client
+        .execute(
+            "const s = document.querySelector('#packet .packet-summary');
+             const r = document.querySelector('#packet .packet-reasons');
+             const t = document.querySelector('#packet .transcript');
+             const before = (a, b) => Boolean(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+             return before(s, r) && before(r, t);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(order, json!(true), "summary, then reasons, then transcript");
+    let reply = wait_shown(&browser, "#reply").await;
+    wait_text(
+        &browser,
+        &format!("#active li[data-conversation='{id}']"),
+        "With you",
+    )
+    .await;
+    wait_gone(&browser, &entry_css).await;
+
+    // The knowledge base suggests the card-arrival answer; Insert fills the reply box.
+    let suggestion = wait_text(
+        &browser,
+        "#suggestion",
+        "Suggested from the knowledge base:",
+    )
+    .await;
+    assert_eq!(
+        suggestion.attr("data-intent").await.unwrap().as_deref(),
+        Some("card_arrival")
+    );
+    browser
+        .client
+        .find(Locator::Css("#insert"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .trim(),
+        card_arrival_answer().trim()
+    );
+    reply.clear().await.unwrap();
+
+    // Ctrl+Enter sends; the customer receives the reply.
+    let first_reply = unique_id("Hello from Sam");
+    reply
+        .send_keys(&format!("{first_reply}\u{e009}\u{e007}\u{e000}"))
+        .await
+        .unwrap();
+    eventually("the customer to receive the agent's reply", || async {
+        let update = baton.customer_events(SITE, &accepted, 0).await;
+        update.events.iter().find_map(|e| match &e.event {
+            EventBody::Message {
+                author: Author::Agent,
+                text,
+                agent_name,
+                ..
+            } if *text == first_reply => {
+                assert_eq!(agent_name.as_deref(), Some("Sam"));
+                Some(())
+            }
+            _ => None,
+        })
+    })
+    .await;
+    wait_text(&browser, "#thread li.from-agent", &first_reply).await;
+
+    // The customer answers through the API; it appears in the console's thread.
+    let customer_text = unique_id("Thanks, and my PIN?");
+    let response = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "messages",
+            &json!({"client_id": unique_id("c"), "text": customer_text}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    wait_text(&browser, "#thread li.from-customer", &customer_text).await;
+    wait_text(&browser, "#announce", &customer_text).await;
+
+    // A second reply with the Send button; nothing in the thread is duplicated.
+    let second_reply = unique_id("Your PIN comes by post");
+    reply.send_keys(&second_reply).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("#reply-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&browser, "#thread li.from-agent", &second_reply).await;
+    let thread = browser
+        .client
+        .find(Locator::Css("#thread"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for text in [&first_reply, &customer_text, &second_reply] {
+        assert_eq!(
+            thread.matches(text.as_str()).count(),
+            1,
+            "{text} in {thread}"
+        );
+    }
+    assert_eq!(reply.prop("value").await.unwrap().as_deref(), Some(""));
+
+    // The console renews its claim (leases are 15 s under test).
+    let (holder, first_lease) = lease_until(&baton, &id).await.unwrap();
+    assert_eq!(holder, "sam");
+    eventually("the console to renew its lease", || async {
+        let (holder, lease) = lease_until(&baton, &id).await?;
+        (holder == "sam" && lease > first_lease).then_some(())
+    })
+    .await;
+
+    // No accessibility violations with a conversation open.
+    let violations = browser.axe_violations().await;
+    assert_eq!(violations, json!([]), "axe-core violations");
+    browser.screenshot("agent-console-conversation").await;
+
+    // Close with a note: it leaves Active; the customer sees it resolved.
+    browser
+        .client
+        .find(Locator::Css("#resolution"))
+        .await
+        .unwrap()
+        .send_keys("Card re-sent")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("#close-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&browser, "#status", "closed").await;
+    wait_gone(&browser, &format!("#active li[data-conversation='{id}']")).await;
+    assert_eq!(count(&browser, &entry_css).await, 0);
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert!(
+        update.events.iter().any(|e| matches!(
+            &e.event,
+            EventBody::Resolved { resolution: Some(note), .. } if note == "Card re-sent"
+        )),
+        "the customer sees the conversation resolved"
+    );
+    browser.close().await;
+}
+
+async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let noor = baton.agent("noor");
+    let (accepted, summary) = escalate(&baton, "I need to talk about my account").await;
+    let id = accepted.conversation_id.clone();
+    let target = json!({"site": SITE, "conversation": id});
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &sam.token, "Sam").await;
+
+    // Sam opens the packet; Noor claims first; Sam's claim is refused, in words.
+    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    wait_text(&browser, &entry_css, &summary)
+        .await
+        .find(Locator::Css("button.open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let claim = wait_shown(&browser, "#claim-open").await;
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    claim.click().await.unwrap();
+    wait_text(&browser, "#alert", "Another agent took this conversation").await;
+    let active_css = format!("#active li[data-conversation='{id}']");
+    wait_text(&browser, &active_css, "With Noor").await;
+    assert!(!browser
+        .client
+        .find(Locator::Css("#reply"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap());
+
+    // Noor transfers to Sam: the console shows it as Sam's, and Sam can work on it.
+    baton
+        .agent_ok(
+            &noor.token,
+            "transfer",
+            &json!({"site": SITE, "conversation": id, "to_agent": "sam"}),
+        )
+        .await;
+    wait_text(&browser, &active_css, "With you")
+        .await
+        .find(Locator::Css("button.open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_shown(&browser, "#reply").await;
+
+    // Sam transfers back to Noor from the console.
+    let options = browser
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#transfer-to option'), (o) => o.value);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let options = options.as_array().unwrap();
+    assert!(
+        options.contains(&json!("noor")),
+        "Noor is a target: {options:?}"
+    );
+    assert!(
+        !options.contains(&json!("sam")),
+        "targets exclude me: {options:?}"
+    );
+    browser
+        .client
+        .find(Locator::Css("#transfer-to option[value='noor']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("#transfer-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&browser, "#status", "Transferred to Noor").await;
+    wait_text(&browser, &active_css, "With Noor").await;
+
+    // Noor releases it; Sam claims it from Waiting and releases it from the console.
+    baton.agent_ok(&noor.token, "release", &target).await;
+    wait_text(&browser, &entry_css, &summary)
+        .await
+        .find(Locator::Css("button.claim"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&browser, &active_css, "With you").await;
+    wait_shown(&browser, "#release")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&browser, "#status", "Released").await;
+    wait_text(&browser, &entry_css, &summary).await;
+    assert!(lease_until(&baton, &id).await.is_none(), "still claimed");
+
+    // Tidy up: the shared demo queue should not keep this conversation.
+    baton.agent_ok(&sam.token, "claim", &target).await;
+    baton.agent_ok(&sam.token, "close", &target).await;
+    browser.close().await;
+}
+
+in_both_browsers!(
+    an_agent_claims_replies_and_closes_in_the_console,
+    conflicts_transfer_and_release_show_in_the_console,
+);
