@@ -6,10 +6,13 @@
 //!   stage; exits non-zero on the first failure.
 //! - `cargo xtask build`: build the widget, the site assets and the worker.
 //! - `cargo xtask deploy [--dry-run]`: build, then `wrangler deploy`.
+//! - `cargo xtask bench triage`: the triage engine timed as wasm in headless browsers,
+//!   next to nlp.js on the same split.
 //!
 //! Every install step is idempotent: it checks first and does nothing when the tool is
 //! already there at the right version. Tools from npm live in `xtask/node_modules`.
 
+mod bench;
 mod build;
 mod dev;
 mod error;
@@ -32,7 +35,9 @@ commands:
   build               build the widget, the site assets and the worker
   deploy [--dry-run]  build, then `wrangler deploy` (--dry-run prints the bundle size)
   size                build the widget, then print what a customer downloads (raw, gzip, brotli)
-  install             only install what is missing";
+  install             only install what is missing
+  bench triage        time the triage engine as wasm in headless Chromium and Firefox,
+                      next to nlp.js on the same BANKING77 split (prints numbers)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         Some("deploy") => dev::deploy(args.iter().any(|a| a == "--dry-run")),
         Some("size") => tools::ensure_build_tools().and_then(|tools| size::report(&tools)),
         Some("install") => tools::ensure_test_tools().map(|_| ()),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
