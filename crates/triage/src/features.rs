@@ -142,7 +142,8 @@ pub(crate) fn extract(config: &FeatureConfig, normalized: &str) -> Features {
             }
         }
     }
-    raw.sort_by_key(|&(b, _)| b);
+    // Equal buckets ordered by value too, so that their sum does not depend on the sort.
+    raw.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let mut out: Features = Vec::with_capacity(raw.len());
     for (b, v) in raw {
         match out.last_mut() {

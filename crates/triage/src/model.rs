@@ -47,12 +47,14 @@ impl SparseLinear {
         self.bias.len()
     }
 
-    /// Raw logits for a feature vector.
+    /// Raw logits for a feature vector (training; the engine uses a [`Scorer`]).
+    #[cfg(feature = "train")]
     pub(crate) fn logits(&self, features: &Features) -> Vec<f32> {
         self.logits_and_hits(features).0
     }
 
     /// Raw logits, and how many of the features have weights in the model.
+    #[cfg(feature = "train")]
     pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
         let mut acc = vec![0f32; self.n_classes()];
         let mut hits = 0;
@@ -79,6 +81,101 @@ impl SparseLinear {
     }
 }
 
+/// The inference layout of a [`SparseLinear`]: a table from bucket to row and the rows
+/// stored densely, so that scoring one feature is one lookup and one pass over a row of
+/// contiguous weights instead of a binary search and scattered class ids. Built when a
+/// model is loaded; gives exactly the logits of [`SparseLinear::logits_and_hits`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scorer {
+    bias: Vec<f32>,
+    scale: Vec<f32>,
+    /// Row of each bucket, [`Scorer::ABSENT`] when the bucket has no weights. Empty
+    /// when the bucket space is too large for a table (then rows are binary-searched).
+    row_of: Vec<u32>,
+    /// Buckets with rows, sorted (used when `row_of` is empty).
+    buckets: Vec<u32>,
+    /// `rows x classes` weights, zero where the sparse model has none.
+    weights: Vec<i8>,
+}
+
+impl Scorer {
+    const ABSENT: u32 = u32::MAX;
+    /// Largest bucket space that gets a lookup table (4 bytes a bucket).
+    const MAX_TABLE_LOG2: u8 = 20;
+
+    /// The dense layout of `linear`, whose buckets are below `2^buckets_log2`.
+    pub(crate) fn new(linear: &SparseLinear, buckets_log2: u8) -> Scorer {
+        let n_classes = linear.n_classes();
+        let mut weights = vec![0i8; linear.buckets.len() * n_classes];
+        for (row, range) in linear.row_start.windows(2).enumerate() {
+            let (lo, hi) = (range[0] as usize, range[1] as usize);
+            for (&c, &w) in linear.classes[lo..hi].iter().zip(&linear.weights[lo..hi]) {
+                weights[row * n_classes + usize::from(c)] = w;
+            }
+        }
+        let row_of = if buckets_log2 <= Self::MAX_TABLE_LOG2 {
+            let mut table = vec![Self::ABSENT; 1usize << buckets_log2];
+            for (row, &bucket) in linear.buckets.iter().enumerate() {
+                if let Some(slot) = table.get_mut(bucket as usize) {
+                    *slot = row as u32;
+                }
+            }
+            table
+        } else {
+            Vec::new()
+        };
+        Scorer {
+            bias: linear.bias.clone(),
+            scale: linear.scale.clone(),
+            row_of,
+            buckets: linear.buckets.clone(),
+            weights,
+        }
+    }
+
+    fn row(&self, bucket: u32) -> Option<usize> {
+        if self.row_of.is_empty() {
+            self.buckets.binary_search(&bucket).ok()
+        } else {
+            match self.row_of.get(bucket as usize) {
+                Some(&row) if row != Self::ABSENT => Some(row as usize),
+                _ => None,
+            }
+        }
+    }
+
+    /// Raw logits, and how many of the features have weights in the model.
+    pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
+        let n_classes = self.bias.len();
+        let mut acc = vec![0f32; n_classes];
+        let mut hits = 0;
+        for &(bucket, value) in features {
+            if let Some(row) = self.row(bucket) {
+                hits += 1;
+                let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
+                for (a, &w) in acc.iter_mut().zip(weights) {
+                    *a += value * f32::from(w);
+                }
+            }
+        }
+        for ((a, b), s) in acc.iter_mut().zip(&self.bias).zip(&self.scale) {
+            *a = *a * s + b;
+        }
+        (acc, hits)
+    }
+
+    /// The first class's logit as a probability (for one-class heads).
+    pub(crate) fn probability(&self, features: &Features) -> f32 {
+        let z = self
+            .logits_and_hits(features)
+            .0
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
 /// A named binary detector over the same features (e.g. "handoff").
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct BinaryHead {
@@ -88,7 +185,9 @@ pub(crate) struct BinaryHead {
 }
 
 impl BinaryHead {
-    /// Probability that the message has this property.
+    /// Probability that the message has this property (training; the engine uses a
+    /// [`Scorer`]).
+    #[cfg(feature = "train")]
     pub(crate) fn probability(&self, features: &Features) -> f32 {
         let z = self.linear.logits(features).first().copied().unwrap_or(0.0);
         1.0 / (1.0 + (-z).exp())
@@ -611,6 +710,22 @@ pub(crate) mod tests {
         m.kb[0].links[0].url = "javascript:alert(1)".into();
         let err = ModelFile::decode(&m.encode()).unwrap_err();
         assert!(err.to_string().contains("card_arrival"), "{err}");
+    }
+
+    #[cfg(feature = "train")]
+    #[test]
+    fn the_scorer_gives_exactly_the_sparse_logits() {
+        let m = tiny_model();
+        let features: Features = vec![(3, 0.6), (5, 0.2), (700, 0.77)];
+        let expected = m.intents.logits_and_hits(&features);
+        // The lookup table, and the binary search used for very large bucket spaces.
+        for log2 in [m.features.buckets_log2, 24] {
+            assert_eq!(
+                Scorer::new(&m.intents, log2).logits_and_hits(&features),
+                expected
+            );
+        }
+        assert_eq!(expected.1, 2);
     }
 
     /// Rewrites the checksum so corruption reaches the section validators.
