@@ -352,10 +352,16 @@ fn print_browser(browser: &str, r: &Value) {
         number(r, "accuracy") * 100.0
     );
     println!(
-        "    whole decision        median {:.1} µs, p99 {:.1} µs, mean {:.1} µs per message",
+        "    whole decision        median {:.1} µs, p99 {:.1} µs, mean {:.1} µs per message (best of {} rounds)",
         number(r, "decide_median_us"),
         number(r, "decide_p99_us"),
-        number(r, "decide_mean_us")
+        number(r, "decide_mean_us"),
+        number(r, "rounds")
+    );
+    println!(
+        "    of which              classify (Engine::predict) {:.1} µs, redact {:.1} µs (medians)",
+        number(r, "classify_median_us"),
+        number(r, "redact_median_us")
     );
     println!(
         "    model load            {:.2} ms median (first {:.2} ms); wasm instantiate {:.1} ms",

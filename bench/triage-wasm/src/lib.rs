@@ -10,7 +10,7 @@
 //! message (`Engine::respond`, which redacts, classifies and decides on escalation), on
 //! a fresh conversation each time.
 
-use baton_triage::{Conversation, Engine};
+use baton_triage::{redact_pii, Conversation, Engine};
 use wasm_bindgen::prelude::*;
 
 /// A loaded engine.
@@ -41,6 +41,21 @@ impl DecisionBench {
             escalated += u32::from(turn.escalation.is_some());
         }
         escalated
+    }
+
+    /// Only the classifier's part (`Engine::predict`: redact, features, intent scores,
+    /// heads and cues) `repeats` times, for the breakdown; returns how many were in scope.
+    pub fn classify(&self, message: &str, repeats: u32) -> u32 {
+        (0..repeats)
+            .map(|_| u32::from(self.engine.predict(message).in_scope))
+            .sum()
+    }
+
+    /// Only the redaction `repeats` times, for the breakdown; returns the masked spans.
+    pub fn redact(&self, message: &str, repeats: u32) -> u32 {
+        (0..repeats)
+            .map(|_| redact_pii(message).spans.len() as u32)
+            .sum()
     }
 
     /// The engine's top intent for a message (for accuracy), empty when it has none.

@@ -145,16 +145,52 @@ impl Scorer {
     }
 
     /// Raw logits, and how many of the features have weights in the model.
+    ///
+    /// A message's features take only a few distinct values (feature weight x count /
+    /// norm), so rows are summed as integers per distinct value and multiplied once:
+    /// exact integer sums instead of one float multiply-add per weight. The result equals
+    /// [`SparseLinear::logits_and_hits`] up to float rounding.
     pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
+        const MAX_GROUPS: usize = 16;
         let n_classes = self.bias.len();
         let mut acc = vec![0f32; n_classes];
         let mut hits = 0;
-        for &(bucket, value) in features {
-            if let Some(row) = self.row(bucket) {
-                hits += 1;
-                let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
-                for (a, &w) in acc.iter_mut().zip(weights) {
-                    *a += value * f32::from(w);
+        let mut values: Vec<u32> = Vec::with_capacity(MAX_GROUPS);
+        for &(_, value) in features {
+            let bits = value.to_bits();
+            if !values.contains(&bits) {
+                values.push(bits);
+            }
+        }
+        if values.len() <= MAX_GROUPS {
+            let mut sums = vec![0i32; n_classes];
+            for &bits in &values {
+                sums.fill(0);
+                for &(bucket, value) in features {
+                    if value.to_bits() != bits {
+                        continue;
+                    }
+                    if let Some(row) = self.row(bucket) {
+                        hits += 1;
+                        let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
+                        for (sum, &w) in sums.iter_mut().zip(weights) {
+                            *sum += i32::from(w);
+                        }
+                    }
+                }
+                let value = f32::from_bits(bits);
+                for (a, &sum) in acc.iter_mut().zip(&sums) {
+                    *a += value * sum as f32;
+                }
+            }
+        } else {
+            for &(bucket, value) in features {
+                if let Some(row) = self.row(bucket) {
+                    hits += 1;
+                    let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
+                    for (a, &w) in acc.iter_mut().zip(weights) {
+                        *a += value * f32::from(w);
+                    }
                 }
             }
         }
@@ -367,6 +403,13 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self, section: &'static str) -> Result<u64, TriageError> {
+        // Most numbers in a model (class and bucket deltas) fit in one byte.
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8(section)?;
@@ -714,18 +757,22 @@ pub(crate) mod tests {
 
     #[cfg(feature = "train")]
     #[test]
-    fn the_scorer_gives_exactly_the_sparse_logits() {
+    fn the_scorer_gives_the_sparse_logits() {
         let m = tiny_model();
-        let features: Features = vec![(3, 0.6), (5, 0.2), (700, 0.77)];
-        let expected = m.intents.logits_and_hits(&features);
-        // The lookup table, and the binary search used for very large bucket spaces.
-        for log2 in [m.features.buckets_log2, 24] {
-            assert_eq!(
-                Scorer::new(&m.intents, log2).logits_and_hits(&features),
-                expected
-            );
+        let few_values: Features = vec![(3, 0.6), (5, 0.2), (700, 0.6)];
+        // More distinct values than the scorer groups: the per-weight path.
+        let many_values: Features = (0..40).map(|i| (i * 20, 0.01 * i as f32)).collect();
+        for features in [few_values, many_values] {
+            let (expected, expected_hits) = m.intents.logits_and_hits(&features);
+            // The lookup table, and the binary search used for very large bucket spaces.
+            for log2 in [m.features.buckets_log2, 24] {
+                let (logits, hits) = Scorer::new(&m.intents, log2).logits_and_hits(&features);
+                assert_eq!(hits, expected_hits);
+                for (a, b) in logits.iter().zip(&expected) {
+                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
+                }
+            }
         }
-        assert_eq!(expected.1, 2);
     }
 
     /// Rewrites the checksum so corruption reaches the section validators.
