@@ -257,6 +257,15 @@ struct TuningArgs {
     /// Weight of word bigrams (0 disables them).
     #[arg(long)]
     bigram_weight: Option<f32>,
+    /// Class weighting power: 0 unweighted, 1 fully balanced.
+    #[arg(long)]
+    class_balance: Option<f32>,
+    /// Extra copies of each training message with random words dropped.
+    #[arg(long)]
+    augment_copies: Option<u32>,
+    /// Probability of dropping a word in an augmented copy.
+    #[arg(long)]
+    augment_drop: Option<f32>,
 }
 
 fn parse_range(s: &str) -> Result<(u8, u8), String> {
@@ -348,6 +357,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 clip_quantile: tuning.clip_quantile.unwrap_or(d.clip_quantile),
                 char_weight: tuning.char_weight.unwrap_or(d.char_weight),
                 bigram_weight: tuning.bigram_weight.unwrap_or(d.bigram_weight),
+                class_balance: tuning.class_balance.unwrap_or(d.class_balance),
+                augment_copies: tuning.augment_copies.unwrap_or(d.augment_copies),
+                augment_drop: tuning.augment_drop.unwrap_or(d.augment_drop),
                 ..d
             };
             let out_of_scope = match (&oos_clinc, &clinc_domains) {
