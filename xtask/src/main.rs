@@ -6,10 +6,13 @@
 //!   stage; exits non-zero on the first failure.
 //! - `cargo xtask build`: build the widget, the site assets and the worker.
 //! - `cargo xtask deploy [--dry-run]`: build, then `wrangler deploy`.
+//! - `cargo xtask bench triage`: the triage engine timed as wasm in headless browsers,
+//!   next to nlp.js on the same split.
 //!
 //! Every install step is idempotent: it checks first and does nothing when the tool is
 //! already there at the right version. Tools from npm live in `xtask/node_modules`.
 
+mod bench;
 mod build;
 mod dev;
 mod error;
@@ -35,7 +38,9 @@ commands:
   size                build the widget, then print what a customer downloads (raw, gzip, brotli)
   install             only install what is missing
   bench edge          load on the edge under wrangler dev: escalations, messages, a trivial route
-  bench widget        what the widget costs a host page in Chromium: launcher time, long tasks";
+  bench widget        what the widget costs a host page in Chromium: launcher time, long tasks
+  bench triage        time the triage engine as wasm in headless Chromium and Firefox,
+                      next to nlp.js on the same BANKING77 split (prints numbers)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,10 +54,7 @@ fn main() -> ExitCode {
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("edge") => load::edge(),
             Some("widget") => load::widget(),
-            other => Err(XtaskError::Usage(format!(
-                "unknown benchmark `{}`\n\n{USAGE}",
-                other.unwrap_or("")
-            ))),
+            _ => bench::run(&args[1..]),
         },
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

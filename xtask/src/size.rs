@@ -44,7 +44,7 @@ pub(crate) fn report(tools: &Tools) -> Result<()> {
 }
 
 /// Raw, gzip (level 9) and brotli (quality 11) sizes in bytes.
-fn sizes_of(path: &Path) -> Result<[usize; 3]> {
+pub(crate) fn sizes_of(path: &Path) -> Result<[usize; 3]> {
     let bytes = std::fs::read(path).map_err(io_error("read", path))?;
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gzip.write_all(&bytes).map_err(io_error("compress", path))?;

@@ -5,6 +5,7 @@
 //! - `baton classify` reads one message per line and prints one JSON object per line.
 //! - `baton eval` prints accuracy and macro-F1; its last line is JSON.
 //! - `baton chat` is a terminal conversation with the engine.
+//! - `baton split` writes a hold-out split as JSON, for benchmarks of other classifiers.
 //!
 //! - `baton eval-handoff`, `eval-oos`, `eval-escalation`, `eval-frustration` score the
 //!   escalation detectors on NLU++, CLINC150, BANKING77 and GoEmotions.
@@ -114,6 +115,22 @@ enum Command {
         /// The model file.
         #[arg(long, default_value = DEFAULT_MODEL)]
         model: PathBuf,
+    },
+    /// Write the two halves of a hold-out split as JSON arrays of `{"text", "label"}`,
+    /// so that other tools (benchmarks, other classifiers) use exactly the rows that
+    /// `train` and `eval` use with the same `--holdout-fraction` and `--seed`.
+    Split {
+        /// Labelled examples, CSV with `text,category` columns.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to write the training rows (JSON).
+        #[arg(long)]
+        train_out: PathBuf,
+        /// Where to write the held-out rows (JSON).
+        #[arg(long)]
+        heldout_out: PathBuf,
+        #[command(flatten)]
+        split: SplitArgs,
     },
     /// Talk to the engine in the terminal (`/no`, `/yes`, `/handoff`, `/quit`).
     Chat {
@@ -240,6 +257,15 @@ struct TuningArgs {
     /// Weight of word bigrams (0 disables them).
     #[arg(long)]
     bigram_weight: Option<f32>,
+    /// Class weighting power: 0 unweighted, 1 fully balanced.
+    #[arg(long)]
+    class_balance: Option<f32>,
+    /// Extra copies of each training message with random words dropped.
+    #[arg(long)]
+    augment_copies: Option<u32>,
+    /// Probability of dropping a word in an augmented copy.
+    #[arg(long)]
+    augment_drop: Option<f32>,
 }
 
 fn parse_range(s: &str) -> Result<(u8, u8), String> {
@@ -331,6 +357,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 clip_quantile: tuning.clip_quantile.unwrap_or(d.clip_quantile),
                 char_weight: tuning.char_weight.unwrap_or(d.char_weight),
                 bigram_weight: tuning.bigram_weight.unwrap_or(d.bigram_weight),
+                class_balance: tuning.class_balance.unwrap_or(d.class_balance),
+                augment_copies: tuning.augment_copies.unwrap_or(d.augment_copies),
+                augment_drop: tuning.augment_drop.unwrap_or(d.augment_drop),
                 ..d
             };
             let out_of_scope = match (&oos_clinc, &clinc_domains) {
@@ -451,6 +480,24 @@ fn run(cli: Cli) -> Result<(), String> {
                     "per_message_us": per_message_us,
                 })
             );
+            Ok(())
+        }
+        Command::Split {
+            data,
+            train_out,
+            heldout_out,
+            split,
+        } => {
+            let (rows, held) = load_examples(&data, &split)?;
+            for (path, rows) in [(&train_out, &rows), (&heldout_out, &held)] {
+                let json: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|e| serde_json::json!({ "text": e.text, "label": e.label }))
+                    .collect();
+                let text = serde_json::to_string(&json).map_err(|e| e.to_string())?;
+                std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            eprintln!("{} training rows, {} held out", rows.len(), held.len());
             Ok(())
         }
         Command::Chat { model } => chat(&load_engine(&model)?),

@@ -115,3 +115,38 @@ fn errors_name_the_file_and_never_echo_messages() {
         "{err}"
     );
 }
+
+#[test]
+fn split_writes_the_rows_that_eval_holds_out() {
+    let dir = std::env::temp_dir().join(format!("baton-cli-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (train_json, held_json) = (dir.join("train.json"), dir.join("held.json"));
+    let (ok, _, err) = baton(
+        &[
+            "split",
+            "--data",
+            fixture("examples.csv").to_str().unwrap(),
+            "--holdout-fraction",
+            "0.25",
+            "--seed",
+            "7",
+            "--train-out",
+            train_json.to_str().unwrap(),
+            "--heldout-out",
+            held_json.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let read = |p: &Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (rows, held) = (read(&train_json), read(&held_json));
+    let examples = std::fs::read_to_string(fixture("examples.csv")).unwrap();
+    assert_eq!(rows.len() + held.len(), examples.lines().count() - 1);
+    assert!(!held.is_empty() && held.iter().all(|h| !rows.contains(h)));
+    assert!(held
+        .iter()
+        .all(|h| h["text"].is_string() && h["label"].is_string()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

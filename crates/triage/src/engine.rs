@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TriageError;
 use crate::features::{extract, normalize, Features};
 use crate::kb::{KbEntry, KbLink};
-use crate::model::ModelFile;
+use crate::model::{ModelFile, Scorer};
 use crate::redact::{redact_pii, Redacted};
 use crate::signals::{read_signals, Signals};
 
@@ -33,6 +33,10 @@ pub(crate) const FRUSTRATION_HEAD: &str = "frustration";
 #[derive(Debug, Clone)]
 pub struct Engine {
     model: ModelFile,
+    /// The intent weights laid out for fast scoring.
+    intents: Scorer,
+    /// The heads' weights laid out for fast scoring, in the order of `model.heads`.
+    heads: Vec<Scorer>,
 }
 
 /// The engine's decision for one customer message.
@@ -94,9 +98,21 @@ pub(crate) struct Assessment {
 impl Engine {
     /// Loads a compiled model file (which carries the knowledge-base answers too).
     pub fn from_bytes(model_file: &[u8]) -> Result<Engine, TriageError> {
-        Ok(Engine {
-            model: ModelFile::decode(model_file)?,
-        })
+        Ok(Engine::from_model(ModelFile::decode(model_file)?))
+    }
+
+    /// An engine for a decoded model.
+    pub(crate) fn from_model(model: ModelFile) -> Engine {
+        let log2 = model.features.buckets_log2;
+        Engine {
+            intents: Scorer::new(&model.intents, log2),
+            heads: model
+                .heads
+                .iter()
+                .map(|h| Scorer::new(&h.linear, log2))
+                .collect(),
+            model,
+        }
     }
 
     /// The classifier's view of one message (redacted first), with no conversation state.
@@ -170,7 +186,7 @@ impl Engine {
     /// Calibrated probabilities over the classes (intents, then out-of-scope if present),
     /// and how many features the model knows.
     pub(crate) fn probabilities(&self, features: &Features) -> (Vec<f32>, usize) {
-        let (mut z, hits) = self.model.intents.logits_and_hits(features);
+        let (mut z, hits) = self.intents.logits_and_hits(features);
         let t = self.model.temperature;
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -190,8 +206,8 @@ impl Engine {
     pub(crate) fn assess(&self, raw: &str, redacted_text: &str) -> Assessment {
         let (normalized, features) = self.features(redacted_text);
         let mut signals = read_signals(raw, &normalized);
-        for head in &self.model.heads {
-            let p = head.probability(&features);
+        for (head, scorer) in self.model.heads.iter().zip(&self.heads) {
+            let p = scorer.probability(&features);
             match head.name.as_str() {
                 HANDOFF_HEAD => signals.explicit_request |= p >= head.threshold,
                 FRUSTRATION_HEAD if p >= head.threshold => {
@@ -485,7 +501,7 @@ mod tests {
             weights: vec![127, 127],
         };
         m.oos_threshold = 0.6;
-        Engine { model: m }
+        Engine::from_model(m)
     }
 
     #[test]
@@ -566,6 +582,7 @@ mod tests {
         e.model.intents.bias = vec![0.0, 0.0, -0.05];
         e.model.intents.scale = vec![0.001; 3];
         e.model.oos_threshold = 0.1;
+        let e = Engine::from_model(e.model);
         let mut c = Conversation::new();
         let first = e.respond(&mut c, "when will it arrive", 1);
         assert!(first.answer.is_some());

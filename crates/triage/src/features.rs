@@ -95,12 +95,15 @@ pub(crate) type Features = Vec<(u32, f32)>;
 pub(crate) fn extract(config: &FeatureConfig, normalized: &str) -> Features {
     let mask = (1u32 << config.buckets_log2.min(31)) - 1;
     let signed = |h: u64| if config.signed { sign(h) } else { 1.0 };
-    let mut raw: Vec<(u32, f32)> = Vec::new();
+    // Each feature packed as bucket << 32 | value bits: a plain integer sort orders by
+    // bucket, then (for equal buckets) deterministically by value.
+    let mut raw: Vec<u64> = Vec::new();
+    let pack = |b: u32, v: f32| (u64::from(b) << 32) | u64::from(v.to_bits());
     let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
     if config.word_weight > 0.0 {
         for w in &words {
             let h = fnv(fnv(FNV_OFFSET, b"w"), w.as_bytes());
-            raw.push((bucket(h, mask), signed(h) * config.word_weight));
+            raw.push(pack(bucket(h, mask), signed(h) * config.word_weight));
         }
     }
     if config.bigram_weight > 0.0 {
@@ -114,7 +117,7 @@ pub(crate) fn extract(config: &FeatureConfig, normalized: &str) -> Features {
                     fnv(fnv(fnv(FNV_OFFSET, b"b"), p.as_bytes()), b" "),
                     w.as_bytes(),
                 );
-                raw.push((bucket(h, mask), signed(h) * config.bigram_weight));
+                raw.push(pack(bucket(h, mask), signed(h) * config.bigram_weight));
             }
             prev = Some(w);
         }
@@ -138,13 +141,14 @@ pub(crate) fn extract(config: &FeatureConfig, normalized: &str) -> Features {
             for s in 0..=chars - n {
                 let gram = &padded.as_bytes()[starts[s]..starts[s + n]];
                 let h = fnv(fnv(FNV_OFFSET, &tag), gram);
-                raw.push((bucket(h, mask), signed(h) * config.char_weight));
+                raw.push(pack(bucket(h, mask), signed(h) * config.char_weight));
             }
         }
     }
-    raw.sort_by_key(|&(b, _)| b);
+    raw.sort_unstable();
     let mut out: Features = Vec::with_capacity(raw.len());
-    for (b, v) in raw {
+    for packed in raw {
+        let (b, v) = ((packed >> 32) as u32, f32::from_bits(packed as u32));
         match out.last_mut() {
             Some(last) if last.0 == b => last.1 += v,
             _ => out.push((b, v)),

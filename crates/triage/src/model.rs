@@ -47,12 +47,14 @@ impl SparseLinear {
         self.bias.len()
     }
 
-    /// Raw logits for a feature vector.
+    /// Raw logits for a feature vector (training; the engine uses a [`Scorer`]).
+    #[cfg(feature = "train")]
     pub(crate) fn logits(&self, features: &Features) -> Vec<f32> {
         self.logits_and_hits(features).0
     }
 
     /// Raw logits, and how many of the features have weights in the model.
+    #[cfg(feature = "train")]
     pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
         let mut acc = vec![0f32; self.n_classes()];
         let mut hits = 0;
@@ -79,6 +81,137 @@ impl SparseLinear {
     }
 }
 
+/// The inference layout of a [`SparseLinear`]: a table from bucket to row and the rows
+/// stored densely, so that scoring one feature is one lookup and one pass over a row of
+/// contiguous weights instead of a binary search and scattered class ids. Built when a
+/// model is loaded; gives exactly the logits of [`SparseLinear::logits_and_hits`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scorer {
+    bias: Vec<f32>,
+    scale: Vec<f32>,
+    /// Row of each bucket, [`Scorer::ABSENT`] when the bucket has no weights. Empty
+    /// when the bucket space is too large for a table (then rows are binary-searched).
+    row_of: Vec<u32>,
+    /// Buckets with rows, sorted (used when `row_of` is empty).
+    buckets: Vec<u32>,
+    /// `rows x classes` weights, zero where the sparse model has none.
+    weights: Vec<i8>,
+}
+
+impl Scorer {
+    const ABSENT: u32 = u32::MAX;
+    /// Largest bucket space that gets a lookup table (4 bytes a bucket).
+    const MAX_TABLE_LOG2: u8 = 20;
+
+    /// The dense layout of `linear`, whose buckets are below `2^buckets_log2`.
+    pub(crate) fn new(linear: &SparseLinear, buckets_log2: u8) -> Scorer {
+        let n_classes = linear.n_classes();
+        let mut weights = vec![0i8; linear.buckets.len() * n_classes];
+        for (row, range) in linear.row_start.windows(2).enumerate() {
+            let (lo, hi) = (range[0] as usize, range[1] as usize);
+            for (&c, &w) in linear.classes[lo..hi].iter().zip(&linear.weights[lo..hi]) {
+                weights[row * n_classes + usize::from(c)] = w;
+            }
+        }
+        let row_of = if buckets_log2 <= Self::MAX_TABLE_LOG2 {
+            let mut table = vec![Self::ABSENT; 1usize << buckets_log2];
+            for (row, &bucket) in linear.buckets.iter().enumerate() {
+                if let Some(slot) = table.get_mut(bucket as usize) {
+                    *slot = row as u32;
+                }
+            }
+            table
+        } else {
+            Vec::new()
+        };
+        Scorer {
+            bias: linear.bias.clone(),
+            scale: linear.scale.clone(),
+            row_of,
+            buckets: linear.buckets.clone(),
+            weights,
+        }
+    }
+
+    fn row(&self, bucket: u32) -> Option<usize> {
+        if self.row_of.is_empty() {
+            self.buckets.binary_search(&bucket).ok()
+        } else {
+            match self.row_of.get(bucket as usize) {
+                Some(&row) if row != Self::ABSENT => Some(row as usize),
+                _ => None,
+            }
+        }
+    }
+
+    /// Raw logits, and how many of the features have weights in the model.
+    ///
+    /// A message's features take only a few distinct values (feature weight x count /
+    /// norm), so rows are summed as integers per distinct value and multiplied once:
+    /// exact integer sums instead of one float multiply-add per weight. The result equals
+    /// [`SparseLinear::logits_and_hits`] up to float rounding.
+    pub(crate) fn logits_and_hits(&self, features: &Features) -> (Vec<f32>, usize) {
+        const MAX_GROUPS: usize = 16;
+        let n_classes = self.bias.len();
+        let mut acc = vec![0f32; n_classes];
+        let mut hits = 0;
+        let mut values: Vec<u32> = Vec::with_capacity(MAX_GROUPS);
+        for &(_, value) in features {
+            let bits = value.to_bits();
+            if !values.contains(&bits) {
+                values.push(bits);
+            }
+        }
+        if values.len() <= MAX_GROUPS {
+            let mut sums = vec![0i32; n_classes];
+            for &bits in &values {
+                sums.fill(0);
+                for &(bucket, value) in features {
+                    if value.to_bits() != bits {
+                        continue;
+                    }
+                    if let Some(row) = self.row(bucket) {
+                        hits += 1;
+                        let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
+                        for (sum, &w) in sums.iter_mut().zip(weights) {
+                            *sum += i32::from(w);
+                        }
+                    }
+                }
+                let value = f32::from_bits(bits);
+                for (a, &sum) in acc.iter_mut().zip(&sums) {
+                    *a += value * sum as f32;
+                }
+            }
+        } else {
+            for &(bucket, value) in features {
+                if let Some(row) = self.row(bucket) {
+                    hits += 1;
+                    let weights = &self.weights[row * n_classes..(row + 1) * n_classes];
+                    for (a, &w) in acc.iter_mut().zip(weights) {
+                        *a += value * f32::from(w);
+                    }
+                }
+            }
+        }
+        for ((a, b), s) in acc.iter_mut().zip(&self.bias).zip(&self.scale) {
+            *a = *a * s + b;
+        }
+        (acc, hits)
+    }
+
+    /// The first class's logit as a probability (for one-class heads).
+    pub(crate) fn probability(&self, features: &Features) -> f32 {
+        let z = self
+            .logits_and_hits(features)
+            .0
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
 /// A named binary detector over the same features (e.g. "handoff").
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct BinaryHead {
@@ -88,7 +221,9 @@ pub(crate) struct BinaryHead {
 }
 
 impl BinaryHead {
-    /// Probability that the message has this property.
+    /// Probability that the message has this property (training; the engine uses a
+    /// [`Scorer`]).
+    #[cfg(feature = "train")]
     pub(crate) fn probability(&self, features: &Features) -> f32 {
         let z = self.linear.logits(features).first().copied().unwrap_or(0.0);
         1.0 / (1.0 + (-z).exp())
@@ -268,6 +403,13 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self, section: &'static str) -> Result<u64, TriageError> {
+        // Most numbers in a model (class and bucket deltas) fit in one byte.
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8(section)?;
@@ -611,6 +753,26 @@ pub(crate) mod tests {
         m.kb[0].links[0].url = "javascript:alert(1)".into();
         let err = ModelFile::decode(&m.encode()).unwrap_err();
         assert!(err.to_string().contains("card_arrival"), "{err}");
+    }
+
+    #[cfg(feature = "train")]
+    #[test]
+    fn the_scorer_gives_the_sparse_logits() {
+        let m = tiny_model();
+        let few_values: Features = vec![(3, 0.6), (5, 0.2), (700, 0.6)];
+        // More distinct values than the scorer groups: the per-weight path.
+        let many_values: Features = (0..40).map(|i| (i * 20, 0.01 * i as f32)).collect();
+        for features in [few_values, many_values] {
+            let (expected, expected_hits) = m.intents.logits_and_hits(&features);
+            // The lookup table, and the binary search used for very large bucket spaces.
+            for log2 in [m.features.buckets_log2, 24] {
+                let (logits, hits) = Scorer::new(&m.intents, log2).logits_and_hits(&features);
+                assert_eq!(hits, expected_hits);
+                for (a, b) in logits.iter().zip(&expected) {
+                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
+                }
+            }
+        }
     }
 
     /// Rewrites the checksum so corruption reaches the section validators.

@@ -246,6 +246,10 @@ fn contains_seq(words: &[&str], seq: &[&str]) -> bool {
 pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
     let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
     let has = |w: &str| words.contains(&w);
+    // A phrase is only looked for when its first word occurs.
+    let contains_seq = |words: &[&str], seq: &[&str]| {
+        seq.first().is_some_and(|f| has(f)) && contains_seq(words, seq)
+    };
 
     let strong = PERSON_STRONG.iter().any(|w| has(w));
     let weak = PERSON_WEAK.iter().any(|w| has(w));

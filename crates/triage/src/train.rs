@@ -398,6 +398,13 @@ pub struct TrainOptions {
     pub min_quantized: u8,
     /// Fraction of the training rows set aside to fit the softmax temperature.
     pub calibration_fraction: f64,
+    /// Class weighting: each example's loss is scaled by `(mean class size / its
+    /// class size) ^ this` (0 = unweighted, 1 = fully balanced).
+    pub class_balance: f32,
+    /// Extra copies of each training message with random words dropped (0 = none).
+    pub augment_copies: u32,
+    /// Probability of dropping each word in an augmented copy.
+    pub augment_drop: f32,
     /// Below this calibrated confidence a message is out of scope.
     pub oos_threshold: f32,
 }
@@ -429,6 +436,9 @@ impl Default for TrainOptions {
             min_quantized: 1,
             calibration_fraction: 0.1,
             oos_threshold: 0.2,
+            class_balance: 0.0,
+            augment_copies: 0,
+            augment_drop: 0.15,
         }
     }
 }
@@ -746,6 +756,36 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// `rows` plus `augment_copies` copies of each with words dropped at random (seeded;
+/// a copy keeps at least one word and is skipped when it equals the original).
+fn augment(rows: &[Example], options: &TrainOptions) -> Vec<Example> {
+    let mut out = rows.to_vec();
+    if options.augment_copies == 0 {
+        return out;
+    }
+    let mut rng = SplitMix64::new(options.seed ^ 0x4155_474d);
+    let drop = f64::from(options.augment_drop.clamp(0.0, 0.9));
+    for e in rows {
+        let words: Vec<&str> = e.text.split_whitespace().collect();
+        for _ in 0..options.augment_copies {
+            let kept: Vec<&str> = words
+                .iter()
+                .copied()
+                .filter(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 >= drop)
+                .collect();
+            if kept.is_empty() || kept.len() == words.len() {
+                continue;
+            }
+            out.push(Example {
+                text: kept.join(" "),
+                label: e.label.clone(),
+                line: e.line,
+            });
+        }
+    }
+    out
+}
+
 /// Softmax regression with AdaGrad over the buckets that occur in `rows`.
 fn fit(
     kb: &KnowledgeBase,
@@ -756,6 +796,8 @@ fn fit(
     temperature: f32,
 ) -> Result<ModelFile, TriageError> {
     let n_classes = kb.entries.len() + usize::from(has_oos);
+    let augmented = augment(rows, options);
+    let rows = &augmented[..];
     let mut data: Vec<(Features, usize)> = Vec::with_capacity(rows.len());
     for e in rows {
         if let Some(label) = class_of(kb, &e.label) {
@@ -780,8 +822,18 @@ fn fit(
         })
         .collect();
 
+    let mut class_size = vec![0usize; n_classes];
+    for (_, y) in &data {
+        class_size[*y] += 1;
+    }
+    let mean_size = data.len() as f32 / class_size.iter().filter(|&&n| n > 0).count().max(1) as f32;
+    let class_weight: Vec<f32> = class_size
+        .iter()
+        .map(|&n| (mean_size / n.max(1) as f32).powf(options.class_balance))
+        .collect();
     let mut state = Sgd {
         n_classes,
+        class_weight,
         w: vec![0f32; used.len() * n_classes],
         g2: vec![1e-6f32; used.len() * n_classes],
         bias: vec![0f32; n_classes],
@@ -793,6 +845,8 @@ fn fit(
         // Distillation: a large teacher (no pruning, 8-bit) provides soft targets.
         let teacher_options = TrainOptions {
             buckets_log2: options.distill_from_buckets_log2,
+            // `rows` are already augmented.
+            augment_copies: 0,
             distill_from_buckets_log2: 0,
             quant_bits: 8,
             clip_quantile: 1.0,
@@ -912,6 +966,8 @@ fn fit(
 /// AdaGrad state of the softmax regression.
 struct Sgd {
     n_classes: usize,
+    /// Loss weight of each class (class balancing).
+    class_weight: Vec<f32>,
     w: Vec<f32>,
     g2: Vec<f32>,
     bias: Vec<f32>,
@@ -955,6 +1011,10 @@ impl Sgd {
                         z[*y] -= alpha;
                     }
                     None => z[*y] -= 1.0,
+                }
+                let weight = self.class_weight[*y];
+                if weight != 1.0 {
+                    z.iter_mut().for_each(|g| *g *= weight);
                 }
                 for (c, &g) in z.iter().enumerate() {
                     self.bias_g2[c] += g * g;
@@ -1219,6 +1279,26 @@ mod tests {
             err.to_string().contains("`card_arrival` has no examples"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn augmented_copies_drop_words_and_are_deterministic() {
+        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
+        let options = TrainOptions {
+            augment_copies: 2,
+            augment_drop: 0.3,
+            ..TrainOptions::default()
+        };
+        let a = augment(&ex, &options);
+        assert_eq!(a, augment(&ex, &options));
+        assert_eq!(&a[..ex.len()], &ex[..]);
+        assert!(a.len() > ex.len());
+        for copy in &a[ex.len()..] {
+            let original = ex.iter().find(|e| e.line == copy.line).unwrap();
+            assert_eq!(copy.label, original.label);
+            assert!(copy.text.split(' ').count() < original.text.split_whitespace().count());
+        }
+        assert_eq!(augment(&ex, &TrainOptions::default()), ex);
     }
 
     #[test]
