@@ -14,6 +14,7 @@
 mod escalation;
 mod message;
 mod rich_text;
+pub mod webhook;
 
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, EscalationAccepted, EscalationReason,
@@ -21,6 +22,10 @@ pub use escalation::{
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};
+pub use webhook::{
+    EscalationCreated, WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay,
+    ESCALATION_CREATED,
+};
 
 /// The API version prefix every edge route lives under.
 pub const API_PREFIX: &str = "/v1";

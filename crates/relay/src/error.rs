@@ -48,6 +48,9 @@ pub enum RelayErrorKind {
     /// The operator's configuration could not be read.
     #[error("is not valid configuration")]
     BadConfig,
+    /// A webhook URL is neither `https://` nor `http://` to a loopback host.
+    #[error("must be an https:// URL (http:// only for 127.0.0.1, localhost or [::1])")]
+    BadWebhookUrl,
 }
 
 impl RelayErrorKind {
@@ -60,6 +63,7 @@ impl RelayErrorKind {
             RelayErrorKind::BadId => "invalid_id",
             RelayErrorKind::OutOfRange => "out_of_range",
             RelayErrorKind::BadConfig => "bad_config",
+            RelayErrorKind::BadWebhookUrl => "bad_webhook_url",
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod error;
 mod json;
+mod outbox;
 mod queue;
 mod retry;
 mod sites;
@@ -22,6 +23,10 @@ mod webhook;
 
 pub use error::{RelayError, RelayErrorKind};
 pub use json::describe_json_error;
+pub use outbox::{
+    parse_webhook_secrets, validate_webhook_url, Delivery, LastOutcome, WebhookSettings,
+    DEFAULT_TIMEOUT_MS,
+};
 pub use queue::{estimate_wait_seconds, priority_of, QueueOrder, WaitingConversation};
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};
