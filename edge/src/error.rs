@@ -37,6 +37,12 @@ pub enum EdgeError {
     /// No conversation with that id on that site.
     #[error("no conversation `{0}` on this site")]
     UnknownConversation(String),
+    /// No webhook delivery with that id on that site.
+    #[error("no webhook delivery `{0}` on this site")]
+    UnknownDelivery(String),
+    /// Only dead letters can be replayed.
+    #[error("webhook delivery `{0}` is still pending, not dead-lettered")]
+    NotDeadLettered(String),
     /// No agent token, or a wrong one.
     #[error("missing or invalid agent token")]
     Unauthorized,
@@ -61,6 +67,8 @@ impl EdgeError {
             EdgeError::UnknownSite(_) => (404, "unknown_site"),
             EdgeError::OriginNotAllowed(_) => (403, "origin_not_allowed"),
             EdgeError::UnknownConversation(_) => (404, "unknown_conversation"),
+            EdgeError::UnknownDelivery(_) => (404, "unknown_delivery"),
+            EdgeError::NotDeadLettered(_) => (409, "not_dead_lettered"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),

@@ -40,6 +40,9 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
         (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
         (Method::Get, "/v1/agent/queue") => agent_queue(request, env).await,
         (Method::Get, "/v1/agent/packet") => agent_packet(request, env).await,
+        (_, webhooks) if webhooks.starts_with("/v1/agent/webhooks") => {
+            crate::webhook::route(request, env).await
+        }
         (_, "/v1/health" | "/v1/escalations" | "/v1/agent/queue" | "/v1/agent/packet") => {
             Err(EdgeError::MethodNotAllowed)
         }
@@ -73,9 +76,10 @@ async fn create_escalation(
     let stub = env
         .durable_object(SITE_QUEUE_BINDING)?
         .get_by_name(&new.request.site)?;
-    let response = stub
+    let mut response = stub
         .fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?)
         .await?;
+    crate::webhook::relay_escalation_created(env, site, &new, &mut response).await;
     Ok(response)
 }
 
@@ -136,7 +140,7 @@ fn redact_packet(escalation: &mut EscalationRequest) {
     packet.summary = redact_pii(&packet.summary).text;
 }
 
-fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
+pub(crate) fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
     let expected = env
         .secret("BATON_AGENT_TOKEN")
         .map_err(|_| EdgeError::Unauthorized)?
@@ -154,12 +158,14 @@ fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
     Ok(())
 }
 
-fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
+pub(crate) fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
     let json = env.var("BATON_SITES")?.to_string();
     Ok(SiteDirectory::from_json(&json)?)
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Result<T, EdgeError> {
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    request: &mut Request,
+) -> Result<T, EdgeError> {
     let content_type = request
         .headers()
         .get("content-type")
@@ -191,7 +197,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(request: &mut Request) -> Res
 }
 
 /// A request from this worker to one of its Durable Objects.
-fn internal_request<T: Serialize>(
+pub(crate) fn internal_request<T: Serialize>(
     path: &str,
     method: Method,
     body: Option<&T>,

@@ -92,8 +92,8 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.field, "BATON_SITES.demo.webhook_url");
         assert_eq!(err.code(), "bad_webhook_url");
-        let ok = SiteDirectory::from_json(r#"{"demo":{"webhook_url":"http://127.0.0.1:9/h"}}"#)
-            .unwrap();
+        let ok =
+            SiteDirectory::from_json(r#"{"demo":{"webhook_url":"http://127.0.0.1:9/h"}}"#).unwrap();
         assert_eq!(
             ok.get("demo").unwrap().webhook_url.as_deref(),
             Some("http://127.0.0.1:9/h")
