@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod receiver;
+pub mod wrangler;
 
 use baton_protocol::{EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot};
 

@@ -98,6 +98,14 @@ pub(crate) fn run() -> Result<()> {
         integration("browser"),
     )?;
     drop(server);
+    report.stage("webhook tests (own wrangler dev, receivers)", || {
+        Cmd::new("cargo")
+            .args(["test", "--quiet", "-p", "baton-tests", "--test", "webhooks"])
+            .env("BATON_WRANGLER", &tools.wrangler)
+            .env("BATON_TOOL_PATH", &tools.path)
+            .env("PATH", &tools.path)
+            .run()
+    })?;
     println!(
         "xtask test: {} stages passed in {}",
         report.passed,
