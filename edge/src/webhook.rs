@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{
     durable_object, AbortController, Delay, DurableObject, Env, Fetch, Headers, Method, Request,
-    RequestInit, Response, Result, State,
+    RequestInit, Response, Result, ScheduledTime, State,
 };
 
 use crate::error::EdgeError;
@@ -389,8 +389,12 @@ impl WebhookOutbox {
         let storage = self.state.storage();
         match at_ms {
             Some(at_ms) => {
-                let at = i64::try_from(at_ms).unwrap_or(i64::MAX);
-                storage.set_alarm(at).await?;
+                // An `i64` would be an offset from now; the alarm wants an absolute time.
+                #[allow(clippy::cast_precision_loss)]
+                let at = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(
+                    at_ms as f64,
+                ));
+                storage.set_alarm(ScheduledTime::new(at)).await?;
             }
             None => storage.delete_alarm().await?,
         }
