@@ -174,7 +174,7 @@ fn directory(env: &Env) -> Result<AgentDirectory, EdgeError> {
 }
 
 /// The agent a request's bearer token belongs to.
-fn authenticate(request: &Request, env: &Env) -> Result<AgentProfile, EdgeError> {
+pub(crate) fn authenticate(request: &Request, env: &Env) -> Result<AgentProfile, EdgeError> {
     let presented = request
         .headers()
         .get("authorization")

@@ -58,6 +58,12 @@ pub enum EdgeError {
     /// No agent with that id (a transfer's target).
     #[error("no agent with that id")]
     UnknownAgent,
+    /// No webhook delivery with that id on that site.
+    #[error("no webhook delivery `{0}` on this site")]
+    UnknownDelivery(String),
+    /// Only dead letters can be replayed.
+    #[error("webhook delivery `{0}` is still pending, not dead-lettered")]
+    NotDeadLettered(String),
     /// No agent token, or a wrong one.
     #[error("missing or invalid agent token")]
     Unauthorized,
@@ -92,6 +98,8 @@ impl EdgeError {
             EdgeError::BadQuery(_) => (400, "invalid_query"),
             EdgeError::RateLimited { .. } => (429, "rate_limited"),
             EdgeError::UnknownAgent => (404, "unknown_agent"),
+            EdgeError::UnknownDelivery(_) => (404, "unknown_delivery"),
+            EdgeError::NotDeadLettered(_) => (409, "not_dead_lettered"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),

@@ -8,6 +8,8 @@
 //!
 //! - [`SiteQueue`], one per site (named by site id): the built-in human queue. It owns
 //!   every conversation of the site, idempotency keys, and the waiting order.
+//! - [`WebhookOutbox`], one per site: relays events to the site's external queue
+//!   (Standard Webhooks), at least once, on a schedule kept in storage.
 //!
 //! Invariants:
 //! - Every error becomes `{"error":{"code","message"}}` in one place,
@@ -20,10 +22,12 @@ mod conversation;
 mod error;
 mod routes;
 mod site_queue;
+mod webhook;
 
 pub use conversation::Conversation;
 pub use error::EdgeError;
 pub use site_queue::SiteQueue;
+pub use webhook::WebhookOutbox;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -52,6 +52,9 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
         (_, path) if path.starts_with("/v1/conversations/") => {
             customer_conversation(request, env, origin).await
         }
+        (_, webhooks) if webhooks.starts_with("/v1/agent/webhooks") => {
+            crate::webhook::route(request, env).await
+        }
         (_, path) if path.starts_with("/v1/agent/") => agent::route(request, env).await,
         (_, "/v1/health" | "/v1/escalations" | "/v1/feedback") => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
@@ -85,9 +88,10 @@ async fn create_escalation(
     let stub = env
         .durable_object(SITE_QUEUE_BINDING)?
         .get_by_name(&new.request.site)?;
-    let response = stub
+    let mut response = stub
         .fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?)
         .await?;
+    crate::webhook::relay_escalation_created(env, site, &new, &mut response).await;
     Ok(response)
 }
 
@@ -205,7 +209,12 @@ fn redact_packet(escalation: &mut EscalationRequest) {
     packet.summary = redact_pii(&packet.summary).text;
 }
 
-fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
+/// Any agent's bearer token (for routes that only need "an agent").
+pub(crate) fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
+    agent::authenticate(request, env).map(drop)
+}
+
+pub(crate) fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
     let json = env.var("BATON_SITES")?.to_string();
     Ok(SiteDirectory::from_json(&json)?)
 }

@@ -8,6 +8,8 @@
 
 pub mod browser;
 pub mod proxy;
+pub mod receiver;
+pub mod wrangler;
 
 use baton_protocol::{
     ConversationUpdate, EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot,

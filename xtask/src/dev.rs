@@ -32,7 +32,7 @@ pub(crate) fn run() -> Result<()> {
         WranglerOptions {
             port: DEV_PORT,
             persist_to: None,
-            vars: Vec::new(),
+            vars: webhook_vars(),
             log: None,
         },
     )?;
@@ -54,6 +54,33 @@ pub(crate) fn run() -> Result<()> {
     println!("\nstopping wrangler dev");
     server.process.stop();
     Ok(())
+}
+
+/// When `BATON_WEBHOOK_URL` and `BATON_WEBHOOK_SECRET` are set, the demo site also
+/// relays its escalations there (Standard Webhooks), besides the built-in queue.
+fn webhook_vars() -> Vec<(String, String)> {
+    let (Ok(url), Ok(secret)) = (
+        std::env::var("BATON_WEBHOOK_URL"),
+        std::env::var("BATON_WEBHOOK_SECRET"),
+    ) else {
+        return Vec::new();
+    };
+    // Never print the secret.
+    println!("webhooks: the demo site relays escalations to {url}");
+    let sites = serde_json::json!({
+        "demo": {
+            "allowed_origins": [
+                format!("http://127.0.0.1:{DEV_PORT}"),
+                format!("http://localhost:{DEV_PORT}"),
+            ],
+            "webhook_url": url,
+        }
+    });
+    let secrets = serde_json::json!({ "demo": secret });
+    vec![
+        ("BATON_SITES".to_owned(), sites.to_string()),
+        ("BATON_WEBHOOK_SECRETS".to_owned(), secrets.to_string()),
+    ]
 }
 
 /// Builds, then `wrangler deploy` (or `--dry-run`, which prints the bundle size).

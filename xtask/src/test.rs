@@ -119,6 +119,14 @@ pub(crate) fn run() -> Result<()> {
         integration(&["browser", "live_chat", "console"]),
     )?;
     drop(server);
+    report.stage("webhook tests (own wrangler dev, receivers)", || {
+        Cmd::new("cargo")
+            .args(["test", "--quiet", "-p", "baton-tests", "--test", "webhooks"])
+            .env("BATON_WRANGLER", &tools.wrangler)
+            .env("BATON_TOOL_PATH", &tools.path)
+            .env("PATH", &tools.path)
+            .run()
+    })?;
     println!(
         "xtask test: {} stages passed in {}",
         report.passed,

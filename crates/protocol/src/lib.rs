@@ -15,6 +15,7 @@ mod escalation;
 mod live;
 mod message;
 mod rich_text;
+pub mod webhook;
 
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, EscalationAccepted,
@@ -28,6 +29,10 @@ pub use live::{
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};
+pub use webhook::{
+    EscalationCreated, WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay,
+    ESCALATION_CREATED,
+};
 
 /// The API version prefix every edge route lives under.
 pub const API_PREFIX: &str = "/v1";

@@ -64,6 +64,9 @@ pub enum RelayErrorKind {
     /// The site requires a verified identity and none was sent.
     #[error("is required by this site (`Baton.identify` with a hash)")]
     IdentityRequired,
+    /// A webhook URL is neither `https://` nor `http://` to a loopback host.
+    #[error("must be an https:// URL (http:// only for 127.0.0.1, localhost or [::1])")]
+    BadWebhookUrl,
 }
 
 impl RelayErrorKind {
@@ -102,6 +105,7 @@ impl RelayErrorKind {
             RelayErrorKind::NotInQueue => "not_in_queue",
             RelayErrorKind::IdentityInvalid => "identity_invalid",
             RelayErrorKind::IdentityRequired => "identity_required",
+            RelayErrorKind::BadWebhookUrl => "bad_webhook_url",
         }
     }
 }

@@ -16,6 +16,7 @@ mod claims;
 mod error;
 mod identity;
 mod json;
+mod outbox;
 mod queue;
 mod rate;
 mod retry;
@@ -30,6 +31,10 @@ pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS};
 pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;
+pub use outbox::{
+    parse_webhook_secrets, validate_webhook_url, Delivery, LastOutcome, WebhookSettings,
+    DEFAULT_TIMEOUT_MS,
+};
 pub use queue::{
     estimate_wait_seconds, priority_of, route_for_agent, QueueOrder, WaitingConversation,
 };

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{RelayError, RelayErrorKind};
+use crate::outbox::validate_webhook_url;
 
 /// One site's settings, as the operator configures them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -18,6 +19,10 @@ pub struct SiteConfig {
     /// HMAC of the user id under the site's secret in `BATON_IDENTITY_SECRETS`).
     #[serde(default)]
     pub require_identity: bool,
+    /// Where to relay this site's events (Standard Webhooks), if anywhere: `https://`,
+    /// or `http://` only for a loopback host. The secret is in `BATON_WEBHOOK_SECRETS`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl SiteConfig {
@@ -40,8 +45,14 @@ impl SiteDirectory {
     /// Parses the operator's JSON, e.g.
     /// `{"demo": {"allowed_origins": ["https://shop.example"]}}`.
     pub fn from_json(json: &str) -> Result<Self, RelayError> {
-        serde_json::from_str(json)
-            .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_SITES"))
+        let directory: SiteDirectory = serde_json::from_str(json)
+            .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_SITES"))?;
+        for (site, config) in &directory.sites {
+            if let Some(url) = &config.webhook_url {
+                validate_webhook_url(url, &format!("BATON_SITES.{site}.webhook_url"))?;
+            }
+        }
+        Ok(directory)
     }
 
     /// The configuration of `site`, if it exists.
@@ -76,5 +87,20 @@ mod tests {
         let err = SiteDirectory::from_json(r#"{"demo":{"allowed_origin":[]}}"#).unwrap_err();
         assert_eq!(err.field, "BATON_SITES");
         assert_eq!(err.code(), "bad_config");
+    }
+
+    #[test]
+    fn a_plain_http_webhook_url_is_refused_by_site() {
+        let err =
+            SiteDirectory::from_json(r#"{"demo":{"webhook_url":"http://helpdesk.example/h"}}"#)
+                .unwrap_err();
+        assert_eq!(err.field, "BATON_SITES.demo.webhook_url");
+        assert_eq!(err.code(), "bad_webhook_url");
+        let ok =
+            SiteDirectory::from_json(r#"{"demo":{"webhook_url":"http://127.0.0.1:9/h"}}"#).unwrap();
+        assert_eq!(
+            ok.get("demo").unwrap().webhook_url.as_deref(),
+            Some("http://127.0.0.1:9/h")
+        );
     }
 }

@@ -1,0 +1,316 @@
+//! Issue 5: relaying escalations to an external human queue with Standard Webhooks.
+//!
+//! Runs its own `wrangler dev` (so it can kill and restart it mid-delivery) with a
+//! compressed schedule (`0,1,2,3` s, 1 s timeout) and real receivers on loopback, one
+//! per site, each scripted to fail in its own way.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use baton_protocol::{
+    Author, EscalationCreated, EscalationReason, HandoffPacket, TranscriptEntry, WebhookDeliveries,
+    WebhookEvent, ESCALATION_CREATED,
+};
+use baton_tests::receiver::{Answer, Received, Receiver};
+use baton_tests::wrangler::{workspace_root, Wrangler};
+use baton_tests::{escalation, unique_id, Baton};
+
+const TOKEN: &str = "webhook-test-token";
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn packet() -> HandoffPacket {
+    HandoffPacket {
+        intent: None,
+        reasons: vec![EscalationReason::ExplicitRequest],
+        sentiment: vec![],
+        answers_shown: vec![],
+        summary: "Wants a person".into(),
+        transcript: vec![TranscriptEntry {
+            author: Author::Customer,
+            text: "my email is jane@example.com, please call".into(),
+            at_ms: 1,
+        }],
+        language: "en".into(),
+    }
+}
+
+/// Every delivery signed, one escalation event per id, all attempts of an id identical.
+fn assert_well_formed(received: &[Received]) {
+    assert!(!received.is_empty());
+    for delivery in received {
+        assert!(delivery.signature_valid, "bad signature on {}", delivery.id);
+        let event: WebhookEvent<EscalationCreated> = serde_json::from_str(&delivery.body).unwrap();
+        assert_eq!(event.event_type, ESCALATION_CREATED);
+        assert!(
+            !delivery.body.contains("jane@example.com"),
+            "the relayed packet is redacted"
+        );
+        for other in received {
+            if other.id == delivery.id {
+                assert_eq!(other.body, delivery.body, "a retry changed the body");
+            }
+        }
+    }
+}
+
+fn conversation_of(received: &Received) -> String {
+    let event: WebhookEvent<EscalationCreated> = serde_json::from_str(&received.body).unwrap();
+    event.data.conversation_id
+}
+
+async fn deliveries(baton: &Baton, site: &str) -> WebhookDeliveries {
+    let response = baton
+        .http()
+        .get(baton.url(&format!("/v1/agent/webhooks?site={site}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn wait_for_deliveries(
+    baton: &Baton,
+    site: &str,
+    what: &str,
+    check: impl Fn(&WebhookDeliveries) -> bool,
+) -> WebhookDeliveries {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let listed = deliveries(baton, site).await;
+        if check(&listed) {
+            return listed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "site {site}: timed out waiting for {what}: {listed:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Sites {
+    receivers: Vec<(String, Receiver)>,
+}
+
+impl Sites {
+    async fn new(names: &[&str]) -> Sites {
+        let mut receivers = Vec::new();
+        for name in names {
+            receivers.push(((*name).to_owned(), Receiver::start().await));
+        }
+        Sites { receivers }
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        let sites: serde_json::Map<String, serde_json::Value> = self
+            .receivers
+            .iter()
+            .map(|(site, receiver)| {
+                (
+                    site.clone(),
+                    serde_json::json!({ "allowed_origins": ["*"], "webhook_url": receiver.url() }),
+                )
+            })
+            .collect();
+        let secrets: serde_json::Map<String, serde_json::Value> = self
+            .receivers
+            .iter()
+            .map(|(site, receiver)| (site.clone(), receiver.whsec().into()))
+            .collect();
+        vec![
+            ("BATON_AGENT_TOKEN".into(), TOKEN.into()),
+            (
+                "BATON_SITES".into(),
+                serde_json::Value::from(sites).to_string(),
+            ),
+            (
+                "BATON_WEBHOOK_SECRETS".into(),
+                serde_json::Value::from(secrets).to_string(),
+            ),
+            ("BATON_WEBHOOK_SCHEDULE".into(), "0,1,2,3".into()),
+            ("BATON_WEBHOOK_TIMEOUT_MS".into(), "1000".into()),
+        ]
+    }
+
+    fn get(&mut self, site: &str) -> &mut Receiver {
+        &mut self
+            .receivers
+            .iter_mut()
+            .find(|(name, _)| name == site)
+            .unwrap()
+            .1
+    }
+}
+
+fn baton(wrangler: &Wrangler) -> Baton {
+    std::env::set_var("BATON_BASE_URL", wrangler.base_url());
+    std::env::set_var("BATON_AGENT_TOKEN", TOKEN);
+    Baton::from_env()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_5_every_escalation_is_relayed_at_least_once() {
+    let mut sites = Sites::new(&["flaky", "patient", "gone", "dead", "down", "killed"]).await;
+    let state = workspace_root().join(format!("target/test-state/{}", unique_id("webhooks")));
+    let mut wrangler = Wrangler::start(&state, sites.vars()).await;
+    let baton = baton(&wrangler);
+
+    // 500, a hang past the timeout, 500 again: delivered on the fourth and last attempt.
+    sites
+        .get("flaky")
+        .script([Answer::Status(500), Answer::Hang, Answer::Status(500)]);
+    // 429 asking for 3 s although the schedule says 1 s.
+    sites
+        .get("patient")
+        .script([Answer::TooManyRequests { retry_after_s: 3 }]);
+    // 410: stop at once.
+    sites.get("gone").script([Answer::Status(410)]);
+    // Fails every scheduled attempt: dead letter, then a replay is delivered.
+    sites.get("dead").script([Answer::Status(500); 4]);
+    // Down for a while.
+    sites.get("down").go_down();
+
+    let mut accepted = Vec::new();
+    for site in ["flaky", "patient", "gone", "dead", "down"] {
+        let conversation = baton.escalate(&escalation(site, packet())).await;
+        accepted.push((site, conversation.conversation_id));
+    }
+
+    // The idempotent replay of an escalation (200) relays nothing more.
+    let again = escalation("flaky", packet());
+    let first = baton.escalate(&again).await;
+    let replayed = baton.escalate(&again).await;
+    assert_eq!(first.conversation_id, replayed.conversation_id);
+    accepted.push(("flaky", first.conversation_id));
+
+    let flaky = sites
+        .get("flaky")
+        .wait_until("both flaky escalations delivered", PATIENCE, |r| {
+            r.iter().filter(|d| d.answer == Answer::Status(204)).count() == 2
+        })
+        .await;
+    assert_well_formed(&flaky);
+    let ids: std::collections::BTreeSet<_> = flaky.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(
+        ids.len(),
+        2,
+        "one webhook-id per escalation, reused on retries"
+    );
+    assert!(
+        flaky.len() >= 5,
+        "the first needed four attempts: {flaky:?}"
+    );
+
+    let patient = sites
+        .get("patient")
+        .wait_until("a delivery after Retry-After", PATIENCE, |r| {
+            r.iter().any(|d| d.answer == Answer::Status(204))
+        })
+        .await;
+    assert_well_formed(&patient);
+    let waited = patient[1].at.duration_since(patient[0].at);
+    assert!(
+        waited >= Duration::from_millis(2_900),
+        "Retry-After: 3 was not honoured; retried after {waited:?}"
+    );
+
+    let dead_letter = wait_for_deliveries(&baton, "gone", "410 to dead-letter", |d| {
+        d.dead_letters.len() == 1
+    })
+    .await;
+    assert_eq!(dead_letter.dead_letters[0].attempts, 1, "410 stops retries");
+    assert_eq!(
+        dead_letter.dead_letters[0].last_outcome.as_deref(),
+        Some("410")
+    );
+    assert!(dead_letter.pending.is_empty());
+
+    let dead = wait_for_deliveries(&baton, "dead", "a dead letter after 4 attempts", |d| {
+        d.dead_letters.len() == 1
+    })
+    .await;
+    let letter = &dead.dead_letters[0];
+    assert_eq!(letter.attempts, 4);
+    assert_eq!(letter.last_outcome.as_deref(), Some("500"));
+    assert_eq!(letter.next_due_ms, None);
+    assert_eq!(sites.get("dead").received().len(), 4);
+    let dead_conversation = &accepted.iter().find(|(s, _)| *s == "dead").unwrap().1;
+    assert_eq!(&letter.conversation_id, dead_conversation);
+    let queue = baton.queue("dead").await;
+    assert!(
+        queue
+            .waiting
+            .iter()
+            .any(|w| &w.conversation_id == dead_conversation),
+        "a dead-lettered escalation is still in the built-in queue"
+    );
+    let replay = baton
+        .http()
+        .post(baton.url("/v1/agent/webhooks/replay"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "site": "dead", "id": letter.id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 202);
+    let dead_received = sites
+        .get("dead")
+        .wait_until("the replayed dead letter", PATIENCE, |r| {
+            r.iter().any(|d| d.answer == Answer::Status(204))
+        })
+        .await;
+    assert_well_formed(&dead_received);
+    assert!(dead_received.iter().all(|d| d.id == letter.id));
+    wait_for_deliveries(&baton, "dead", "the replay to finish", |d| {
+        d.dead_letters.is_empty() && d.pending.is_empty()
+    })
+    .await;
+
+    wait_for_deliveries(&baton, "down", "connection errors while down", |d| {
+        d.pending
+            .first()
+            .is_some_and(|p| p.attempts >= 2 && p.last_outcome.as_deref() == Some("connect error"))
+    })
+    .await;
+    sites.get("down").come_up().await;
+    let down = sites
+        .get("down")
+        .wait_until("delivery once back up", PATIENCE, |r| !r.is_empty())
+        .await;
+    assert_well_formed(&down);
+
+    // Killed mid-delivery: the receiver holds the first attempt open, wrangler dies,
+    // and after a restart on the same state the event is delivered with the same id.
+    sites.get("killed").script([Answer::Hang]);
+    let killed = baton.escalate(&escalation("killed", packet())).await;
+    sites
+        .get("killed")
+        .wait_until("the first attempt to arrive", PATIENCE, |r| !r.is_empty())
+        .await;
+    wrangler.kill();
+    wrangler.restart().await;
+    let killed_received = sites
+        .get("killed")
+        .wait_until("delivery after the restart", PATIENCE, |r| {
+            r.iter().any(|d| d.answer == Answer::Status(204))
+        })
+        .await;
+    assert_well_formed(&killed_received);
+    assert!(killed_received
+        .iter()
+        .all(|d| d.id == killed_received[0].id));
+    assert_eq!(conversation_of(&killed_received[0]), killed.conversation_id);
+
+    // Every escalation delivered exactly once per id at most with duplicates sharing it;
+    // 410 got exactly one attempt.
+    assert_eq!(sites.get("gone").received().len(), 1);
+    for (site, conversation) in &accepted {
+        let received = sites.get(site).received();
+        assert!(
+            received.iter().any(|d| &conversation_of(d) == conversation),
+            "site {site}: conversation {conversation} never reached the receiver"
+        );
+    }
+}
