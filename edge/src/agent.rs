@@ -22,8 +22,13 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
         (Method::Get, "queue") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
-            // Routing by language: the agent's languages first (see `route_for_agent`).
-            let path = format!("/queue?languages={}", agent.languages.join(","));
+            // Routing by language and skill: the agent's own first (`route_for_agent`).
+            let path = format!(
+                "/queue?site={}&languages={}&skills={}",
+                query.site,
+                agent.languages.join(","),
+                agent.skills.join(",")
+            );
             forward(env, &query.site, &path).await
         }
         (Method::Get, "analytics") => {
@@ -50,12 +55,12 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
                 .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
                 .await?)
         }
-        (Method::Post, "claim" | "release") => {
+        (Method::Post, "claim" | "renew" | "release") => {
             let target: AgentTarget = read_json(&mut request).await?;
-            let command = if action == "claim" {
-                AgentCommand::Claim
-            } else {
-                AgentCommand::Release
+            let command = match action {
+                "claim" => AgentCommand::Claim,
+                "renew" => AgentCommand::Renew,
+                _ => AgentCommand::Release,
             };
             act(env, agent, &target.site, target.conversation, command).await
         }
@@ -84,8 +89,8 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (
             _,
-            "me" | "agents" | "queue" | "analytics" | "packet" | "events" | "claim" | "release"
-            | "transfer" | "reply" | "close",
+            "me" | "agents" | "queue" | "analytics" | "packet" | "events" | "claim" | "renew"
+            | "release" | "transfer" | "reply" | "close",
         ) => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
     }
@@ -103,10 +108,13 @@ struct ConversationQuery {
     after: Option<u64>,
 }
 
-fn query<T: serde::de::DeserializeOwned>(request: &Request, what: &str) -> Result<T, EdgeError> {
+fn query<T: serde::de::DeserializeOwned>(
+    request: &Request,
+    what: &'static str,
+) -> Result<T, EdgeError> {
     request
         .query()
-        .map_err(|_| EdgeError::BadRequestBody(format!("query parameters: {what}")))
+        .map_err(|_| EdgeError::BadQueryParameters(what))
 }
 
 fn conversation_query(request: &Request) -> Result<ConversationQuery, EdgeError> {

@@ -49,6 +49,9 @@ pub enum EdgeError {
     /// A query parameter is malformed.
     #[error("query parameter `{0}` is not valid")]
     BadQuery(&'static str),
+    /// The query parameters are missing or of the wrong type.
+    #[error("query parameters are not valid: {0}")]
+    BadQueryParameters(&'static str),
     /// Too many requests from this visitor or site.
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited {
@@ -95,7 +98,7 @@ impl EdgeError {
             EdgeError::ConversationClosed => (409, "conversation_closed"),
             EdgeError::AlreadyRated => (409, "already_rated"),
             EdgeError::UpgradeRequired => (426, "upgrade_required"),
-            EdgeError::BadQuery(_) => (400, "invalid_query"),
+            EdgeError::BadQuery(_) | EdgeError::BadQueryParameters(_) => (400, "invalid_query"),
             EdgeError::RateLimited { .. } => (429, "rate_limited"),
             EdgeError::UnknownAgent => (404, "unknown_agent"),
             EdgeError::UnknownDelivery(_) => (404, "unknown_delivery"),

@@ -14,15 +14,15 @@ use baton_protocol::{
     EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer,
 };
 use baton_relay::{
-    route_for_agent, validate_message, ClaimChange, KeyedBuckets, QueueBook, RateLimit, SiteStats,
-    TokenBucket, WaitingConversation,
+    route_for_agent, validate_message, validate_resolution, ClaimChange, KeyedBuckets, QueueBook,
+    RateLimit, SiteConfig, SiteStats, TokenBucket, WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 use crate::conversation::{AppendEvent, ConversationMeta, CONVERSATION_BINDING};
 use crate::error::EdgeError;
-use crate::routes::{internal_request, json_response, query_value};
+use crate::routes::{internal_request, json_response, query_value, site_directory};
 
 /// The binding name of the `SiteQueue` namespace in `wrangler.toml`.
 pub(crate) const SITE_QUEUE_BINDING: &str = "SITE_QUEUE";
@@ -63,6 +63,7 @@ pub(crate) struct AgentRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum AgentCommand {
     Claim,
+    Renew,
     Release,
     Transfer { to: AgentProfile },
     Reply { client_id: String, text: String },
@@ -204,12 +205,13 @@ impl SiteQueue {
     async fn snapshot(&self, request: &Request) -> Result<Response, EdgeError> {
         self.expire_leases_now().await?;
         let book = self.book().await?;
+        let sites = site_directory(&self.env)?;
         let mut waiting = Vec::with_capacity(book.waiting.len());
-        let mut site = String::new();
+        let mut site = query_value(request, "site").unwrap_or_default();
         for item in &book.waiting {
             if let Some(stored) = self.stored(&item.conversation_id).await? {
                 site.clone_from(&stored.request.site);
-                waiting.push(queue_entry(stored));
+                waiting.push(queue_entry(stored, sites.get(&site)));
             }
         }
         let mut active = Vec::with_capacity(book.claimed.len());
@@ -217,20 +219,28 @@ impl SiteQueue {
             if let Some(stored) = self.stored(id).await? {
                 site.clone_from(&stored.request.site);
                 active.push(ActiveEntry {
-                    entry: queue_entry(stored),
+                    entry: queue_entry(stored, sites.get(&site)),
                     claim: claim.info(),
                     first_reply_at_ms: claim.first_reply_at_ms,
                 });
             }
         }
         active.sort_by_key(|active| active.entry.created_at_ms);
-        let languages: Vec<String> = query_value(request, "languages")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|language| !language.is_empty())
-            .map(str::to_owned)
-            .collect();
-        route_for_agent(&mut waiting, &languages);
+        let list = |name: &str| -> Vec<String> {
+            query_value(request, name)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let agent = AgentProfile {
+            id: String::new(),
+            name: String::new(),
+            languages: list("languages"),
+            skills: list("skills"),
+        };
+        route_for_agent(&mut waiting, &agent);
         json_response(
             200,
             &QueueSnapshot {
@@ -290,6 +300,7 @@ impl SiteQueue {
                     });
                 }
             }
+            AgentCommand::Renew => book.renew(&id, &agent.id, now_ms, lease_ms)?,
             AgentCommand::Release => {
                 book.release(&id, &agent.id)?;
                 events.push(EventBody::AgentLeft {
@@ -319,6 +330,7 @@ impl SiteQueue {
                 });
             }
             AgentCommand::Close { resolution } => {
+                validate_resolution(resolution.as_deref())?;
                 book.close(&id, &agent.id, now_ms)?;
                 stats.record_resolved();
                 closed = true;
@@ -513,8 +525,12 @@ fn statuses(book: &QueueBook) -> Vec<(String, QueueStatus)> {
 }
 
 /// How the console lists a stored conversation.
-fn queue_entry(stored: StoredConversation) -> QueueEntry {
+fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEntry {
     let packet = stored.request.packet;
+    let skill = site
+        .zip(packet.intent.as_ref())
+        .and_then(|(site, intent)| site.skill_for(&intent.intent))
+        .map(str::to_owned);
     QueueEntry {
         conversation_id: stored.conversation_id,
         created_at_ms: stored.created_at_ms,
@@ -522,6 +538,7 @@ fn queue_entry(stored: StoredConversation) -> QueueEntry {
         intent: packet.intent,
         summary: packet.summary,
         language: packet.language,
+        skill,
     }
 }
 

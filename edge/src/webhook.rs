@@ -143,9 +143,9 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
             struct ListQuery {
                 site: String,
             }
-            let query: ListQuery = request.query().map_err(|_| {
-                EdgeError::BadRequestBody("query parameter `site` is required".to_owned())
-            })?;
+            let query: ListQuery = request
+                .query()
+                .map_err(|_| EdgeError::BadQueryParameters("`site` is required"))?;
             let stub = configured_outbox(env, &query.site)?;
             Ok(stub
                 .fetch_with_request(internal_request("/list", Method::Get, None::<&()>)?)

@@ -207,6 +207,56 @@ async fn one_agent_holds_a_conversation_and_others_are_refused() {
 }
 
 #[tokio::test]
+async fn renewing_keeps_a_claim_but_never_takes_one_back() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    let (status, body) = baton
+        .agent_post(&sam.token, "renew", &target(&accepted))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("not_claimed")),
+        "a waiting conversation is not renewed into a claim"
+    );
+    let claimed = baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let renewed = baton
+        .agent_ok(&sam.token, "renew", &target(&accepted))
+        .await;
+    assert!(
+        renewed["claim"]["lease_until_ms"].as_u64() > claimed["claim"]["lease_until_ms"].as_u64(),
+        "{renewed} after {claimed}"
+    );
+    baton
+        .agent_ok(&sam.token, "release", &target(&accepted))
+        .await;
+    // A console whose renewal timer fires after the release gets a refusal, and the
+    // customer stays in the queue.
+    let (status, body) = baton
+        .agent_post(&sam.token, "renew", &target(&accepted))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("not_claimed"))
+    );
+    let update = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(
+        kinds(&update.events),
+        ["joined", "left"],
+        "renewals say nothing"
+    );
+    assert!(baton
+        .queue(SITE)
+        .await
+        .waiting
+        .iter()
+        .any(|w| w.conversation_id == accepted.conversation_id));
+}
+
+#[tokio::test]
 async fn the_console_sees_who_holds_what() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
@@ -544,5 +594,57 @@ async fn agents_see_conversations_in_their_languages_first() {
             position(&queue, &newer.conversation_id),
         );
         assert_eq!(ar < fr, arabic_first, "{agent}: fr at {fr}, ar at {ar}");
+    }
+}
+
+#[tokio::test]
+async fn agents_with_a_skill_see_the_conversations_needing_it_first() {
+    // On the `skilled` site, card questions need the `cards` skill, which Noor has.
+    const SKILLED: &str = "skilled";
+    let baton = Baton::from_env();
+    let about = |intent: &str| {
+        let mut packet = packet(&[EscalationReason::ExplicitRequest]);
+        packet.intent = Some(baton_protocol::IntentGuess {
+            intent: intent.into(),
+            confidence: 0.9,
+        });
+        packet
+    };
+    let older = baton
+        .escalate(&escalation(SKILLED, about("exchange_rate")))
+        .await;
+    let newer = baton
+        .escalate(&escalation(SKILLED, about("card_arrival")))
+        .await;
+    for (agent, cards_first) in [("noor", true), ("sam", false)] {
+        let token = baton.agent(agent).token;
+        let queue: baton_protocol::QueueSnapshot = baton
+            .http()
+            .get(baton.url(&format!("/v1/agent/queue?site={SKILLED}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(queue.site, SKILLED);
+        let entry = |id: &str| {
+            queue
+                .waiting
+                .iter()
+                .position(|w| w.conversation_id == id)
+                .map(|at| (at, queue.waiting[at].skill.clone()))
+                .unwrap()
+        };
+        let (plain_at, plain_skill) = entry(&older.conversation_id);
+        let (cards_at, cards_skill) = entry(&newer.conversation_id);
+        assert_eq!(plain_skill, None);
+        assert_eq!(cards_skill.as_deref(), Some("cards"));
+        assert_eq!(
+            cards_at < plain_at,
+            cards_first,
+            "{agent}: card question at {cards_at}, the other at {plain_at}"
+        );
     }
 }

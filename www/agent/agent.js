@@ -40,8 +40,6 @@ const state = {
   agents: [],
   claimedAt: {}, // when this console claimed a conversation
   forgottenAt: {}, // when this console let go of one
-  waitingIds: new Set(), // waiting in the latest queue snapshot
-  waitingAskedAt: 0,
   renewEvery: {}, // conversation → ms between renewals
   renewedAt: {},
   held: new Set(), // conversations this agent holds (renewed every 20 s)
@@ -152,8 +150,8 @@ function fillTransferTargets() {
   state.agents.filter((a) => !state.me || a.id !== state.me.id).forEach((agent) => {
     const option = document.createElement("option");
     option.value = agent.id;
-    option.textContent = agent.name + (agent.languages && agent.languages.length
-      ? " (" + agent.languages.join(", ") + ")" : "");
+    const knows = (agent.languages || []).concat(agent.skills || []);
+    option.textContent = agent.name + (knows.length ? " (" + knows.join(", ") + ")" : "");
     select.appendChild(option);
   });
   $("transfer-form").hidden = select.options.length === 0;
@@ -169,8 +167,6 @@ async function refreshQueue() {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site() }));
     renderWaiting(queue.waiting || []);
-    state.waitingIds = new Set((queue.waiting || []).map((e) => e.conversation_id));
-    state.waitingAskedAt = askedAt;
     renderActive(queue.active || [], askedAt);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
     if ($("status").textContent === "Offline; retrying…") say("Back online.");
@@ -230,7 +226,8 @@ function renderWaiting(waiting) {
     sla.dataset.since = String(entry.created_at_ms);
     sla.dataset.kind = "waiting";
     item.querySelector(".meta").textContent =
-      "Conversation " + entry.conversation_id.slice(0, 8) + " · language " + (entry.language || "unknown");
+      "Conversation " + entry.conversation_id.slice(0, 8) + " · language " + (entry.language || "unknown") +
+      (entry.skill ? " · needs " + entry.skill : "");
     const claim = item.querySelector(".claim");
     claim.setAttribute("aria-label", "Claim: " + label);
     claim.addEventListener("click", () => claimConversation(entry.conversation_id));
@@ -354,11 +351,11 @@ setInterval(async () => {
   const now = Date.now();
   for (const id of Array.from(state.held)) {
     if (!state.held.has(id)) continue; // let go of while renewing another
-    // Renewing is claiming: never take back one the latest snapshot shows waiting.
-    if (state.waitingIds.has(id) && (state.claimedAt[id] || 0) < state.waitingAskedAt) { forget(id); continue; }
     if (now - (state.renewedAt[id] || 0) < (state.renewEvery[id] || RENEW_EVERY_MS)) continue;
     try {
-      const result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
+      // `renew` only extends a claim still held: it never takes back a conversation
+      // this agent released or lost meanwhile (the server says `not_claimed`).
+      const result = await api("POST", "/v1/agent/renew", { site: site(), conversation: id });
       noteLease(id, result && result.claim);
       if (result && result.closed) {
         forget(id);

@@ -45,7 +45,7 @@ pub(crate) fn run() -> Result<()> {
     let token = format!("test-{}", random_hex(16)?);
     // Two named agents with their own tokens, for claims, transfers and conflicts.
     let agents = format!(
-        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"]}}]"#,
+        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"],"skills":["cards"]}}]"#,
         random_hex(16)?,
         random_hex(16)?
     );
@@ -74,7 +74,7 @@ pub(crate) fn run() -> Result<()> {
                     (
                         "BATON_SITES".to_owned(),
                         format!(
-                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"verified":{{"allowed_origins":["http://127.0.0.1:{port}"],"require_identity":true}}}}"#
+                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"verified":{{"allowed_origins":["http://127.0.0.1:{port}"],"require_identity":true}},"skilled":{{"allowed_origins":["http://127.0.0.1:{port}"],"skills":{{"cards":["card_arrival","lost_or_stolen_card"]}}}}}}"#
                         ),
                     ),
                 ],

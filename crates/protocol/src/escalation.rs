@@ -155,6 +155,10 @@ pub struct QueueEntry {
     pub summary: String,
     /// The customer's language.
     pub language: String,
+    /// The skill the conversation needs, from the site's `skills` setting and the
+    /// intent; absent when the site names none for this intent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
 }
 
 /// `GET /v1/agent/packet`: everything the customer handed over, for the agent.

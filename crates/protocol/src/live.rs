@@ -203,6 +203,10 @@ pub struct AgentProfile {
     /// Languages the agent answers in (BCP 47), first the best; empty means any.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Skills the agent has (names from the sites' `skills` settings, e.g. `cards`);
+    /// conversations needing one of them come first in the agent's queue.
+    #[serde(default)]
+    pub skills: Vec<String>,
 }
 
 /// Content-free numbers for a site: what the bot and the people did.

@@ -4,6 +4,7 @@ use baton_protocol::AgentProfile;
 use serde::Deserialize;
 
 use crate::error::{RelayError, RelayErrorKind};
+use crate::queue::is_skill_name;
 use crate::token::tokens_match;
 
 /// One agent as the operator configures them (the `BATON_AGENTS` secret).
@@ -15,6 +16,8 @@ struct AgentEntry {
     token: String,
     #[serde(default)]
     languages: Vec<String>,
+    #[serde(default)]
+    skills: Vec<String>,
 }
 
 impl AgentEntry {
@@ -23,6 +26,7 @@ impl AgentEntry {
             id: self.id.clone(),
             name: self.name.clone(),
             languages: self.languages.clone(),
+            skills: self.skills.clone(),
         }
     }
 }
@@ -35,7 +39,7 @@ pub struct AgentDirectory {
 
 impl AgentDirectory {
     /// Parses the `BATON_AGENTS` JSON, a list such as
-    /// `[{"id":"sam","name":"Sam","token":"…","languages":["en","fr"]}]`.
+    /// `[{"id":"sam","name":"Sam","token":"…","languages":["en","fr"],"skills":["cards"]}]`.
     /// Tokens shorter than 16 bytes are refused: they would be guessable.
     pub fn from_json(json: &str) -> Result<Self, RelayError> {
         let agents: Vec<AgentEntry> = serde_json::from_str(json)
@@ -45,6 +49,12 @@ impl AgentDirectory {
                 return Err(RelayError::new(
                     RelayErrorKind::BadConfig,
                     format!("BATON_AGENTS[{index}].token"),
+                ));
+            }
+            if let Some(bad) = agent.skills.iter().position(|s| !is_skill_name(s)) {
+                return Err(RelayError::new(
+                    RelayErrorKind::BadConfig,
+                    format!("BATON_AGENTS[{index}].skills[{bad}]"),
                 ));
             }
         }
@@ -59,6 +69,7 @@ impl AgentDirectory {
                 name: "Support agent".to_owned(),
                 token: token.to_owned(),
                 languages: Vec::new(),
+                skills: Vec::new(),
             });
         }
         self
@@ -136,5 +147,9 @@ mod tests {
         let short = r#"[{"id":"a","name":"A","token":"short"}]"#;
         let err = AgentDirectory::from_json(short).unwrap_err();
         assert_eq!(err.field, "BATON_AGENTS[0].token");
+        let skill =
+            r#"[{"id":"a","name":"A","token":"a-0123456789abcdef","skills":["ok","Not OK"]}]"#;
+        let err = AgentDirectory::from_json(skill).unwrap_err();
+        assert_eq!(err.field, "BATON_AGENTS[0].skills[1]");
     }
 }

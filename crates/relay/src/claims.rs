@@ -145,6 +145,23 @@ impl QueueBook {
         Ok(ClaimChange::Joined)
     }
 
+    /// The holding agent extends their lease. Unlike [`QueueBook::claim`] it never takes
+    /// a waiting conversation, so a console renewing late cannot take back one its agent
+    /// released or lost.
+    pub fn renew(
+        &mut self,
+        conversation_id: &str,
+        agent_id: &str,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<(), RelayError> {
+        self.held_by(conversation_id, agent_id)?;
+        if let Some(claim) = self.claimed.get_mut(conversation_id) {
+            claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+        }
+        Ok(())
+    }
+
     /// The claim `agent` holds on the conversation, or why they may not act on it.
     pub fn held_by(&self, conversation_id: &str, agent_id: &str) -> Result<&Claim, RelayError> {
         match self.claimed.get(conversation_id) {
@@ -280,6 +297,7 @@ mod tests {
             id: id.into(),
             name: format!("Agent {id}"),
             languages: Vec::new(),
+            skills: Vec::new(),
         }
     }
 
@@ -313,6 +331,26 @@ mod tests {
             book.status("c1").is_none(),
             "a claimed conversation is not waiting"
         );
+    }
+
+    #[test]
+    fn renewing_extends_only_a_claim_still_held() {
+        let mut book = book_with(&[("c1", 0, &[])]);
+        let refused = book.renew("c1", "a", 500, 60_000).unwrap_err();
+        assert_eq!(refused.kind, RelayErrorKind::NotClaimed);
+        assert!(
+            book.status("c1").is_some(),
+            "renewing never takes a waiting one"
+        );
+        book.claim("c1", &agent("a"), 1_000, 60_000).unwrap();
+        book.renew("c1", "a", 20_000, 60_000).unwrap();
+        assert_eq!(book.claimed["c1"].lease_until_ms, 80_000);
+        let other = book.renew("c1", "b", 20_000, 60_000).unwrap_err();
+        assert_eq!(other.kind, RelayErrorKind::AlreadyClaimed);
+        book.release("c1", "a").unwrap();
+        let late = book.renew("c1", "a", 21_000, 60_000).unwrap_err();
+        assert_eq!(late.kind, RelayErrorKind::NotClaimed);
+        assert_eq!(book.status("c1").unwrap().position, 1, "still waiting");
     }
 
     #[test]

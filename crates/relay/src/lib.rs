@@ -43,5 +43,7 @@ pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
 pub use sites::{SiteConfig, SiteDirectory};
 pub use stats::SiteStats;
 pub use token::tokens_match;
-pub use validate::{validate_csat, validate_escalation, validate_id, validate_message, Limits};
+pub use validate::{
+    validate_csat, validate_escalation, validate_id, validate_message, validate_resolution, Limits,
+};
 pub use webhook::{WebhookRejection, WebhookSecret, TOLERANCE_SECONDS};

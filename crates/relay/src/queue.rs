@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use baton_protocol::{EscalationReason, QueueEntry};
+use baton_protocol::{AgentProfile, EscalationReason, QueueEntry};
 use serde::{Deserialize, Serialize};
 
 /// What the queue needs to know about one waiting conversation.
@@ -50,19 +50,39 @@ impl QueueOrder {
 }
 
 /// Orders the waiting list for one agent: still most urgent first, but within the same
-/// urgency the conversations in a language the agent speaks come before the others
-/// (each group keeps its age order). An agent with no languages sees the plain order.
-pub fn route_for_agent(waiting: &mut [QueueEntry], agent_languages: &[String]) {
-    if agent_languages.is_empty() {
-        return;
-    }
+/// urgency the conversations in a language the agent speaks come first, and among those
+/// the ones needing a skill the agent has (each group keeps its age order). Nothing is
+/// hidden: an agent sees every waiting conversation, theirs first. An agent with no
+/// languages and no skills sees the plain order.
+pub fn route_for_agent(waiting: &mut [QueueEntry], agent: &AgentProfile) {
     let speaks = |language: &str| {
         let primary = language.split(['-', '_']).next().unwrap_or_default();
-        agent_languages
-            .iter()
-            .any(|spoken| spoken.eq_ignore_ascii_case(primary))
+        agent.languages.is_empty()
+            || agent
+                .languages
+                .iter()
+                .any(|spoken| spoken.eq_ignore_ascii_case(primary))
     };
-    waiting.sort_by_key(|entry| (priority_of(&entry.reasons), !speaks(&entry.language)));
+    let skilled = |skill: &Option<String>| {
+        skill
+            .as_ref()
+            .is_some_and(|needed| agent.skills.iter().any(|has| has == needed))
+    };
+    waiting.sort_by_key(|entry| {
+        (
+            priority_of(&entry.reasons),
+            !speaks(&entry.language),
+            !skilled(&entry.skill),
+        )
+    });
+}
+
+/// Whether `name` can name a skill: 1 to 40 of `a-z`, `0-9`, `_` and `-`.
+pub(crate) fn is_skill_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Seconds a customer at `position` (1 = next) should expect to wait, given recent
@@ -128,6 +148,16 @@ mod tests {
             intent: None,
             summary: String::new(),
             language: language.into(),
+            skill: None,
+        }
+    }
+
+    fn agent(languages: &[&str], skills: &[&str]) -> AgentProfile {
+        AgentProfile {
+            id: "a".into(),
+            name: "A".into(),
+            languages: languages.iter().map(|&l| l.to_owned()).collect(),
+            skills: skills.iter().map(|&s| s.to_owned()).collect(),
         }
     }
 
@@ -140,12 +170,52 @@ mod tests {
             entry("ar-new", "ar-EG", &[]),
             entry("en-new", "en", &[]),
         ];
-        route_for_agent(&mut waiting, &["ar".to_owned()]);
+        route_for_agent(&mut waiting, &agent(&["ar"], &[]));
         let ids: Vec<_> = waiting.iter().map(|e| e.conversation_id.as_str()).collect();
         assert_eq!(ids, ["fr-sensitive", "ar-new", "en-old", "en-new"]);
         let before = waiting.clone();
-        route_for_agent(&mut waiting, &[]);
+        route_for_agent(&mut waiting, &agent(&[], &[]));
         assert_eq!(waiting, before, "no languages, no change");
+    }
+
+    #[test]
+    fn skilled_agents_see_their_conversations_first_and_everything_else_after() {
+        let with_skill = |id: &str, language: &str, skill: Option<&str>| QueueEntry {
+            skill: skill.map(str::to_owned),
+            ..entry(id, language, &[])
+        };
+        let sensitive = QueueEntry {
+            reasons: vec![EscalationReason::SensitiveIntent],
+            ..entry("sensitive", "en", &[])
+        };
+        let mut waiting = vec![
+            with_skill("plain-old", "en", None),
+            with_skill("refunds", "en", Some("refunds")),
+            with_skill("cards-fr", "fr", Some("cards")),
+            with_skill("cards", "en", Some("cards")),
+            sensitive,
+        ];
+        route_for_agent(&mut waiting, &agent(&["en"], &["cards"]));
+        let ids: Vec<_> = waiting.iter().map(|e| e.conversation_id.as_str()).collect();
+        // Urgency first, then language, then skill; age order inside each group.
+        assert_eq!(
+            ids,
+            ["sensitive", "cards", "plain-old", "refunds", "cards-fr"]
+        );
+        route_for_agent(&mut waiting, &agent(&[], &["refunds"]));
+        let ids: Vec<_> = waiting.iter().map(|e| e.conversation_id.as_str()).collect();
+        assert_eq!(ids[..2], ["sensitive", "refunds"]);
+        assert_eq!(ids.len(), 5, "nothing is hidden");
+    }
+
+    #[test]
+    fn skill_names_are_plain_lowercase_words() {
+        assert!(is_skill_name("cards"));
+        assert!(is_skill_name("vip-2"));
+        assert!(!is_skill_name(""));
+        assert!(!is_skill_name("Cards"));
+        assert!(!is_skill_name("a b"));
+        assert!(!is_skill_name(&"x".repeat(41)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::error::{RelayError, RelayErrorKind};
 use crate::outbox::validate_webhook_url;
+use crate::queue::is_skill_name;
 
 /// One site's settings, as the operator configures them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -23,6 +24,11 @@ pub struct SiteConfig {
     /// or `http://` only for a loopback host. The secret is in `BATON_WEBHOOK_SECRETS`.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Skills by name, each with the intents that need it, e.g.
+    /// `{"cards": ["card_arrival", "lost_or_stolen_card"]}`. Agents with a skill see the
+    /// conversations that need it first (see `route_for_agent`).
+    #[serde(default)]
+    pub skills: BTreeMap<String, Vec<String>>,
 }
 
 impl SiteConfig {
@@ -31,6 +37,34 @@ impl SiteConfig {
         self.allowed_origins
             .iter()
             .any(|allowed| allowed == "*" || allowed == origin)
+    }
+
+    /// The skill a conversation about `intent` needs, if the site names one.
+    pub fn skill_for(&self, intent: &str) -> Option<&str> {
+        self.skills
+            .iter()
+            .find(|(_, intents)| intents.iter().any(|i| i == intent))
+            .map(|(skill, _)| skill.as_str())
+    }
+
+    fn validate_skills(&self, site: &str) -> Result<(), RelayError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (skill, intents) in &self.skills {
+            if !is_skill_name(skill) {
+                return Err(RelayError::new(
+                    RelayErrorKind::BadConfig,
+                    format!("BATON_SITES.{site}.skills.{skill}"),
+                ));
+            }
+            // One skill per intent, so routing never depends on map order.
+            if let Some(index) = intents.iter().position(|intent| !seen.insert(intent)) {
+                return Err(RelayError::new(
+                    RelayErrorKind::BadConfig,
+                    format!("BATON_SITES.{site}.skills.{skill}[{index}]"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -51,6 +85,7 @@ impl SiteDirectory {
             if let Some(url) = &config.webhook_url {
                 validate_webhook_url(url, &format!("BATON_SITES.{site}.webhook_url"))?;
             }
+            config.validate_skills(site)?;
         }
         Ok(directory)
     }
@@ -87,6 +122,27 @@ mod tests {
         let err = SiteDirectory::from_json(r#"{"demo":{"allowed_origin":[]}}"#).unwrap_err();
         assert_eq!(err.field, "BATON_SITES");
         assert_eq!(err.code(), "bad_config");
+    }
+
+    #[test]
+    fn each_intent_needs_at_most_one_named_skill() {
+        let sites = SiteDirectory::from_json(
+            r#"{"demo":{"skills":{"cards":["card_arrival","lost_or_stolen_card"],"disputes":["transaction_charged_twice"]}}}"#,
+        )
+        .unwrap();
+        let demo = sites.get("demo").unwrap();
+        assert_eq!(demo.skill_for("lost_or_stolen_card"), Some("cards"));
+        assert_eq!(
+            demo.skill_for("transaction_charged_twice"),
+            Some("disputes")
+        );
+        assert_eq!(demo.skill_for("exchange_rate"), None);
+        let twice =
+            r#"{"demo":{"skills":{"a":["card_arrival"],"b":["top_up_failed","card_arrival"]}}}"#;
+        let err = SiteDirectory::from_json(twice).unwrap_err();
+        assert_eq!(err.field, "BATON_SITES.demo.skills.b[1]");
+        let err = SiteDirectory::from_json(r#"{"demo":{"skills":{"Cards!":[]}}}"#).unwrap_err();
+        assert_eq!(err.field, "BATON_SITES.demo.skills.Cards!");
     }
 
     #[test]

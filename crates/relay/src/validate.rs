@@ -122,6 +122,16 @@ pub fn validate_message(client_id: &str, text: &str) -> Result<(), RelayError> {
     Ok(())
 }
 
+/// Checks an agent's closing note, which the customer sees: within the summary limit.
+pub fn validate_resolution(resolution: Option<&str>) -> Result<(), RelayError> {
+    match resolution {
+        Some(text) if text.len() > Limits::default().max_summary_len => {
+            Err(RelayError::new(RelayErrorKind::TooLong, "resolution"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks a CSAT rating: 1 to 5, and a comment within the per-message limit.
 pub fn validate_csat(rating: u8, comment: &str) -> Result<(), RelayError> {
     if !(1..=5).contains(&rating) {
@@ -231,6 +241,17 @@ mod tests {
         for bad in [0, 6, 255] {
             assert_eq!(validate_csat(bad, "").unwrap_err().field, "rating");
         }
+    }
+
+    #[test]
+    fn resolution_notes_are_bounded() {
+        assert_eq!(validate_resolution(None), Ok(()));
+        assert_eq!(validate_resolution(Some("Refund issued")), Ok(()));
+        let long = "x".repeat(Limits::default().max_summary_len + 1);
+        assert_eq!(
+            validate_resolution(Some(&long)).unwrap_err().field,
+            "resolution"
+        );
     }
 
     #[test]
