@@ -11,6 +11,8 @@ pub mod proxy;
 pub mod receiver;
 pub mod wrangler;
 
+use std::time::Duration;
+
 use baton_protocol::{
     ConversationUpdate, EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot,
 };
@@ -36,7 +38,7 @@ impl Baton {
         Baton {
             base_url,
             agent_token,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 
@@ -75,23 +77,41 @@ impl Baton {
         serde_json::from_str(&body).unwrap()
     }
 
-    /// The agent's view of a site's queue.
-    pub async fn queue(&self, site: &str) -> QueueSnapshot {
+    /// GETs an agent route (`path` with its query) with `token`; it must answer 200.
+    pub async fn agent_get<T: serde::de::DeserializeOwned>(&self, token: &str, path: &str) -> T {
         let response = self
             .http
-            .get(self.url(&format!("/v1/agent/queue?site={site}")))
-            .bearer_auth(&self.agent_token)
+            .get(self.url(path))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            response.status(),
-            200,
-            "queue: {}",
-            response.text().await.unwrap_or_default()
-        );
-        response.json().await.unwrap()
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
     }
+
+    /// The shared agent's view of a site's queue.
+    pub async fn queue(&self, site: &str) -> QueueSnapshot {
+        self.queue_as(&self.agent_token, site).await
+    }
+
+    /// One agent's view of a site's queue, in the order routed for them.
+    pub async fn queue_as(&self, token: &str, site: &str) -> QueueSnapshot {
+        self.agent_get(token, &format!("/v1/agent/queue?site={site}"))
+            .await
+    }
+}
+
+/// An HTTP client that never reuses a connection idle for more than a second:
+/// `wrangler dev` closes idle keep-alive connections, and a request sent on one it is
+/// closing fails with `IncompleteMessage` (seen after a test waited for a lease).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(1))
+        .build()
+        .expect("an HTTP client with default TLS settings")
 }
 
 /// Runs each browser scenario `async fn name(kind: BrowserKind)` as two tests,

@@ -103,15 +103,8 @@ async fn count(browser: &Browser, css: &str) -> usize {
 
 async fn lease_until(baton: &Baton, conversation: &str) -> Option<(String, u64)> {
     let queue: serde_json::Value = baton
-        .http()
-        .get(baton.url(&format!("/v1/agent/queue?site={SITE}")))
-        .bearer_auth(&baton.agent_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .agent_get(&baton.agent_token, &format!("/v1/agent/queue?site={SITE}"))
+        .await;
     queue["active"]
         .as_array()?
         .iter()

@@ -578,17 +578,7 @@ async fn agents_see_conversations_in_their_languages_first() {
             .unwrap()
     };
     for (agent, arabic_first) in [("noor", true), ("sam", false)] {
-        let token = baton.agent(agent).token;
-        let queue: baton_protocol::QueueSnapshot = baton
-            .http()
-            .get(baton.url(&format!("/v1/agent/queue?site={SITE}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let queue = baton.queue_as(&baton.agent(agent).token, SITE).await;
         let (fr, ar) = (
             position(&queue, &older.conversation_id),
             position(&queue, &newer.conversation_id),
@@ -617,17 +607,7 @@ async fn agents_with_a_skill_see_the_conversations_needing_it_first() {
         .escalate(&escalation(SKILLED, about("card_arrival")))
         .await;
     for (agent, cards_first) in [("noor", true), ("sam", false)] {
-        let token = baton.agent(agent).token;
-        let queue: baton_protocol::QueueSnapshot = baton
-            .http()
-            .get(baton.url(&format!("/v1/agent/queue?site={SKILLED}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let queue = baton.queue_as(&baton.agent(agent).token, SKILLED).await;
         assert_eq!(queue.site, SKILLED);
         let entry = |id: &str| {
             queue

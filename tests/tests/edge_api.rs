@@ -386,19 +386,12 @@ async fn a_verified_identity_reaches_the_agent_and_a_forged_one_is_refused() {
 
     request.identity = Some(identity("user-7", identity_hash("verified", "user-7")));
     let accepted = baton.escalate(&request).await;
-    let packet: baton_protocol::ConversationPacket = baton
-        .http()
-        .get(baton.url(&format!(
-            "/v1/agent/packet?site=verified&conversation={}",
-            accepted.conversation_id
-        )))
-        .bearer_auth(&baton.agent_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!(
+        "/v1/agent/packet?site=verified&conversation={}",
+        accepted.conversation_id
+    );
+    let packet: baton_protocol::ConversationPacket =
+        baton.agent_get(&baton.agent_token, &path).await;
     let customer = packet.customer.expect("the agent sees who the customer is");
     assert_eq!(
         (customer.id.as_str(), customer.name.as_str()),
