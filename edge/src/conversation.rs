@@ -12,8 +12,9 @@
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    Author, ConversationEvent, ConversationUpdate, CsatRating, CustomerMessage, EventBody,
-    MessageStored, QueueStatus,
+    Author, ConversationEvent, ConversationRelayed, ConversationUpdate, CsatRating,
+    CustomerMessage, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
+    CONVERSATION_MESSAGE,
 };
 use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
 use baton_triage::redact_pii;
@@ -24,7 +25,7 @@ use worker::{
 };
 
 use crate::error::EdgeError;
-use crate::routes::{internal_request, json_response, query_value, read_json};
+use crate::routes::{internal_request, json_response, query_value, read_json, site_directory};
 use crate::site_queue::SITE_QUEUE_BINDING;
 
 /// The binding name of the `Conversation` namespace in `wrangler.toml`.
@@ -318,7 +319,52 @@ impl Conversation {
             events: vec![event.clone()],
             queue,
         });
+        self.relay(&event).await;
         Ok(event)
+    }
+
+    /// Relays the customer's messages and the end of the conversation to the site's
+    /// webhook receiver, when it has one, so a helpdesk can follow what happens after
+    /// the escalation. A failure to queue the delivery is logged, not returned: the event
+    /// is stored and pushed live either way.
+    async fn relay(&self, event: &ConversationEvent) {
+        let event_type = match &event.event {
+            EventBody::Message {
+                author: Author::Customer,
+                ..
+            } => CONVERSATION_MESSAGE,
+            EventBody::Resolved { .. } => CONVERSATION_CLOSED,
+            _ => return,
+        };
+        let result = async {
+            let Some(meta) = self.meta().await? else {
+                return Ok(());
+            };
+            let sites = site_directory(&self.env)?;
+            let relays = sites
+                .get(&meta.site)
+                .is_some_and(|site| site.webhook_url.is_some());
+            if !relays {
+                return Ok(());
+            }
+            let data = ConversationRelayed {
+                site: meta.site.clone(),
+                conversation_id: meta.conversation_id.clone(),
+                event: event.clone(),
+            };
+            crate::webhook::enqueue(
+                &self.env,
+                &meta.site,
+                event_type,
+                &meta.conversation_id,
+                &data,
+            )
+            .await
+        }
+        .await;
+        if let Err(err) = result {
+            worker::console_error!("webhook: could not enqueue {event_type}: {err}");
+        }
     }
 
     /// The event a `client_id` (prefixed with its author) already added, if any.

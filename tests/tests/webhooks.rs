@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use baton_protocol::{
     Author, EscalationCreated, EscalationReason, HandoffPacket, TranscriptEntry, WebhookDeliveries,
-    WebhookEvent, ESCALATION_CREATED,
+    WebhookEvent, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,
 };
 use baton_tests::receiver::{Answer, Received, Receiver};
 use baton_tests::wrangler::{workspace_root, Wrangler};
@@ -152,7 +152,10 @@ fn baton(wrangler: &Wrangler) -> Baton {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_5_every_escalation_is_relayed_at_least_once() {
-    let mut sites = Sites::new(&["flaky", "patient", "gone", "dead", "down", "killed"]).await;
+    let mut sites = Sites::new(&[
+        "flaky", "patient", "gone", "dead", "down", "killed", "chatty",
+    ])
+    .await;
     let state = workspace_root().join(format!("target/test-state/{}", unique_id("webhooks")));
     let mut wrangler = Wrangler::start(&state, sites.vars()).await;
     let baton = baton(&wrangler);
@@ -304,6 +307,53 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
         .iter()
         .all(|d| d.id == killed_received[0].id));
     assert_eq!(conversation_of(&killed_received[0]), killed.conversation_id);
+
+    // After the escalation the helpdesk follows the conversation: the customer's
+    // messages (redacted) and its end, each its own signed delivery.
+    let chatty = baton.escalate(&escalation("chatty", packet())).await;
+    let message = serde_json::json!({
+        "client_id": unique_id("message"),
+        "text": "my card is 4111 1111 1111 1111",
+    });
+    let sent = baton
+        .customer_post("chatty", &chatty, "messages", &message)
+        .await;
+    assert_eq!(sent.status(), 201);
+    let closed = baton
+        .customer_post("chatty", &chatty, "close", &serde_json::json!({}))
+        .await;
+    assert_eq!(closed.status(), 200);
+    let followed = sites
+        .get("chatty")
+        .wait_until("the escalation, the message and the end", PATIENCE, |r| {
+            r.len() >= 3
+        })
+        .await;
+    let mut seen: Vec<(String, Option<u64>)> = Vec::new();
+    for delivery in &followed {
+        assert!(delivery.signature_valid, "bad signature on {}", delivery.id);
+        assert!(
+            !delivery.body.contains("4111"),
+            "relayed messages are redacted"
+        );
+        let event: WebhookEvent<serde_json::Value> = serde_json::from_str(&delivery.body).unwrap();
+        assert_eq!(
+            event.data["conversation_id"],
+            chatty.conversation_id.as_str()
+        );
+        seen.push((event.event_type, event.data["event"]["seq"].as_u64()));
+    }
+    seen.sort_by_key(|(_, seq)| *seq);
+    let types: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            ESCALATION_CREATED,
+            CONVERSATION_MESSAGE,
+            CONVERSATION_CLOSED
+        ],
+        "{seen:?}"
+    );
 
     // Every escalation delivered exactly once per id at most with duplicates sharing it;
     // 410 got exactly one attempt.

@@ -30,8 +30,8 @@ pub use live::{
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};
 pub use webhook::{
-    EscalationCreated, WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay,
-    ESCALATION_CREATED,
+    ConversationRelayed, EscalationCreated, WebhookDeliveries, WebhookDeliverySummary,
+    WebhookEvent, WebhookReplay, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,
 };
 
 /// The API version prefix every edge route lives under.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::escalation::HandoffPacket;
+use crate::live::ConversationEvent;
 
 /// The `type` of the event sent when a new conversation is escalated.
 pub const ESCALATION_CREATED: &str = "escalation.created";
@@ -31,6 +32,25 @@ pub struct EscalationCreated {
     pub created_at_ms: u64,
     /// The handoff packet, redacted.
     pub packet: HandoffPacket,
+}
+
+/// The `type` of the event sent when the customer writes in a relayed conversation.
+pub const CONVERSATION_MESSAGE: &str = "conversation.message";
+
+/// The `type` of the event sent when a relayed conversation ends (customer or agent).
+pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+
+/// The data of a [`CONVERSATION_MESSAGE`] or [`CONVERSATION_CLOSED`] event: the event as
+/// the conversation's log holds it (customer text redacted), so a helpdesk can follow
+/// the conversation after the escalation and read it back in order by `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRelayed {
+    /// The site the conversation belongs to.
+    pub site: String,
+    /// The conversation's id, as in the agent API.
+    pub conversation_id: String,
+    /// The event, with its place in the conversation's log.
+    pub event: ConversationEvent,
 }
 
 /// One delivery as the agent API lists it: ids, counts and outcomes, never customer text.
