@@ -248,13 +248,16 @@ function renderActive(active, askedAt) {
   active.forEach((entry, index) => {
     const item = template.content.firstElementChild.cloneNode(true);
     item.classList.add("active-entry");
-    fillEntry(item, entry, index);
+    const label = fillEntry(item, entry, index);
     item.querySelector(".priority").textContent = "#" + (index + 1);
     item.querySelector(".claim").remove();
     const held = entry.claim && state.me && entry.claim.agent_id === state.me.id;
     if (held) mine.add(entry.conversation_id);
     item.classList.toggle("mine", Boolean(held));
-    item.querySelector(".open").textContent = held ? "Open" : "View";
+    // The accessible name starts with the visible word (WCAG 2.5.3, label in name).
+    const verb = held ? "Open" : "View";
+    item.querySelector(".open").textContent = verb;
+    item.querySelector(".open").setAttribute("aria-label", verb + " packet: " + label);
     const sla = item.querySelector(".sla");
     sla.dataset.since = String(entry.created_at_ms);
     sla.dataset.kind = "active";
