@@ -170,6 +170,21 @@ impl Browser {
         .await
     }
 
+    /// Waits until some displayed element matching `css` on the page (outside the
+    /// widget) contains `text`.
+    pub async fn wait_for_page_text(&self, css: &str, text: &str) -> Element {
+        let what = format!("`{css}` showing {text:?} ({})", self.kind.name());
+        eventually(&what, || async {
+            for element in self.client.find_all(Locator::Css(css)).await.ok()? {
+                if element.is_displayed().await.ok()? && element.text().await.ok()?.contains(text) {
+                    return Some(element);
+                }
+            }
+            None
+        })
+        .await
+    }
+
     /// Opens the chat with the launcher, waits until the model has loaded (the suggested
     /// questions appear), and returns the message box.
     pub async fn open_chat(&self) -> Element {

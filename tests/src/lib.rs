@@ -241,6 +241,18 @@ impl Baton {
     }
 }
 
+/// Unique text a customer or agent might write: like [`unique_id`] with letters for
+/// digits, because the edge masks digit runs that look like phone numbers.
+pub fn unique_text(prefix: &str) -> String {
+    unique_id(prefix)
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(digit) => char::from(b'a' + digit as u8),
+            None => c,
+        })
+        .collect()
+}
+
 /// A fresh random-ish id for test data (unique per call within a run).
 pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -9,7 +9,7 @@ use baton_protocol::{
     Author, EscalationAccepted, EscalationReason, EventBody, HandoffPacket, TranscriptEntry,
 };
 use baton_tests::browser::{eventually, Browser, BrowserKind};
-use baton_tests::{escalation, in_both_browsers, unique_id, Baton};
+use baton_tests::{escalation, in_both_browsers, unique_id, unique_text, Baton};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
 use serde_json::json;
@@ -35,7 +35,7 @@ fn card_arrival_answer() -> String {
 
 /// A new conversation in the demo queue whose summary is unique to this test.
 async fn escalate(baton: &Baton, customer_text: &str) -> (EscalationAccepted, String) {
-    let summary = unique_id("Console test: customer asks");
+    let summary = unique_text("Console test: customer asks");
     let packet = HandoffPacket {
         reasons: vec![EscalationReason::ExplicitRequest],
         summary: summary.clone(),
@@ -65,16 +65,7 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
 
 /// Waits until a displayed element matching `css` contains `text`.
 async fn wait_text(browser: &Browser, css: &str, text: &str) -> Element {
-    let what = format!("`{css}` showing {text:?} ({})", browser.kind.name());
-    eventually(&what, || async {
-        for element in browser.client.find_all(Locator::Css(css)).await.ok()? {
-            if element.is_displayed().await.ok()? && element.text().await.ok()?.contains(text) {
-                return Some(element);
-            }
-        }
-        None
-    })
-    .await
+    browser.wait_for_page_text(css, text).await
 }
 
 /// Waits until a displayed element matches `css`.
@@ -206,7 +197,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     reply.clear().await.unwrap();
 
     // Ctrl+Enter sends; the customer receives the reply.
-    let first_reply = unique_id("Hello from Sam");
+    let first_reply = unique_text("Hello from Sam");
     reply
         .send_keys(&format!("{first_reply}\u{e009}\u{e007}\u{e000}"))
         .await
@@ -230,7 +221,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_text(&browser, "#thread li.from-agent", &first_reply).await;
 
     // The customer answers through the API; it appears in the console's thread.
-    let customer_text = unique_id("Thanks, and my PIN?");
+    let customer_text = unique_text("Thanks, and my PIN?");
     let response = baton
         .customer_post(
             SITE,
@@ -244,7 +235,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_text(&browser, "#announce", &customer_text).await;
 
     // A second reply with the Send button; nothing in the thread is duplicated.
-    let second_reply = unique_id("Your PIN comes by post");
+    let second_reply = unique_text("Your PIN comes by post");
     reply.send_keys(&second_reply).await.unwrap();
     browser
         .client

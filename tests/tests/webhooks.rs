@@ -11,9 +11,11 @@ use baton_protocol::{
     Author, EscalationCreated, EscalationReason, HandoffPacket, TranscriptEntry, WebhookDeliveries,
     WebhookEvent, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,
 };
+use baton_tests::browser::{Browser, BrowserKind};
 use baton_tests::receiver::{Answer, Received, Receiver};
 use baton_tests::wrangler::{workspace_root, Wrangler};
 use baton_tests::{escalation, unique_id, Baton};
+use fantoccini::Locator;
 
 const TOKEN: &str = "webhook-test-token";
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -144,6 +146,46 @@ impl Sites {
     }
 }
 
+/// An agent opens the console on `site`, sees the dead letter of the conversation whose
+/// id starts with `conversation`, and replays it with its button.
+async fn replay_in_the_console(baton: &Baton, site: &str, conversation: &str) {
+    let browser = Browser::start(BrowserKind::Chromium).await;
+    browser.client.goto(&baton.url("/agent/")).await.unwrap();
+    let field = |css: &'static str| browser.client.find(Locator::Css(css));
+    field("#site").await.unwrap().clear().await.unwrap();
+    field("#site").await.unwrap().send_keys(site).await.unwrap();
+    field("#token")
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    field("#connect button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let letter = browser
+        .wait_for_page_text(".dead-letter", &format!("conversation {conversation}"))
+        .await;
+    assert!(letter.text().await.unwrap().contains("4 attempts"));
+    let violations = browser.axe_violations().await;
+    assert_eq!(violations, serde_json::json!([]), "axe-core violations");
+    browser.screenshot("console-dead-letter").await;
+    letter
+        .find(Locator::Css("button.replay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_page_text("#status", "Sent to the helpdesk again")
+        .await;
+    browser.close().await;
+}
+
 fn baton(wrangler: &Wrangler) -> Baton {
     std::env::set_var("BATON_BASE_URL", wrangler.base_url());
     std::env::set_var("BATON_AGENT_TOKEN", TOKEN);
@@ -247,15 +289,7 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
             .any(|w| &w.conversation_id == dead_conversation),
         "a dead-lettered escalation is still in the built-in queue"
     );
-    let replay = baton
-        .http()
-        .post(baton.url("/v1/agent/webhooks/replay"))
-        .bearer_auth(TOKEN)
-        .json(&serde_json::json!({ "site": "dead", "id": letter.id }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(replay.status(), 202);
+    replay_in_the_console(&baton, "dead", &dead_conversation[..8]).await;
     let dead_received = sites
         .get("dead")
         .wait_until("the replayed dead letter", PATIENCE, |r| {

@@ -142,6 +142,7 @@ async function connect() {
   loadSuggester();
   refreshQueue();
   refreshAnalytics();
+  refreshRelay();
 }
 
 function fillTransferTargets() {
@@ -171,7 +172,7 @@ async function refreshQueue() {
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
     if ($("status").textContent === "Offline; retrying…") say("Back online.");
     state.polls += 1;
-    if (state.polls % 5 === 0) refreshAnalytics();
+    if (state.polls % 5 === 0) { refreshAnalytics(); refreshRelay(); }
   } catch (error) {
     if (error instanceof ApiError) alertUser(error, "Could not load the queue");
     else {
@@ -675,6 +676,51 @@ $("insert").addEventListener("click", () => {
 });
 
 // --- Analytics -----------------------------------------------------------------------
+
+// --- Helpdesk relay (sites with a webhook_url) -----------------------------------
+
+// Deliveries to the site's external helpdesk: what is still on its way, and the dead
+// letters, each replayable. Hidden for sites that relay nowhere.
+async function refreshRelay() {
+  let deliveries;
+  try {
+    deliveries = await api("GET", "/v1/agent/webhooks?" + q({ site: site() }));
+  } catch (_) { return; }
+  const pending = deliveries.pending || [];
+  const dead = deliveries.dead_letters || [];
+  $("relay").hidden = pending.length === 0 && dead.length === 0;
+  $("relay-note").textContent = pending.length + " on the way to your helpdesk · " + dead.length +
+    " not delivered" + (dead.length ? ": replay once the helpdesk is back. These conversations are in the queue here either way." : ".");
+  const list = $("dead-letters");
+  list.replaceChildren();
+  dead.forEach((letter) => {
+    const item = document.createElement("li");
+    item.className = "dead-letter";
+    const what = document.createElement("span");
+    const conversation = letter.conversation_id.slice(0, 8);
+    what.textContent = letter.event_type + " · conversation " + conversation + " · " +
+      letter.attempts + (letter.attempts === 1 ? " attempt" : " attempts") + " · last: " + (letter.last_outcome || "none");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary replay";
+    button.textContent = "Replay";
+    button.setAttribute("aria-label", "Replay " + letter.event_type + " for conversation " + conversation);
+    button.addEventListener("click", () => replayDelivery(letter.id, button));
+    item.append(what, button);
+    list.appendChild(item);
+  });
+}
+
+async function replayDelivery(id, button) {
+  button.disabled = true;
+  try {
+    await api("POST", "/v1/agent/webhooks/replay", { site: site(), id });
+    say("Sent to the helpdesk again.");
+  } catch (error) {
+    alertUser(error, "Could not replay");
+  }
+  refreshRelay();
+}
 
 async function refreshAnalytics() {
   let stats;
