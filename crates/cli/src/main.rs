@@ -174,8 +174,9 @@ struct TrainArgs {
     #[arg(long)]
     handoff_bitext: Option<PathBuf>,
     /// Soft labels of an external teacher (CSV `text,soft`, written by
-    /// `crates/triage/teacher/teacher.py`): the model is distilled from them instead of
-    /// the built-in n-gram teacher, and their other messages become extra training rows.
+    /// `crates/triage/teacher/teacher.py`): the model is distilled from them (mixed
+    /// with the built-in n-gram teacher by `--teacher-weight`), and their other
+    /// messages become extra training rows.
     /// Messages of the hold-out split are ignored.
     #[arg(long)]
     teacher_targets: Option<PathBuf>,
@@ -242,8 +243,7 @@ struct TuningArgs {
     /// Distil from a teacher with 2^N hash buckets (0 = no teacher).
     #[arg(long)]
     distill_from_buckets_log2: Option<u8>,
-    /// Temperature of the teacher's soft targets (default 3 for the built-in teacher,
-    /// 1 for `--teacher-targets`).
+    /// Temperature of the built-in teacher's soft targets.
     #[arg(long)]
     distill_temperature: Option<f32>,
     /// Weight of the true label against the teacher (1.0 = no teacher).
@@ -252,6 +252,13 @@ struct TuningArgs {
     /// Number of teachers averaged.
     #[arg(long)]
     distill_teachers: Option<u8>,
+    /// Temperature applied to `--teacher-targets` probabilities.
+    #[arg(long)]
+    teacher_temperature: Option<f32>,
+    /// Weight of `--teacher-targets` against the built-in teacher (1 = it alone;
+    /// `--distill-from-buckets-log2 0` also leaves it alone).
+    #[arg(long)]
+    teacher_weight: Option<f32>,
     /// Signed feature hashing: `true` or `false`.
     #[arg(long)]
     signed_hashing: Option<bool>,
@@ -358,13 +365,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 distill_from_buckets_log2: tuning
                     .distill_from_buckets_log2
                     .unwrap_or(d.distill_from_buckets_log2),
-                distill_temperature: tuning.distill_temperature.unwrap_or(
-                    if teacher_targets.is_some() {
-                        1.0
-                    } else {
-                        d.distill_temperature
-                    },
-                ),
+                distill_temperature: tuning.distill_temperature.unwrap_or(d.distill_temperature),
+                teacher_temperature: tuning.teacher_temperature.unwrap_or(d.teacher_temperature),
+                teacher_weight: tuning.teacher_weight.unwrap_or(d.teacher_weight),
                 distill_alpha: tuning.distill_alpha.unwrap_or(d.distill_alpha),
                 distill_teachers: tuning.distill_teachers.unwrap_or(d.distill_teachers),
                 mass_power: tuning.mass_power.unwrap_or(d.mass_power),

@@ -506,6 +506,11 @@ pub struct TrainOptions {
     pub distill_alpha: f32,
     /// Teachers averaged (each with its own seed and hash space).
     pub distill_teachers: u8,
+    /// Temperature applied to an external teacher's probabilities (`p ^ (1 / T)`).
+    pub teacher_temperature: f32,
+    /// Weight of an external teacher against the built-in n-gram teacher when both
+    /// give targets (1.0 = the external teacher alone).
+    pub teacher_weight: f32,
     /// Quantised weights with `|q| < min_quantized` are dropped (model size vs accuracy).
     pub min_quantized: u8,
     /// Fraction of the training rows set aside to fit the softmax temperature.
@@ -545,6 +550,8 @@ impl Default for TrainOptions {
             distill_temperature: 3.0,
             distill_alpha: 0.3,
             distill_teachers: 1,
+            teacher_temperature: 1.0,
+            teacher_weight: 0.5,
             min_quantized: 1,
             calibration_fraction: 0.1,
             oos_threshold: 0.2,
@@ -778,10 +785,10 @@ pub fn train(
     )
 }
 
-/// [`train`] distilled from an external teacher's soft labels instead of the built-in
-/// n-gram teacher: training rows the teacher labelled learn its probabilities (mixed
-/// with the true label by `distill_alpha`), and the teacher's other messages become
-/// extra training rows. `teacher.0` names the teacher file in errors. The caller
+/// [`train`] distilled from an external teacher's soft labels as well: training rows
+/// the teacher labelled learn its probabilities (averaged with the built-in n-gram
+/// teacher's by `teacher_weight` when that one is on, then mixed with the true label by
+/// `distill_alpha`), and the teacher's other messages become extra training rows. `teacher.0` names the teacher file in errors. The caller
 /// removes held-out messages from the teacher first.
 #[allow(clippy::too_many_arguments)]
 pub fn train_with_teacher(
@@ -1053,23 +1060,10 @@ fn fit(
         mask: None,
         soft: None,
     };
-    if let Some(teacher) = teacher {
-        // Distillation from an external teacher's probabilities; rows it did not
-        // label (the out-of-scope class) keep their one-hot label.
-        let soft = rows
-            .iter()
-            .filter_map(|e| Some((e, class_of(kb, &e.label)?)))
-            .map(|(e, y)| match teacher.get(&e.text) {
-                Some(row) => teacher_distribution(kb, row, n_classes, options.distill_temperature),
-                None => {
-                    let mut one_hot = vec![0f32; n_classes];
-                    one_hot[y] = 1.0;
-                    one_hot
-                }
-            })
-            .collect();
-        state.soft = Some((soft, options.distill_alpha));
-    } else if options.distill_from_buckets_log2 > 0 {
+    // Soft targets: the built-in n-gram teacher's, an external teacher's, or the mean
+    // of both weighted by `teacher_weight`.
+    let mut soft: Option<Vec<Vec<f32>>> = None;
+    if options.distill_from_buckets_log2 > 0 {
         // Distillation: a large teacher (no pruning, 8-bit) provides soft targets.
         let teacher_options = TrainOptions {
             buckets_log2: options.distill_from_buckets_log2,
@@ -1087,7 +1081,7 @@ fn fit(
             .iter()
             .filter(|e| class_of(kb, &e.label).is_some())
             .collect();
-        let mut soft = vec![vec![0f32; n_classes]; labelled.len()];
+        let mut targets = vec![vec![0f32; n_classes]; labelled.len()];
         let teachers = options.distill_teachers.max(1);
         // Each teacher differs in seed and hash space; their probabilities are averaged.
         for k in 0..teachers {
@@ -1098,7 +1092,7 @@ fn fit(
             };
             let config = member.feature_config();
             let teacher = fit(kb, rows, has_oos, None, &member, &config, 1.0)?;
-            for (target, e) in soft.iter_mut().zip(&labelled) {
+            for (target, e) in targets.iter_mut().zip(&labelled) {
                 let mut z = teacher.intents.logits(&featurize(&config, &e.text));
                 z.iter_mut().for_each(|v| *v /= t);
                 softmax_in_place(&mut z);
@@ -1107,8 +1101,33 @@ fn fit(
                 }
             }
         }
-        state.soft = Some((soft, options.distill_alpha));
+        soft = Some(targets);
     }
+    if let Some(teacher) = teacher {
+        // An external teacher's probabilities; rows it did not label (the out-of-scope
+        // class) keep the n-gram teacher's targets, or else their one-hot label.
+        let labelled = rows
+            .iter()
+            .filter_map(|e| Some((e, class_of(kb, &e.label)?)));
+        let mut targets = soft.take().unwrap_or_default();
+        let mixed = !targets.is_empty();
+        for (i, (e, y)) in labelled.enumerate() {
+            if !mixed {
+                let mut one_hot = vec![0f32; n_classes];
+                one_hot[y] = 1.0;
+                targets.push(one_hot);
+            }
+            if let Some(row) = teacher.get(&e.text) {
+                let p = teacher_distribution(kb, row, n_classes, options.teacher_temperature);
+                let w = if mixed { options.teacher_weight } else { 1.0 };
+                for (acc, p) in targets[i].iter_mut().zip(p) {
+                    *acc = (1.0 - w) * *acc + w * p;
+                }
+            }
+        }
+        soft = Some(targets);
+    }
+    state.soft = soft.map(|s| (s, options.distill_alpha));
     let mut rng = SplitMix64::new(options.seed);
     state.epochs(&dense, options.epochs, &mut rng, options);
     if options.max_rows > 0 && options.max_rows < used.len() {
@@ -1561,7 +1580,6 @@ mod tests {
         let ex = read_examples("ex.csv", EXAMPLES).unwrap();
         let opts = TrainOptions {
             buckets_log2: 14,
-            distill_temperature: 1.0,
             ..TrainOptions::default()
         };
         // The teacher knows a word the examples never use.
