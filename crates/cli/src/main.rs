@@ -173,6 +173,13 @@ struct TrainArgs {
     /// `contact_customer_service` rows are handoff positives, the rest negatives.
     #[arg(long)]
     handoff_bitext: Option<PathBuf>,
+    /// Soft labels of an external teacher (CSV `text,soft`, written by
+    /// `crates/triage/teacher/teacher.py`): the model is distilled from them (mixed
+    /// with the built-in n-gram teacher by `--teacher-weight`), and their other
+    /// messages become extra training rows.
+    /// Messages of the hold-out split are ignored.
+    #[arg(long)]
+    teacher_targets: Option<PathBuf>,
     #[command(flatten)]
     split: SplitArgs,
     #[command(flatten)]
@@ -236,7 +243,7 @@ struct TuningArgs {
     /// Distil from a teacher with 2^N hash buckets (0 = no teacher).
     #[arg(long)]
     distill_from_buckets_log2: Option<u8>,
-    /// Temperature of the teacher's soft targets.
+    /// Temperature of the built-in teacher's soft targets.
     #[arg(long)]
     distill_temperature: Option<f32>,
     /// Weight of the true label against the teacher (1.0 = no teacher).
@@ -245,6 +252,13 @@ struct TuningArgs {
     /// Number of teachers averaged.
     #[arg(long)]
     distill_teachers: Option<u8>,
+    /// Temperature applied to `--teacher-targets` probabilities.
+    #[arg(long)]
+    teacher_temperature: Option<f32>,
+    /// Weight of `--teacher-targets` against the built-in teacher (1 = it alone;
+    /// `--distill-from-buckets-log2 0` also leaves it alone).
+    #[arg(long)]
+    teacher_weight: Option<f32>,
     /// Signed feature hashing: `true` or `false`.
     #[arg(long)]
     signed_hashing: Option<bool>,
@@ -321,6 +335,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 frustration_goemotions,
                 handoff_nlupp,
                 handoff_bitext,
+                teacher_targets,
                 split,
                 tuning,
             } = *args;
@@ -351,6 +366,8 @@ fn run(cli: Cli) -> Result<(), String> {
                     .distill_from_buckets_log2
                     .unwrap_or(d.distill_from_buckets_log2),
                 distill_temperature: tuning.distill_temperature.unwrap_or(d.distill_temperature),
+                teacher_temperature: tuning.teacher_temperature.unwrap_or(d.teacher_temperature),
+                teacher_weight: tuning.teacher_weight.unwrap_or(d.teacher_weight),
                 distill_alpha: tuning.distill_alpha.unwrap_or(d.distill_alpha),
                 distill_teachers: tuning.distill_teachers.unwrap_or(d.distill_teachers),
                 mass_power: tuning.mass_power.unwrap_or(d.mass_power),
@@ -395,14 +412,32 @@ fn run(cli: Cli) -> Result<(), String> {
                     examples,
                 });
             }
+            let teacher = match &teacher_targets {
+                Some(path) => {
+                    let name = path.display().to_string();
+                    let all = train::read_teacher_targets(&name, &read_text(path)?)
+                        .map_err(|e| e.to_string())?;
+                    let held_out: std::collections::BTreeSet<&str> =
+                        held.iter().map(|e| e.text.as_str()).collect();
+                    let kept = all.without(|text| held_out.contains(text));
+                    eprintln!(
+                        "teacher: {} messages ({} held-out messages ignored)",
+                        kept.rows().len(),
+                        all.rows().len() - kept.rows().len()
+                    );
+                    Some((name, kept))
+                }
+                None => None,
+            };
             let started = Instant::now();
-            let (bytes, report) = train::train(
+            let (bytes, report) = train::train_with_teacher(
                 &knowledge,
                 &kb_name,
                 &rows,
                 &examples.display().to_string(),
                 &out_of_scope,
                 &heads,
+                teacher.as_ref().map(|(name, t)| (name.as_str(), t)),
                 &options,
             )
             .map_err(|e| e.to_string())?;

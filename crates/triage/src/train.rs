@@ -29,23 +29,52 @@ pub struct Example {
 
 /// Reads a `text,category` CSV (header required, RFC 4180 quoting).
 pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageError> {
+    let mut out = Vec::new();
+    for (line, [text, label]) in read_columns(file, contents, ["text", "category"])? {
+        let label = label.trim().to_string();
+        if label.is_empty() {
+            return Err(TriageError::Examples {
+                file: file.into(),
+                line,
+                problem: "field `category` is empty".into(),
+            });
+        }
+        out.push(Example { text, label, line });
+    }
+    Ok(out)
+}
+
+/// The named columns of every non-blank row of a CSV with a header, with the 1-based
+/// line each row starts on.
+fn read_columns<const N: usize>(
+    file: &str,
+    contents: &str,
+    names: [&str; N],
+) -> Result<Vec<(usize, [String; N])>, TriageError> {
+    let wanted = names.join(",");
     let rows = parse_csv(file, contents)?;
     let mut rows = rows.into_iter();
     let (header_line, header) = rows.next().ok_or_else(|| TriageError::Examples {
         file: file.into(),
         line: 1,
-        problem: "the file is empty; expected a `text,category` header".into(),
+        problem: format!("the file is empty; expected a `{wanted}` header"),
     })?;
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (Some(text_col), Some(label_col)) = (col("text"), col("category")) else {
-        return Err(TriageError::Examples {
-            file: file.into(),
-            line: header_line,
-            problem: "header must name the columns `text` and `category`".into(),
-        });
-    };
+    let mut cols = [0usize; N];
+    for (col, name) in cols.iter_mut().zip(names) {
+        *col = header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| TriageError::Examples {
+                file: file.into(),
+                line: header_line,
+                problem: format!(
+                    "header must name the columns {}",
+                    names.map(|n| format!("`{n}`")).join(" and ")
+                ),
+            })?;
+    }
     let mut out = Vec::new();
-    for (line, fields) in rows {
+    for (line, mut fields) in rows {
         if fields.len() == 1 && fields[0].trim().is_empty() {
             continue;
         }
@@ -56,21 +85,104 @@ pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageE
                 problem: format!("expected {} fields, found {}", header.len(), fields.len()),
             });
         }
-        let label = fields[label_col].trim().to_string();
-        if label.is_empty() {
-            return Err(TriageError::Examples {
-                file: file.into(),
-                line,
-                problem: "field `category` is empty".into(),
-            });
-        }
-        out.push(Example {
-            text: fields[text_col].clone(),
-            label,
-            line,
-        });
+        out.push((line, cols.map(|c| std::mem::take(&mut fields[c]))));
     }
     Ok(out)
+}
+
+/// Soft labels written by an external teacher (`crates/triage/teacher/teacher.py`):
+/// for each message, the teacher's most likely intents and their probabilities.
+///
+/// Training messages found here are distilled towards these probabilities instead of
+/// their one-hot label; messages that are not training rows are added as extra
+/// training rows labelled by the teacher. Stored sorted by text, so lookups and the
+/// order of the extra rows are deterministic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TeacherTargets {
+    rows: Vec<TeacherRow>,
+}
+
+/// One message and the teacher's top intents for it, most likely first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeacherRow {
+    /// The message.
+    pub text: String,
+    /// `(intent id, probability)`, most likely first; probabilities sum to at most 1.
+    pub top: Vec<(String, f32)>,
+    /// 1-based line in the teacher file, for error messages.
+    pub line: usize,
+}
+
+impl TeacherTargets {
+    /// Every row, sorted by text.
+    pub fn rows(&self) -> &[TeacherRow] {
+        &self.rows
+    }
+
+    /// The teacher's row for `text`, if it has one.
+    pub fn get(&self, text: &str) -> Option<&TeacherRow> {
+        self.rows
+            .binary_search_by(|r| r.text.as_str().cmp(text))
+            .ok()
+            .map(|i| &self.rows[i])
+    }
+
+    /// The same targets without the messages for which `drop` is true.
+    pub fn without(&self, drop: impl Fn(&str) -> bool) -> TeacherTargets {
+        TeacherTargets {
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| !drop(&r.text))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Reads a teacher file: CSV with the columns `text` and `soft`, where `soft` lists
+/// `intent:probability` pairs separated by spaces, most likely first. A message may
+/// appear once.
+pub fn read_teacher_targets(file: &str, contents: &str) -> Result<TeacherTargets, TriageError> {
+    let bad = |line, problem: String| TriageError::Examples {
+        file: file.into(),
+        line,
+        problem,
+    };
+    let mut out = Vec::new();
+    for (line, [text, soft]) in read_columns(file, contents, ["text", "soft"])? {
+        let mut top = Vec::new();
+        for pair in soft.split_whitespace() {
+            let parsed = pair
+                .rsplit_once(':')
+                .and_then(|(intent, p)| Some((intent.to_string(), p.parse::<f32>().ok()?)));
+            match parsed {
+                Some((intent, p)) if !intent.is_empty() && (0.0..=1.0).contains(&p) => {
+                    top.push((intent, p));
+                }
+                _ => return Err(bad(
+                    line,
+                    "field `soft` must be `intent:probability` pairs with probabilities in [0, 1]"
+                        .into(),
+                )),
+            }
+        }
+        if top.is_empty() {
+            return Err(bad(line, "field `soft` is empty".into()));
+        }
+        out.push(TeacherRow { text, top, line });
+    }
+    out.sort_by(|a, b| a.text.cmp(&b.text));
+    if let Some(w) = out.windows(2).find(|w| w[0].text == w[1].text) {
+        return Err(bad(
+            w[1].line.max(w[0].line),
+            format!(
+                "the same message is also on line {}",
+                w[1].line.min(w[0].line)
+            ),
+        ));
+    }
+    Ok(TeacherTargets { rows: out })
 }
 
 /// Splits CSV text into rows of fields, with the 1-based line each row starts on.
@@ -394,6 +506,11 @@ pub struct TrainOptions {
     pub distill_alpha: f32,
     /// Teachers averaged (each with its own seed and hash space).
     pub distill_teachers: u8,
+    /// Temperature applied to an external teacher's probabilities (`p ^ (1 / T)`).
+    pub teacher_temperature: f32,
+    /// Weight of an external teacher against the built-in n-gram teacher when both
+    /// give targets (1.0 = the external teacher alone).
+    pub teacher_weight: f32,
     /// Quantised weights with `|q| < min_quantized` are dropped (model size vs accuracy).
     pub min_quantized: u8,
     /// Fraction of the training rows set aside to fit the softmax temperature.
@@ -433,6 +550,8 @@ impl Default for TrainOptions {
             distill_temperature: 3.0,
             distill_alpha: 0.3,
             distill_teachers: 1,
+            teacher_temperature: 1.0,
+            teacher_weight: 0.5,
             min_quantized: 1,
             calibration_fraction: 0.1,
             oos_threshold: 0.2,
@@ -654,6 +773,34 @@ pub fn train(
     heads: &[HeadData],
     options: &TrainOptions,
 ) -> Result<(Vec<u8>, TrainReport), TriageError> {
+    train_with_teacher(
+        kb,
+        kb_file,
+        examples,
+        examples_file,
+        out_of_scope,
+        heads,
+        None,
+        options,
+    )
+}
+
+/// [`train`] distilled from an external teacher's soft labels as well: training rows
+/// the teacher labelled learn its probabilities (averaged with the built-in n-gram
+/// teacher's by `teacher_weight` when that one is on, then mixed with the true label by
+/// `distill_alpha`), and the teacher's other messages become extra training rows. `teacher.0` names the teacher file in errors. The caller
+/// removes held-out messages from the teacher first.
+#[allow(clippy::too_many_arguments)]
+pub fn train_with_teacher(
+    kb: &KnowledgeBase,
+    kb_file: &str,
+    examples: &[Example],
+    examples_file: &str,
+    out_of_scope: &[String],
+    heads: &[HeadData],
+    teacher: Option<(&str, &TeacherTargets)>,
+    options: &TrainOptions,
+) -> Result<(Vec<u8>, TrainReport), TriageError> {
     if !(8..=24).contains(&options.buckets_log2) {
         return Err(TriageError::TrainOptions(
             "buckets_log2 must be in 8..=24".into(),
@@ -674,9 +821,14 @@ pub fn train(
         line: 0,
     }));
     let examples = &all[..];
+    let (targets, extra) = match teacher {
+        Some((file, targets)) => (Some(targets), teacher_rows(kb, file, targets, examples)?),
+        None => (None, Vec::new()),
+    };
 
-    // 1. Fit the temperature on rows the model did not see.
-    let (fit_rows, calib_rows) = split_holdout(
+    // 1. Fit the temperature on rows the model did not see (teacher-only rows are
+    //    always training rows: they have no true label to calibrate against).
+    let (mut fit_rows, calib_rows) = split_holdout(
         examples,
         options.calibration_fraction,
         options.seed.wrapping_add(1),
@@ -684,13 +836,24 @@ pub fn train(
     let (temperature, calibration_accuracy) = if calib_rows.is_empty() {
         (1.0, 0.0)
     } else {
-        let model = fit(kb, &fit_rows, has_oos, options, &config, 1.0)?;
+        fit_rows.extend(extra.iter().cloned());
+        let model = fit(kb, &fit_rows, has_oos, targets, options, &config, 1.0)?;
         let engine = Engine::from_bytes(&model.encode())?;
         fit_temperature(&engine, kb, &calib_rows, &config)
     };
 
     // 2. Train the shipped model on every row.
-    let mut model = fit(kb, examples, has_oos, options, &config, temperature)?;
+    let mut every_row = examples.to_vec();
+    every_row.extend(extra);
+    let mut model = fit(
+        kb,
+        &every_row,
+        has_oos,
+        targets,
+        options,
+        &config,
+        temperature,
+    )?;
     model.temperature = temperature;
     let mut head_reports = Vec::new();
     for head in heads {
@@ -700,7 +863,7 @@ pub fn train(
     }
     let bytes = model.encode();
     let report = TrainReport {
-        examples: examples.len(),
+        examples: every_row.len(),
         temperature,
         calibration_accuracy,
         nonzero_weights: model.intents.nonzeros(),
@@ -708,6 +871,61 @@ pub fn train(
         heads: head_reports,
     };
     Ok((bytes, report))
+}
+
+/// Checks that the teacher only names intents of `kb`, and returns its messages that
+/// are not among `examples` as extra rows labelled with the teacher's top intent.
+fn teacher_rows(
+    kb: &KnowledgeBase,
+    file: &str,
+    teacher: &TeacherTargets,
+    examples: &[Example],
+) -> Result<Vec<Example>, TriageError> {
+    for row in teacher.rows() {
+        if let Some((intent, _)) = row.top.iter().find(|(i, _)| class_of(kb, i).is_none()) {
+            return Err(TriageError::KbMismatch {
+                file: file.into(),
+                problem: format!(
+                    "line {}: intent `{intent}` is not in the knowledge base",
+                    row.line
+                ),
+            });
+        }
+    }
+    let known: std::collections::BTreeSet<&str> =
+        examples.iter().map(|e| e.text.as_str()).collect();
+    Ok(teacher
+        .rows()
+        .iter()
+        .filter(|r| !known.contains(r.text.as_str()))
+        .map(|r| Example {
+            text: r.text.clone(),
+            label: r.top[0].0.clone(),
+            line: r.line,
+        })
+        .collect())
+}
+
+/// The teacher's distribution over the classes for one message, sharpened or softened
+/// by `temperature` (`p ^ (1 / T)`, renormalised over the listed intents).
+fn teacher_distribution(
+    kb: &KnowledgeBase,
+    row: &TeacherRow,
+    n_classes: usize,
+    temperature: f32,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n_classes];
+    let inv = 1.0 / temperature.max(0.05);
+    for (intent, p) in &row.top {
+        if let Some(c) = class_of(kb, intent) {
+            out[c] += p.max(1e-6).powf(inv);
+        }
+    }
+    let sum: f32 = out.iter().sum();
+    if sum > 0.0 {
+        out.iter_mut().for_each(|v| *v /= sum);
+    }
+    out
 }
 
 fn fit_temperature(
@@ -791,6 +1009,7 @@ fn fit(
     kb: &KnowledgeBase,
     rows: &[Example],
     has_oos: bool,
+    teacher: Option<&TeacherTargets>,
     options: &TrainOptions,
     config: &FeatureConfig,
     temperature: f32,
@@ -841,6 +1060,9 @@ fn fit(
         mask: None,
         soft: None,
     };
+    // Soft targets: the built-in n-gram teacher's, an external teacher's, or the mean
+    // of both weighted by `teacher_weight`.
+    let mut soft: Option<Vec<Vec<f32>>> = None;
     if options.distill_from_buckets_log2 > 0 {
         // Distillation: a large teacher (no pruning, 8-bit) provides soft targets.
         let teacher_options = TrainOptions {
@@ -859,7 +1081,7 @@ fn fit(
             .iter()
             .filter(|e| class_of(kb, &e.label).is_some())
             .collect();
-        let mut soft = vec![vec![0f32; n_classes]; labelled.len()];
+        let mut targets = vec![vec![0f32; n_classes]; labelled.len()];
         let teachers = options.distill_teachers.max(1);
         // Each teacher differs in seed and hash space; their probabilities are averaged.
         for k in 0..teachers {
@@ -869,8 +1091,8 @@ fn fit(
                 ..teacher_options.clone()
             };
             let config = member.feature_config();
-            let teacher = fit(kb, rows, has_oos, &member, &config, 1.0)?;
-            for (target, e) in soft.iter_mut().zip(&labelled) {
+            let teacher = fit(kb, rows, has_oos, None, &member, &config, 1.0)?;
+            for (target, e) in targets.iter_mut().zip(&labelled) {
                 let mut z = teacher.intents.logits(&featurize(&config, &e.text));
                 z.iter_mut().for_each(|v| *v /= t);
                 softmax_in_place(&mut z);
@@ -879,8 +1101,33 @@ fn fit(
                 }
             }
         }
-        state.soft = Some((soft, options.distill_alpha));
+        soft = Some(targets);
     }
+    if let Some(teacher) = teacher {
+        // An external teacher's probabilities; rows it did not label (the out-of-scope
+        // class) keep the n-gram teacher's targets, or else their one-hot label.
+        let labelled = rows
+            .iter()
+            .filter_map(|e| Some((e, class_of(kb, &e.label)?)));
+        let mut targets = soft.take().unwrap_or_default();
+        let mixed = !targets.is_empty();
+        for (i, (e, y)) in labelled.enumerate() {
+            if !mixed {
+                let mut one_hot = vec![0f32; n_classes];
+                one_hot[y] = 1.0;
+                targets.push(one_hot);
+            }
+            if let Some(row) = teacher.get(&e.text) {
+                let p = teacher_distribution(kb, row, n_classes, options.teacher_temperature);
+                let w = if mixed { options.teacher_weight } else { 1.0 };
+                for (acc, p) in targets[i].iter_mut().zip(p) {
+                    *acc = (1.0 - w) * *acc + w * p;
+                }
+            }
+        }
+        soft = Some(targets);
+    }
+    state.soft = soft.map(|s| (s, options.distill_alpha));
     let mut rng = SplitMix64::new(options.seed);
     state.epochs(&dense, options.epochs, &mut rng, options);
     if options.max_rows > 0 && options.max_rows < used.len() {
@@ -1299,6 +1546,68 @@ mod tests {
             assert!(copy.text.split(' ').count() < original.text.split_whitespace().count());
         }
         assert_eq!(augment(&ex, &TrainOptions::default()), ex);
+    }
+
+    #[test]
+    fn teacher_file_is_parsed_sorted_and_checked() {
+        let t = read_teacher_targets(
+            "t.csv",
+            "text,soft\nzebra card,card_arrival:0.9 exchange_rate:0.1\n\"a, b\",exchange_rate:1\n",
+        )
+        .unwrap();
+        assert_eq!(t.rows()[0].text, "a, b");
+        let row = t.get("zebra card").unwrap();
+        assert_eq!(row.top[0], ("card_arrival".to_string(), 0.9));
+        assert_eq!(row.line, 2);
+        assert!(t.get("missing").is_none());
+        assert_eq!(t.without(|m| m == "a, b").rows().len(), 1);
+        for bad in [
+            "text,soft\nx,card_arrival\n",
+            "text,soft\nx,card_arrival:1.5\n",
+            "text,soft\nx,\n",
+            "text,soft\nx,card_arrival:1\nx,exchange_rate:1\n",
+        ] {
+            let err = read_teacher_targets("t.csv", bad).unwrap_err();
+            assert!(err.to_string().starts_with("t.csv: line "), "{err}");
+        }
+        let err = read_teacher_targets("t.csv", "text,label\n").unwrap_err();
+        assert!(err.to_string().contains("`soft`"), "{err}");
+    }
+
+    #[test]
+    fn an_external_teacher_adds_rows_and_is_deterministic() {
+        let kb = parse_kb("kb.toml", KB).unwrap();
+        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
+        let opts = TrainOptions {
+            buckets_log2: 14,
+            ..TrainOptions::default()
+        };
+        // The teacher knows a word the examples never use.
+        let teacher = read_teacher_targets(
+            "t.csv",
+            "text,soft\nmy plastic is still in the post,card_arrival:0.95 lost_or_stolen_card:0.05\n\
+             the plastic never came,card_arrival:0.9 lost_or_stolen_card:0.1\n\
+             When will my card arrive?,card_arrival:0.8 lost_or_stolen_card:0.2\n",
+        )
+        .unwrap();
+        let run = |t| train_with_teacher(&kb, "kb.toml", &ex, "ex.csv", &[], &[], t, &opts);
+        let (a, report) = run(Some(("t.csv", &teacher))).unwrap();
+        let (b, _) = run(Some(("t.csv", &teacher))).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(report.examples, ex.len() + 2);
+        let engine = Engine::from_bytes(&a).unwrap();
+        assert_eq!(
+            engine.predict("where is my plastic").best.unwrap().intent,
+            "card_arrival"
+        );
+        assert!(evaluate(&engine, &ex).accuracy > 0.9);
+
+        let unknown = read_teacher_targets("t.csv", "text,soft\nhi,greeting:1\n").unwrap();
+        let err = run(Some(("t.csv", &unknown))).unwrap_err();
+        assert!(
+            err.to_string().contains("t.csv: line 2: intent `greeting`"),
+            "{err}"
+        );
     }
 
     #[test]
