@@ -33,14 +33,15 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
         .args([
             "build",
             "--quiet",
-            "--release",
+            "--profile",
+            "widget",
             "--target",
             "wasm32-unknown-unknown",
             "-p",
             "baton-widget",
         ])
         .run()?;
-    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_widget.wasm");
+    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_widget.wasm");
     let out_dir = site_dir().join("widget");
     let bound = out_dir.join("baton_bg.wasm");
     if is_newer_or_same(&bound, &wasm) && out_dir.join("baton.js").exists() {
