@@ -349,7 +349,7 @@ fn open_live(url: &str, conversation_id: &str, ctx: &Context<Widget>) -> Option<
         let update = event
             .data()
             .as_string()
-            .and_then(|text| serde_json::from_str::<ConversationUpdate>(&text).ok());
+            .and_then(|text| crate::json::from_text::<ConversationUpdate>(&text));
         if let Some(update) = update {
             link.send_message(Action::LiveUpdate(update));
         }
@@ -389,18 +389,16 @@ fn storage_key(site: &str) -> String {
 
 /// The conversation kept in this browser for `site`, if any.
 fn load_saved(site: &str) -> Option<SavedChat> {
-    use gloo::storage::{LocalStorage, Storage};
-    LocalStorage::get::<SavedChat>(storage_key(site)).ok()
+    crate::json::load(&storage_key(site))
 }
 
 /// Keeps the conversation (redacted text only) so it survives reloads and page changes;
 /// an ended chat leaves nothing behind.
 fn save(site: &str, state: &ChatState) {
-    use gloo::storage::{LocalStorage, Storage};
     if state.messages.is_empty() && matches!(state.handoff, crate::state::Handoff::None) {
-        LocalStorage::delete(storage_key(site));
+        crate::json::forget(&storage_key(site));
     } else {
         // Storage full or disabled: the chat still works, it just won't survive a reload.
-        let _ = LocalStorage::set(storage_key(site), state.save());
+        crate::json::store(&storage_key(site), &state.save());
     }
 }
