@@ -62,6 +62,7 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
     Cmd::new(&tools.wasm_opt)
         .args([
             "-Oz",
+            "--converge",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",
