@@ -12,7 +12,7 @@ use web_sys::{HtmlInputElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::chat_panel::ChatPanel;
+use crate::components::chat_panel::{chat_panel, ChatPanelProps};
 use crate::state::{Action, ChatState, Effect, EngineState, Handoff, HostEvent, SavedChat};
 
 /// Settings from the embed tag, read once by the loader.
@@ -195,15 +195,13 @@ impl Component for Widget {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        html! {
-            <ChatPanel
-                state={self.state.clone()}
-                greeting={ctx.props().options.greeting.clone()}
-                on_action={ctx.link().callback(|action| action)}
-                input={self.input.clone()}
-                log={self.log.clone()}
-            />
-        }
+        chat_panel(ChatPanelProps {
+            state: &self.state,
+            greeting: &ctx.props().options.greeting,
+            on_action: &ctx.link().callback(|action| action),
+            input: &self.input,
+            log: &self.log,
+        })
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {

@@ -6,22 +6,22 @@ use yew::prelude::*;
 use crate::i18n::Strings;
 use crate::state::{Action, Handoff, LiveState, RatingStage};
 
-/// Properties of [`HandoffView`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct HandoffProps {
+/// What [`handoff_view`] shows.
+pub struct HandoffProps<'a> {
     /// Where the hand-off stands.
-    pub handoff: Handoff,
+    pub handoff: &'a Handoff,
     /// The live conversation with a person.
-    pub live: LiveState,
+    pub live: &'a LiveState,
     /// The interface language's strings.
     pub strings: &'static Strings,
     /// Where buttons send their actions.
-    pub on_action: Callback<Action>,
+    pub on_action: &'a Callback<Action>,
 }
 
-/// Shows the hand-off's current step; nothing while the bot handles the chat.
-#[function_component(HandoffView)]
-pub fn handoff_view(props: &HandoffProps) -> Html {
+/// Shows the hand-off's current step; nothing while the bot handles the chat. A plain
+/// view function, not a component: it has no state of its own, and each component type
+/// costs the download its own copy of Yew's lifecycle code.
+pub fn handoff_view(props: HandoffProps<'_>) -> Html {
     let HandoffProps {
         handoff,
         live,
