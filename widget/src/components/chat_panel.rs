@@ -132,7 +132,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 if matches!(state.engine, EngineState::Loading) {
                     <p class="status">{ strings.loading }</p>
                 }
-                { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, strings, on_action }) }
+                { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, rating_choice: state.rating_choice, strings, on_action }) }
             </div>
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
