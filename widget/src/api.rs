@@ -1,10 +1,14 @@
-//! Calls from the widget to the edge.
+//! Calls from the widget to the edge, with the browser's `fetch`.
 
 use baton_protocol::{
     ApiError, CsatRating, CustomerMessage, EscalationAccepted, EscalationRequest,
 };
-use gloo::net::http::{Request, RequestBuilder};
 use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
+
+use crate::json;
 
 /// POSTs an escalation; the error is a short sentence for the customer's screen.
 pub async fn send_escalation(
@@ -12,11 +16,10 @@ pub async fn send_escalation(
     request: &EscalationRequest,
 ) -> Result<EscalationAccepted, String> {
     let url = format!("{endpoint}/v1/escalations");
-    let response = post_json(Request::post(&url), request).await?;
-    response
-        .json::<EscalationAccepted>()
+    let response = post_json(&url, None, json::to_text(request)).await?;
+    read_json(&response)
         .await
-        .map_err(|_| "unexpected answer".to_owned())
+        .ok_or_else(|| "unexpected answer".to_owned())
 }
 
 /// POSTs a customer message; the edge stores each `client_id` once, so sending it
@@ -28,7 +31,8 @@ pub async fn send_message(
     message: &CustomerMessage,
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "messages");
-    post_json(authorized(Request::post(&url), accepted), message)
+    let token = Some(accepted.customer_token.as_str());
+    post_json(&url, token, json::to_text(message))
         .await
         .map(drop)
 }
@@ -40,12 +44,10 @@ pub async fn end_conversation(
     accepted: &EscalationAccepted,
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "close");
-    post_json(
-        authorized(Request::post(&url), accepted),
-        &serde_json::json!({}),
-    )
-    .await
-    .map(drop)
+    let token = Some(accepted.customer_token.as_str());
+    post_json(&url, token, Some("{}".to_owned()))
+        .await
+        .map(drop)
 }
 
 /// Sends the customer's rating.
@@ -56,16 +58,22 @@ pub async fn send_rating(
     rating: &CsatRating,
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "csat");
-    post_json(authorized(Request::post(&url), accepted), rating)
+    let token = Some(accepted.customer_token.as_str());
+    post_json(&url, token, json::to_text(rating))
         .await
         .map(drop)
 }
 
 /// Counts a "did this help?" answer: only the site and yes or no are sent.
 pub async fn send_feedback(endpoint: &str, site: &str, helpful: bool) -> Result<(), String> {
+    #[derive(Serialize)]
+    struct Feedback<'a> {
+        site: &'a str,
+        helpful: bool,
+    }
     let url = format!("{endpoint}/v1/feedback");
-    let body = serde_json::json!({ "site": site, "helpful": helpful });
-    post_json(Request::post(&url), &body).await.map(drop)
+    let body = json::to_text(&Feedback { site, helpful });
+    post_json(&url, None, body).await.map(drop)
 }
 
 /// The live channel's WebSocket URL. Browsers cannot set headers on a WebSocket, so
@@ -93,46 +101,68 @@ fn conversation_url(
     )
 }
 
-fn authorized(request: RequestBuilder, accepted: &EscalationAccepted) -> RequestBuilder {
-    request.header(
-        "authorization",
-        &format!("Bearer {}", accepted.customer_token),
-    )
-}
-
-/// Sends JSON; any answer but 2xx becomes the API's error code, or `HTTP n`.
-async fn post_json<T: Serialize>(
-    request: RequestBuilder,
-    body: &T,
-) -> Result<gloo::net::http::Response, String> {
-    let response = request
-        .json(body)
-        .map_err(|_| "could not prepare the request".to_owned())?
-        .send()
-        .await
-        .map_err(|_| "network unreachable".to_owned())?;
+/// POSTs JSON text (`None`: the value had no JSON form), with the customer's bearer
+/// token if given; any answer but 2xx becomes the API's error code, or `HTTP n`.
+async fn post_json(
+    url: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<Response, String> {
+    let init = body
+        .and_then(|body| {
+            let headers = Headers::new().ok()?;
+            headers.set("content-type", "application/json").ok()?;
+            if let Some(token) = token {
+                let bearer = format!("Bearer {token}");
+                headers.set("authorization", &bearer).ok()?;
+            }
+            let init = RequestInit::new();
+            init.set_method("POST");
+            init.set_headers(&headers);
+            init.set_body(&JsValue::from_str(&body));
+            Some(init)
+        })
+        .ok_or_else(|| "could not prepare the request".to_owned())?;
+    let response = fetch(url, &init).await?;
     if response.ok() {
         return Ok(response);
     }
-    let code = response
-        .json::<ApiError>()
+    let code = read_json::<ApiError>(&response)
         .await
         .map(|e| e.error.code)
-        .unwrap_or_else(|_| format!("HTTP {}", response.status()));
+        .unwrap_or_else(|| format!("HTTP {}", response.status()));
     Err(code)
+}
+
+/// The response, whatever its status; an error only if the network failed.
+async fn fetch(url: &str, init: &RequestInit) -> Result<Response, String> {
+    let response = match web_sys::window() {
+        Some(window) => JsFuture::from(window.fetch_with_str_and_init(url, init))
+            .await
+            .ok(),
+        None => None,
+    };
+    response
+        .and_then(|response| response.dyn_into::<Response>().ok())
+        .ok_or_else(|| "network unreachable".to_owned())
+}
+
+/// The body parsed by the browser as JSON, then read as `T`.
+async fn read_json<T: serde::de::DeserializeOwned>(response: &Response) -> Option<T> {
+    let body = JsFuture::from(response.json().ok()?).await.ok()?;
+    json::from_js(body)
 }
 
 /// Downloads the site's model file.
 pub async fn fetch_model(url: &str) -> Result<Vec<u8>, String> {
-    let response = Request::get(url)
-        .send()
-        .await
-        .map_err(|_| "network unreachable".to_owned())?;
+    let response = fetch(url, &RequestInit::new()).await?;
     if !response.ok() {
         return Err(format!("HTTP {}", response.status()));
     }
-    response
-        .binary()
-        .await
-        .map_err(|_| "could not read the model".to_owned())
+    let body = match response.array_buffer() {
+        Ok(promise) => JsFuture::from(promise).await.ok(),
+        Err(_) => None,
+    };
+    body.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+        .ok_or_else(|| "could not read the model".to_owned())
 }

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod components;
 pub mod i18n;
+pub mod json;
 pub mod state;
 pub mod widget;
 
@@ -97,13 +98,19 @@ impl ReplySuggester {
         let prediction = self.engine.predict(customer_text);
         let best = prediction.best.filter(|_| prediction.in_scope)?;
         let entry = self.engine.kb_entry(&best.intent)?;
-        let suggestion = serde_json::json!({
-            "intent": best.intent,
-            "title": entry.title,
-            "answer": entry.answer,
-            "confidence": best.confidence,
-        });
-        Some(suggestion.to_string())
+        #[derive(serde::Serialize)]
+        struct Suggestion<'a> {
+            intent: &'a str,
+            title: &'a str,
+            answer: &'a str,
+            confidence: f32,
+        }
+        json::to_text(&Suggestion {
+            intent: &best.intent,
+            title: &entry.title,
+            answer: &entry.answer,
+            confidence: best.confidence,
+        })
     }
 }
 
@@ -150,12 +157,11 @@ fn adopt_styles(shadow_root: &ShadowRoot) {
 
 /// This browser's random visitor id, kept in local storage.
 fn visitor_id() -> String {
-    use gloo::storage::{LocalStorage, Storage};
-    if let Ok(id) = LocalStorage::get::<String>(VISITOR_KEY) {
+    if let Some(id) = json::load::<String>(VISITOR_KEY) {
         return id;
     }
     let id = random_id();
-    let _ = LocalStorage::set(VISITOR_KEY, &id);
+    json::store(VISITOR_KEY, &id);
     id
 }
 

@@ -239,6 +239,8 @@ pub enum Action {
     Identify(CustomerIdentity),
     /// Try the outbox again (a timer, or the browser came back online).
     FlushOutbox,
+    /// The customer picked a rating (1 to 5) in the rating form, before sending it.
+    ChooseRating(u8),
     /// The customer rated the conversation.
     Rate {
         /// 1 to 5.
@@ -342,6 +344,8 @@ pub struct ChatState {
     pub live: LiveState,
     /// Who the customer is, if the site said so with `Baton.identify`.
     pub identity: Option<CustomerIdentity>,
+    /// The rating picked in the rating form so far, 0 for none (not saved).
+    pub rating_choice: u8,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -392,6 +396,7 @@ impl ChatState {
             handoff: Handoff::None,
             live: LiveState::default(),
             identity: None,
+            rating_choice: 0,
         }
     }
 
@@ -536,6 +541,19 @@ impl ChatState {
                 Vec::new()
             }
             Action::FlushOutbox => self.flush_outbox(),
+            Action::ChooseRating(rating) => {
+                let asking = matches!(
+                    self.handoff,
+                    Handoff::Ended {
+                        rating: RatingStage::Asking,
+                        ..
+                    }
+                );
+                if asking && (1..=5).contains(&rating) {
+                    self.rating_choice = rating;
+                }
+                Vec::new()
+            }
             Action::Rate { rating, comment } => match &self.handoff {
                 Handoff::Ended {
                     accepted,
@@ -592,6 +610,7 @@ impl ChatState {
         match std::mem::replace(&mut self.handoff, Handoff::None) {
             Handoff::Queued(accepted) => {
                 self.clear();
+                self.rating_choice = 0;
                 self.handoff = Handoff::Ended {
                     accepted: accepted.clone(),
                     rating: RatingStage::Asking,
@@ -669,6 +688,7 @@ impl ChatState {
                         accepted: accepted.clone(),
                         rating: RatingStage::Asking,
                     };
+                    self.rating_choice = 0;
                     self.live.outbox.clear();
                     effects.push(Effect::CloseLive);
                     effects.push(Effect::Emit(HostEvent::Resolved));
@@ -1252,6 +1272,30 @@ mod tests {
             .is_empty(),
             "one rating per conversation"
         );
+    }
+
+    #[test]
+    fn the_rating_picked_is_kept_until_a_new_conversation_ends() {
+        let mut chat = with_person();
+        chat.apply(Action::ChooseRating(4));
+        assert_eq!(chat.rating_choice, 0, "no rating form yet");
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ChooseRating(9));
+        assert_eq!(chat.rating_choice, 0, "1 to 5 only");
+        chat.apply(Action::ChooseRating(4));
+        chat.apply(Action::ChooseRating(2));
+        assert_eq!(chat.rating_choice, 2);
+
+        let mut chat = with_person();
+        chat.rating_choice = 3;
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: None,
+            },
+        )]));
+        assert_eq!(chat.rating_choice, 0, "each rating form starts empty");
     }
 
     #[test]

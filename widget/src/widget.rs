@@ -12,7 +12,7 @@ use web_sys::{HtmlInputElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::chat_panel::ChatPanel;
+use crate::components::chat_panel::{chat_panel, ChatPanelProps};
 use crate::state::{Action, ChatState, Effect, EngineState, Handoff, HostEvent, SavedChat};
 
 /// Settings from the embed tag, read once by the loader.
@@ -195,15 +195,13 @@ impl Component for Widget {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        html! {
-            <ChatPanel
-                state={self.state.clone()}
-                greeting={ctx.props().options.greeting.clone()}
-                on_action={ctx.link().callback(|action| action)}
-                input={self.input.clone()}
-                log={self.log.clone()}
-            />
-        }
+        chat_panel(ChatPanelProps {
+            state: &self.state,
+            greeting: &ctx.props().options.greeting,
+            on_action: &ctx.link().callback(|action| action),
+            input: &self.input,
+            log: &self.log,
+        })
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
@@ -349,7 +347,7 @@ fn open_live(url: &str, conversation_id: &str, ctx: &Context<Widget>) -> Option<
         let update = event
             .data()
             .as_string()
-            .and_then(|text| serde_json::from_str::<ConversationUpdate>(&text).ok());
+            .and_then(|text| crate::json::from_text::<ConversationUpdate>(&text));
         if let Some(update) = update {
             link.send_message(Action::LiveUpdate(update));
         }
@@ -389,18 +387,16 @@ fn storage_key(site: &str) -> String {
 
 /// The conversation kept in this browser for `site`, if any.
 fn load_saved(site: &str) -> Option<SavedChat> {
-    use gloo::storage::{LocalStorage, Storage};
-    LocalStorage::get::<SavedChat>(storage_key(site)).ok()
+    crate::json::load(&storage_key(site))
 }
 
 /// Keeps the conversation (redacted text only) so it survives reloads and page changes;
 /// an ended chat leaves nothing behind.
 fn save(site: &str, state: &ChatState) {
-    use gloo::storage::{LocalStorage, Storage};
     if state.messages.is_empty() && matches!(state.handoff, crate::state::Handoff::None) {
-        LocalStorage::delete(storage_key(site));
+        crate::json::forget(&storage_key(site));
     } else {
         // Storage full or disabled: the chat still works, it just won't survive a reload.
-        let _ = LocalStorage::set(storage_key(site), state.save());
+        crate::json::store(&storage_key(site), &state.save());
     }
 }

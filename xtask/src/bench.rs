@@ -137,11 +137,11 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
 /// Builds the bench crate like the widget and assembles the page in `out`.
 fn build_page(tools: &Tools, model: &Path, out: &Path) -> Result<()> {
     Cmd::new("cargo")
-        .args(["build", "--quiet", "--release", "--target"])
+        .args(["build", "--quiet", "--profile", "widget", "--target"])
         .args(["wasm32-unknown-unknown", "-p", "baton-bench-triage-wasm"])
         .run()?;
     let wasm =
-        cargo_target_dir().join("wasm32-unknown-unknown/release/baton_bench_triage_wasm.wasm");
+        cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_bench_triage_wasm.wasm");
     let pkg = out.join("pkg");
     let bound = pkg.join("bench_bg.wasm");
     if !is_newer_or_same(&bound, &wasm) {
@@ -155,6 +155,7 @@ fn build_page(tools: &Tools, model: &Path, out: &Path) -> Result<()> {
         Cmd::new(&tools.wasm_opt)
             .args([
                 "-Oz",
+                "--converge",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
             ])

@@ -22,25 +22,27 @@ pub(crate) fn site_dir() -> PathBuf {
 /// Builds everything.
 pub(crate) fn all(tools: &Tools) -> Result<()> {
     widget(tools)?;
-    assets()?;
+    assets(tools)?;
     edge(tools)?;
     Ok(())
 }
 
-/// Compiles the widget to wasm, binds it, shrinks it with wasm-opt.
+/// Compiles the widget to wasm, binds it, shrinks it with wasm-opt and minifies the
+/// glue.
 pub(crate) fn widget(tools: &Tools) -> Result<()> {
     Cmd::new("cargo")
         .args([
             "build",
             "--quiet",
-            "--release",
+            "--profile",
+            "widget",
             "--target",
             "wasm32-unknown-unknown",
             "-p",
             "baton-widget",
         ])
         .run()?;
-    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/release/baton_widget.wasm");
+    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_widget.wasm");
     let out_dir = site_dir().join("widget");
     let bound = out_dir.join("baton_bg.wasm");
     if is_newer_or_same(&bound, &wasm) && out_dir.join("baton.js").exists() {
@@ -61,6 +63,7 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
     Cmd::new(&tools.wasm_opt)
         .args([
             "-Oz",
+            "--converge",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",
@@ -73,17 +76,39 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
         .args([bound.as_os_str(), "-o".as_ref(), bound.as_os_str()])
         .env("PATH", &tools.path)
         .run()?;
-    Ok(())
+    let glue = out_dir.join("baton.js");
+    minify(tools, &glue, &glue, &["--format=esm"])
 }
 
-/// Copies `www/`, the widget loader and the site models into the assets directory.
-pub(crate) fn assets() -> Result<()> {
+/// Minifies JavaScript for the browsers Baton supports (the current Chromium and
+/// Firefox ESR); `/*!` licence comments stay.
+fn minify(tools: &Tools, from: &Path, to: &Path, options: &[&str]) -> Result<()> {
+    let mut outfile = std::ffi::OsString::from("--outfile=");
+    outfile.push(to);
+    Cmd::new(&tools.esbuild)
+        .args([from.as_os_str(), outfile.as_os_str()])
+        .args([
+            "--minify",
+            "--target=es2022",
+            "--allow-overwrite",
+            "--log-level=warning",
+        ])
+        .args(options)
+        .env("PATH", &tools.path)
+        .run()
+}
+
+/// Copies `www/` and the site models into the assets directory, and the widget loader
+/// minified.
+pub(crate) fn assets(tools: &Tools) -> Result<()> {
     let root = workspace_root();
     let site = site_dir();
     copy_tree(&root.join("www"), &site)?;
-    copy_file(
+    minify(
+        tools,
         &root.join("widget/loader/widget.js"),
         &site.join("widget.js"),
+        &[],
     )?;
     copy_file(
         &root.join("crates/triage/data/demo/model.bin"),

@@ -3,8 +3,8 @@
 //!
 //! Sources, all package registries: rustup for the wasm target, crates.io for
 //! wasm-bindgen-cli (at exactly the version in `Cargo.lock`), worker-build, wasm-pack
-//! and geckodriver; npm for wrangler, Node 22 (wrangler refuses older Node) and
-//! binaryen's wasm-opt; Debian's apt for Chromium, chromedriver and Firefox ESR.
+//! and geckodriver; npm for wrangler, Node 22 (wrangler refuses older Node),
+//! binaryen's wasm-opt and esbuild; Debian's apt for Chromium, chromedriver and Firefox ESR.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,8 @@ pub(crate) struct Tools {
     pub(crate) wasm_bindgen: PathBuf,
     /// binaryen's `wasm-opt` from npm (Debian's is too old for current Rust).
     pub(crate) wasm_opt: PathBuf,
+    /// `esbuild` from npm, to minify what the customer's browser loads.
+    pub(crate) esbuild: PathBuf,
     /// `wrangler` from npm.
     pub(crate) wrangler: PathBuf,
     /// A `PATH` with Node 22 and the cargo bin directory first.
@@ -51,6 +53,7 @@ pub(crate) fn ensure_build_tools() -> Result<Tools> {
     Ok(Tools {
         wasm_bindgen: cargo_bin.join("wasm-bindgen"),
         wasm_opt: node_modules.join(".bin/wasm-opt"),
+        esbuild: node_modules.join(".bin/esbuild"),
         wrangler: node_modules.join(".bin/wrangler"),
         path,
     })

@@ -4,29 +4,29 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::handoff_view::HandoffView;
-use crate::components::message_view::MessageView;
+use crate::components::handoff_view::{handoff_view, HandoffProps};
+use crate::components::message_view::{message_view, MessageProps};
 use crate::i18n::strings_for;
 use crate::state::{Action, ChatState, EngineState, Handoff};
 
-/// Properties of [`ChatPanel`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct ChatPanelProps {
+/// What [`chat_panel`] shows.
+pub struct ChatPanelProps<'a> {
     /// The whole chat state.
-    pub state: ChatState,
+    pub state: &'a ChatState,
     /// The site's greeting, or empty for the default one.
-    pub greeting: String,
+    pub greeting: &'a str,
     /// Where every control sends its action.
-    pub on_action: Callback<Action>,
+    pub on_action: &'a Callback<Action>,
     /// The message box, so the root can focus it.
-    pub input: NodeRef,
+    pub input: &'a NodeRef,
     /// The scrolling conversation, so the root can keep the newest message in view.
-    pub log: NodeRef,
+    pub log: &'a NodeRef,
 }
 
-/// The panel; renders nothing while closed.
-#[function_component(ChatPanel)]
-pub fn chat_panel(props: &ChatPanelProps) -> Html {
+/// The panel; renders nothing while closed. A plain view function, not a component: it
+/// has no state of its own, and each component type costs the download its own copy of
+/// Yew's lifecycle code.
+pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
     let ChatPanelProps {
         state,
         greeting,
@@ -72,7 +72,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
     let greeting = if greeting.is_empty() {
         strings.greeting.to_owned()
     } else {
-        greeting.clone()
+        greeting.to_owned()
     };
     let suggestions: Vec<(String, String)> = match &state.engine {
         EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
@@ -114,16 +114,13 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
             <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
                 <ul class="messages">
                     <li class="message from-bot greeting"><p>{ greeting }</p></li>
-                    { for state.messages.iter().map(|message| html! {
-                        <MessageView
-                            key={message.id}
-                            message={message.clone()}
-                            strings={strings}
-                            on_action={on_action.clone()}
-                            {can_request_person}
-                            pending={message.author == baton_protocol::Author::Customer && state.is_pending(message.id)}
-                        />
-                    }) }
+                    { for state.messages.iter().map(|message| message_view(MessageProps {
+                        message,
+                        strings,
+                        on_action,
+                        can_request_person,
+                        pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
+                    })) }
                 </ul>
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
@@ -135,7 +132,7 @@ pub fn chat_panel(props: &ChatPanelProps) -> Html {
                 if matches!(state.engine, EngineState::Loading) {
                     <p class="status">{ strings.loading }</p>
                 }
-                <HandoffView handoff={state.handoff.clone()} live={state.live.clone()} strings={strings} on_action={on_action.clone()} />
+                { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, rating_choice: state.rating_choice, strings, on_action }) }
             </div>
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>

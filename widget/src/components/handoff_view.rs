@@ -1,30 +1,34 @@
 //! The hand-off to a person: consent preview, sending, failure, place in the queue.
 
 use baton_protocol::Author;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::i18n::Strings;
 use crate::state::{Action, Handoff, LiveState, RatingStage};
 
-/// Properties of [`HandoffView`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct HandoffProps {
+/// What [`handoff_view`] shows.
+pub struct HandoffProps<'a> {
     /// Where the hand-off stands.
-    pub handoff: Handoff,
+    pub handoff: &'a Handoff,
     /// The live conversation with a person.
-    pub live: LiveState,
+    pub live: &'a LiveState,
+    /// The rating picked so far in the rating form, 0 for none.
+    pub rating_choice: u8,
     /// The interface language's strings.
     pub strings: &'static Strings,
     /// Where buttons send their actions.
-    pub on_action: Callback<Action>,
+    pub on_action: &'a Callback<Action>,
 }
 
-/// Shows the hand-off's current step; nothing while the bot handles the chat.
-#[function_component(HandoffView)]
-pub fn handoff_view(props: &HandoffProps) -> Html {
+/// Shows the hand-off's current step; nothing while the bot handles the chat. A plain
+/// view function, not a component: it has no state of its own, and each component type
+/// costs the download its own copy of Yew's lifecycle code.
+pub fn handoff_view(props: HandoffProps<'_>) -> Html {
     let HandoffProps {
         handoff,
         live,
+        rating_choice,
         strings,
         on_action,
     } = props;
@@ -88,38 +92,26 @@ pub fn handoff_view(props: &HandoffProps) -> Html {
             </section>
         },
         Handoff::Ended { rating, .. } => html! {
-            <RatingView stage={*rating} {strings} on_action={on_action.clone()} />
+            { rating_view(*rating, rating_choice, strings, on_action) }
         },
     }
 }
 
-/// Properties of [`RatingView`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct RatingProps {
-    /// Asking or thanking.
-    pub stage: RatingStage,
-    /// The interface language's strings.
-    pub strings: &'static Strings,
-    /// Where the form sends its actions.
-    pub on_action: Callback<Action>,
-}
-
 /// "How was your conversation?": five labelled radio buttons, an optional comment,
-/// and "Start a new chat".
-#[function_component(RatingView)]
-pub fn rating_view(props: &RatingProps) -> Html {
-    let RatingProps {
-        stage,
-        strings,
-        on_action,
-    } = props;
-    let comment = use_node_ref();
-    let chosen = use_state(|| 0u8);
+/// and "Start a new chat". The pick lives in the chat state
+/// ([`Action::ChooseRating`]), so this too is a plain view function and no hook
+/// machinery ships.
+fn rating_view(
+    stage: RatingStage,
+    chosen: u8,
+    strings: &'static Strings,
+    on_action: &Callback<Action>,
+) -> Html {
     let new_chat = {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(Action::EndChat))
     };
-    if *stage == RatingStage::Sent {
+    if stage == RatingStage::Sent {
         return html! {
             <section class="handoff rated" role="status">
                 <p>{ strings.rate_thanks }</p>
@@ -129,17 +121,18 @@ pub fn rating_view(props: &RatingProps) -> Html {
     }
     let on_submit = {
         let on_action = on_action.clone();
-        let comment = comment.clone();
-        let chosen = chosen.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let text = comment
-                .cast::<web_sys::HtmlTextAreaElement>()
+            let text = event
+                .target()
+                .and_then(|form| form.dyn_into::<web_sys::Element>().ok())
+                .and_then(|form| form.query_selector("textarea").ok().flatten())
+                .and_then(|field| field.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
                 .map(|field| field.value())
                 .unwrap_or_default();
-            if *chosen > 0 {
+            if chosen > 0 {
                 on_action.emit(Action::Rate {
-                    rating: *chosen,
+                    rating: chosen,
                     comment: text,
                 });
             }
@@ -152,13 +145,13 @@ pub fn rating_view(props: &RatingProps) -> Html {
                     <legend id="baton-rate-title">{ strings.rate_title }</legend>
                     <div class="stars">
                         { for (1..=5u8).map(|n| {
-                            let chosen = chosen.clone();
+                            let on_action = on_action.clone();
                             let label = strings.rate_value.replace("{n}", &n.to_string());
                             html! {
                                 <label class="star">
                                     <input type="radio" name="baton-rating" value={n.to_string()}
-                                        checked={*chosen == n}
-                                        onchange={Callback::from(move |_: Event| chosen.set(n))} />
+                                        checked={chosen == n}
+                                        onchange={Callback::from(move |_: Event| on_action.emit(Action::ChooseRating(n)))} />
                                     <span aria-hidden="true">{ n }</span>
                                     <span class="visually-hidden">{ label }</span>
                                 </label>
@@ -167,9 +160,9 @@ pub fn rating_view(props: &RatingProps) -> Html {
                     </div>
                 </fieldset>
                 <label for="baton-rate-comment">{ strings.rate_comment }</label>
-                <textarea id="baton-rate-comment" ref={comment} rows="2" maxlength="1000" />
+                <textarea id="baton-rate-comment" rows="2" maxlength="1000" />
                 <div class="actions">
-                    <button type="submit" class="primary" disabled={*chosen == 0}>{ strings.rate_send }</button>
+                    <button type="submit" class="primary" disabled={chosen == 0}>{ strings.rate_send }</button>
                     <button type="button" class="secondary" onclick={new_chat}>{ strings.new_chat }</button>
                 </div>
             </form>

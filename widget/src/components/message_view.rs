@@ -3,29 +3,28 @@
 use baton_protocol::{is_safe_url, Author};
 use yew::prelude::*;
 
-use crate::components::rich_text_view::RichTextView;
+use crate::components::rich_text_view::rich_text_view;
 use crate::i18n::Strings;
 use crate::state::{Action, ChatMessage, MessageBody, Note};
 
-/// Properties of [`MessageView`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct MessageProps {
+/// What [`message_view`] shows.
+pub struct MessageProps<'a> {
     /// The message.
-    pub message: ChatMessage,
+    pub message: &'a ChatMessage,
     /// The interface language's strings.
     pub strings: &'static Strings,
     /// Where the buttons inside a message send their actions.
-    pub on_action: Callback<Action>,
+    pub on_action: &'a Callback<Action>,
     /// Whether offers of a person can still be acted on.
     pub can_request_person: bool,
     /// Whether this customer message still waits in the outbox.
-    #[prop_or_default]
     pub pending: bool,
 }
 
-/// A customer, bot or agent bubble.
-#[function_component(MessageView)]
-pub fn message_view(props: &MessageProps) -> Html {
+/// A customer, bot or agent bubble, keyed by its id. A plain view function, not a
+/// component: it has no state of its own, and each component type costs the download
+/// its own copy of Yew's lifecycle code.
+pub fn message_view(props: MessageProps<'_>) -> Html {
     let MessageProps {
         message,
         strings,
@@ -43,7 +42,7 @@ pub fn message_view(props: &MessageProps) -> Html {
         MessageBody::Text(text) => html! {
             <>
                 <p>{ text.clone() }</p>
-                if *pending {
+                if pending {
                     <p class="pending">{ strings.not_sent_yet }</p>
                 }
             </>
@@ -51,7 +50,7 @@ pub fn message_view(props: &MessageProps) -> Html {
         MessageBody::Agent { name, body } => html! {
             <>
                 <p class="author">{ name.clone() }</p>
-                <RichTextView text={body.clone()} />
+                { rich_text_view(body) }
             </>
         },
         MessageBody::Note(note) => {
@@ -83,7 +82,7 @@ pub fn message_view(props: &MessageProps) -> Html {
             };
             html! {
                 <>
-                    <RichTextView text={body.clone()} />
+                    { rich_text_view(body) }
                     if !links.is_empty() {
                         <ul class="links">
                             { for links.iter().filter(|l| is_safe_url(&l.url)).map(|link| html! {
@@ -94,7 +93,7 @@ pub fn message_view(props: &MessageProps) -> Html {
                     <div class="feedback" role="group" aria-label={strings.did_this_help}>
                         { match helpful {
                             // Once a person has the conversation the question is moot.
-                            None if !*can_request_person => html! {},
+                            None if !can_request_person => html! {},
                             None => html! {
                                 <>
                                     <span>{ strings.did_this_help }</span>
@@ -120,12 +119,12 @@ pub fn message_view(props: &MessageProps) -> Html {
                     <ul class="reasons">
                         { for reasons.iter().map(|reason| html! { <li>{ strings.reason(*reason) }</li> }) }
                     </ul>
-                    if *can_request_person {
+                    if can_request_person {
                         <button type="button" class="primary" onclick={request}>{ strings.talk_to_person }</button>
                     }
                 </>
             }
         }
     };
-    html! { <li class={class} dir="auto">{ body }</li> }
+    html! { <li key={message.id} class={class} dir="auto">{ body }</li> }
 }

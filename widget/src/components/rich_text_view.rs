@@ -3,19 +3,11 @@
 use baton_protocol::{is_safe_url, Block, Inline, RichText};
 use yew::prelude::*;
 
-/// Properties of [`RichTextView`].
-#[derive(Clone, PartialEq, Properties)]
-pub struct RichTextProps {
-    /// The parsed text.
-    pub text: RichText,
-}
-
-/// Paragraphs, lists, bold and safe links.
-#[function_component(RichTextView)]
-pub fn rich_text_view(props: &RichTextProps) -> Html {
-    props
-        .text
-        .blocks
+/// Paragraphs, lists, bold and safe links. A plain view function, not a component:
+/// it has no state, and each component type costs the download its own copy of Yew's
+/// lifecycle code.
+pub fn rich_text_view(text: &RichText) -> Html {
+    text.blocks
         .iter()
         .map(|block| match block {
             Block::Paragraph(runs) => html! { <p>{ inline(runs) }</p> },
