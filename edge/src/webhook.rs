@@ -121,16 +121,28 @@ pub(crate) async fn enqueue<T: Serialize>(
     let stub = env
         .durable_object(WEBHOOK_OUTBOX_BINDING)?
         .get_by_name(site)?;
-    let response = stub
-        .fetch_with_request(internal_request("/enqueue", Method::Post, Some(&new))?)
-        .await?;
-    if response.status_code() != 201 {
-        return Err(EdgeError::Internal(worker::Error::RustError(format!(
-            "outbox answered {} to enqueue",
-            response.status_code()
-        ))));
+    // A few quick tries: the outbox stores a delivery id once, so a try whose answer was
+    // lost cannot queue the event twice.
+    const TRIES: u32 = 3;
+    let mut attempt = 1;
+    loop {
+        let outcome = match stub
+            .fetch_with_request(internal_request("/enqueue", Method::Post, Some(&new))?)
+            .await
+        {
+            Ok(response) if response.status_code() == 201 => return Ok(()),
+            Ok(response) => EdgeError::Internal(worker::Error::RustError(format!(
+                "outbox answered {} to enqueue",
+                response.status_code()
+            ))),
+            Err(err) => EdgeError::Internal(err),
+        };
+        if attempt == TRIES {
+            return Err(outcome);
+        }
+        attempt += 1;
+        Delay::from(Duration::from_millis(100)).await;
     }
-    Ok(())
 }
 
 /// The agent routes under `/v1/agent/webhooks`.
@@ -220,8 +232,16 @@ impl DurableObject for WebhookOutbox {
 impl WebhookOutbox {
     async fn accept(&self, mut request: Request) -> Result<Response, EdgeError> {
         let new: NewDelivery = request.json().await?;
-        let settings = self.settings()?;
         let storage = self.state.storage();
+        if storage
+            .get::<Delivery>(&delivery_key(&new.id))
+            .await?
+            .is_some()
+        {
+            // The same enqueue tried again: it is queued already.
+            return json_response(201, &serde_json::json!({ "id": new.id }));
+        }
+        let settings = self.settings()?;
         storage.put(SITE_KEY, &new.site).await?;
         let delivery = Delivery::new(
             new.id,
