@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod proxy;
 pub mod receiver;
+pub mod spec;
 pub mod wrangler;
 
 use std::time::Duration;

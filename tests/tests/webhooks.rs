@@ -13,6 +13,7 @@ use baton_protocol::{
 };
 use baton_tests::browser::{Browser, BrowserKind};
 use baton_tests::receiver::{Answer, Received, Receiver};
+use baton_tests::spec::{spec, validate};
 use baton_tests::wrangler::{workspace_root, Wrangler};
 use baton_tests::{escalation, unique_id, Baton};
 use fantoccini::Locator;
@@ -41,6 +42,7 @@ fn assert_well_formed(received: &[Received]) {
     assert!(!received.is_empty());
     for delivery in received {
         assert!(delivery.signature_valid, "bad signature on {}", delivery.id);
+        assert_fits_the_spec(delivery);
         let event: WebhookEvent<EscalationCreated> = serde_json::from_str(&delivery.body).unwrap();
         assert_eq!(event.event_type, ESCALATION_CREATED);
         assert!(
@@ -53,6 +55,29 @@ fn assert_well_formed(received: &[Received]) {
             }
         }
     }
+}
+
+/// The delivery's body fits the schema the spec documents for its event type (the
+/// webhook in `www/docs/openapi.json` whose example has the same `type`).
+fn assert_fits_the_spec(received: &Received) {
+    let spec = spec();
+    let body: serde_json::Value = serde_json::from_str(&received.body).unwrap();
+    let documented = spec["webhooks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|hook| &hook["post"]["requestBody"]["content"]["application/json"])
+        .find(|content| content["example"]["type"] == body["type"])
+        .unwrap_or_else(|| panic!("{} is not documented", body["type"]));
+    let mut problems = Vec::new();
+    validate(
+        &spec,
+        &documented["schema"],
+        &body,
+        "delivery",
+        &mut problems,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 fn conversation_of(received: &Received) -> String {
@@ -370,6 +395,7 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
             !delivery.body.contains("4111"),
             "relayed messages are redacted"
         );
+        assert_fits_the_spec(delivery);
         let event: WebhookEvent<serde_json::Value> = serde_json::from_str(&delivery.body).unwrap();
         assert_eq!(
             event.data["conversation_id"],
