@@ -31,6 +31,8 @@ use crate::{cargo_target_dir, workspace_root, Result, XtaskError};
 
 /// How long a browser may take to load the page and run the whole bench.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+/// Fresh browser launches that each time only the first model load of a new page.
+const FIRST_LOADS: usize = 7;
 
 struct Options {
     data: PathBuf,
@@ -125,8 +127,20 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
         browsers.push("firefox");
     }
     for browser in browsers {
-        let result = server.run_in(browser, &out)?;
+        let result = server.run_in(browser, &out, "")?;
         print_browser(browser, &result);
+        let mut first_loads = Vec::with_capacity(FIRST_LOADS);
+        for _ in 0..FIRST_LOADS {
+            let result = server.run_in(browser, &out, "?first-load")?;
+            first_loads.push(number(&result, "load_first_ms"));
+        }
+        first_loads.sort_by(f64::total_cmp);
+        println!(
+            "    first model load      {:.2} ms median, {:.2}-{:.2} ms over {FIRST_LOADS} fresh browser launches",
+            first_loads[FIRST_LOADS / 2],
+            first_loads[0],
+            first_loads[FIRST_LOADS - 1]
+        );
     }
     if options.nlpjs {
         nlpjs(tools, &out)?;
@@ -211,14 +225,15 @@ impl PageServer {
         })
     }
 
-    /// Opens the page in a fresh headless `browser` and waits for its result.
-    fn run_in(&self, browser: &str, out: &Path) -> Result<Value> {
+    /// Opens the page (with `query`) in a fresh headless `browser` and waits for its
+    /// result.
+    fn run_in(&self, browser: &str, out: &Path, query: &str) -> Result<Value> {
         let profile = out.join(format!("profile-{browser}"));
         if profile.exists() {
             std::fs::remove_dir_all(&profile).map_err(io_error("remove", &profile))?;
         }
         std::fs::create_dir_all(&profile).map_err(io_error("create", &profile))?;
-        let url = format!("http://127.0.0.1:{}/index.html", self.port);
+        let url = format!("http://127.0.0.1:{}/index.html{query}", self.port);
         let command = match browser {
             "chromium" => Cmd::new("chromium")
                 .args([

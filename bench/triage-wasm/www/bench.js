@@ -23,6 +23,11 @@ async function run() {
   t0 = performance.now();
   const engine = new DecisionBench(model);
   const firstLoadMs = performance.now() - t0;
+  // `?first-load`: only the first load in this fresh page (xtask opens it again and
+  // again in new browser profiles, since one first load is a noisy sample).
+  if (new URLSearchParams(location.search).has('first-load')) {
+    return { user_agent: navigator.userAgent, instantiate_ms: instantiateMs, load_first_ms: firstLoadMs };
+  }
   const loads = [];
   for (let i = 0; i < LOADS; i++) {
     t0 = performance.now();

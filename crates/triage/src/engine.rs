@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TriageError;
 use crate::features::{extract, normalize, Features};
 use crate::kb::{KbEntry, KbLink};
-use crate::model::{ModelFile, Scorer};
+use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
 use crate::signals::{read_signals, Signals};
 
@@ -33,10 +33,6 @@ pub(crate) const FRUSTRATION_HEAD: &str = "frustration";
 #[derive(Debug, Clone)]
 pub struct Engine {
     model: ModelFile,
-    /// The intent weights laid out for fast scoring.
-    intents: Scorer,
-    /// The heads' weights laid out for fast scoring, in the order of `model.heads`.
-    heads: Vec<Scorer>,
 }
 
 /// The engine's decision for one customer message.
@@ -103,16 +99,7 @@ impl Engine {
 
     /// An engine for a decoded model.
     pub(crate) fn from_model(model: ModelFile) -> Engine {
-        let log2 = model.features.buckets_log2;
-        Engine {
-            intents: Scorer::new(&model.intents, log2),
-            heads: model
-                .heads
-                .iter()
-                .map(|h| Scorer::new(&h.linear, log2))
-                .collect(),
-            model,
-        }
+        Engine { model }
     }
 
     /// The classifier's view of one message (redacted first), with no conversation state.
@@ -186,7 +173,7 @@ impl Engine {
     /// Calibrated probabilities over the classes (intents, then out-of-scope if present),
     /// and how many features the model knows.
     pub(crate) fn probabilities(&self, features: &Features) -> (Vec<f32>, usize) {
-        let (mut z, hits) = self.intents.logits_and_hits(features);
+        let (mut z, hits) = self.model.intents.logits_and_hits(features);
         let t = self.model.temperature;
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -206,8 +193,8 @@ impl Engine {
     pub(crate) fn assess(&self, raw: &str, redacted_text: &str) -> Assessment {
         let (normalized, features) = self.features(redacted_text);
         let mut signals = read_signals(raw, &normalized);
-        for (head, scorer) in self.model.heads.iter().zip(&self.heads) {
-            let p = scorer.probability(&features);
+        for head in &self.model.heads {
+            let p = head.linear.probability(&features);
             match head.name.as_str() {
                 HANDOFF_HEAD => signals.explicit_request |= p >= head.threshold,
                 FRUSTRATION_HEAD if p >= head.threshold => {
@@ -480,7 +467,7 @@ impl Conversation {
 mod tests {
     use super::*;
     use crate::model::tests::tiny_model;
-    use crate::model::SparseLinear;
+    use crate::model::Linear;
 
     /// An engine whose classifier keys on the words "arrive" and "lost".
     fn engine() -> Engine {
@@ -490,16 +477,15 @@ mod tests {
         let cfg = m.features;
         let row = |w: &str| extract(&cfg, w)[0].0;
         let (arrive, lost) = (row("arrive"), row("lost"));
-        let mut rows = [(arrive, 0u16), (lost, 1u16)];
+        let mut rows = [(arrive, [127, 0]), (lost, [0, 127])];
         rows.sort();
-        m.intents = SparseLinear {
-            bias: vec![0.0, 0.0],
-            scale: vec![0.2, 0.2],
-            buckets: rows.iter().map(|r| r.0).collect(),
-            row_start: vec![0, 1, 2],
-            classes: rows.iter().map(|r| r.1).collect(),
-            weights: vec![127, 127],
-        };
+        m.intents = Linear::new(
+            vec![0.0, 0.0],
+            vec![0.2, 0.2],
+            rows.iter().map(|r| r.0).collect(),
+            rows.iter().flat_map(|r| r.1).collect(),
+            cfg.buckets_log2,
+        );
         m.oos_threshold = 0.6;
         Engine::from_model(m)
     }
@@ -579,8 +565,10 @@ mod tests {
         let mut e = engine();
         // An out-of-scope class keeps every guess unsure (about 1/3) but in scope.
         e.model.has_oos_class = true;
-        e.model.intents.bias = vec![0.0, 0.0, -0.05];
-        e.model.intents.scale = vec![0.001; 3];
+        e.model.intents = e
+            .model
+            .intents
+            .with_classes(vec![0.0, 0.0, -0.05], vec![0.001; 3]);
         e.model.oos_threshold = 0.1;
         let e = Engine::from_model(e.model);
         let mut c = Conversation::new();

@@ -12,7 +12,7 @@ pub enum TriageError {
     #[error("model file: not a Baton triage model (bad magic bytes)")]
     BadMagic,
     /// The model file was written by a newer or older, incompatible format version.
-    #[error("model file: format version {found} is not supported (this build reads version {supported})")]
+    #[error("model file: format version {found} is not supported (this build reads version {supported}); train it again with `baton train`")]
     UnsupportedVersion {
         /// The version in the file.
         found: u16,

@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::error::TriageError;
 use crate::features::{extract, normalize, FeatureConfig, Features};
 use crate::kb::{is_allowed_url, KbEntry, KbLink};
-use crate::model::{BinaryHead, ModelFile, SparseLinear};
+use crate::model::{BinaryHead, Linear, ModelFile};
 use crate::redact::redact_pii;
 
 /// One labelled training or evaluation message.
@@ -663,7 +663,7 @@ fn fit_head(
         (w, b)
     };
     let (w, b) = train_once(fit_rows, &mut rng);
-    let linear = quantize_head(&w, b);
+    let linear = quantize_head(&w, b, config.buckets_log2);
     let probe = BinaryHead {
         name: head.name.clone(),
         threshold: 0.5,
@@ -671,7 +671,7 @@ fn fit_head(
     };
     let scored: Vec<(f32, bool)> = calib
         .iter()
-        .map(|&i| (probe.probability(&data[i].0), data[i].1))
+        .map(|&i| (probe.linear.probability(&data[i].0), data[i].1))
         .collect();
     let mut best = (0f32, 0.5f32, 0f32, 0f32);
     for step in 1..100 {
@@ -691,7 +691,7 @@ fn fit_head(
         BinaryHead {
             name: head.name.clone(),
             threshold: best.1,
-            linear: quantize_head(&w, b),
+            linear: quantize_head(&w, b, config.buckets_log2),
         },
         HeadReport {
             name: head.name.clone(),
@@ -702,9 +702,9 @@ fn fit_head(
     ))
 }
 
-fn quantize_head(w: &[f32], bias: f32) -> SparseLinear {
+fn quantize_head(w: &[f32], bias: f32, buckets_log2: u8) -> Linear {
     let buckets: Vec<u32> = (0..w.len() as u32).collect();
-    quantize(&buckets, w, &[bias], 1, 1, 8, 1.0)
+    quantize(&buckets, w, &[bias], 1, 1, 8, 1.0, buckets_log2)
 }
 
 /// Checks that the knowledge base and the examples list exactly the same intents.
@@ -1196,6 +1196,7 @@ fn fit(
         options.min_quantized,
         options.quant_bits,
         options.clip_quantile,
+        config.buckets_log2,
     );
     Ok(ModelFile {
         site_id: kb.site_id.clone(),
@@ -1314,7 +1315,9 @@ fn softmax_in_place(z: &mut [f32]) {
     }
 }
 
-/// Per-class symmetric int8 quantisation; drops weights with `|q| < min_q`.
+/// Per-class symmetric int8 quantisation; weights with `|q| < min_q` become zero, and
+/// buckets whose weights are all zero get no row.
+#[allow(clippy::too_many_arguments)]
 fn quantize(
     buckets: &[u32],
     w: &[f32],
@@ -1323,7 +1326,8 @@ fn quantize(
     min_q: u8,
     bits: u8,
     clip_quantile: f32,
-) -> SparseLinear {
+    buckets_log2: u8,
+) -> Linear {
     let levels = f32::from((1u8 << (bits.clamp(2, 8) - 1)) - 1);
     // Per-class scale from a high quantile of |w| (not the maximum): the few larger
     // weights are clipped, and the many small ones keep more resolution.
@@ -1345,29 +1349,27 @@ fn quantize(
             *s = mags[k] / levels;
         }
     }
-    let mut out = SparseLinear {
-        bias: bias.to_vec(),
-        scale: scale.clone(),
-        buckets: Vec::new(),
-        row_start: vec![0],
-        classes: Vec::new(),
-        weights: Vec::new(),
-    };
+    let mut kept_buckets = Vec::new();
+    let mut weights = Vec::new();
     for (&bucket, row) in buckets.iter().zip(w.chunks(n_classes)) {
-        let before = out.weights.len();
-        for (c, (&v, &s)) in row.iter().zip(&scale).enumerate() {
-            let q = (v / s).round().clamp(-levels, levels) as i8;
-            if q.unsigned_abs() >= min_q.max(1) {
-                out.classes.push(c as u16);
-                out.weights.push(q);
-            }
-        }
-        if out.weights.len() > before {
-            out.buckets.push(bucket);
-            out.row_start.push(out.weights.len() as u32);
+        let quantized: Vec<i8> = row
+            .iter()
+            .zip(&scale)
+            .map(|(&v, &s)| {
+                let q = (v / s).round().clamp(-levels, levels) as i8;
+                if q.unsigned_abs() >= min_q.max(1) {
+                    q
+                } else {
+                    0
+                }
+            })
+            .collect();
+        if quantized.iter().any(|&q| q != 0) {
+            kept_buckets.push(bucket);
+            weights.extend(quantized);
         }
     }
-    out
+    Linear::new(bias.to_vec(), scale, kept_buckets, weights, buckets_log2)
 }
 
 /// Accuracy and macro-F1 of the engine's top intent (ignoring the out-of-scope threshold).
