@@ -7,9 +7,16 @@
 //!   after the worker checked the site and origin; the customer token is checked here;
 //! - internal calls from the site's queue (`/internal/…`): create, append an event,
 //!   update the queue position.
+//!
+//! Events for the site's webhook receiver are written to a `relay_pending` table with the
+//! event itself, then handed to the site's `WebhookOutbox`; a delivery leaves the table
+//! only when the outbox has taken it, and the object's alarm retries what is left. The
+//! outbox stores each `webhook-id` once, so handing one over twice is harmless.
 
 // `#[durable_object]` generates undocumented glue for the runtime.
 #![allow(missing_docs)]
+
+use std::time::Duration;
 
 use baton_protocol::{
     Author, ConversationEvent, ConversationRelayed, ConversationUpdate, CsatRating,
@@ -20,13 +27,14 @@ use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorageValue, State,
-    WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object, DurableObject, Env, Method, Request, Response, Result, ScheduledTime,
+    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::error::EdgeError;
 use crate::routes::{internal_request, json_response, query_value, read_json, site_directory};
 use crate::site_queue::SITE_QUEUE_BINDING;
+use crate::webhook::{hand_over, NewDelivery};
 
 /// The binding name of the `Conversation` namespace in `wrangler.toml`.
 pub(crate) const CONVERSATION_BINDING: &str = "CONVERSATION";
@@ -35,6 +43,9 @@ const META_KEY: &str = "meta";
 
 /// Most events one read returns; a client far behind asks again.
 const PAGE: i64 = 500;
+
+/// How long the alarm waits before handing pending deliveries to the outbox again.
+const RELAY_RETRY_MS: u64 = 10_000;
 
 /// What the queue tells a new conversation about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +62,15 @@ pub(crate) struct ConversationMeta {
     /// The customer's message rate limit.
     #[serde(default)]
     pub(crate) message_bucket: TokenBucket,
+}
+
+/// What the queue sends to create a conversation's object (again, on a retried
+/// escalation: harmless, and nothing is relayed twice).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct CreateConversation {
+    pub(crate) meta: ConversationMeta,
+    /// The site's `escalation.created` delivery, when the site relays.
+    pub(crate) relay: Option<NewDelivery>,
 }
 
 /// An event the queue asks to add (agent joined, an agent's reply, closed, …).
@@ -71,6 +91,13 @@ struct SeqRow {
     seq: i64,
 }
 
+/// The row type of `SELECT id, delivery FROM relay_pending`.
+#[derive(Deserialize)]
+struct PendingRow {
+    id: String,
+    delivery: String,
+}
+
 /// One conversation's log and live channel.
 #[durable_object]
 pub struct Conversation {
@@ -81,16 +108,21 @@ pub struct Conversation {
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        // Creating the table is idempotent; it costs one statement per wake-up.
-        if let Err(err) = sql.exec(
+        // Creating the tables is idempotent; it costs a statement each per wake-up.
+        for table in [
             "CREATE TABLE IF NOT EXISTS events (
                 seq INTEGER PRIMARY KEY,
                 client_id TEXT UNIQUE,
                 json TEXT NOT NULL
             )",
-            None,
-        ) {
-            worker::console_error!("could not create the events table: {err}");
+            "CREATE TABLE IF NOT EXISTS relay_pending (
+                id TEXT PRIMARY KEY,
+                delivery TEXT NOT NULL
+            )",
+        ] {
+            if let Err(err) = sql.exec(table, None) {
+                worker::console_error!("could not create a conversation table: {err}");
+            }
         }
         Conversation { state, env }
     }
@@ -103,6 +135,12 @@ impl DurableObject for Conversation {
             self.customer(request, &path).await
         };
         Ok(result.unwrap_or_else(EdgeError::into_response))
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        // Never an error: the retry is ours (`RELAY_RETRY_MS`), not the platform's.
+        self.flush_relays().await;
+        Response::ok("")
     }
 
     async fn websocket_message(
@@ -132,9 +170,16 @@ impl Conversation {
     async fn internal(&self, mut request: Request, path: &str) -> Result<Response, EdgeError> {
         match (request.method(), path) {
             (Method::Post, "create") => {
-                let meta: ConversationMeta = request.json().await?;
+                let create: CreateConversation = request.json().await?;
+                // Only the first creation relays: a retried escalation relays nothing more.
                 if self.meta().await?.is_none() {
-                    self.state.storage().put(META_KEY, &meta).await?;
+                    if let Some(delivery) = &create.relay {
+                        self.keep_for_relay(delivery)?;
+                    }
+                    self.state.storage().put(META_KEY, &create.meta).await?;
+                    if create.relay.is_some() {
+                        self.flush_relays().await;
+                    }
                 }
                 json_response(201, &serde_json::json!({ "ok": true }))
             }
@@ -286,6 +331,7 @@ impl Conversation {
                 return Ok(existing);
             }
         }
+        let meta = self.meta().await?;
         let last: Vec<SeqRow> = sql
             .exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events", None)?
             .to_array()?;
@@ -301,6 +347,13 @@ impl Conversation {
             "INSERT INTO events (seq, client_id, json) VALUES (?, ?, ?)",
             vec![SqlStorageValue::from(seq), client_value, json.into()],
         )?;
+        // Written with the event, before anything else awaits: stored together.
+        let delivery = meta
+            .as_ref()
+            .and_then(|meta| self.relayed_delivery(&event, meta));
+        if let Some(delivery) = &delivery {
+            self.keep_for_relay(delivery)?;
+        }
         if let EventBody::Resolved { .. } = event.event {
             if let Some(mut meta) = self.meta().await? {
                 meta.closed = true;
@@ -319,51 +372,117 @@ impl Conversation {
             events: vec![event.clone()],
             queue,
         });
-        self.relay(&event).await;
+        if delivery.is_some() {
+            self.flush_relays().await;
+        }
         Ok(event)
     }
 
-    /// Relays the customer's messages and the end of the conversation to the site's
-    /// webhook receiver, when it has one, so a helpdesk can follow what happens after
-    /// the escalation. A failure to queue the delivery is logged, not returned: the event
-    /// is stored and pushed live either way.
-    async fn relay(&self, event: &ConversationEvent) {
+    /// The webhook delivery of an event, when the site relays it: the customer's
+    /// messages and the end of the conversation, so a helpdesk can follow what happens
+    /// after the escalation. Problems are logged, not returned: the event is stored and
+    /// pushed live either way.
+    fn relayed_delivery(
+        &self,
+        event: &ConversationEvent,
+        meta: &ConversationMeta,
+    ) -> Option<NewDelivery> {
         let event_type = match &event.event {
             EventBody::Message {
                 author: Author::Customer,
                 ..
             } => CONVERSATION_MESSAGE,
             EventBody::Resolved { .. } => CONVERSATION_CLOSED,
-            _ => return,
+            _ => return None,
         };
-        let result = async {
-            let Some(meta) = self.meta().await? else {
-                return Ok(());
-            };
-            let sites = site_directory(&self.env)?;
+        let result = site_directory(&self.env).and_then(|sites| {
             let relays = sites
                 .get(&meta.site)
                 .is_some_and(|site| site.webhook_url.is_some());
             if !relays {
-                return Ok(());
+                return Ok(None);
             }
             let data = ConversationRelayed {
                 site: meta.site.clone(),
                 conversation_id: meta.conversation_id.clone(),
                 event: event.clone(),
             };
-            crate::webhook::enqueue(
-                &self.env,
-                &meta.site,
-                event_type,
-                &meta.conversation_id,
-                &data,
+            NewDelivery::new(&meta.site, event_type, &meta.conversation_id, &data).map(Some)
+        });
+        result.unwrap_or_else(|err| {
+            worker::console_error!("webhook: cannot relay {event_type}: {err}");
+            None
+        })
+    }
+
+    /// Stores a delivery until the outbox takes it (once per `webhook-id`).
+    fn keep_for_relay(&self, delivery: &NewDelivery) -> Result<(), EdgeError> {
+        let json = serde_json::to_string(delivery).map_err(internal)?;
+        self.state.storage().sql().exec(
+            "INSERT OR IGNORE INTO relay_pending (id, delivery) VALUES (?, ?)",
+            vec![SqlStorageValue::from(delivery.id()), json.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Hands the pending deliveries to the outbox, oldest first, stopping at the first
+    /// the outbox does not take (so the receiver's order stays the events' order); what
+    /// is left is retried by the alarm.
+    async fn flush_relays(&self) {
+        let sql = self.state.storage().sql();
+        let pending: Vec<PendingRow> = match sql
+            .exec(
+                "SELECT id, delivery FROM relay_pending ORDER BY rowid",
+                None,
             )
-            .await
+            .and_then(|cursor| cursor.to_array())
+        {
+            Ok(rows) => rows,
+            Err(err) => {
+                worker::console_error!("webhook: cannot read pending deliveries: {err}");
+                return;
+            }
+        };
+        for row in pending {
+            let handed_over = match serde_json::from_str::<NewDelivery>(&row.delivery) {
+                Ok(delivery) => hand_over(&self.env, &delivery).await,
+                // Unreadable (never written so): dropped, or it would block the rest.
+                Err(err) => {
+                    worker::console_error!("webhook: dropping an unreadable delivery: {err}");
+                    Ok(())
+                }
+            };
+            if let Err(err) = handed_over {
+                worker::console_error!("webhook: the outbox did not take a delivery yet: {err}");
+                self.retry_relays_later().await;
+                return;
+            }
+            if let Err(err) = sql.exec(
+                "DELETE FROM relay_pending WHERE id = ?",
+                vec![SqlStorageValue::from(row.id)],
+            ) {
+                worker::console_error!("webhook: cannot clear a delivery: {err}");
+            }
+        }
+    }
+
+    /// Sets the alarm that retries pending deliveries, unless one is set for later.
+    async fn retry_relays_later(&self) {
+        let storage = self.state.storage();
+        let result = async {
+            let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+            // Inside `alarm()` the alarm that is running may still read as set.
+            if storage.get_alarm().await?.is_none_or(|at| at <= now) {
+                // An offset from now.
+                storage
+                    .set_alarm(ScheduledTime::from(Duration::from_millis(RELAY_RETRY_MS)))
+                    .await?;
+            }
+            Ok::<(), worker::Error>(())
         }
         .await;
         if let Err(err) = result {
-            worker::console_error!("webhook: could not enqueue {event_type}: {err}");
+            worker::console_error!("webhook: cannot set the retry alarm: {err}");
         }
     }
 

@@ -88,11 +88,9 @@ async fn create_escalation(
     let stub = env
         .durable_object(SITE_QUEUE_BINDING)?
         .get_by_name(&new.request.site)?;
-    let mut response = stub
+    Ok(stub
         .fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?)
-        .await?;
-    crate::webhook::relay_escalation_created(env, site, &new, &mut response).await;
-    Ok(response)
+        .await?)
 }
 
 /// The customer's routes on their conversation, `/v1/conversations/{id}/{action}`:

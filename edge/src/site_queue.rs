@@ -11,7 +11,8 @@
 
 use baton_protocol::{
     ActiveEntry, AgentActionResult, AgentProfile, ConversationPacket, EscalationAccepted,
-    EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer,
+    EscalationCreated, EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus,
+    VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
     route_for_agent, validate_message, validate_resolution, ClaimChange, KeyedBuckets, QueueBook,
@@ -20,9 +21,12 @@ use baton_relay::{
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
-use crate::conversation::{AppendEvent, ConversationMeta, CONVERSATION_BINDING};
+use crate::conversation::{
+    AppendEvent, ConversationMeta, CreateConversation, CONVERSATION_BINDING,
+};
 use crate::error::EdgeError;
 use crate::routes::{internal_request, json_response, query_value, site_directory};
+use crate::webhook::NewDelivery;
 
 /// The binding name of the `SiteQueue` namespace in `wrangler.toml`.
 pub(crate) const SITE_QUEUE_BINDING: &str = "SITE_QUEUE";
@@ -197,7 +201,32 @@ impl SiteQueue {
             csat: None,
             message_bucket: TokenBucket::default(),
         };
-        self.conversation_call(&stored.conversation_id, "create", &meta)
+        let relays = site_directory(&self.env)?
+            .get(&stored.request.site)
+            .is_some_and(|site| site.webhook_url.is_some());
+        let relay = if relays {
+            let data = EscalationCreated {
+                site: stored.request.site.clone(),
+                conversation_id: stored.conversation_id.clone(),
+                created_at_ms: stored.created_at_ms,
+                packet: stored.request.packet.clone(),
+            };
+            // One id per conversation, however often this is retried.
+            let id = format!("msg_{}", stored.conversation_id.replace('-', ""));
+            Some(
+                NewDelivery::new(
+                    &stored.request.site,
+                    ESCALATION_CREATED,
+                    &stored.conversation_id,
+                    &data,
+                )?
+                .with_id(id),
+            )
+        } else {
+            None
+        };
+        let create = CreateConversation { meta, relay };
+        self.conversation_call(&stored.conversation_id, "create", &create)
             .await?;
         Ok(())
     }

@@ -16,13 +16,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use baton_protocol::{
-    EscalationAccepted, EscalationCreated, WebhookDeliveries, WebhookDeliverySummary, WebhookEvent,
-    WebhookReplay, ESCALATION_CREATED,
-};
+use baton_protocol::{WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay};
 use baton_relay::{
     parse_retry_after, parse_webhook_secrets, validate_id, Delivery, LastOutcome, Limits,
-    SiteConfig, WebhookSecret, WebhookSettings,
+    WebhookSecret, WebhookSettings,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -33,7 +30,6 @@ use worker::{
 
 use crate::error::EdgeError;
 use crate::routes::{authorize_agent, internal_request, json_response, site_directory};
-use crate::site_queue::NewEscalation;
 
 /// The binding name of the `WebhookOutbox` namespace in `wrangler.toml`.
 const WEBHOOK_OUTBOX_BINDING: &str = "WEBHOOK_OUTBOX";
@@ -48,7 +44,7 @@ extern "C" {
 
 /// What the worker hands the outbox for a new event.
 #[derive(Debug, Serialize, Deserialize)]
-struct NewDelivery {
+pub(crate) struct NewDelivery {
     site: String,
     id: String,
     event_type: String,
@@ -56,78 +52,57 @@ struct NewDelivery {
     payload: String,
 }
 
-/// Relays `escalation.created` for a conversation the site's queue just accepted (201),
-/// when the site has a webhook URL. A failure is logged, never turned into an error
-/// for the widget: the conversation is safely in the built-in queue either way.
-pub(crate) async fn relay_escalation_created(
-    env: &Env,
-    site: &SiteConfig,
-    new: &NewEscalation,
-    response: &mut Response,
-) {
-    if response.status_code() != 201 || site.webhook_url.is_none() {
-        return;
-    }
-    let result = async {
-        let accepted: EscalationAccepted = response.cloned()?.json().await?;
-        let data = EscalationCreated {
-            site: new.request.site.clone(),
-            conversation_id: accepted.conversation_id.clone(),
-            created_at_ms: new.now_ms,
-            packet: new.request.packet.clone(),
+impl NewDelivery {
+    /// One event of any type for the site's receiver. `data` becomes the `data` of a
+    /// `{"type","timestamp","data"}` body; the delivery gets a fresh `webhook-id`, which
+    /// stays the same however often the delivery is handed over.
+    pub(crate) fn new<T: Serialize>(
+        site: &str,
+        event_type: &str,
+        conversation_id: &str,
+        data: &T,
+    ) -> Result<NewDelivery, EdgeError> {
+        let now_ms = worker::Date::now().as_millis();
+        let event = WebhookEvent {
+            event_type: event_type.to_owned(),
+            timestamp: rfc3339(now_ms),
+            data,
         };
-        enqueue(
-            env,
-            &new.request.site,
-            ESCALATION_CREATED,
-            &accepted.conversation_id,
-            &data,
-        )
-        .await
+        let payload = serde_json::to_string(&event)
+            .map_err(|err| worker::Error::RustError(err.to_string()))?;
+        Ok(NewDelivery {
+            site: site.to_owned(),
+            id: format!("msg_{}", random_uuid().replace('-', "")),
+            event_type: event_type.to_owned(),
+            conversation_id: conversation_id.to_owned(),
+            payload,
+        })
     }
-    .await;
-    if let Err(err) = result {
-        worker::console_error!(
-            "webhook: could not enqueue {ESCALATION_CREATED} for site {}: {err}",
-            new.request.site
-        );
+
+    /// The same delivery with the `webhook-id` `id`: an event that may be produced
+    /// again (a retried request) keeps one id, so the outbox takes it once.
+    pub(crate) fn with_id(self, id: String) -> NewDelivery {
+        NewDelivery { id, ..self }
+    }
+
+    /// The `webhook-id` the receiver will see.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
     }
 }
 
-/// Queues one event of any type for the site's receiver. `data` becomes the `data` of
-/// a `{"type","timestamp","data"}` body; the delivery gets a fresh, stable `webhook-id`.
-pub(crate) async fn enqueue<T: Serialize>(
-    env: &Env,
-    site: &str,
-    event_type: &str,
-    conversation_id: &str,
-    data: &T,
-) -> Result<(), EdgeError> {
-    let now_ms = worker::Date::now().as_millis();
-    let event = WebhookEvent {
-        event_type: event_type.to_owned(),
-        timestamp: rfc3339(now_ms),
-        data,
-    };
-    let payload =
-        serde_json::to_string(&event).map_err(|err| worker::Error::RustError(err.to_string()))?;
-    let new = NewDelivery {
-        site: site.to_owned(),
-        id: format!("msg_{}", random_uuid().replace('-', "")),
-        event_type: event_type.to_owned(),
-        conversation_id: conversation_id.to_owned(),
-        payload,
-    };
+/// Hands a delivery to the site's outbox, which then owns it until delivered or dead.
+pub(crate) async fn hand_over(env: &Env, new: &NewDelivery) -> Result<(), EdgeError> {
     let stub = env
         .durable_object(WEBHOOK_OUTBOX_BINDING)?
-        .get_by_name(site)?;
+        .get_by_name(&new.site)?;
     // A few quick tries: the outbox stores a delivery id once, so a try whose answer was
     // lost cannot queue the event twice.
     const TRIES: u32 = 3;
     let mut attempt = 1;
     loop {
         let outcome = match stub
-            .fetch_with_request(internal_request("/enqueue", Method::Post, Some(&new))?)
+            .fetch_with_request(internal_request("/enqueue", Method::Post, Some(new))?)
             .await
         {
             Ok(response) if response.status_code() == 201 => return Ok(()),

@@ -89,6 +89,12 @@ impl Wrangler {
         self.spawn().await;
     }
 
+    /// Starts again on the same port and state with other `--var`s (a new deploy).
+    pub async fn restart_with(&mut self, vars: Vec<(String, String)>) {
+        self.vars = vars;
+        self.restart().await;
+    }
+
     async fn spawn(&mut self) {
         let root = workspace_root();
         let wrangler = std::env::var_os("BATON_WRANGLER")

@@ -220,7 +220,7 @@ fn baton(wrangler: &Wrangler) -> Baton {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_5_every_escalation_is_relayed_at_least_once() {
     let mut sites = Sites::new(&[
-        "flaky", "patient", "gone", "dead", "down", "killed", "chatty",
+        "flaky", "patient", "gone", "dead", "down", "killed", "chatty", "late",
     ])
     .await;
     let state = workspace_root().join(format!("target/test-state/{}", unique_id("webhooks")));
@@ -413,6 +413,52 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
             CONVERSATION_CLOSED
         ],
         "{seen:?}"
+    );
+
+    // A deploy with broken outbox settings: the outbox takes no event. The escalation
+    // and the customer's message still succeed, their conversation keeps both events,
+    // and its alarm hands them over, in order, once a fixed deploy is running.
+    let broken: Vec<(String, String)> = sites
+        .vars()
+        .into_iter()
+        .map(|(name, value)| match name.as_str() {
+            "BATON_WEBHOOK_SCHEDULE" => (name, "soon".to_owned()),
+            _ => (name, value),
+        })
+        .collect();
+    wrangler.restart_with(broken).await;
+    let late = baton.escalate(&escalation("late", packet())).await;
+    let message = serde_json::json!({ "client_id": unique_id("message"), "text": "still there?" });
+    let sent = baton
+        .customer_post("late", &late, "messages", &message)
+        .await;
+    assert_eq!(sent.status(), 201);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(sites.get("late").received().is_empty());
+    wrangler.restart_with(sites.vars()).await;
+    let late_received = sites
+        .get("late")
+        .wait_until("the kept escalation and message", PATIENCE, |r| {
+            r.len() >= 2
+        })
+        .await;
+    let mut kept: Vec<(Option<u64>, String)> = late_received
+        .iter()
+        .map(|delivery| {
+            assert!(delivery.signature_valid, "bad signature on {}", delivery.id);
+            assert_fits_the_spec(delivery);
+            let event: WebhookEvent<serde_json::Value> =
+                serde_json::from_str(&delivery.body).unwrap();
+            assert_eq!(event.data["conversation_id"], late.conversation_id.as_str());
+            (event.data["event"]["seq"].as_u64(), event.event_type)
+        })
+        .collect();
+    kept.sort();
+    let types: Vec<&str> = kept.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [ESCALATION_CREATED, CONVERSATION_MESSAGE],
+        "{kept:?}"
     );
 
     // Every escalation delivered exactly once per id at most with duplicates sharing it;
