@@ -1,27 +1,52 @@
 //! The agent API under `/v1/agent/`: the queue, the packet, the live thread, and the
 //! actions (claim, release, transfer, reply, close). Every route needs an agent's
-//! bearer token; the token says who the agent is.
+//! bearer token, which says who the agent is, or, from an external helpdesk, a request
+//! signed with the site's webhook secret (`baton_relay::signed_request_payload`), which
+//! may act on that site only.
 
 use baton_protocol::{AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTransfer};
-use baton_relay::{validate_id, AgentDirectory, Limits, DEFAULT_LEASE_MS};
+use baton_relay::{
+    helpdesk_agent_name, parse_webhook_secrets, signed_request_payload, validate_id,
+    AgentDirectory, Limits, RelayError, RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER,
+    DEFAULT_LEASE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
+};
 use serde::Deserialize;
-use worker::{Env, Method, Request, Response};
+use worker::js_sys::Uint8Array;
+use worker::{Env, Method, Request, RequestInit, Response};
 
 use crate::conversation::CONVERSATION_BINDING;
 use crate::error::EdgeError;
-use crate::routes::{configured_site_queue, internal_request, json_response, read_json};
-use crate::site_queue::{AgentCommand, AgentRequest};
+use crate::routes::{configured_site_queue, internal_request, json_response, read_body, read_json};
+use crate::site_queue::{AgentCommand, AgentRequest, SignedRequestSeen};
+
+/// Who calls the agent API: an agent with a token, or a helpdesk signing for one site.
+struct Caller {
+    agent: AgentProfile,
+    /// For a signed request, the only site it may act on.
+    only_site: Option<String>,
+}
+
+impl Caller {
+    fn may_use(&self, site: &str) -> Result<(), EdgeError> {
+        match &self.only_site {
+            Some(own) if own != site => Err(EdgeError::SiteNotAllowed(own.clone())),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Answers a request whose path starts with `/v1/agent/`.
-pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, EdgeError> {
-    let agent = authenticate(&request, env)?;
+pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (caller, mut request) = identify_caller(request, env).await?;
     let path = request.path();
     let action = path.trim_start_matches("/v1/agent/");
+    let agent = caller.agent.clone();
     match (request.method(), action) {
         (Method::Get, "me") => json_response(200, &agent),
         (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
         (Method::Get, "queue") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
+            caller.may_use(&query.site)?;
             // Routing by language and skill: the agent's own first (`route_for_agent`).
             let path = format!(
                 "/queue?site={}&languages={}&skills={}",
@@ -33,15 +58,18 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (Method::Get, "analytics") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
+            caller.may_use(&query.site)?;
             forward(env, &query.site, "/analytics").await
         }
         (Method::Get, "packet") => {
             let query: ConversationQuery = conversation_query(&request)?;
+            caller.may_use(&query.site)?;
             let path = format!("/packet?conversation={}", query.conversation);
             forward(env, &query.site, &path).await
         }
         (Method::Get, "events") => {
             let query: ConversationQuery = conversation_query(&request)?;
+            caller.may_use(&query.site)?;
             configured_site_queue(env, &query.site)?;
             let path = format!(
                 "/internal/events?site={}&after={}",
@@ -57,6 +85,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (Method::Post, "claim" | "renew" | "release") => {
             let target: AgentTarget = read_json(&mut request).await?;
+            caller.may_use(&target.site)?;
             let command = match action {
                 "claim" => AgentCommand::Claim,
                 "renew" => AgentCommand::Renew,
@@ -66,6 +95,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (Method::Post, "transfer") => {
             let transfer: AgentTransfer = read_json(&mut request).await?;
+            caller.may_use(&transfer.site)?;
             let to = directory(env)?
                 .by_id(&transfer.to_agent)
                 .ok_or(EdgeError::UnknownAgent)?;
@@ -74,6 +104,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (Method::Post, "reply") => {
             let reply: AgentReply = read_json(&mut request).await?;
+            caller.may_use(&reply.site)?;
             let command = AgentCommand::Reply {
                 client_id: reply.client_id,
                 text: reply.text,
@@ -82,6 +113,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         }
         (Method::Post, "close") => {
             let close: AgentClose = read_json(&mut request).await?;
+            caller.may_use(&close.site)?;
             let command = AgentCommand::Close {
                 resolution: close.resolution,
             };
@@ -179,6 +211,86 @@ fn directory(env: &Env) -> Result<AgentDirectory, EdgeError> {
         .map(|token| token.to_string())
         .unwrap_or_default();
     Ok(agents.with_shared_token(&shared))
+}
+
+/// The caller of an agent route, and the request to go on with: as it came for a bearer
+/// token; for a signed request, checked (signature, timestamp, id not used before) and
+/// rebuilt around the body that was read to check it.
+async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Request), EdgeError> {
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    let signature = header("webhook-signature");
+    let (Some(signature), None) = (signature, header("authorization")) else {
+        let agent = authenticate(&request, env)?;
+        let caller = Caller {
+            agent,
+            only_site: None,
+        };
+        return Ok((caller, request));
+    };
+    let site = header(SITE_HEADER).ok_or(EdgeError::Unauthorized)?;
+    let id = header("webhook-id")
+        .filter(|id| !id.is_empty() && id.len() <= 256)
+        .ok_or(EdgeError::Unauthorized)?;
+    let timestamp: u64 = header("webhook-timestamp")
+        .and_then(|value| value.parse().ok())
+        .ok_or(EdgeError::Unauthorized)?;
+    let name = helpdesk_agent_name(header(AGENT_NAME_HEADER).as_deref()).ok_or_else(|| {
+        EdgeError::Invalid(RelayError::new(RelayErrorKind::TooLong, AGENT_NAME_HEADER))
+    })?;
+    let secrets = match env.var("BATON_WEBHOOK_SECRETS") {
+        Ok(json) => parse_webhook_secrets(&json.to_string())?,
+        Err(_) => Default::default(),
+    };
+    let secret = secrets.get(&site).ok_or(EdgeError::Unauthorized)?;
+    let body = read_body(&mut request).await?;
+    let url = request.url()?;
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let method = request.method();
+    let payload = signed_request_payload(method.as_ref(), &path_and_query, &body);
+    let now = worker::Date::now().as_millis() / 1000;
+    secret
+        .verify(&id, timestamp, &signature, &payload, now)
+        .map_err(|rejection| match rejection {
+            WebhookRejection::StaleTimestamp => EdgeError::SignatureExpired,
+            WebhookRejection::BadSignature => EdgeError::BadSignature,
+        })?;
+    // Only a valid signature takes its id, so forged requests cannot use ids up.
+    let seen = SignedRequestSeen { id, timestamp, now };
+    let answer = configured_site_queue(env, &site)?
+        .fetch_with_request(internal_request(
+            "/signed-request",
+            Method::Post,
+            Some(&seen),
+        )?)
+        .await?;
+    match answer.status_code() {
+        204 => {}
+        401 => return Err(EdgeError::SignatureReplayed),
+        status => {
+            return Err(EdgeError::Internal(worker::Error::RustError(format!(
+                "the site queue answered {status} to a signed request"
+            ))))
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method)
+        .with_headers(request.headers().clone());
+    if !body.is_empty() {
+        init.with_body(Some(Uint8Array::from(body.as_slice()).into()));
+    }
+    let caller = Caller {
+        agent: AgentProfile {
+            id: HELPDESK_AGENT_ID.to_owned(),
+            name,
+            languages: Vec::new(),
+            skills: Vec::new(),
+        },
+        only_site: Some(site),
+    };
+    Ok((caller, Request::new_with_init(url.as_str(), &init)?))
 }
 
 /// The agent a request's bearer token belongs to.

@@ -70,6 +70,18 @@ pub enum EdgeError {
     /// No agent token, or a wrong one.
     #[error("missing or invalid agent token")]
     Unauthorized,
+    /// A helpdesk's signed request whose signature does not match the site's secret.
+    #[error("the request's webhook-signature does not match the site's webhook secret")]
+    BadSignature,
+    /// A helpdesk's signed request whose `webhook-timestamp` is too far from now.
+    #[error("the request's webhook-timestamp is more than 5 minutes from now")]
+    SignatureExpired,
+    /// A helpdesk's signed request whose `webhook-id` was used before.
+    #[error("the request's webhook-id was used before")]
+    SignatureReplayed,
+    /// A helpdesk's signed request acting on another site than the one that signed it.
+    #[error("a request signed for site `{0}` may act on that site only")]
+    SiteNotAllowed(String),
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
@@ -103,6 +115,10 @@ impl EdgeError {
             EdgeError::UnknownAgent => (404, "unknown_agent"),
             EdgeError::UnknownDelivery(_) => (404, "unknown_delivery"),
             EdgeError::NotDeadLettered(_) => (409, "not_dead_lettered"),
+            EdgeError::BadSignature => (401, "bad_signature"),
+            EdgeError::SignatureExpired => (401, "signature_expired"),
+            EdgeError::SignatureReplayed => (401, "signature_replayed"),
+            EdgeError::SiteNotAllowed(_) => (403, "site_not_allowed"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),

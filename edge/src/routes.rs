@@ -229,6 +229,13 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     if !content_type.starts_with("application/json") {
         return Err(EdgeError::UnsupportedMediaType);
     }
+    let body = read_body(request).await?;
+    serde_json::from_slice(&body)
+        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
+}
+
+/// The body's bytes, at most [`MAX_BODY_BYTES`] of them.
+pub(crate) async fn read_body(request: &mut Request) -> Result<Vec<u8>, EdgeError> {
     let declared = request
         .headers()
         .get("content-length")
@@ -246,8 +253,7 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
             limit: MAX_BODY_BYTES,
         });
     }
-    serde_json::from_slice(&body)
-        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
+    Ok(body)
 }
 
 /// A request from this worker to one of its Durable Objects.

@@ -16,7 +16,7 @@ use baton_protocol::{
 };
 use baton_relay::{
     route_for_agent, validate_message, validate_resolution, ClaimChange, KeyedBuckets, QueueBook,
-    RateLimit, SiteConfig, SiteStats, TokenBucket, WaitingConversation,
+    RateLimit, SeenRequests, SiteConfig, SiteStats, TokenBucket, WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -34,6 +34,7 @@ pub(crate) const SITE_QUEUE_BINDING: &str = "SITE_QUEUE";
 const BOOK_KEY: &str = "book";
 const STATS_KEY: &str = "stats";
 const LIMITS_KEY: &str = "limits";
+const SEEN_REQUESTS_KEY: &str = "seen_requests";
 
 /// The site's escalation rate limits: one bucket for the site, one per visitor.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -102,6 +103,7 @@ impl DurableObject for SiteQueue {
             (Method::Get, "/queue") => self.snapshot(&request).await,
             (Method::Get, "/packet") => self.packet(&request).await,
             (Method::Post, "/agent") => self.agent(request).await,
+            (Method::Post, "/signed-request") => self.take_signed_request(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
             (Method::Post, "/csat") => self.csat(&request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
@@ -117,7 +119,27 @@ impl DurableObject for SiteQueue {
     }
 }
 
+/// A helpdesk's signed request to take once (`/signed-request`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SignedRequestSeen {
+    pub(crate) id: String,
+    pub(crate) timestamp: u64,
+    pub(crate) now: u64,
+}
+
 impl SiteQueue {
+    /// Takes a signed request's `webhook-id` once: 204, or `signature_replayed`.
+    async fn take_signed_request(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let seen: SignedRequestSeen = request.json().await?;
+        let storage = self.state.storage();
+        let mut taken: SeenRequests = storage.get(SEEN_REQUESTS_KEY).await?.unwrap_or_default();
+        if !taken.take(&seen.id, seen.timestamp, seen.now) {
+            return Err(EdgeError::SignatureReplayed);
+        }
+        storage.put(SEEN_REQUESTS_KEY, &taken).await?;
+        Ok(Response::empty()?.with_status(204))
+    }
+
     async fn accept(&self, mut request: Request) -> Result<Response, EdgeError> {
         let new: NewEscalation = request.json().await?;
         let storage = self.state.storage();

@@ -54,6 +54,9 @@ pub(crate) fn run() -> Result<()> {
         random_hex(16)?,
         random_hex(16)?
     );
+    // The demo site's webhook secret: it relays nowhere here, but an external helpdesk
+    // signs its agent API calls with it (tests/helpdesk.rs).
+    let webhook_secrets = format!(r#"{{"demo":"whsec_{}"}}"#, random_hex(16)?);
     let port = free_port()?;
     let log = workspace_root().join("target/wrangler-test.log");
     let server = report.stage("start wrangler dev", || {
@@ -68,6 +71,10 @@ pub(crate) fn run() -> Result<()> {
                     (
                         "BATON_IDENTITY_SECRETS".to_owned(),
                         identity_secrets.clone(),
+                    ),
+                    (
+                        "BATON_WEBHOOK_SECRETS".to_owned(),
+                        webhook_secrets.clone(),
                     ),
                     // Short leases so a test can watch one lapse.
                     ("BATON_CLAIM_LEASE_MS".to_owned(), "15000".to_owned()),
@@ -92,6 +99,7 @@ pub(crate) fn run() -> Result<()> {
         let token = token.clone();
         let agents = agents.clone();
         let identity_secrets = identity_secrets.clone();
+        let webhook_secrets = webhook_secrets.clone();
         let tools = tools.clone();
         move || {
             Cmd::new("cargo")
@@ -102,6 +110,7 @@ pub(crate) fn run() -> Result<()> {
                 .env("BATON_AGENT_TOKEN", &token)
                 .env("BATON_AGENTS", &agents)
                 .env("BATON_IDENTITY_SECRETS", &identity_secrets)
+                .env("BATON_WEBHOOK_SECRETS", &webhook_secrets)
                 .env(
                     "BATON_SCREENSHOT_DIR",
                     workspace_root().join("target/screenshots"),
@@ -112,7 +121,7 @@ pub(crate) fn run() -> Result<()> {
     };
     report.stage(
         "edge API tests (wrangler dev)",
-        integration(&["edge_api", "conversation", "openapi"]),
+        integration(&["edge_api", "conversation", "helpdesk", "openapi"]),
     )?;
     report.stage(
         "end-to-end tests (Chromium, Firefox)",

@@ -20,6 +20,7 @@ mod outbox;
 mod queue;
 mod rate;
 mod retry;
+mod signed_request;
 mod sites;
 mod stats;
 mod token;
@@ -40,6 +41,10 @@ pub use queue::{
 };
 pub use rate::{KeyedBuckets, RateLimit, TokenBucket};
 pub use retry::{parse_retry_after, AttemptOutcome, NextStep, RetrySchedule};
+pub use signed_request::{
+    helpdesk_agent_name, signed_request_payload, SeenRequests, AGENT_NAME_HEADER,
+    DEFAULT_HELPDESK_AGENT_NAME, HELPDESK_AGENT_ID, MAX_AGENT_NAME_CHARS, SITE_HEADER,
+};
 pub use sites::{SiteConfig, SiteDirectory};
 pub use stats::SiteStats;
 pub use token::tokens_match;
