@@ -180,6 +180,11 @@ struct TrainArgs {
     /// Messages of the hold-out split are ignored.
     #[arg(long)]
     teacher_targets: Option<PathBuf>,
+    /// Static word vectors (word2vec text format, e.g. written by
+    /// `crates/triage/teacher/static_vectors.py`): the intent classifier also learns
+    /// from each message's mean word vector, and the model stores the vectors.
+    #[arg(long)]
+    word_vectors: Option<PathBuf>,
     #[command(flatten)]
     split: SplitArgs,
     #[command(flatten)]
@@ -280,6 +285,12 @@ struct TuningArgs {
     /// Probability of dropping a word in an augmented copy.
     #[arg(long)]
     augment_drop: Option<f32>,
+    /// Weight of the mean word vector against the n-gram features.
+    #[arg(long)]
+    vector_weight: Option<f32>,
+    /// Bits per quantised weight of the word-vector classifier (2..=8).
+    #[arg(long)]
+    vector_quant_bits: Option<u8>,
 }
 
 fn parse_range(s: &str) -> Result<(u8, u8), String> {
@@ -336,6 +347,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 handoff_nlupp,
                 handoff_bitext,
                 teacher_targets,
+                word_vectors,
                 split,
                 tuning,
             } = *args;
@@ -377,6 +389,23 @@ fn run(cli: Cli) -> Result<(), String> {
                 class_balance: tuning.class_balance.unwrap_or(d.class_balance),
                 augment_copies: tuning.augment_copies.unwrap_or(d.augment_copies),
                 augment_drop: tuning.augment_drop.unwrap_or(d.augment_drop),
+                vector_weight: tuning.vector_weight.unwrap_or(d.vector_weight),
+                vector_quant_bits: tuning.vector_quant_bits.unwrap_or(d.vector_quant_bits),
+                word_vectors: match &word_vectors {
+                    Some(path) => {
+                        let name = path.display().to_string();
+                        let vectors = train::read_word_vectors(&name, &read_text(path)?)
+                            .map_err(|e| e.to_string())?;
+                        eprintln!(
+                            "word vectors: {} words of {} dimensions ({} skipped: normalisation would change them)",
+                            vectors.len(),
+                            vectors.dims(),
+                            vectors.skipped()
+                        );
+                        Some(std::sync::Arc::new(vectors))
+                    }
+                    None => None,
+                },
                 ..d
             };
             let out_of_scope = match (&oos_clinc, &clinc_domains) {

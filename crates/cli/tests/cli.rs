@@ -34,6 +34,16 @@ fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
 }
 
 fn train(out: &Path) {
+    train_with(out, &[]);
+}
+
+fn train_with(out: &Path, extra: &[&str]) {
+    let (ok, err) = try_train(out, extra);
+    assert!(ok, "{err}");
+}
+
+/// Trains on the fixtures; whether it worked, and what it wrote to stderr.
+fn try_train(out: &Path, extra: &[&str]) -> (bool, String) {
     let (ok, _, err) = baton(
         &[
             "train",
@@ -47,10 +57,71 @@ fn train(out: &Path) {
             "14",
             "--max-rows",
             "0",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
         "",
     );
+    (ok, err)
+}
+
+/// Three-dimensional vectors: one axis per fixture intent, for words of its examples
+/// and for one nonsense word no example uses (so its letters give nothing away).
+const VECTORS: &str = "\
+when 1 0 0\narrive 1 0 0\narrived 1 0 0\nwaiting 1 0 0\ndelivery 1 0 0\ndelivered 1 0 0
+way 1 0 0\ncome 1 0 0\ntrack 1 0 0\nstatus 1 0 0\nzugzwang 1 0 0
+lost 0 1 0\nstolen 0 1 0\nstole 0 1 0\nwallet 0 1 0\nmisplaced 0 1 0\nmissing 0 1 0\npurse 0 1 0
+xyzzy 0 1 0
+exchange 0 0 1\nrate 0 0 1\nrates 0 0 1\ncurrency 0 0 1\nconversion 0 0 1\neuros 0 0 1\nqwyjibo 0 0 1
+Dollars 0 0 1
+";
+
+#[test]
+fn word_vectors_let_the_model_understand_words_no_example_used() {
+    let dir = std::env::temp_dir().join(format!("baton-cli-vectors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vectors = dir.join("v.vec");
+    std::fs::write(&vectors, VECTORS).unwrap();
+    let (a, b) = (dir.join("a.bin"), dir.join("b.bin"));
+    let args = [
+        "--word-vectors",
+        vectors.to_str().unwrap(),
+        "--vector-weight",
+        "4",
+    ];
+    train_with(&a, &args);
+    train_with(&b, &args);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let (ok, out, err) = baton(
+        &["classify", "--model", a.to_str().unwrap()],
+        // Without vectors the fixture model answers lost_or_stolen_card for every "my ..."
+        // and exchange_rate for every "the ...".
+        "my zugzwang\nmy xyzzy\nmy qwyjibo\nthe zugzwang\nthe xyzzy\nthe qwyjibo\n",
+    );
     assert!(ok, "{err}");
+    let intents: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["intent"].clone())
+        .collect();
+    let expected = ["card_arrival", "lost_or_stolen_card", "exchange_rate"];
+    assert_eq!(
+        intents,
+        expected
+            .iter()
+            .chain(&expected)
+            .map(|&i| serde_json::Value::from(i))
+            .collect::<Vec<_>>()
+    );
+
+    // A broken file: the error names the file and line, never the word.
+    std::fs::write(&vectors, "when 1 0 0\nsecretword 1 0\n").unwrap();
+    let (ok, err) = try_train(&dir.join("c.bin"), &args);
+    assert!(!ok);
+    assert!(err.contains("v.vec: line 2: 2 values, expected 3"), "{err}");
+    assert!(!err.contains("secretword"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -172,8 +172,8 @@ impl Engine {
 
     /// Calibrated probabilities over the classes (intents, then out-of-scope if present),
     /// and how many features the model knows.
-    pub(crate) fn probabilities(&self, features: &Features) -> (Vec<f32>, usize) {
-        let (mut z, hits) = self.model.intents.logits_and_hits(features);
+    pub(crate) fn probabilities(&self, normalized: &str, features: &Features) -> (Vec<f32>, usize) {
+        let (mut z, hits) = self.model.intent_logits(normalized, features);
         let t = self.model.temperature;
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
@@ -204,7 +204,7 @@ impl Engine {
                 _ => {}
             }
         }
-        let (probs, hits) = self.probabilities(&features);
+        let (probs, hits) = self.probabilities(&normalized, &features);
         if hits == 0 {
             // Nothing in the message is known to the model: no evidence for any intent.
             return Assessment {

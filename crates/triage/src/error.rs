@@ -12,12 +12,14 @@ pub enum TriageError {
     #[error("model file: not a Baton triage model (bad magic bytes)")]
     BadMagic,
     /// The model file was written by a newer or older, incompatible format version.
-    #[error("model file: format version {found} is not supported (this build reads version {supported}); train it again with `baton train`")]
+    #[error("model file: format version {found} is not supported (this build reads versions {oldest} to {newest}); train it again with `baton train`")]
     UnsupportedVersion {
         /// The version in the file.
         found: u16,
-        /// The version this build reads.
-        supported: u16,
+        /// The oldest version this build reads.
+        oldest: u16,
+        /// The version this build writes.
+        newest: u16,
     },
     /// The model file ends before a section is complete.
     #[error("model file: truncated while reading {section}")]
@@ -84,6 +86,16 @@ pub enum TriageError {
         /// 1-based line.
         line: usize,
         /// What is wrong (never the example text itself).
+        problem: String,
+    },
+    /// A word-vector file (word2vec text format) is malformed.
+    #[error("{file}: line {line}: {problem}")]
+    WordVectors {
+        /// The word-vector file.
+        file: String,
+        /// 1-based line, 0 for the file as a whole.
+        line: usize,
+        /// What is wrong (never the word itself).
         problem: String,
     },
     /// Training options are impossible (for example a hold-out fraction of 1.0).

@@ -92,6 +92,8 @@ mod redact;
 mod signals;
 #[cfg(feature = "train")]
 pub mod train;
+#[cfg(feature = "train")]
+mod word_vectors;
 
 pub use engine::{Conversation, Engine, Escalation, KbAnswer, Prediction, Turn, DONT_KNOW_REPLY};
 pub use error::TriageError;

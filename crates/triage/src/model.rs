@@ -12,6 +12,10 @@
 //!         u8 has out-of-scope class (the class after the last intent)
 //!         weights (the intent classifier)
 //!         varint heads, each: str name | f32 threshold | weights with one class
+//!         u8 has word vectors (version 3), then if 1:
+//!           varint dims | str words, sorted, separated by "\n" | f32 scale * dims
+//!           | codes: ceil(dims / 2) bytes a word, two 4-bit codes a byte (low first, code = value + 8)
+//!           | weights over the dimensions (bucket = dimension), as many classes as the intents
 //! weights varint classes | f32 bias * classes | f32 scale * classes
 //!         varint rows | varint bucket delta * rows | i8 weight * rows * classes (row after row)
 //! ```
@@ -20,6 +24,7 @@
 //! quarters nonzero, and dense rows compress better under brotli than class ids beside
 //! the weights (50.0 KB against 59.1 KB for version 1's sparse rows). They are also the
 //! layout the engine scores with, so loading is a copy.
+//! Version 2 files (no word vectors) are still read.
 //! Decoding validates every count against the bytes left before allocating, every
 //! index against its bound and every float for finiteness; it never panics.
 
@@ -28,8 +33,10 @@ use crate::features::{FeatureConfig, Features};
 use crate::kb::{is_allowed_url, KbEntry, KbLink};
 
 const MAGIC: &[u8; 8] = b"BTNTRIAG";
-/// The format version this build reads and writes.
-pub(crate) const VERSION: u16 = 2;
+/// The format version this build writes.
+pub(crate) const VERSION: u16 = 3;
+/// The oldest format version this build reads.
+pub(crate) const OLDEST_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4;
 
 /// A linear model over hashed features: int8 weights with a scale per class, stored as
@@ -128,12 +135,6 @@ impl Linear {
         self.weights.get(row * n..(row + 1) * n)
     }
 
-    /// Raw logits.
-    #[cfg(feature = "train")]
-    pub(crate) fn logits(&self, features: &Features) -> Vec<f32> {
-        self.logits_and_hits(features).0
-    }
-
     /// Raw logits, and how many of the features have weights in the model.
     ///
     /// A message's features take only a few distinct values (feature weight x count /
@@ -187,6 +188,27 @@ impl Linear {
         (acc, hits)
     }
 
+    /// Raw logits for a dense input: `x[bucket]` is the value of each row's feature.
+    pub(crate) fn dense_logits(&self, x: &[f32]) -> Vec<f32> {
+        let n = self.n_classes();
+        let mut acc = vec![0f32; n];
+        if n == 0 {
+            return acc;
+        }
+        for (&bucket, row) in self.buckets.iter().zip(self.weights.chunks_exact(n)) {
+            let Some(&v) = x.get(bucket as usize) else {
+                continue;
+            };
+            for (a, &w) in acc.iter_mut().zip(row) {
+                *a += v * f32::from(w);
+            }
+        }
+        for ((a, b), s) in acc.iter_mut().zip(&self.bias).zip(&self.scale) {
+            *a = *a * s + b;
+        }
+        acc
+    }
+
     /// The first class's logit as a probability (for one-class heads).
     pub(crate) fn probability(&self, features: &Features) -> f32 {
         let z = self
@@ -197,6 +219,129 @@ impl Linear {
             .unwrap_or(0.0);
         1.0 / (1.0 + (-z).exp())
     }
+}
+
+/// Static word vectors: 4-bit codes per known word with a scale per dimension.
+///
+/// Words are normalised ([`crate::features::normalize`]) and sorted, so a lookup is a
+/// binary search over the text the file holds; nothing is built at load but the word
+/// boundaries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct WordTable {
+    /// The words, sorted, separated by `\n`.
+    text: String,
+    /// Byte range of each word in `text`.
+    ranges: Vec<(u32, u32)>,
+    dims: usize,
+    scale: Vec<f32>,
+    /// `dims.div_ceil(2)` bytes a word: two codes a byte, low nibble first.
+    codes: Vec<u8>,
+}
+
+impl WordTable {
+    /// Largest magnitude of a quantised value (codes hold value + 8).
+    #[cfg(feature = "train")]
+    pub(crate) const LEVELS: f32 = 7.0;
+    /// Most dimensions a file may declare.
+    const MAX_DIMS: usize = 1024;
+
+    /// A table from sorted, distinct, normalised words and their codes (value + 8).
+    pub(crate) fn new(words: &[&str], dims: usize, scale: Vec<f32>, codes: Vec<u8>) -> WordTable {
+        debug_assert!(words.windows(2).all(|w| w[0] < w[1]));
+        debug_assert_eq!(codes.len(), words.len() * dims.div_ceil(2));
+        let text = words.join("\n");
+        let mut ranges = Vec::with_capacity(words.len());
+        let mut start = 0u32;
+        for w in words {
+            let end = start + w.len() as u32;
+            ranges.push((start, end));
+            start = end + 1;
+        }
+        WordTable {
+            text,
+            ranges,
+            dims,
+            scale,
+            codes,
+        }
+    }
+
+    #[cfg(feature = "train")]
+    pub(crate) fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// log2 of the bucket space of a classifier over the dimensions.
+    pub(crate) fn buckets_log2(dims: usize) -> u8 {
+        (usize::BITS - dims.saturating_sub(1).leading_zeros()) as u8
+    }
+
+    fn word(&self, i: usize) -> &str {
+        let (start, end) = self.ranges[i];
+        &self.text[start as usize..end as usize]
+    }
+
+    fn find(&self, word: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.ranges.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.word(mid).cmp(word) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// The mean vector of the known words of normalised text, its length the share of
+    /// the words that are known (a message the vectors barely know says little); `None`
+    /// when no word is known.
+    pub(crate) fn mean(&self, normalized: &str) -> Option<Vec<f32>> {
+        let per_word = self.dims.div_ceil(2);
+        let mut sums = vec![0i32; self.dims];
+        let (mut words, mut known) = (0usize, 0usize);
+        for word in normalized.split(' ') {
+            words += 1;
+            let Some(i) = self.find(word) else {
+                continue;
+            };
+            known += 1;
+            let codes = &self.codes[i * per_word..(i + 1) * per_word];
+            for (pair, &byte) in sums.chunks_mut(2).zip(codes) {
+                pair[0] += i32::from(byte & 0x0f) - 8;
+                if let Some(second) = pair.get_mut(1) {
+                    *second += i32::from(byte >> 4) - 8;
+                }
+            }
+        }
+        if known == 0 {
+            return None;
+        }
+        // The mean's length is divided out, so the sum serves.
+        let mut v: Vec<f32> = sums
+            .iter()
+            .zip(&self.scale)
+            .map(|(&s, &k)| s as f32 * k)
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm == 0.0 {
+            return None;
+        }
+        let length = known as f32 / words as f32;
+        v.iter_mut().for_each(|x| *x *= length / norm);
+        Some(v)
+    }
+}
+
+/// Word vectors and a classifier over a message's mean vector, whose logits are added to
+/// the n-gram classifier's: n-grams know the surface of the training messages, the
+/// vectors that "arrive" and "delivered" mean much the same.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct WordVectorClassifier {
+    pub(crate) table: WordTable,
+    /// One row per dimension (bucket = dimension), no bias.
+    pub(crate) linear: Linear,
 }
 
 /// A named binary detector over the same features (e.g. "handoff").
@@ -219,6 +364,24 @@ pub(crate) struct ModelFile {
     pub(crate) has_oos_class: bool,
     pub(crate) intents: Linear,
     pub(crate) heads: Vec<BinaryHead>,
+    pub(crate) word_vectors: Option<WordVectorClassifier>,
+}
+
+impl ModelFile {
+    /// Raw intent logits of a message (normalised text and its features): the n-gram
+    /// classifier's, plus the word-vector classifier's when the model has one; and how
+    /// many of the n-gram features the model knows.
+    pub(crate) fn intent_logits(&self, normalized: &str, features: &Features) -> (Vec<f32>, usize) {
+        let (mut z, hits) = self.intents.logits_and_hits(features);
+        if let Some(vectors) = &self.word_vectors {
+            if let Some(mean) = vectors.table.mean(normalized) {
+                for (zc, d) in z.iter_mut().zip(vectors.linear.dense_logits(&mean)) {
+                    *zc += d;
+                }
+            }
+        }
+        (z, hits)
+    }
 }
 
 fn fnv32(bytes: &[u8]) -> u32 {
@@ -313,6 +476,16 @@ mod write {
                 w.str(&h.name);
                 w.f32(h.threshold);
                 w.linear(&h.linear);
+            }
+            w.u8(u8::from(self.word_vectors.is_some()));
+            if let Some(v) = &self.word_vectors {
+                w.varint(v.table.dims as u64);
+                w.str(&v.table.text);
+                for &s in &v.table.scale {
+                    w.f32(s);
+                }
+                w.0.extend_from_slice(&v.table.codes);
+                w.linear(&v.linear);
             }
             let body = w.0;
             let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -451,6 +624,54 @@ impl<'a> Reader<'a> {
             .collect();
         Ok(Linear::new(bias, scale, buckets, weights, buckets_log2))
     }
+
+    fn word_vectors(&mut self, n_classes: usize) -> Result<WordVectorClassifier, TriageError> {
+        const SECTION: &str = "word vectors";
+        let dims = self.varint(SECTION)?;
+        if dims == 0 || dims > WordTable::MAX_DIMS as u64 {
+            return Err(corrupt(SECTION, format!("{dims} dimensions")));
+        }
+        let dims = dims as usize;
+        let text = self.str("word vector words")?;
+        let mut words: Vec<&str> = Vec::new();
+        for word in text.split('\n') {
+            if word.is_empty() || word.contains(' ') {
+                return Err(corrupt(
+                    "word vector words",
+                    "empty word or word with a space",
+                ));
+            }
+            if words.last().is_some_and(|&last| last >= word) {
+                return Err(corrupt(
+                    "word vector words",
+                    "words are not sorted and distinct",
+                ));
+            }
+            words.push(word);
+        }
+        let mut scale = Vec::with_capacity(dims);
+        for _ in 0..dims {
+            scale.push(self.f32("word vector scales")?);
+        }
+        let codes = self
+            .take(words.len() * dims.div_ceil(2), "word vector codes")?
+            .to_vec();
+        let table = WordTable::new(&words, dims, scale, codes);
+        let linear = self.linear("word vector weights", WordTable::buckets_log2(dims))?;
+        if linear.n_classes() != n_classes {
+            return Err(corrupt(
+                "word vector weights",
+                "class count does not match the intent weights",
+            ));
+        }
+        if linear.buckets.last().is_some_and(|&b| b as usize >= dims) {
+            return Err(corrupt(
+                "word vector weights",
+                "row beyond the last dimension",
+            ));
+        }
+        Ok(WordVectorClassifier { table, linear })
+    }
 }
 
 impl ModelFile {
@@ -466,10 +687,11 @@ impl ModelFile {
             return Err(TriageError::BadMagic);
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(TriageError::UnsupportedVersion {
                 found: version,
-                supported: VERSION,
+                oldest: OLDEST_VERSION,
+                newest: VERSION,
             });
         }
         let body_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
@@ -574,6 +796,11 @@ impl ModelFile {
                 linear,
             });
         }
+        let word_vectors = if version >= 3 && r.flag("word vectors flag")? {
+            Some(r.word_vectors(intents.n_classes())?)
+        } else {
+            None
+        };
         if r.remaining() != 0 {
             return Err(corrupt("body", "bytes after the last section"));
         }
@@ -587,6 +814,7 @@ impl ModelFile {
             has_oos_class,
             intents,
             heads,
+            word_vectors,
         })
     }
 }
@@ -637,7 +865,90 @@ pub(crate) mod tests {
                 features.buckets_log2,
             ),
             heads: vec![],
+            word_vectors: None,
         }
+    }
+
+    /// [`tiny_model`] with word vectors: three words in two dimensions.
+    pub(crate) fn tiny_model_with_vectors() -> ModelFile {
+        let mut m = tiny_model();
+        // "arrived" (7, -7) in codes +8; "card" (1, 0); "stolen" (-7, 7).
+        let table = WordTable::new(
+            &["arrived", "card", "stolen"],
+            2,
+            vec![0.5, 0.25],
+            vec![15 | (1 << 4), 9 | (8 << 4), 1 | (15 << 4)],
+        );
+        m.word_vectors = Some(WordVectorClassifier {
+            table,
+            linear: Linear::new(
+                vec![0.0, 0.0],
+                vec![0.01, 0.02],
+                vec![0, 1],
+                vec![100, -100, -50, 50],
+                1,
+            ),
+        });
+        m
+    }
+
+    #[test]
+    fn word_vectors_round_trip_and_score_the_mean() {
+        let m = tiny_model_with_vectors();
+        assert_eq!(ModelFile::decode(&m.encode()).unwrap(), m);
+        let table = &m.word_vectors.as_ref().unwrap().table;
+        assert_eq!(table.mean("nothing known here"), None);
+        // "arrived" is (3.5, -1.75); with "card" (0.5, 0) the sum is (4.0, -1.75); two of
+        // the three words are known, so the unit vector is scaled to 2/3.
+        let v = table.mean("my card arrived").unwrap();
+        let norm = (4.0f32 * 4.0 + 1.75 * 1.75).sqrt() * 1.5;
+        assert!(
+            (v[0] - 4.0 / norm).abs() < 1e-6 && (v[1] + 1.75 / norm).abs() < 1e-6,
+            "{v:?}"
+        );
+        // Logits add: the n-gram part has no known feature here, so only the vectors speak.
+        let (z, hits) = m.intent_logits("my card arrived", &Vec::new());
+        assert_eq!(hits, 0);
+        let expected = [
+            (v[0] * 100.0 - v[1] * 50.0) * 0.01,
+            (-v[0] * 100.0 + v[1] * 50.0) * 0.02,
+        ];
+        assert!(
+            (z[0] - expected[0]).abs() < 1e-5 && (z[1] - expected[1]).abs() < 1e-5,
+            "{z:?}"
+        );
+        assert!(z[0] > z[1], "arrived leans to card_arrival");
+        assert!(m.intent_logits("stolen", &Vec::new()).0[1] > 0.0);
+    }
+
+    #[test]
+    fn version_2_files_still_load_without_word_vectors() {
+        let mut bytes = tiny_model().encode();
+        // Version 2 ends after the heads: drop the word-vector flag.
+        bytes.pop();
+        bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+        let len = (bytes.len() - HEADER_LEN) as u32;
+        bytes[12..16].copy_from_slice(&len.to_le_bytes());
+        fix_checksum(&mut bytes);
+        assert_eq!(ModelFile::decode(&bytes).unwrap(), tiny_model());
+    }
+
+    #[test]
+    fn corrupt_word_vectors_are_named() {
+        let mut bytes = tiny_model_with_vectors().encode();
+        let at = bytes.windows(6).position(|w| w == b"\ncard\n").unwrap();
+        bytes[at + 1..at + 5].copy_from_slice(b"aaaa");
+        fix_checksum(&mut bytes);
+        let err = ModelFile::decode(&bytes).unwrap_err().to_string();
+        assert!(
+            err.contains("word vector words") && err.contains("sorted"),
+            "{err}"
+        );
+        let mut m = tiny_model_with_vectors();
+        m.word_vectors.as_mut().unwrap().linear =
+            Linear::new(vec![0.0], vec![1.0], vec![0], vec![1], 1);
+        let err = ModelFile::decode(&m.encode()).unwrap_err().to_string();
+        assert!(err.contains("class count"), "{err}");
     }
 
     #[test]
@@ -648,7 +959,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_truncation_is_an_error() {
-        let bytes = tiny_model().encode();
+        let bytes = tiny_model_with_vectors().encode();
         for len in 0..bytes.len() {
             assert!(ModelFile::decode(&bytes[..len]).is_err(), "len {len}");
         }
@@ -734,7 +1045,7 @@ pub(crate) mod tests {
     proptest! {
         #[test]
         fn corrupt_bodies_never_panic(pos in 0usize..10_000, byte in any::<u8>()) {
-            let mut bytes = tiny_model().encode();
+            let mut bytes = tiny_model_with_vectors().encode();
             let pos = HEADER_LEN + pos % (bytes.len() - HEADER_LEN);
             bytes[pos] = byte;
             fix_checksum(&mut bytes);

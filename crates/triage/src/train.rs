@@ -13,8 +13,9 @@ use crate::engine::Engine;
 use crate::error::TriageError;
 use crate::features::{extract, normalize, FeatureConfig, Features};
 use crate::kb::{is_allowed_url, KbEntry, KbLink};
-use crate::model::{BinaryHead, Linear, ModelFile};
+use crate::model::{BinaryHead, Linear, ModelFile, WordTable, WordVectorClassifier};
 use crate::redact::redact_pii;
+pub use crate::word_vectors::{read_word_vectors, WordVectors};
 
 /// One labelled training or evaluation message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -524,6 +525,13 @@ pub struct TrainOptions {
     pub augment_drop: f32,
     /// Below this calibrated confidence a message is out of scope.
     pub oos_threshold: f32,
+    /// Static word vectors: the intent classifier also learns from each message's mean
+    /// word vector (stored in the model, 4 bits a value).
+    pub word_vectors: Option<std::sync::Arc<WordVectors>>,
+    /// Weight of the mean word vector against the n-gram features.
+    pub vector_weight: f32,
+    /// Bits per quantised weight of the word-vector classifier (2..=8).
+    pub vector_quant_bits: u8,
 }
 
 impl Default for TrainOptions {
@@ -558,6 +566,9 @@ impl Default for TrainOptions {
             class_balance: 0.0,
             augment_copies: 0,
             augment_drop: 0.15,
+            word_vectors: None,
+            vector_weight: 2.0,
+            vector_quant_bits: 6,
         }
     }
 }
@@ -760,6 +771,13 @@ fn featurize(config: &FeatureConfig, text: &str) -> Features {
     extract(config, &normalize(&redact_pii(text).text))
 }
 
+/// A message as the engine sees it: normalised text and its n-gram features.
+fn normalize_and_featurize(config: &FeatureConfig, text: &str) -> (String, Features) {
+    let normalized = normalize(&redact_pii(text).text);
+    let features = extract(config, &normalized);
+    (normalized, features)
+}
+
 /// Trains a model for `kb` from `examples` and returns the model file bytes.
 ///
 /// `out_of_scope` holds messages that are not this site's business (e.g. CLINC150's
@@ -938,8 +956,9 @@ fn fit_temperature(
         .iter()
         .filter_map(|e| {
             let label = kb.entries.iter().position(|k| k.id == e.label)?;
+            let (normalized, features) = normalize_and_featurize(config, &e.text);
             Some((
-                engine.model().intents.logits(&featurize(config, &e.text)),
+                engine.model().intent_logits(&normalized, &features).0,
                 label,
             ))
         })
@@ -1017,10 +1036,17 @@ fn fit(
     let n_classes = kb.entries.len() + usize::from(has_oos);
     let augmented = augment(rows, options);
     let rows = &augmented[..];
+    let table = options
+        .word_vectors
+        .as_ref()
+        .map(|v| v.quantize(options.clip_quantile));
     let mut data: Vec<(Features, usize)> = Vec::with_capacity(rows.len());
+    let mut means: Vec<Option<Vec<f32>>> = Vec::with_capacity(rows.len());
     for e in rows {
         if let Some(label) = class_of(kb, &e.label) {
-            data.push((featurize(config, &e.text), label));
+            let (normalized, features) = normalize_and_featurize(config, &e.text);
+            means.push(table.as_ref().and_then(|t| t.mean(&normalized)));
+            data.push((features, label));
         }
     }
     // Dense ids for the buckets that occur, in bucket order (deterministic).
@@ -1030,13 +1056,24 @@ fn fit(
         .collect();
     used.sort_unstable();
     used.dedup();
+    // The word-vector dimensions are rows after the buckets' (`used.len() + d`).
+    let n_gram_rows = used.len();
+    let vector_dims = table.as_ref().map_or(0, WordTable::dims);
     let dense: Vec<(Vec<(usize, f32)>, usize)> = data
         .iter()
-        .map(|(f, y)| {
-            let idx = f
+        .zip(&means)
+        .map(|((f, y), mean)| {
+            let mut idx: Vec<(usize, f32)> = f
                 .iter()
                 .filter_map(|&(b, v)| used.binary_search(&b).ok().map(|i| (i, v)))
                 .collect();
+            if let Some(mean) = mean {
+                idx.extend(
+                    mean.iter()
+                        .enumerate()
+                        .map(|(d, &v)| (n_gram_rows + d, v * options.vector_weight)),
+                );
+            }
             (idx, *y)
         })
         .collect();
@@ -1053,8 +1090,8 @@ fn fit(
     let mut state = Sgd {
         n_classes,
         class_weight,
-        w: vec![0f32; used.len() * n_classes],
-        g2: vec![1e-6f32; used.len() * n_classes],
+        w: vec![0f32; (n_gram_rows + vector_dims) * n_classes],
+        g2: vec![1e-6f32; (n_gram_rows + vector_dims) * n_classes],
         bias: vec![0f32; n_classes],
         bias_g2: vec![1e-6f32; n_classes],
         mask: None,
@@ -1093,7 +1130,8 @@ fn fit(
             let config = member.feature_config();
             let teacher = fit(kb, rows, has_oos, None, &member, &config, 1.0)?;
             for (target, e) in targets.iter_mut().zip(&labelled) {
-                let mut z = teacher.intents.logits(&featurize(&config, &e.text));
+                let (normalized, features) = normalize_and_featurize(&config, &e.text);
+                let mut z = teacher.intent_logits(&normalized, &features).0;
                 z.iter_mut().for_each(|v| *v /= t);
                 softmax_in_place(&mut z);
                 for (acc, p) in target.iter_mut().zip(&z) {
@@ -1130,12 +1168,13 @@ fn fit(
     state.soft = soft.map(|s| (s, options.distill_alpha));
     let mut rng = SplitMix64::new(options.seed);
     state.epochs(&dense, options.epochs, &mut rng, options);
-    if options.max_rows > 0 && options.max_rows < used.len() {
+    if options.max_rows > 0 && options.max_rows < n_gram_rows {
         // Structured pruning: keep the buckets whose weight rows matter most, retrain.
         // Importance of a bucket: weight-row norm times how much of the data uses it.
-        let mut mass = vec![0f32; used.len()];
+        // The word-vector rows are always kept.
+        let mut mass = vec![0f32; n_gram_rows];
         for (feats, _) in &dense {
-            for &(f, v) in feats {
+            for &(f, v) in feats.iter().filter(|(f, _)| *f < n_gram_rows) {
                 mass[f] += v;
             }
         }
@@ -1149,10 +1188,11 @@ fn fit(
             .map(|(i, n)| (n, i))
             .collect();
         norms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut keep_row = vec![false; used.len()];
+        let mut keep_row = vec![false; n_gram_rows];
         for &(_, i) in norms.iter().take(options.max_rows) {
             keep_row[i] = true;
         }
+        keep_row.resize(n_gram_rows + vector_dims, true);
         let mask: Vec<bool> = keep_row
             .iter()
             .flat_map(|&k| std::iter::repeat_n(k, n_classes))
@@ -1166,16 +1206,18 @@ fn fit(
         state.g2.iter_mut().for_each(|g| *g = 1e-6);
         state.epochs(&dense, options.finetune_epochs, &mut rng, options);
     }
-    if options.max_weights > 0 && options.max_weights < state.w.len() {
-        // Magnitude pruning to the weight budget, then retrain the survivors.
-        let mut magnitudes: Vec<f32> = state.w.iter().map(|v| v.abs()).collect();
-        let k = state.w.len() - options.max_weights;
+    let n_gram_weights = n_gram_rows * n_classes;
+    if options.max_weights > 0 && options.max_weights < n_gram_weights {
+        // Magnitude pruning of the n-gram weights to the budget, then retrain the survivors.
+        let mut magnitudes: Vec<f32> = state.w[..n_gram_weights].iter().map(|v| v.abs()).collect();
+        let k = n_gram_weights - options.max_weights;
         magnitudes.select_nth_unstable_by(k, f32::total_cmp);
         let cut = magnitudes[k];
         let mask: Vec<bool> = state
             .w
             .iter()
-            .map(|v| v.abs() >= cut && *v != 0.0)
+            .enumerate()
+            .map(|(i, v)| i >= n_gram_weights || (v.abs() >= cut && *v != 0.0))
             .collect();
         for (wk, keep) in state.w.iter_mut().zip(&mask) {
             if !keep {
@@ -1187,10 +1229,29 @@ fn fit(
         state.epochs(&dense, options.finetune_epochs, &mut rng, options);
     }
     let (w, bias) = (state.w, state.bias);
+    let (n_gram_w, vector_w) = w.split_at(n_gram_weights);
+    let word_vectors = table.map(|table| {
+        // The classifier saw `vector_weight` times the mean; the engine feeds the mean.
+        let scaled: Vec<f32> = vector_w.iter().map(|v| v * options.vector_weight).collect();
+        let dims: Vec<u32> = (0..vector_dims as u32).collect();
+        WordVectorClassifier {
+            linear: quantize(
+                &dims,
+                &scaled,
+                &vec![0.0; n_classes],
+                n_classes,
+                1,
+                options.vector_quant_bits,
+                1.0,
+                WordTable::buckets_log2(vector_dims),
+            ),
+            table,
+        }
+    });
 
     let intents = quantize(
         &used,
-        &w,
+        n_gram_w,
         &bias,
         n_classes,
         options.min_quantized,
@@ -1208,6 +1269,7 @@ fn fit(
         has_oos_class: has_oos,
         intents,
         heads: Vec::new(),
+        word_vectors,
     })
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Measures a candidate student for the triage model: static word vectors distilled from
-all-MiniLM-L6-v2, averaged per message, mixed with an n-gram classifier.
+"""Static word vectors distilled from all-MiniLM-L6-v2, for `baton train --word-vectors`.
 
-This is research for issue 3 (BANKING77 >= 92 %), not part of the shipped model: it says
-how far the next student could go before it is built in Rust. The word vectors come from
+With `--write FILE` it writes the vectors of the first `--dims` in the word2vec text
+format that `baton train --word-vectors` reads (the demo model's are
+`crates/triage/data/demo/word-vectors.vec`); it always prints what the vectors are worth
+in scikit-learn (research for issue 3, measured before the Rust side existed). Words are
+split exactly as the Rust engine splits them (`features::normalize`). The word vectors come from
 one linear least-squares fit: with A the messages x words matrix (each row a message's
 words, weight 1/length) and T the teacher's sentence embeddings of the same messages
 (the training rows of a `baton split` hold-out split plus the unlabelled in-domain
@@ -21,7 +23,6 @@ to) the cache `teacher.py` writes. See BENCHMARKS.md ("Static word vectors").
 import argparse
 import csv
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -35,11 +36,18 @@ from sklearn.linear_model import LogisticRegression
 sys.path.insert(0, str(Path(__file__).parent))
 import teacher  # noqa: E402
 
-TOKEN = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
-
-
 def tokens(text):
-    return TOKEN.findall(text.lower())
+    """The words of `text` exactly as the Rust engine sees them (`features::normalize`):
+    apostrophes dropped, letters lowercased, every digit `0`, anything else a break."""
+    out = []
+    for c in text:
+        if c in "'\u2019":
+            continue
+        if c.isalnum():
+            out.append("0" if c.isnumeric() else c.lower())
+        else:
+            out.append(" ")
+    return "".join(out).split()
 
 
 def mean_matrix(texts, vocab):
@@ -64,6 +72,7 @@ def main():
     ap.add_argument("--min-count", type=int, default=2, help="words seen fewer times get no vector")
     ap.add_argument("--dims", type=int, nargs="+", default=[48, 64, 96])
     ap.add_argument("--bits", type=int, nargs="+", default=[4, 8])
+    ap.add_argument("--write", type=Path, help="write the vectors of the first --dims as a word2vec text file")
     args = ap.parse_args()
 
     train = json.loads(args.train_rows.read_text())
@@ -93,6 +102,13 @@ def main():
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     word_list = "\n".join(vocab).encode()
     print(f"{len(texts)} messages fitted, {len(vocab)} words with a vector")
+    if args.write:
+        reduced = centred @ components[: args.dims[0]].T
+        with open(args.write, "w", encoding="utf-8", newline="\n") as f:
+            f.write(f"{len(vocab)} {reduced.shape[1]}\n")
+            for word, row in zip(vocab, reduced):
+                f.write(word + " " + " ".join(f"{v:.3g}" for v in row) + "\n")
+        print(f"wrote {args.write}")
     for d in args.dims:
         reduced = centred @ components[:d].T
         for bits in args.bits:
