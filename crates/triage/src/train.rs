@@ -924,6 +924,23 @@ fn teacher_rows(
         .collect())
 }
 
+/// Mixes an external teacher's distribution `p` into a row's `target` with weight `w`.
+///
+/// The external teacher knows nothing of the out-of-scope class (`oos`): the row keeps
+/// the mass its target gives that class, and the teacher shares out the rest. Without
+/// this, distilled models learned that nothing is out of scope (CLINC150 out-of-scope
+/// rejection fell from 95 % to 55-70 %; see BENCHMARKS.md).
+fn mix_teacher(target: &mut [f32], mut p: Vec<f32>, oos: Option<usize>, w: f32) {
+    if let Some(oos) = oos {
+        let kept = target[oos];
+        p.iter_mut().for_each(|v| *v *= 1.0 - kept);
+        p[oos] = kept;
+    }
+    for (acc, p) in target.iter_mut().zip(p) {
+        *acc = (1.0 - w) * *acc + w * p;
+    }
+}
+
 /// The teacher's distribution over the classes for one message, sharpened or softened
 /// by `temperature` (`p ^ (1 / T)`, renormalised over the listed intents).
 fn teacher_distribution(
@@ -1158,9 +1175,7 @@ fn fit(
             if let Some(row) = teacher.get(&e.text) {
                 let p = teacher_distribution(kb, row, n_classes, options.teacher_temperature);
                 let w = if mixed { options.teacher_weight } else { 1.0 };
-                for (acc, p) in targets[i].iter_mut().zip(p) {
-                    *acc = (1.0 - w) * *acc + w * p;
-                }
+                mix_teacher(&mut targets[i], p, has_oos.then_some(n_classes - 1), w);
             }
         }
         soft = Some(targets);
@@ -1672,6 +1687,24 @@ mod tests {
             err.to_string().contains("t.csv: line 2: intent `greeting`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_external_teacher_leaves_the_out_of_scope_mass_alone() {
+        // Built-in target: 0.6 intent 0, 0.1 intent 1, 0.3 out of scope (class 2).
+        let mut target = vec![0.6, 0.1, 0.3];
+        mix_teacher(&mut target, vec![0.2, 0.8, 0.0], Some(2), 1.0);
+        let expected = [0.14, 0.56, 0.3];
+        for (t, e) in target.iter().zip(expected) {
+            assert!((t - e).abs() < 1e-6, "{target:?}");
+        }
+        // Half weight: halfway between; no out-of-scope class: the teacher's as given.
+        let mut target = vec![0.6, 0.1, 0.3];
+        mix_teacher(&mut target, vec![0.2, 0.8, 0.0], Some(2), 0.5);
+        assert!((target[2] - 0.3).abs() < 1e-6 && (target[0] - 0.37).abs() < 1e-6);
+        let mut target = vec![1.0, 0.0];
+        mix_teacher(&mut target, vec![0.25, 0.75], None, 1.0);
+        assert_eq!(target, vec![0.25, 0.75]);
     }
 
     #[test]

@@ -41,8 +41,10 @@ TOP_K = 5
 EXTRA_CATEGORIES = ("ACCOUNT", "PAYMENT", "REFUND", "CANCELLATION_FEE")
 
 
-def extra_messages(data: Path, banking77_rows, train_texts):
-    """Unlabelled in-domain messages and word-level variants of the training rows."""
+def extra_messages(data: Path, banking77_rows, train_texts, bitext=True):
+    """Unlabelled in-domain messages and word-level variants of the training rows
+    (without the Bitext instructions when `bitext` is false: their licence, CDLA-Sharing,
+    would follow a file that carries them)."""
     banking77 = {r["text"] for r in banking77_rows}
     out = []
     domains = json.loads((data / "clinc150/domains.json").read_text())
@@ -52,7 +54,7 @@ def extra_messages(data: Path, banking77_rows, train_texts):
     for fold in range(5):
         rows = json.loads((data / f"nlupp/banking_fold{fold}.json").read_text())
         out += [r["text"] for r in rows]
-    for name in ("bitext_cs_7770c03.csv", "bitext_cs_337b968.csv"):
+    for name in ("bitext_cs_7770c03.csv", "bitext_cs_337b968.csv") if bitext else ():
         with open(data / "bitext" / name, newline="", encoding="utf-8") as f:
             out += [r["instruction"] for r in csv.DictReader(f) if r["category"] in EXTRA_CATEGORIES]
     # Variants: the random sequence runs over every BANKING77 row in file order, so a
@@ -130,6 +132,7 @@ def main():
     ap.add_argument("--out", type=Path, required=True, help="CSV `text,soft` for `baton train --teacher-targets`")
     ap.add_argument("--min-confidence", type=float, default=0.5, help="extra messages below this top probability are dropped")
     ap.add_argument("--no-extra", action="store_true", help="label the training rows only")
+    ap.add_argument("--no-bitext", action="store_true", help="no Bitext instructions among the extra messages")
     ap.add_argument("--cache", type=Path, default=Path("target/teacher-cache"), help="embedding cache folder")
     args = ap.parse_args()
 
@@ -146,7 +149,7 @@ def main():
         banking77 = list(csv.DictReader(f))
     out = sorted(set(texts))
     if not args.no_extra:
-        extra = extra_messages(args.data, banking77, set(texts))
+        extra = extra_messages(args.data, banking77, set(texts), bitext=not args.no_bitext)
         p = teacher.probabilities(extra)
         confident = [t for t, top in zip(extra, p.max(1)) if top >= args.min_confidence]
         print(f"extra messages: {len(confident)} of {len(extra)} kept", file=sys.stderr)
