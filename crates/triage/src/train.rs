@@ -1249,19 +1249,17 @@ fn fit(
         // The classifier saw `vector_weight` times the mean; the engine feeds the mean.
         let scaled: Vec<f32> = vector_w.iter().map(|v| v * options.vector_weight).collect();
         let dims: Vec<u32> = (0..vector_dims as u32).collect();
-        WordVectorClassifier {
-            linear: quantize(
-                &dims,
-                &scaled,
-                &vec![0.0; n_classes],
-                n_classes,
-                1,
-                options.vector_quant_bits,
-                1.0,
-                WordTable::buckets_log2(vector_dims),
-            ),
-            table,
-        }
+        let linear = quantize(
+            &dims,
+            &scaled,
+            &vec![0.0; n_classes],
+            n_classes,
+            1,
+            options.vector_quant_bits,
+            1.0,
+            WordTable::buckets_log2(vector_dims),
+        );
+        WordVectorClassifier::new(table, linear)
     });
 
     let intents = quantize(
