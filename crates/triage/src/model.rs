@@ -321,9 +321,9 @@ pub(crate) struct WordVectorClassifier {
     pub(crate) table: WordTable,
     /// One row per dimension (bucket = dimension), no bias: the file's layout.
     pub(crate) linear: Linear,
-    /// The same weights class after class (a weight per dimension): the scoring layout,
-    /// so each class's sum stays in a register.
-    by_class: Vec<i8>,
+    /// The same weights two classes at a time, a dimension after another: for classes
+    /// `2p` and `2p + 1`, `w[2p] + w[2p + 1] * 2^32` (the scoring layout; see `logits`).
+    pairs: Vec<i64>,
 }
 
 impl WordVectorClassifier {
@@ -332,12 +332,13 @@ impl WordVectorClassifier {
 
     pub(crate) fn new(table: WordTable, linear: Linear) -> WordVectorClassifier {
         let (dims, n) = (table.dims, linear.n_classes());
-        let mut by_class = vec![0i8; dims * n];
+        let mut pairs = vec![0i64; n.div_ceil(2) * dims];
         if n > 0 {
             for (&dim, row) in linear.buckets.iter().zip(linear.weights.chunks_exact(n)) {
                 for (c, &w) in row.iter().enumerate() {
-                    if let Some(slot) = by_class.get_mut(c * dims + dim as usize) {
-                        *slot = w;
+                    let lane = if c % 2 == 0 { 1 } else { 1i64 << 32 };
+                    if let Some(slot) = pairs.get_mut((c / 2) * dims + dim as usize) {
+                        *slot += i64::from(w) * lane;
                     }
                 }
             }
@@ -345,34 +346,52 @@ impl WordVectorClassifier {
         WordVectorClassifier {
             table,
             linear,
-            by_class,
+            pairs,
         }
     }
 
     /// Logits from the mean vector of the message's known words; `None` when no word is
-    /// known. Integer sums (the mean in fixed point, exact products of int weights):
-    /// browsers without wasm SIMD run this 96 x classes product one step at a time.
+    /// known.
+    ///
+    /// This product (dimensions x classes) is most of the cost of word vectors, and
+    /// browsers without wasm SIMD run it one step at a time, so it is done in integers,
+    /// two classes per 64-bit multiply: the mean in fixed point (`ONE`), times weights
+    /// packed as `w_a + w_b * 2^32`, summed, gives `sum_a + sum_b * 2^32` exactly, since
+    /// each sum stays within ±2^31 (|x| <= 2^14, |w| <= 127, at most 1,024 dimensions).
     pub(crate) fn logits(&self, normalized: &str) -> Option<Vec<f32>> {
         let dims = self.table.dims;
         if dims == 0 {
             return None;
         }
         let mean = self.table.mean(normalized)?;
-        let x: Vec<i32> = mean
+        let x: Vec<i64> = mean
             .iter()
-            .map(|v| (v.clamp(-1.0, 1.0) * Self::ONE).round() as i32)
+            .map(|v| (v.clamp(-1.0, 1.0) * Self::ONE).round() as i64)
             .collect();
         let logits = self
-            .by_class
-            .chunks_exact(dims)
+            .dots(&x)
+            .iter()
             .zip(&self.linear.scale)
             .zip(&self.linear.bias)
-            .map(|((row, scale), bias)| {
-                let dot: i32 = row.iter().zip(&x).map(|(&w, &v)| i32::from(w) * v).sum();
-                dot as f32 * (scale / Self::ONE) + bias
-            })
+            .map(|((&dot, scale), bias)| dot as f32 * (scale / Self::ONE) + bias)
             .collect();
         Some(logits)
+    }
+
+    /// Each class's weights times a mean vector in fixed point (`x[d]` within ±`ONE`).
+    fn dots(&self, x: &[i64]) -> Vec<i32> {
+        if x.is_empty() {
+            return Vec::new();
+        }
+        let mut dots = Vec::with_capacity(self.pairs.len() / x.len() * 2);
+        for packed in self.pairs.chunks_exact(x.len()) {
+            let sum: i64 = packed.iter().zip(x).map(|(&w, &v)| w * v).sum();
+            let first = sum as i32;
+            dots.push(first);
+            dots.push(((sum - i64::from(first)) >> 32) as i32);
+        }
+        dots.truncate(self.linear.n_classes());
+        dots
     }
 }
 
@@ -1085,6 +1104,35 @@ pub(crate) mod tests {
             bytes[pos] = byte;
             fix_checksum(&mut bytes);
             let _ = ModelFile::decode(&bytes);
+        }
+
+        #[test]
+        fn packed_product_equals_the_plain_sums(
+            dims in 1usize..100,
+            classes in 1usize..8,
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed;
+            let mut next = move || {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (state >> 33) as i64
+            };
+            let weights: Vec<i8> = (0..dims * classes).map(|_| (next() % 255 - 127) as i8).collect();
+            let x: Vec<i64> = (0..dims).map(|_| next() % 32_769 - 16_384).collect();
+            let scale: Vec<f32> = (0..classes).map(|c| 0.5 + c as f32).collect();
+            let linear = Linear::new(
+                vec![0.0; classes],
+                scale,
+                (0..dims as u32).collect(),
+                weights.clone(),
+                WordTable::buckets_log2(dims),
+            );
+            let table = WordTable { dims, ..WordTable::default() };
+            let dots = WordVectorClassifier::new(table, linear).dots(&x);
+            let plain: Vec<i32> = (0..classes)
+                .map(|c| (0..dims).map(|d| x[d] * i64::from(weights[d * classes + c])).sum::<i64>() as i32)
+                .collect();
+            prop_assert_eq!(dots, plain);
         }
 
         #[test]
