@@ -255,22 +255,17 @@ impl WordTable {
         (usize::BITS - dims.saturating_sub(1).leading_zeros()) as u8
     }
 
-    fn word(&self, i: usize) -> &str {
-        let (start, end) = self.ranges[i];
-        &self.text[start as usize..end as usize]
-    }
-
+    /// The index of `word`: a binary search comparing bytes (the order of `str`), with
+    /// no character-boundary checks.
     fn find(&self, word: &str) -> Option<usize> {
-        let (mut lo, mut hi) = (0, self.ranges.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.word(mid).cmp(word) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid),
-            }
-        }
-        None
+        let text = self.text.as_bytes();
+        self.ranges
+            .binary_search_by(|&(start, end)| {
+                text.get(start as usize..end as usize)
+                    .unwrap_or_default()
+                    .cmp(word.as_bytes())
+            })
+            .ok()
     }
 
     /// The mean vector of the known words of normalised text, its length the share of
