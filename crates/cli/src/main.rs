@@ -327,6 +327,18 @@ fn load_engine(path: &Path) -> Result<Engine, String> {
     }
 }
 
+fn load_word_vectors(path: &Path) -> Result<std::sync::Arc<train::WordVectors>, String> {
+    let name = path.display().to_string();
+    let vectors = train::read_word_vectors(&name, &read_text(path)?).map_err(|e| e.to_string())?;
+    eprintln!(
+        "word vectors: {} words of {} dimensions ({} skipped: normalisation would change them)",
+        vectors.len(),
+        vectors.dims(),
+        vectors.skipped()
+    );
+    Ok(std::sync::Arc::new(vectors))
+}
+
 fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
     let name = path.display().to_string();
     let all = train::read_examples(&name, &read_text(path)?).map_err(|e| e.to_string())?;
@@ -391,21 +403,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 augment_drop: tuning.augment_drop.unwrap_or(d.augment_drop),
                 vector_weight: tuning.vector_weight.unwrap_or(d.vector_weight),
                 vector_quant_bits: tuning.vector_quant_bits.unwrap_or(d.vector_quant_bits),
-                word_vectors: match &word_vectors {
-                    Some(path) => {
-                        let name = path.display().to_string();
-                        let vectors = train::read_word_vectors(&name, &read_text(path)?)
-                            .map_err(|e| e.to_string())?;
-                        eprintln!(
-                            "word vectors: {} words of {} dimensions ({} skipped: normalisation would change them)",
-                            vectors.len(),
-                            vectors.dims(),
-                            vectors.skipped()
-                        );
-                        Some(std::sync::Arc::new(vectors))
-                    }
-                    None => None,
-                },
+                word_vectors: word_vectors.as_deref().map(load_word_vectors).transpose()?,
                 ..d
             };
             let out_of_scope = match (&oos_clinc, &clinc_domains) {

@@ -224,25 +224,46 @@ impl WordTable {
     /// Most dimensions a file may declare.
     const MAX_DIMS: usize = 1024;
 
-    /// A table from sorted, distinct, normalised words and their codes (value + 8).
-    pub(crate) fn new(words: &[&str], dims: usize, scale: Vec<f32>, codes: Vec<u8>) -> WordTable {
-        debug_assert!(words.windows(2).all(|w| w[0] < w[1]));
-        debug_assert_eq!(codes.len(), words.len() * dims.div_ceil(2));
-        let text = words.join("\n");
-        let mut ranges = Vec::with_capacity(words.len());
-        let mut start = 0u32;
-        for w in words {
-            let end = start + w.len() as u32;
-            ranges.push((start, end));
-            start = end + 1;
+    /// A table from its words (sorted, distinct, separated by `\n`) and their codes
+    /// (value + 8, `dims.div_ceil(2)` bytes a word).
+    #[cfg(any(test, feature = "train"))]
+    pub(crate) fn from_text(
+        text: String,
+        dims: usize,
+        scale: Vec<f32>,
+        codes: Vec<u8>,
+    ) -> Result<WordTable, &'static str> {
+        let ranges = Self::word_ranges(&text)?;
+        if codes.len() != ranges.len() * dims.div_ceil(2) || scale.len() != dims {
+            return Err("codes or scales do not match the words and dimensions");
         }
-        WordTable {
+        Ok(WordTable {
             text,
             ranges,
             dims,
             scale,
             codes,
+        })
+    }
+
+    /// The byte range of each word of `\n`-separated text, or why the list is not a
+    /// table's: every word non-empty, without spaces, sorted and distinct.
+    fn word_ranges(text: &str) -> Result<Vec<(u32, u32)>, &'static str> {
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        let mut previous: Option<&str> = None;
+        let mut start = 0;
+        for word in text.split('\n') {
+            if word.is_empty() || word.contains(' ') {
+                return Err("empty word or word with a space");
+            }
+            if previous.is_some_and(|p| p >= word) {
+                return Err("words are not sorted and distinct");
+            }
+            ranges.push((start as u32, (start + word.len()) as u32));
+            start += word.len() + 1;
+            previous = Some(word);
         }
+        Ok(ranges)
     }
 
     #[cfg(feature = "train")]
@@ -681,30 +702,21 @@ impl<'a> Reader<'a> {
         }
         let dims = dims as usize;
         let text = self.str("word vector words")?;
-        let mut words: Vec<&str> = Vec::new();
-        for word in text.split('\n') {
-            if word.is_empty() || word.contains(' ') {
-                return Err(corrupt(
-                    "word vector words",
-                    "empty word or word with a space",
-                ));
-            }
-            if words.last().is_some_and(|&last| last >= word) {
-                return Err(corrupt(
-                    "word vector words",
-                    "words are not sorted and distinct",
-                ));
-            }
-            words.push(word);
-        }
+        let ranges = WordTable::word_ranges(&text).map_err(|e| corrupt("word vector words", e))?;
         let mut scale = Vec::with_capacity(dims);
         for _ in 0..dims {
             scale.push(self.f32("word vector scales")?);
         }
         let codes = self
-            .take(words.len() * dims.div_ceil(2), "word vector codes")?
+            .take(ranges.len() * dims.div_ceil(2), "word vector codes")?
             .to_vec();
-        let table = WordTable::new(&words, dims, scale, codes);
+        let table = WordTable {
+            text,
+            ranges,
+            dims,
+            scale,
+            codes,
+        };
         let linear = self.linear("word vector weights", WordTable::buckets_log2(dims))?;
         if linear.n_classes() != n_classes {
             return Err(corrupt(
@@ -921,12 +933,13 @@ pub(crate) mod tests {
     pub(crate) fn tiny_model_with_vectors() -> ModelFile {
         let mut m = tiny_model();
         // "arrived" (7, -7) in codes +8; "card" (1, 0); "stolen" (-7, 7).
-        let table = WordTable::new(
-            &["arrived", "card", "stolen"],
+        let table = WordTable::from_text(
+            "arrived\ncard\nstolen".into(),
             2,
             vec![0.5, 0.25],
             vec![15 | (1 << 4), 9 | (8 << 4), 1 | (15 << 4)],
-        );
+        )
+        .unwrap();
         m.word_vectors = Some(WordVectorClassifier::new(
             table,
             Linear::new(

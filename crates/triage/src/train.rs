@@ -768,7 +768,7 @@ fn class_of(kb: &KnowledgeBase, label: &str) -> Option<usize> {
 }
 
 fn featurize(config: &FeatureConfig, text: &str) -> Features {
-    extract(config, &normalize(&redact_pii(text).text))
+    normalize_and_featurize(config, text).1
 }
 
 /// A message as the engine sees it: normalised text and its n-gram features.
@@ -1056,7 +1056,8 @@ fn fit(
     let table = options
         .word_vectors
         .as_ref()
-        .map(|v| v.quantize(options.clip_quantile));
+        .map(|v| v.quantize(options.clip_quantile))
+        .transpose()?;
     let mut data: Vec<(Features, usize)> = Vec::with_capacity(rows.len());
     let mut means: Vec<Option<Vec<f32>>> = Vec::with_capacity(rows.len());
     for e in rows {
@@ -1390,6 +1391,18 @@ fn softmax_in_place(z: &mut [f32]) {
     }
 }
 
+/// The quantisation step that maps the `clip_quantile` quantile of `mags` (magnitudes)
+/// to the largest of `levels`; `None` when there is nothing to scale (no magnitudes, or
+/// a zero quantile).
+pub(crate) fn quantile_scale(mut mags: Vec<f32>, clip_quantile: f32, levels: f32) -> Option<f32> {
+    if mags.is_empty() {
+        return None;
+    }
+    let k = ((mags.len() - 1) as f32 * clip_quantile.clamp(0.5, 1.0)) as usize;
+    mags.select_nth_unstable_by(k, f32::total_cmp);
+    (mags[k] > 0.0).then(|| mags[k] / levels)
+}
+
 /// Per-class symmetric int8 quantisation; weights with `|q| < min_q` become zero, and
 /// buckets whose weights are all zero get no row.
 #[allow(clippy::too_many_arguments)]
@@ -1408,20 +1421,15 @@ fn quantize(
     // weights are clipped, and the many small ones keep more resolution.
     let mut scale = vec![1f32; n_classes];
     for (c, s) in scale.iter_mut().enumerate() {
-        let mut mags: Vec<f32> = w
+        let mags: Vec<f32> = w
             .iter()
             .skip(c)
             .step_by(n_classes)
             .map(|v| v.abs())
             .filter(|&v| v > 0.0)
             .collect();
-        if mags.is_empty() {
-            continue;
-        }
-        let k = ((mags.len() - 1) as f32 * clip_quantile.clamp(0.5, 1.0)) as usize;
-        mags.select_nth_unstable_by(k, f32::total_cmp);
-        if mags[k] > 0.0 {
-            *s = mags[k] / levels;
+        if let Some(quantile_scale) = quantile_scale(mags, clip_quantile, levels) {
+            *s = quantile_scale;
         }
     }
     let mut kept_buckets = Vec::new();

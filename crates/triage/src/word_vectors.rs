@@ -12,6 +12,7 @@
 use crate::error::TriageError;
 use crate::features::normalize;
 use crate::model::WordTable;
+use crate::train::quantile_scale;
 
 /// Static word vectors read from a file, in word order.
 #[derive(Clone, PartialEq)]
@@ -55,14 +56,12 @@ impl WordVectors {
 
     /// The table a model stores: each dimension scaled so that the `clip_quantile`
     /// quantile of its magnitudes maps to the largest 4-bit level.
-    pub(crate) fn quantize(&self, clip_quantile: f32) -> WordTable {
+    pub(crate) fn quantize(&self, clip_quantile: f32) -> Result<WordTable, TriageError> {
         let mut scale = vec![1f32; self.dims];
         for (d, s) in scale.iter_mut().enumerate() {
-            let mut mags: Vec<f32> = self.entries.iter().map(|(_, v)| v[d].abs()).collect();
-            let k = ((mags.len() - 1) as f32 * clip_quantile.clamp(0.5, 1.0)) as usize;
-            mags.select_nth_unstable_by(k, f32::total_cmp);
-            if mags[k] > 0.0 {
-                *s = mags[k] / WordTable::LEVELS;
+            let mags = self.entries.iter().map(|(_, v)| v[d].abs()).collect();
+            if let Some(quantile_scale) = quantile_scale(mags, clip_quantile, WordTable::LEVELS) {
+                *s = quantile_scale;
             }
         }
         let mut codes = Vec::with_capacity(self.entries.len() * self.dims.div_ceil(2));
@@ -79,7 +78,8 @@ impl WordVectors {
             }
         }
         let words: Vec<&str> = self.entries.iter().map(|(w, _)| w.as_str()).collect();
-        WordTable::new(&words, self.dims, scale, codes)
+        WordTable::from_text(words.join("\n"), self.dims, scale, codes)
+            .map_err(|problem| TriageError::TrainOptions(format!("word vectors: {problem}")))
     }
 }
 
@@ -192,7 +192,7 @@ mod tests {
         let without = read_word_vectors("v.vec", "card 0.25 -1\narrived 1 0\nCard 2 2\n").unwrap();
         assert_eq!(with, without);
         assert_eq!((with.len(), with.dims(), with.skipped()), (2, 2, 1));
-        let table = with.quantize(1.0);
+        let table = with.quantize(1.0).unwrap();
         // "card": 0.25 of a dimension whose largest magnitude is 1 -> 1.75 -> 2 of 7.
         let v = table.mean("card").unwrap();
         let expected = [2.0 / 7.0, -1.0];
