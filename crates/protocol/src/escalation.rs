@@ -32,6 +32,24 @@ impl EscalationReason {
         EscalationReason::OutOfScope,
     ];
 
+    /// `reasons` most urgent first (the order of [`EscalationReason::ALL`]), each once.
+    ///
+    /// ```
+    /// use baton_protocol::EscalationReason::{ExplicitRequest, SensitiveIntent};
+    /// let ordered = baton_protocol::EscalationReason::most_urgent_first(&[
+    ///     ExplicitRequest,
+    ///     SensitiveIntent,
+    ///     ExplicitRequest,
+    /// ]);
+    /// assert_eq!(ordered, [SensitiveIntent, ExplicitRequest]);
+    /// ```
+    pub fn most_urgent_first(reasons: &[EscalationReason]) -> Vec<EscalationReason> {
+        EscalationReason::ALL
+            .into_iter()
+            .filter(|reason| reasons.contains(reason))
+            .collect()
+    }
+
     /// The stable wire name, as in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -302,8 +302,7 @@ impl Engine {
             let conf = a.best.map_or(0.0, |(_, p)| p);
             score = score.max(0.5 + 0.5 * (1.0 - conf));
         }
-        reasons.sort_by_key(|r| EscalationReason::ALL.iter().position(|x| x == r));
-        reasons.dedup();
+        let reasons = EscalationReason::most_urgent_first(&reasons);
 
         // An upset customer or one the bot already failed gets no second unsure guess.
         let hold_back = (a.signals.frustration >= 0.5 || repeated)
@@ -444,8 +443,7 @@ impl Conversation {
 
     /// Everything an agent needs so the customer never repeats themselves.
     pub fn handoff_packet(&self, engine: &Engine, language: &str) -> HandoffPacket {
-        let mut reasons = self.reasons.clone();
-        reasons.sort_by_key(|r| EscalationReason::ALL.iter().position(|x| x == r));
+        let reasons = EscalationReason::most_urgent_first(&self.reasons);
         let intent = self
             .best_intent
             .clone()
