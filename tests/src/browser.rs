@@ -170,6 +170,21 @@ impl Browser {
         .await
     }
 
+    /// Waits until the end of the element matching `css` is within the visible part of
+    /// the conversation: the customer sees it without scrolling.
+    pub async fn wait_until_in_view(&self, css: &str) {
+        let script = "const root = document.querySelector('baton-chat').shadowRoot;
+            const log = root.querySelector('.log'), element = root.querySelector(arguments[0]);
+            return !!log && !!element &&
+              element.getBoundingClientRect().bottom <= log.getBoundingClientRect().bottom + 1;";
+        let what = format!("the end of `{css}` in view in the conversation");
+        eventually(&what, || async {
+            let in_view = self.client.execute(script, vec![css.into()]).await.ok()?;
+            in_view.as_bool().filter(|&yes| yes)
+        })
+        .await;
+    }
+
     /// Waits until some displayed element matching `css` on the page (outside the
     /// widget) contains `text`.
     pub async fn wait_for_page_text(&self, css: &str, text: &str) -> Element {

@@ -86,6 +86,8 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         .await
         .unwrap()
         .expect("queued shows its conversation id");
+    // The queue card, the newest thing, is in view without scrolling.
+    browser.wait_until_in_view(".queued").await;
     browser.screenshot("widget-escalated").await;
 
     // The agent sees it in the queue.

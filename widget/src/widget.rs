@@ -95,6 +95,8 @@ pub struct Widget {
     focus_input: bool,
     focus_consent: bool,
     shown: (usize, bool),
+    /// The conversation's scroll height at the last render (0 while the panel is closed).
+    log_height: i32,
     live: Option<LiveChannel>,
     reconnect: Option<Timeout>,
     reconnect_delay_ms: u32,
@@ -168,6 +170,7 @@ impl Component for Widget {
             focus_input: false,
             focus_consent: false,
             shown: (0, false),
+            log_height: 0,
             live: None,
             reconnect: None,
             reconnect_delay_ms: RECONNECT_MIN_MS,
@@ -220,17 +223,7 @@ impl Component for Widget {
                 let _ = input.focus();
             }
         }
-        // Keep the newest message in view when something was added.
-        let shown = (
-            self.state.messages.len(),
-            !matches!(self.state.handoff, crate::state::Handoff::None),
-        );
-        if shown != self.shown {
-            self.shown = shown;
-            if let Some(log) = self.log.cast::<web_sys::Element>() {
-                log.set_scroll_top(log.scroll_height());
-            }
-        }
+        self.keep_newest_in_view();
     }
 }
 
@@ -240,7 +233,32 @@ const RECONNECT_MAX_MS: u32 = 15_000;
 /// The pause before sending the outbox again after a failure.
 const RETRY_MS: u32 = 3_000;
 
+/// How close to the end of the conversation counts as reading the newest message.
+const NEAR_BOTTOM_PX: i32 = 24;
+
 impl Widget {
+    /// Scrolls the conversation to its end when a message or the hand-off appears, and
+    /// when something grows at the end (the queue card filling in, a rating form) while
+    /// the customer is reading there; someone scrolled up to read stays where they are
+    /// until the next message. Opening the panel shows the newest message.
+    fn keep_newest_in_view(&mut self) {
+        let Some(log) = self.log.cast::<web_sys::Element>() else {
+            self.log_height = 0;
+            return;
+        };
+        let shown = (
+            self.state.messages.len(),
+            !matches!(self.state.handoff, crate::state::Handoff::None),
+        );
+        let height = log.scroll_height();
+        let was_at_end = log.scroll_top() + log.client_height() >= self.log_height - NEAR_BOTTOM_PX;
+        if shown != self.shown || (height > self.log_height && was_at_end) {
+            log.set_scroll_top(height);
+        }
+        self.shown = shown;
+        self.log_height = height;
+    }
+
     fn carry_out(&mut self, ctx: &Context<Self>, effect: Effect) {
         let endpoint = ctx.props().options.endpoint.clone();
         let site = ctx.props().options.site.clone();
