@@ -324,9 +324,11 @@ async fn chromium_phone_gets_a_full_screen_panel() {
         .await
         .unwrap();
     browser.find_in_widget(".suggestions .chip").await;
+    // The width the page shows, without its scrollbar (where there is one, the panel
+    // must not reach under it: its send button would be hidden).
     let viewport_width = browser
         .client
-        .execute("return window.innerWidth;", vec![])
+        .execute("return document.documentElement.clientWidth;", vec![])
         .await
         .unwrap()
         .as_f64()
@@ -342,9 +344,20 @@ async fn chromium_phone_gets_a_full_screen_panel() {
         (width - viewport_width).abs() < 1.0,
         "panel {width} px wide in a {viewport_width} px viewport"
     );
-    // The message box stays reachable at the bottom of the screen.
+    // The message box and its send button stay reachable at the bottom of the screen.
     let input = browser.find_in_widget("#baton-input").await;
     assert!(input.is_displayed().await.unwrap());
+    let (send_x, _, send_width, _) = browser
+        .find_in_widget("button.send")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert!(
+        send_x + send_width <= viewport_width + 0.5,
+        "the send button ends at {} px in a {viewport_width} px viewport",
+        send_x + send_width
+    );
     browser.screenshot("phone").await;
     browser.close().await;
 }
