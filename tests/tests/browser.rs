@@ -333,12 +333,11 @@ async fn chromium_phone_gets_a_full_screen_panel() {
         .unwrap()
         .as_f64()
         .unwrap();
-    let (x, _, width, _) = browser
-        .find_in_widget(".panel")
-        .await
-        .rectangle()
-        .await
-        .unwrap();
+    let horizontal = |css: &'static str| async {
+        let (x, _, width, _) = browser.find_in_widget(css).await.rectangle().await.unwrap();
+        (x, width)
+    };
+    let (x, width) = horizontal(".panel").await;
     assert_eq!(x, 0.0);
     assert!(
         (width - viewport_width).abs() < 1.0,
@@ -347,12 +346,7 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     // The message box and its send button stay reachable at the bottom of the screen.
     let input = browser.find_in_widget("#baton-input").await;
     assert!(input.is_displayed().await.unwrap());
-    let (send_x, _, send_width, _) = browser
-        .find_in_widget("button.send")
-        .await
-        .rectangle()
-        .await
-        .unwrap();
+    let (send_x, send_width) = horizontal("button.send").await;
     assert!(
         send_x + send_width <= viewport_width + 0.5,
         "the send button ends at {} px in a {viewport_width} px viewport",

@@ -1,6 +1,7 @@
 //! What the widget says, per language.
 
 use baton_protocol::EscalationReason;
+use baton_triage::SmallTalk;
 
 /// Every string the widget shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,6 +38,9 @@ pub struct Strings {
     pub loading: &'static str,
     /// Shown when the bot cannot answer.
     pub dont_know: &'static str,
+    /// The bot's replies to small talk, in the order greeting, thanks, goodbye,
+    /// "what can you do", "ok".
+    pub small_talk: [&'static str; 5],
     /// The question after an answer.
     pub did_this_help: &'static str,
     /// Yes.
@@ -110,6 +114,18 @@ impl Strings {
         };
         self.reasons[index]
     }
+
+    /// The bot's reply to small talk of this kind.
+    pub fn small_talk_reply(&self, kind: SmallTalk) -> &'static str {
+        let index = match kind {
+            SmallTalk::Greeting => 0,
+            SmallTalk::Thanks => 1,
+            SmallTalk::Goodbye => 2,
+            SmallTalk::Capabilities => 3,
+            SmallTalk::Acknowledgement => 4,
+        };
+        self.small_talk[index]
+    }
 }
 
 /// English.
@@ -130,6 +146,13 @@ pub const EN: Strings = Strings {
     greeting: "Hi! Ask me anything about your order, card or payments. If you'd rather talk to a person, tap \"Talk to a person\" at any time.",
     loading: "Getting ready…",
     dont_know: "I'm not sure I can answer that well, and I'd rather not guess. A person can help.",
+    small_talk: [
+        "Hi! What can I help you with?",
+        "You're welcome! Is there anything else I can help with?",
+        "Thanks for chatting. Goodbye!",
+        "I answer common questions straight away, and a person is one tap away for anything else. What would you like to know?",
+        "Anything else I can help with?",
+    ],
     did_this_help: "Did this answer your question?",
     yes: "Yes",
     no_person: "No, talk to a person",
@@ -185,6 +208,13 @@ pub const FR: Strings = Strings {
     greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, touchez « Parler à une personne » à tout moment.",
     loading: "Préparation…",
     dont_know: "Je ne suis pas sûr de bien répondre à cela et je préfère ne pas deviner. Une personne peut vous aider.",
+    small_talk: [
+        "Bonjour ! Comment puis-je vous aider ?",
+        "Je vous en prie ! Puis-je vous aider pour autre chose ?",
+        "Merci pour cet échange. Au revoir !",
+        "Je réponds tout de suite aux questions courantes, et une personne est à portée de main pour tout le reste. Que voulez-vous savoir ?",
+        "Puis-je vous aider pour autre chose ?",
+    ],
     did_this_help: "Cette réponse vous a-t-elle aidé ?",
     yes: "Oui",
     no_person: "Non, parler à une personne",
@@ -240,6 +270,13 @@ pub const AR: Strings = Strings {
     greeting: "مرحبًا! اسألني عن طلبك أو بطاقتك أو مدفوعاتك. وإن أردت التحدث إلى موظف فاضغط «التحدث إلى موظف» في أي وقت.",
     loading: "جارٍ التحضير…",
     dont_know: "لست متأكدًا من أنني أستطيع الإجابة عن هذا جيدًا، ولا أريد التخمين. يمكن لموظف مساعدتك.",
+    small_talk: [
+        "مرحبًا! كيف يمكنني مساعدتك؟",
+        "على الرحب والسعة! هل هناك شيء آخر يمكنني مساعدتك به؟",
+        "شكرًا على تواصلك. مع السلامة!",
+        "أجيب فورًا عن الأسئلة الشائعة، وموظف متاح بلمسة واحدة لأي شيء آخر. ماذا تريد أن تعرف؟",
+        "هل هناك شيء آخر يمكنني مساعدتك به؟",
+    ],
     did_this_help: "هل أجابت هذه الرسالة عن سؤالك؟",
     yes: "نعم",
     no_person: "لا، أريد التحدث إلى موظف",
@@ -315,6 +352,15 @@ mod tests {
                 assert!(text.contains("{name}"), "{}: {text}", strings.lang);
             }
             assert!(strings.rate_value.contains("{n}"));
+            for kind in [
+                SmallTalk::Greeting,
+                SmallTalk::Thanks,
+                SmallTalk::Goodbye,
+                SmallTalk::Capabilities,
+                SmallTalk::Acknowledgement,
+            ] {
+                assert!(!strings.small_talk_reply(kind).is_empty());
+            }
         }
     }
 }

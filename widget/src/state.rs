@@ -10,7 +10,7 @@ use baton_protocol::{
     Author, ConversationUpdate, CustomerIdentity, EscalationAccepted, EscalationReason,
     EscalationRequest, EventBody, HandoffPacket, QueueStatus, RichText,
 };
-use baton_triage::{Conversation, Engine, KbLink};
+use baton_triage::{Conversation, Engine, KbLink, SmallTalk};
 use serde::{Deserialize, Serialize};
 
 /// One bubble in the chat.
@@ -47,6 +47,8 @@ pub enum MessageBody {
     },
     /// The bot does not know, and says so.
     DontKnow,
+    /// The bot's reply to small talk ("thanks!", "hi").
+    SmallTalk(SmallTalk),
     /// A person's message, in the safe rich-text subset.
     Agent {
         /// The agent's display name.
@@ -771,6 +773,8 @@ impl ChatState {
                     helpful: None,
                 },
             );
+        } else if let Some(kind) = turn.small_talk {
+            self.push(Author::Bot, MessageBody::SmallTalk(kind));
         } else if turn.escalation.is_none() {
             self.push(Author::Bot, MessageBody::DontKnow);
         }
@@ -935,6 +939,25 @@ mod tests {
             _ => None,
         });
         assert_eq!(answer.as_deref(), Some("card_arrival"));
+    }
+
+    #[test]
+    fn thanks_gets_a_reply_not_an_offer_of_a_person() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        sent(&mut chat, "thanks, that helped!");
+        let last = &chat.messages[chat.messages.len() - 1];
+        assert_eq!(last.author, Author::Bot);
+        assert_eq!(last.body, MessageBody::SmallTalk(SmallTalk::Thanks));
+        assert!(!chat.messages.iter().any(|m| matches!(
+            m.body,
+            MessageBody::OfferPerson { .. } | MessageBody::DontKnow
+        )));
+        // It survives a reload like every other bubble.
+        let mut reloaded = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        reloaded
+            .restore(serde_json::from_str(&serde_json::to_string(&chat.save()).unwrap()).unwrap());
+        assert_eq!(reloaded.messages, chat.messages);
     }
 
     #[test]

@@ -931,7 +931,11 @@ fn chat(engine: &Engine) -> Result<(), String> {
             {
                 println!("bot: {}", baton_triage::DONT_KNOW_REPLY);
             }
-            None => {}
+            None => {
+                if let Some(kind) = turn.small_talk {
+                    println!("bot: {}", kind.reply());
+                }
+            }
         }
         if let Some(e) = &turn.escalation {
             let reasons: Vec<&str> = e.reasons.iter().map(|r| r.as_str()).collect();

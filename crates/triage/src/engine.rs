@@ -8,7 +8,7 @@ use crate::features::{extract, normalize, Features};
 use crate::kb::{KbEntry, KbLink};
 use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
-use crate::signals::{read_signals, Signals};
+use crate::signals::{read_signals, Signals, SmallTalk};
 
 /// What the bot says when it does not know the answer.
 pub const DONT_KNOW_REPLY: &str =
@@ -46,6 +46,9 @@ pub struct Turn {
     pub answer: Option<KbAnswer>,
     /// Present when a person should be offered.
     pub escalation: Option<Escalation>,
+    /// Present when the message was only small talk ("thanks!", "hi"): the bot
+    /// replies in kind, with no answer and no offer of a person.
+    pub small_talk: Option<SmallTalk>,
 }
 
 /// A knowledge-base answer to show.
@@ -261,6 +264,17 @@ impl Engine {
         let a = self.assess(customer_text, &redacted.text);
         conversation.push(Author::Customer, redacted.text.clone(), now_ms);
         conversation.sentiment.push(a.signals.sentiment);
+        if let Some(kind) = a.signals.small_talk {
+            // Not a question the bot failed to answer: reply in kind, escalate nothing.
+            conversation.push(Author::Bot, kind.reply().to_string(), now_ms);
+            return Turn {
+                redacted,
+                intent: None,
+                answer: None,
+                escalation: None,
+                small_talk: Some(kind),
+            };
+        }
 
         let guess = a.best.filter(|_| a.in_scope).and_then(|(i, p)| {
             self.model.kb.get(i).map(|e| IntentGuess {
@@ -358,6 +372,7 @@ impl Engine {
             intent: guess,
             answer,
             escalation,
+            small_talk: None,
         }
     }
 }

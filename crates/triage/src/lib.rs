@@ -21,6 +21,10 @@
 //!   [`baton_protocol::EscalationReason`]s. Sensitive intents always offer a person even
 //!   when the bot answers, and so does a message whose sensitive intents together are
 //!   likely enough, even if its single best intent is not sensitive.
+//! - **Small talk.** A message that is only a greeting, thanks, a goodbye, "ok" or
+//!   "what can you do" ([`SmallTalk`]) is answered in kind and escalates nothing,
+//!   unless it also asks for a person, is upset, says an answer did not help or names a
+//!   sensitive topic.
 //! - **Model file.** One versioned, checksummed binary file carries the site name, the
 //!   knowledge-base answers, feature settings, calibration, the int8 weights and the
 //!   heads (layout in the `model` module docs). The shipped demo model is
@@ -31,7 +35,8 @@
 //! - [`Engine::from_bytes`] validates the whole model file (magic, version, checksum,
 //!   every count and index, `https:`/`mailto:` links) and never panics on bad input.
 //! - A [`Turn`] with `intent: None` never has an `answer`; such a turn escalates with
-//!   `OutOfScope` unless the customer asked for a person or said the bot did not help.
+//!   `OutOfScope` unless the customer asked for a person, said the bot did not help, or
+//!   made small talk.
 //! - A message none of whose features the model knows is out of scope (no evidence).
 //! - Time is a parameter (`now_ms`); nothing reads a clock or a random source.
 //! - Errors ([`TriageError`]) name the file, field or line that is wrong and never
@@ -99,3 +104,4 @@ pub use engine::{Conversation, Engine, Escalation, KbAnswer, Prediction, Turn, D
 pub use error::TriageError;
 pub use kb::{KbEntry, KbLink};
 pub use redact::{redact_pii, PiiKind, PiiSpan, Redacted};
+pub use signals::SmallTalk;

@@ -1,5 +1,5 @@
 //! Cue-based detectors that do not depend on the site: asking for a person,
-//! frustration, sentiment and "that did not help".
+//! frustration, sentiment, "that did not help" and small talk.
 //!
 //! They work on the normalised words of a message (see [`crate::features::normalize`])
 //! plus a few surface cues (capitals, repeated `!`/`?`) read from the raw text.
@@ -18,7 +18,163 @@ pub(crate) struct Signals {
     /// Words of a topic that always deserves a person: fraud, theft, being locked
     /// out, hardship, bereavement, complaints.
     pub(crate) sensitive_topic: bool,
+    /// The whole message is a greeting, thanks, goodbye, "ok" or "what can you do":
+    /// no question for the knowledge base, and nothing a person is needed for.
+    pub(crate) small_talk: Option<SmallTalk>,
 }
+
+/// A message that is only conversation: the bot replies in kind instead of saying it
+/// cannot answer, and offers no person for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmallTalk {
+    /// "hi", "good morning", "hello there".
+    Greeting,
+    /// "thanks", "thank you so much", "great, that helped".
+    Thanks,
+    /// "bye", "that's all, goodbye".
+    Goodbye,
+    /// "help", "what can you do?", "how does this work".
+    Capabilities,
+    /// "ok", "yes", "got it".
+    Acknowledgement,
+}
+
+impl SmallTalk {
+    /// The bot's reply in English, as the transcript an agent reads records it (the
+    /// widget shows its own translation).
+    pub fn reply(self) -> &'static str {
+        match self {
+            SmallTalk::Greeting => "Hi! What can I help you with?",
+            SmallTalk::Thanks => "You're welcome! Is there anything else I can help with?",
+            SmallTalk::Goodbye => "Thanks for chatting. Goodbye!",
+            SmallTalk::Capabilities => {
+                "I answer common questions straight away, and a person is one tap away for \
+                 anything else. What would you like to know?"
+            }
+            SmallTalk::Acknowledgement => "Anything else I can help with?",
+        }
+    }
+}
+
+/// Most words a message of small talk has ("thank you so much for your help").
+const SMALL_TALK_MAX_WORDS: usize = 8;
+/// Words of small talk, each with the kind it marks (`None`: it marks none on its own,
+/// like "so" or "you"). A message is small talk when every word is here; its kind is
+/// the first of thanks, goodbye, greeting, capabilities, acknowledgement that a word
+/// marks.
+const SMALL_TALK_WORDS: &[(&str, Option<SmallTalk>)] = &[
+    ("hi", Some(SmallTalk::Greeting)),
+    ("hii", Some(SmallTalk::Greeting)),
+    ("hello", Some(SmallTalk::Greeting)),
+    ("hey", Some(SmallTalk::Greeting)),
+    ("heya", Some(SmallTalk::Greeting)),
+    ("hiya", Some(SmallTalk::Greeting)),
+    ("howdy", Some(SmallTalk::Greeting)),
+    ("greetings", Some(SmallTalk::Greeting)),
+    ("morning", Some(SmallTalk::Greeting)),
+    ("afternoon", Some(SmallTalk::Greeting)),
+    ("evening", Some(SmallTalk::Greeting)),
+    ("bonjour", Some(SmallTalk::Greeting)),
+    ("bonsoir", Some(SmallTalk::Greeting)),
+    ("salut", Some(SmallTalk::Greeting)),
+    ("hola", Some(SmallTalk::Greeting)),
+    ("مرحبا", Some(SmallTalk::Greeting)),
+    ("thanks", Some(SmallTalk::Thanks)),
+    ("thank", Some(SmallTalk::Thanks)),
+    ("thankyou", Some(SmallTalk::Thanks)),
+    ("thx", Some(SmallTalk::Thanks)),
+    ("ty", Some(SmallTalk::Thanks)),
+    ("cheers", Some(SmallTalk::Thanks)),
+    ("appreciated", Some(SmallTalk::Thanks)),
+    ("appreciate", Some(SmallTalk::Thanks)),
+    ("helped", Some(SmallTalk::Thanks)),
+    ("merci", Some(SmallTalk::Thanks)),
+    ("gracias", Some(SmallTalk::Thanks)),
+    ("شكرا", Some(SmallTalk::Thanks)),
+    ("bye", Some(SmallTalk::Goodbye)),
+    ("goodbye", Some(SmallTalk::Goodbye)),
+    ("byebye", Some(SmallTalk::Goodbye)),
+    ("cya", Some(SmallTalk::Goodbye)),
+    ("later", Some(SmallTalk::Goodbye)),
+    ("revoir", Some(SmallTalk::Goodbye)),
+    ("help", Some(SmallTalk::Capabilities)),
+    ("ok", Some(SmallTalk::Acknowledgement)),
+    ("okay", Some(SmallTalk::Acknowledgement)),
+    ("k", Some(SmallTalk::Acknowledgement)),
+    ("alright", Some(SmallTalk::Acknowledgement)),
+    ("cool", Some(SmallTalk::Acknowledgement)),
+    ("yes", Some(SmallTalk::Acknowledgement)),
+    ("yeah", Some(SmallTalk::Acknowledgement)),
+    ("yep", Some(SmallTalk::Acknowledgement)),
+    ("yup", Some(SmallTalk::Acknowledgement)),
+    ("sure", Some(SmallTalk::Acknowledgement)),
+    ("understood", Some(SmallTalk::Acknowledgement)),
+    ("noted", Some(SmallTalk::Acknowledgement)),
+    ("got", Some(SmallTalk::Acknowledgement)),
+    ("great", Some(SmallTalk::Acknowledgement)),
+    ("perfect", Some(SmallTalk::Acknowledgement)),
+    ("awesome", Some(SmallTalk::Acknowledgement)),
+    ("brilliant", Some(SmallTalk::Acknowledgement)),
+    ("excellent", Some(SmallTalk::Acknowledgement)),
+    ("lovely", Some(SmallTalk::Acknowledgement)),
+    ("nice", Some(SmallTalk::Acknowledgement)),
+    ("fine", Some(SmallTalk::Acknowledgement)),
+    ("good", None),
+    ("there", None),
+    ("you", None),
+    ("u", None),
+    ("so", None),
+    ("much", None),
+    ("very", None),
+    ("a", None),
+    ("lot", None),
+    ("lots", None),
+    ("again", None),
+    ("for", None),
+    ("your", None),
+    ("the", None),
+    ("that", None),
+    ("thats", None),
+    ("it", None),
+    ("this", None),
+    ("was", None),
+    ("is", None),
+    ("all", None),
+    ("i", None),
+    ("im", None),
+    ("am", None),
+    ("have", None),
+    ("day", None),
+    ("see", None),
+    ("oh", None),
+    ("and", None),
+    ("bot", None),
+    ("mate", None),
+    ("beaucoup", None),
+    ("au", None),
+    ("need", None),
+    ("me", None),
+    ("some", None),
+    ("please", None),
+    ("pls", None),
+    ("what", None),
+    ("can", None),
+    ("do", None),
+    ("does", None),
+    ("how", None),
+    ("who", None),
+    ("are", None),
+    ("work", None),
+];
+/// Phrases that ask what the bot can do, though none of their words says so alone.
+const CAPABILITY_PHRASES: &[&[&str]] = &[
+    &["what", "can", "you", "do"],
+    &["what", "do", "you", "do"],
+    &["who", "are", "you"],
+    &["how", "does", "this", "work"],
+    &["how", "does", "it", "work"],
+];
 
 /// Words that on their own name a person to talk to.
 const PERSON_STRONG: &[&str] = &[
@@ -293,13 +449,44 @@ pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
         || SENSITIVE_PHRASES
             .iter()
             .any(|seq| contains_seq(&words, seq));
+    let needs_more_than_a_reply =
+        explicit_request || frustration >= 0.5 || not_helped || sensitive_topic;
     Signals {
         explicit_request,
         frustration,
         sentiment,
         not_helped,
         sensitive_topic,
+        small_talk: small_talk(&words).filter(|_| !needs_more_than_a_reply),
     }
+}
+
+/// What kind of small talk `words` are, if they are nothing else (see
+/// [`SMALL_TALK_WORDS`]).
+fn small_talk(words: &[&str]) -> Option<SmallTalk> {
+    if words.is_empty() || words.len() > SMALL_TALK_MAX_WORDS {
+        return None;
+    }
+    let mut marked = Vec::with_capacity(words.len());
+    for word in words {
+        let &(_, kind) = SMALL_TALK_WORDS.iter().find(|(w, _)| w == word)?;
+        marked.extend(kind);
+    }
+    if CAPABILITY_PHRASES
+        .iter()
+        .any(|seq| contains_seq(words, seq))
+    {
+        marked.push(SmallTalk::Capabilities);
+    }
+    [
+        SmallTalk::Thanks,
+        SmallTalk::Goodbye,
+        SmallTalk::Greeting,
+        SmallTalk::Capabilities,
+        SmallTalk::Acknowledgement,
+    ]
+    .into_iter()
+    .find(|kind| marked.contains(kind))
 }
 
 fn longest_run(text: &str, set: &[char]) -> usize {
@@ -379,6 +566,49 @@ mod tests {
         }
         for t in ["how do I top up", "what is the exchange rate"] {
             assert!(!sig(t).sensitive_topic, "{t}");
+        }
+    }
+
+    #[test]
+    fn small_talk_is_recognised_and_never_hides_a_need() {
+        for (text, kind) in [
+            ("hi", SmallTalk::Greeting),
+            ("Hello there!", SmallTalk::Greeting),
+            ("good morning", SmallTalk::Greeting),
+            ("thanks!", SmallTalk::Thanks),
+            ("thank you so much for your help", SmallTalk::Thanks),
+            ("great, that helped", SmallTalk::Thanks),
+            ("ok thanks, bye", SmallTalk::Thanks),
+            ("bye", SmallTalk::Goodbye),
+            ("see you later", SmallTalk::Goodbye),
+            ("help", SmallTalk::Capabilities),
+            ("I need some help please", SmallTalk::Capabilities),
+            ("What can you do?", SmallTalk::Capabilities),
+            ("how does this work", SmallTalk::Capabilities),
+            ("ok", SmallTalk::Acknowledgement),
+            ("yes, got it", SmallTalk::Acknowledgement),
+            ("merci beaucoup", SmallTalk::Thanks),
+        ] {
+            assert_eq!(sig(text).small_talk, Some(kind), "{text}");
+        }
+        for text in [
+            // A question, however friendly.
+            "hi, my card hasn't arrived",
+            "thanks, and how do I top up?",
+            "help me activate my card",
+            "what can you do about my refund",
+            // A need a person is for.
+            "hi, can I talk to a human",
+            "thanks for nothing",
+            "that didn't help, thanks",
+            "hello, I think I was scammed",
+            "OK THANKS!!!",
+            // Not small talk at all.
+            "no",
+            "",
+            "you you you you you you you you you",
+        ] {
+            assert_eq!(sig(text).small_talk, None, "{text}");
         }
     }
 

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use baton_protocol::EscalationReason;
-use baton_triage::{Conversation, Engine};
+use baton_triage::{Conversation, Engine, SmallTalk};
 
 const MODEL: &[u8] = include_bytes!("../data/demo/model.bin");
 
@@ -78,4 +78,35 @@ fn card_numbers_never_reach_the_transcript() {
     e.respond(&mut c, "card 4111 1111 1111 1111 was declined", 0);
     let json = serde_json::to_string(&c.handoff_packet(&e, "en")).unwrap();
     assert!(!json.contains("4111 1111"));
+}
+
+#[test]
+fn small_talk_gets_a_reply_in_kind_not_an_offer_of_a_person() {
+    let e = engine();
+    let mut c = Conversation::new();
+    e.respond(&mut c, "When will my card arrive?", 0);
+    for (text, kind) in [
+        ("thanks, that helped!", SmallTalk::Thanks),
+        ("hi", SmallTalk::Greeting),
+        ("what can you do?", SmallTalk::Capabilities),
+        ("bye", SmallTalk::Goodbye),
+    ] {
+        let t = e.respond(&mut c, text, 1);
+        assert_eq!(t.small_talk, Some(kind), "{text}");
+        assert!(t.answer.is_none() && t.escalation.is_none(), "{text}");
+    }
+    // The agent's transcript shows what the bot said back.
+    let packet = c.handoff_packet(&e, "en");
+    assert!(packet
+        .transcript
+        .iter()
+        .any(|entry| entry.text == SmallTalk::Thanks.reply()));
+    // A question in a friendly wrapper is still a question.
+    let t = e.respond(
+        &mut Conversation::new(),
+        "hi, my card still hasn't arrived",
+        0,
+    );
+    assert_eq!(t.answer.unwrap().intent, "card_arrival");
+    assert_eq!(t.small_talk, None);
 }

@@ -63,6 +63,7 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             html! { <p>{ text }</p> }
         }
         MessageBody::DontKnow => html! { <p>{ strings.dont_know }</p> },
+        MessageBody::SmallTalk(kind) => html! { <p>{ strings.small_talk_reply(*kind) }</p> },
         MessageBody::Answer {
             body,
             links,
