@@ -193,6 +193,9 @@ pub enum Action {
         now_ms: u64,
         /// A fresh random id, used if the message goes to a person.
         client_id: String,
+        /// The intent of the suggestion the customer tapped (the text is its title):
+        /// the bot answers that entry rather than classifying the title again.
+        chosen: Option<String>,
     },
     /// The customer answered "did this help?".
     Feedback {
@@ -441,7 +444,8 @@ impl ChatState {
                 text,
                 now_ms,
                 client_id,
-            } => self.customer_sent(&text, now_ms, client_id),
+                chosen,
+            } => self.customer_sent(&text, now_ms, client_id, chosen.as_deref()),
             Action::Feedback {
                 message_id,
                 helpful,
@@ -729,7 +733,13 @@ impl ChatState {
         self.live.outbox.iter().any(|m| m.message_id == message_id)
     }
 
-    fn customer_sent(&mut self, text: &str, now_ms: u64, client_id: String) -> Vec<Effect> {
+    fn customer_sent(
+        &mut self,
+        text: &str,
+        now_ms: u64,
+        client_id: String,
+        chosen: Option<&str>,
+    ) -> Vec<Effect> {
         let text = text.trim();
         if text.is_empty() {
             return Vec::new();
@@ -755,7 +765,13 @@ impl ChatState {
             return vec![Effect::Emit(HostEvent::Message(Author::Customer))];
         };
         let engine = Rc::clone(engine);
-        let turn = engine.respond(&mut self.conversation.0, text, now_ms);
+        let conversation = &mut self.conversation.0;
+        let turn = match chosen
+            .and_then(|intent| engine.respond_to_choice(conversation, intent, now_ms))
+        {
+            Some(turn) => turn,
+            None => engine.respond(conversation, text, now_ms),
+        };
         self.push(
             Author::Customer,
             MessageBody::Text(turn.redacted.text.clone()),
@@ -927,6 +943,7 @@ mod tests {
             text: text.into(),
             now_ms: 1_000,
             client_id: format!("m{}", chat.messages.len()),
+            chosen: None,
         })
     }
 
@@ -939,6 +956,26 @@ mod tests {
             _ => None,
         });
         assert_eq!(answer.as_deref(), Some("card_arrival"));
+    }
+
+    #[test]
+    fn a_tapped_suggestion_answers_its_own_question() {
+        let mut chat = ready_chat();
+        let EngineState::Ready(engine) = &chat.engine else {
+            panic!("engine ready")
+        };
+        let suggestions = engine.suggestions(4);
+        let (intent, title) = suggestions.first().expect("a suggestion").clone();
+        chat.apply(Action::CustomerSent {
+            text: title.clone(),
+            now_ms: 1_000,
+            client_id: "m0".into(),
+            chosen: Some(intent.clone()),
+        });
+        assert_eq!(chat.messages[0].body, MessageBody::Text(title));
+        assert!(
+            matches!(&chat.messages[1].body, MessageBody::Answer { intent: answered, .. } if *answered == intent)
+        );
     }
 
     #[test]

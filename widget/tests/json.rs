@@ -32,6 +32,7 @@ fn busy_chat() -> ChatState {
             text: text.into(),
             now_ms: 1_000 + i as u64,
             client_id: format!("m{i}"),
+            chosen: None,
         });
     }
     chat.apply(Action::RequestPerson);

@@ -262,6 +262,39 @@ impl Engine {
     ) -> Turn {
         let redacted = redact_pii(customer_text);
         let a = self.assess(customer_text, &redacted.text);
+        self.decide(conversation, redacted, &a, now_ms)
+    }
+
+    /// The customer picked one of the bot's own questions (a suggestion showing the
+    /// entry's title): answers that entry, as if asked in its title's words, without
+    /// classifying the title again (near-synonym intents could answer another one).
+    /// A sensitive entry still offers a person, and one already shown counts as a
+    /// repeat. `None` when the knowledge base has no such intent.
+    pub fn respond_to_choice(
+        &self,
+        conversation: &mut Conversation,
+        intent: &str,
+        now_ms: u64,
+    ) -> Option<Turn> {
+        let index = self.model.kb.iter().position(|e| e.id == intent)?;
+        let title = &self.model.kb[index].title;
+        let chosen = Assessment {
+            best: Some((index, 1.0)),
+            in_scope: true,
+            sensitive_mass: 0.0,
+            signals: Signals::default(),
+        };
+        Some(self.decide(conversation, redact_pii(title), &chosen, now_ms))
+    }
+
+    /// Answers an assessed message and records it in `conversation`.
+    fn decide(
+        &self,
+        conversation: &mut Conversation,
+        redacted: Redacted,
+        a: &Assessment,
+        now_ms: u64,
+    ) -> Turn {
         conversation.push(Author::Customer, redacted.text.clone(), now_ms);
         conversation.sentiment.push(a.signals.sentiment);
         if let Some(kind) = a.signals.small_talk {

@@ -110,3 +110,21 @@ fn small_talk_gets_a_reply_in_kind_not_an_offer_of_a_person() {
     assert_eq!(t.answer.unwrap().intent, "card_arrival");
     assert_eq!(t.small_talk, None);
 }
+
+#[test]
+fn a_question_picked_from_the_bots_list_answers_its_own_entry() {
+    let e = engine();
+    for entry in e.kb_entries() {
+        let mut c = Conversation::new();
+        let t = e.respond_to_choice(&mut c, &entry.id, 0).unwrap();
+        assert_eq!(t.answer.unwrap().intent, entry.id);
+        assert_eq!(t.redacted.text, entry.title);
+        // A sensitive entry still offers a person beside its first step.
+        assert_eq!(t.escalation.is_some(), entry.sensitive, "{}", entry.id);
+    }
+    // Classifying a title can land on a near-synonym ("When will my card arrive?" is
+    // also how people ask for a delivery estimate); picking it cannot.
+    assert!(e
+        .respond_to_choice(&mut Conversation::new(), "no_such_intent", 0)
+        .is_none());
+}

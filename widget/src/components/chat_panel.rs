@@ -55,6 +55,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         text,
                         now_ms: crate::now_ms(),
                         client_id: crate::random_id(),
+                        chosen: None,
                     });
                 }
             }
@@ -78,13 +79,14 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
         _ => Vec::new(),
     };
-    let ask = |title: String| {
+    let ask = |intent: String, title: String| {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| {
             on_action.emit(Action::CustomerSent {
                 text: title.clone(),
                 now_ms: crate::now_ms(),
                 client_id: crate::random_id(),
+                chosen: Some(intent.clone()),
             })
         })
     };
@@ -124,8 +126,8 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 </ul>
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
-                        { for suggestions.into_iter().map(|(_, title)| html! {
-                            <button type="button" class="chip" dir="auto" onclick={ask(title.clone())}>{ title }</button>
+                        { for suggestions.into_iter().map(|(intent, title)| html! {
+                            <button type="button" class="chip" dir="auto" onclick={ask(intent, title.clone())}>{ title }</button>
                         }) }
                     </nav>
                 }
