@@ -3,7 +3,7 @@
 //! a person whom the agent API then sees.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use baton_tests::browser::{Browser, BrowserKind};
+use baton_tests::browser::{eventually, Browser, BrowserKind};
 use baton_tests::{in_both_browsers, Baton};
 use fantoccini::Locator;
 
@@ -179,8 +179,35 @@ async fn the_demo_page_embeds_the_widget_with_one_tag(kind: BrowserKind) {
         .await
         .unwrap();
     browser.find_in_widget(".panel").await;
-    browser.find_in_widget(".suggestions .chip").await;
+    let suggestion = browser.find_in_widget(".suggestions .chip").await;
     browser.screenshot("demo-widget-open").await;
+
+    // A suggestion answers its own question (classifying its words could pick a
+    // near-synonym).
+    assert_eq!(
+        suggestion.text().await.unwrap(),
+        "When will my card arrive?"
+    );
+    suggestion.click().await.unwrap();
+    browser
+        .wait_for_text(".message.from-bot", &card_arrival_answer_start())
+        .await;
+
+    // An unsure answer offers alternatives; tapping one asks it, and the offer is gone.
+    browser.ask("top up").await;
+    let alternative = browser.find_in_widget(".alternatives .chip").await;
+    let title = alternative.text().await.unwrap();
+    browser.screenshot("alternatives").await;
+    alternative.click().await.unwrap();
+    browser
+        .wait_for_text(".message.from-customer", &title)
+        .await;
+    eventually("the alternatives withdrawn once one was picked", || async {
+        let root = browser.widget().await;
+        let offers = root.find_all(Locator::Css(".alternatives")).await.ok()?;
+        offers.is_empty().then_some(())
+    })
+    .await;
     browser.close().await;
 }
 

@@ -43,6 +43,8 @@ pub struct Strings {
     pub small_talk: [&'static str; 5],
     /// The question after an answer.
     pub did_this_help: &'static str,
+    /// Before the alternatives offered beside an unsure answer.
+    pub did_you_mean: &'static str,
     /// Yes.
     pub yes: &'static str,
     /// No, talk to a person.
@@ -154,6 +156,7 @@ pub const EN: Strings = Strings {
         "Anything else I can help with?",
     ],
     did_this_help: "Did this answer your question?",
+    did_you_mean: "Or did you mean:",
     yes: "Yes",
     no_person: "No, talk to a person",
     glad: "Glad that helped.",
@@ -216,6 +219,7 @@ pub const FR: Strings = Strings {
         "Puis-je vous aider pour autre chose ?",
     ],
     did_this_help: "Cette réponse vous a-t-elle aidé ?",
+    did_you_mean: "Ou vouliez-vous dire :",
     yes: "Oui",
     no_person: "Non, parler à une personne",
     glad: "Ravi d'avoir pu aider.",
@@ -278,6 +282,7 @@ pub const AR: Strings = Strings {
         "هل هناك شيء آخر يمكنني مساعدتك به؟",
     ],
     did_this_help: "هل أجابت هذه الرسالة عن سؤالك؟",
+    did_you_mean: "أم تقصد:",
     yes: "نعم",
     no_person: "لا، أريد التحدث إلى موظف",
     glad: "يسعدنا أن ذلك ساعدك.",

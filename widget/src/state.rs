@@ -39,6 +39,9 @@ pub enum MessageBody {
         links: Vec<KbLink>,
         /// `None` until the customer says whether it helped.
         helpful: Option<bool>,
+        /// When the bot was unsure: the next likeliest questions, one tap each.
+        #[serde(default)]
+        alternatives: Vec<Alternative>,
     },
     /// The bot suggests a person, saying why.
     OfferPerson {
@@ -58,6 +61,15 @@ pub enum MessageBody {
     },
     /// Something happened in the conversation (an agent joined, left, closed it).
     Note(Note),
+}
+
+/// A question the customer may have meant instead, offered beside an unsure answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    /// Its intent, answered directly when tapped.
+    pub intent: String,
+    /// Its question, as the chip shows it.
+    pub title: String,
 }
 
 /// A line the widget itself writes into the conversation.
@@ -779,6 +791,15 @@ impl ChatState {
         let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
         if let Some(answer) = turn.answer {
             let body = RichText::parse(&answer.body);
+            let alternatives = turn
+                .alternatives
+                .iter()
+                .filter_map(|guess| engine.kb_entry(&guess.intent))
+                .map(|entry| Alternative {
+                    intent: entry.id.clone(),
+                    title: entry.title.clone(),
+                })
+                .collect();
             // The engine has already put the answer into its transcript.
             self.push(
                 Author::Bot,
@@ -787,6 +808,7 @@ impl ChatState {
                     body,
                     links: answer.links,
                     helpful: None,
+                    alternatives,
                 },
             );
         } else if let Some(kind) = turn.small_talk {
@@ -975,6 +997,45 @@ mod tests {
         assert_eq!(chat.messages[0].body, MessageBody::Text(title));
         assert!(
             matches!(&chat.messages[1].body, MessageBody::Answer { intent: answered, .. } if *answered == intent)
+        );
+    }
+
+    #[test]
+    fn an_unsure_answer_offers_alternatives_that_answer_themselves() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "my card");
+        let MessageBody::Answer {
+            intent,
+            alternatives,
+            ..
+        } = &chat.messages[1].body
+        else {
+            panic!("an answer: {:?}", chat.messages[1].body)
+        };
+        let first = alternatives
+            .first()
+            .expect("alternatives beside an unsure answer")
+            .clone();
+        assert!(alternatives.iter().all(|a| a.intent != *intent));
+        chat.apply(Action::CustomerSent {
+            text: first.title.clone(),
+            now_ms: 2_000,
+            client_id: "m2".into(),
+            chosen: Some(first.intent.clone()),
+        });
+        assert!(
+            matches!(&chat.messages[3].body, MessageBody::Answer { intent, .. } if *intent == first.intent)
+        );
+        // A saved chat from before alternatives existed still loads.
+        let mut saved = serde_json::to_value(chat.save()).unwrap();
+        saved["messages"][1]["body"]["Answer"]
+            .as_object_mut()
+            .unwrap()
+            .remove("alternatives");
+        let mut reloaded = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        reloaded.restore(serde_json::from_value(saved).unwrap());
+        assert!(
+            matches!(&reloaded.messages[1].body, MessageBody::Answer { alternatives, .. } if alternatives.is_empty())
         );
     }
 

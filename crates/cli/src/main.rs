@@ -531,6 +531,10 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("accuracy     {:.4}", report.accuracy);
             println!("macro-F1     {:.4}", report.macro_f1);
             println!("in scope     {:.4}", report.in_scope_rate);
+            println!(
+                "answered     {:.4} right; {:.4} right within one tap (the answer or an alternative, offered beside {:.4} of answers)",
+                report.answered_right, report.right_within_one_tap, report.with_alternatives
+            );
             println!("per message  {per_message_us:.1} µs");
             println!(
                 "{}",
@@ -539,6 +543,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     "macro_f1": report.macro_f1,
                     "n": report.n,
                     "in_scope_rate": report.in_scope_rate,
+                    "answered_right": report.answered_right,
+                    "right_within_one_tap": report.right_within_one_tap,
+                    "with_alternatives": report.with_alternatives,
                     "per_message_us": per_message_us,
                 })
             );
@@ -921,6 +928,14 @@ fn chat(engine: &Engine) -> Result<(), String> {
                 );
                 for link in &a.links {
                     println!("  -> {} <{}>", link.label, link.url);
+                }
+                for guess in &turn.alternatives {
+                    if let Some(entry) = engine.kb_entry(&guess.intent) {
+                        println!(
+                            "  or did you mean: {}  [{} {:.2}]",
+                            entry.title, entry.id, guess.confidence
+                        );
+                    }
                 }
                 last_intent = Some(a.intent.clone());
             }

@@ -21,6 +21,10 @@
 //!   [`baton_protocol::EscalationReason`]s. Sensitive intents always offer a person even
 //!   when the bot answers, and so does a message whose sensitive intents together are
 //!   likely enough, even if its single best intent is not sensitive.
+//! - **Alternatives.** An answer below 70 % confidence comes with the next likeliest
+//!   entries ([`Turn::alternatives`]); a customer who picks one, like one who taps a
+//!   suggested question, gets that entry's answer directly
+//!   ([`Engine::respond_to_choice`]), with no second classification.
 //! - **Small talk.** A message that is only a greeting, thanks, a goodbye, "ok" or
 //!   "what can you do" ([`SmallTalk`]) is answered in kind and escalates nothing,
 //!   unless it also asks for a person, is upset, says an answer did not help or names a

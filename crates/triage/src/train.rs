@@ -1466,6 +1466,13 @@ pub struct EvalReport {
     pub macro_f1: f64,
     /// Share of messages the engine kept in scope (confidence above the threshold).
     pub in_scope_rate: f64,
+    /// Share of messages answered with the right entry (in scope, top intent right).
+    pub answered_right: f64,
+    /// Share of messages whose right entry the customer sees: the answer, or one of
+    /// the alternatives offered beside an unsure answer.
+    pub right_within_one_tap: f64,
+    /// Share of messages whose answer came with alternatives.
+    pub with_alternatives: f64,
 }
 
 /// Evaluates `engine` on labelled examples.
@@ -1475,11 +1482,17 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
     let mut fn_: BTreeMap<&str, usize> = BTreeMap::new();
     let mut correct = 0;
     let mut in_scope = 0;
+    let (mut answered_right, mut within_one_tap, mut with_alternatives) = (0, 0, 0);
     for e in examples {
         let p = engine.predict(&e.text);
         let predicted = p.best.as_ref().map_or("", |g| g.intent.as_str());
         if p.in_scope {
             in_scope += 1;
+            answered_right += usize::from(predicted == e.label);
+            within_one_tap += usize::from(
+                predicted == e.label || p.alternatives.iter().any(|g| g.intent == e.label),
+            );
+            with_alternatives += usize::from(!p.alternatives.is_empty());
         }
         if predicted == e.label {
             correct += 1;
@@ -1509,11 +1522,15 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
         })
         .sum();
     let n = examples.len();
+    let share = |count: usize| count as f64 / n.max(1) as f64;
     EvalReport {
         n,
-        accuracy: correct as f64 / n.max(1) as f64,
+        accuracy: share(correct),
         macro_f1: f1_sum / labels.len().max(1) as f64,
-        in_scope_rate: in_scope as f64 / n.max(1) as f64,
+        in_scope_rate: share(in_scope),
+        answered_right: share(answered_right),
+        right_within_one_tap: share(within_one_tap),
+        with_alternatives: share(with_alternatives),
     }
 }
 

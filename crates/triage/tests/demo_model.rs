@@ -128,3 +128,28 @@ fn a_question_picked_from_the_bots_list_answers_its_own_entry() {
         .respond_to_choice(&mut Conversation::new(), "no_such_intent", 0)
         .is_none());
 }
+
+#[test]
+fn an_unsure_answer_comes_with_alternatives_a_sure_one_without() {
+    let e = engine();
+    // "my card" could be many things: the answer is a guess.
+    let t = e.respond(&mut Conversation::new(), "my card", 0);
+    let answer = t.answer.unwrap();
+    assert!(t.intent.unwrap().confidence < 0.7);
+    assert!(
+        (1..=2).contains(&t.alternatives.len()),
+        "{:?}",
+        t.alternatives
+    );
+    for alternative in &t.alternatives {
+        assert_ne!(alternative.intent, answer.intent);
+        assert!(alternative.confidence >= 0.1);
+        assert!(e.kb_entry(&alternative.intent).is_some());
+    }
+    let t = e.respond(&mut Conversation::new(), "I think my card was stolen", 0);
+    assert!(t.intent.unwrap().confidence >= 0.7);
+    assert!(t.alternatives.is_empty());
+    // No answer, no alternatives.
+    let t = e.respond(&mut Conversation::new(), "what is the weather in paris", 0);
+    assert!(t.answer.is_none() && t.alternatives.is_empty());
+}

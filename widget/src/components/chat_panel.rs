@@ -4,6 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::ask_chosen;
 use crate::components::handoff_view::{handoff_view, HandoffProps};
 use crate::components::message_view::{message_view, MessageProps};
 use crate::i18n::strings_for;
@@ -70,6 +71,10 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         })
     };
     let can_request_person = matches!(state.handoff, Handoff::None | Handoff::Ended { .. });
+    let latest_customer_message = state
+        .messages
+        .iter()
+        .rposition(|m| m.author == baton_protocol::Author::Customer);
     let greeting = if greeting.is_empty() {
         strings.greeting.to_owned()
     } else {
@@ -78,17 +83,6 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
     let suggestions: Vec<(String, String)> = match &state.engine {
         EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
         _ => Vec::new(),
-    };
-    let ask = |intent: String, title: String| {
-        let on_action = on_action.clone();
-        Callback::from(move |_: MouseEvent| {
-            on_action.emit(Action::CustomerSent {
-                text: title.clone(),
-                now_ms: crate::now_ms(),
-                client_id: crate::random_id(),
-                chosen: Some(intent.clone()),
-            })
-        })
     };
     html! {
         <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
@@ -122,12 +116,13 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         on_action,
                         can_request_person,
                         pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
+                        current: latest_customer_message.is_none_or(|latest| message.id > latest),
                     })) }
                 </ul>
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
                         { for suggestions.into_iter().map(|(intent, title)| html! {
-                            <button type="button" class="chip" dir="auto" onclick={ask(intent, title.clone())}>{ title }</button>
+                            <button type="button" class="chip" dir="auto" onclick={ask_chosen(on_action, intent, title.clone())}>{ title }</button>
                         }) }
                     </nav>
                 }

@@ -3,6 +3,7 @@
 use baton_protocol::{is_safe_url, Author};
 use yew::prelude::*;
 
+use crate::components::ask_chosen;
 use crate::components::rich_text_view::rich_text_view;
 use crate::i18n::Strings;
 use crate::state::{Action, ChatMessage, MessageBody, Note};
@@ -19,6 +20,9 @@ pub struct MessageProps<'a> {
     pub can_request_person: bool,
     /// Whether this customer message still waits in the outbox.
     pub pending: bool,
+    /// Whether the message answers the customer's latest message (its alternatives
+    /// are only offered until the customer writes again).
+    pub current: bool,
 }
 
 /// A customer, bot or agent bubble, keyed by its id. A plain view function, not a
@@ -31,6 +35,7 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         on_action,
         can_request_person,
         pending,
+        current,
     } = props;
     let class = match message.author {
         Author::Customer => "message from-customer",
@@ -68,8 +73,11 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             body,
             links,
             helpful,
+            alternatives,
             ..
         } => {
+            let offer_alternatives =
+                current && can_request_person && helpful.is_none() && !alternatives.is_empty();
             let message_id = message.id;
             let answer = |helpful: bool| {
                 let on_action = on_action.clone();
@@ -90,6 +98,14 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                                 <li><a href={link.url.clone()} target="_blank" rel="noopener noreferrer">{ link.label.clone() }</a></li>
                             }) }
                         </ul>
+                    }
+                    if offer_alternatives {
+                        <div class="alternatives" role="group" aria-label={strings.did_you_mean}>
+                            <span>{ strings.did_you_mean }</span>
+                            { for alternatives.iter().map(|alternative| html! {
+                                <button type="button" class="chip" dir="auto" onclick={ask_chosen(on_action, alternative.intent.clone(), alternative.title.clone())}>{ alternative.title.clone() }</button>
+                            }) }
+                        </div>
                     }
                     <div class="feedback" role="group" aria-label={strings.did_this_help}>
                         { match helpful {
