@@ -330,6 +330,10 @@ impl Engine {
     ) -> Turn {
         conversation.push(Author::Customer, redacted.text.clone(), now_ms);
         conversation.sentiment.push(a.signals.sentiment);
+        // A bare "no" right after an answer replies to "Did this answer your question?".
+        let not_helped =
+            a.signals.not_helped || (a.signals.bare_no && conversation.last_turn_answered);
+        conversation.last_turn_answered = false;
         if let Some(kind) = a.signals.small_talk {
             // Not a question the bot failed to answer: reply in kind, escalate nothing.
             conversation.push(Author::Bot, kind.reply().to_string(), now_ms);
@@ -368,7 +372,7 @@ impl Engine {
             reasons.push(EscalationReason::SensitiveIntent);
             score = score.max(0.9);
         }
-        let repeated = a.signals.not_helped
+        let repeated = not_helped
             || conversation.unhelpful_streak > 0
             || guess
                 .as_ref()
@@ -378,7 +382,7 @@ impl Engine {
             score = score.max(0.8);
         }
         // A bare request for a person is not a question the bot failed to answer.
-        if guess.is_none() && !a.signals.explicit_request && !a.signals.not_helped {
+        if guess.is_none() && !a.signals.explicit_request && !not_helped {
             reasons.push(EscalationReason::OutOfScope);
             let conf = a.best.map_or(0.0, |(_, p)| p);
             score = score.max(0.5 + 0.5 * (1.0 - conf));
@@ -396,6 +400,7 @@ impl Engine {
             body: e.answer.clone(),
             links: e.links.clone(),
         });
+        conversation.last_turn_answered = answer.is_some();
         match &answer {
             Some(ans) => {
                 conversation.push(
@@ -407,7 +412,7 @@ impl Engine {
                     conversation.answers_shown.push(ans.intent.clone());
                 }
             }
-            None if guess.is_none() && !a.signals.explicit_request => {
+            None if guess.is_none() && !a.signals.explicit_request && !not_helped => {
                 conversation.push(Author::Bot, DONT_KNOW_REPLY.to_string(), now_ms);
             }
             None => {}
@@ -491,6 +496,9 @@ pub struct Conversation {
     reasons: Vec<EscalationReason>,
     best_intent: Option<IntentGuess>,
     summary: String,
+    /// The bot's last turn showed an answer (so a bare "no" now means it did not help).
+    #[serde(default)]
+    last_turn_answered: bool,
 }
 
 impl Conversation {

@@ -15,6 +15,9 @@ pub(crate) struct Signals {
     pub(crate) sentiment: f32,
     /// The customer said the previous answer did not help.
     pub(crate) not_helped: bool,
+    /// The whole message is a bare "no" ("nope", "not really"): after an answer, the
+    /// reply to "Did this answer your question?".
+    pub(crate) bare_no: bool,
     /// Words of a topic that always deserves a person: fraud, theft, being locked
     /// out, hardship, bereavement, complaints.
     pub(crate) sensitive_topic: bool,
@@ -394,6 +397,18 @@ const NOT_HELPED: &[&[&str]] = &[
     &["still", "dont", "understand"],
 ];
 
+/// Whole messages that only say no.
+const BARE_NO: &[&[&str]] = &[
+    &["no"],
+    &["nope"],
+    &["nah"],
+    &["not", "really"],
+    &["no", "not", "really"],
+    &["no", "it", "didnt"],
+    &["it", "didnt"],
+    &["no", "it", "did", "not"],
+];
+
 fn contains_seq(words: &[&str], seq: &[&str]) -> bool {
     !seq.is_empty() && words.windows(seq.len()).any(|w| w == seq)
 }
@@ -456,6 +471,7 @@ pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
         frustration,
         sentiment,
         not_helped,
+        bare_no: BARE_NO.contains(&words.as_slice()),
         sensitive_topic,
         small_talk: small_talk(&words).filter(|_| !needs_more_than_a_reply),
     }
@@ -614,6 +630,8 @@ mod tests {
 
     #[test]
     fn not_helped_phrases() {
+        assert!(sig("Nope.").bare_no && sig("not really").bare_no);
+        assert!(!sig("no card arrived").bare_no);
         assert!(sig("that didn't help").not_helped);
         assert!(sig("That's not what I asked").not_helped);
         assert!(!sig("help me activate my card").not_helped);

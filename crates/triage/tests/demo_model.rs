@@ -153,3 +153,22 @@ fn an_unsure_answer_comes_with_alternatives_a_sure_one_without() {
     let t = e.respond(&mut Conversation::new(), "what is the weather in paris", 0);
     assert!(t.answer.is_none() && t.alternatives.is_empty());
 }
+
+#[test]
+fn a_bare_no_after_an_answer_means_it_did_not_help() {
+    let e = engine();
+    let reasons = |c: &mut Conversation, text: &str| {
+        e.respond(c, text, 0)
+            .escalation
+            .map(|x| x.reasons)
+            .unwrap_or_default()
+    };
+    let mut c = Conversation::new();
+    e.respond(&mut c, "When will my new card arrive?", 0);
+    assert_eq!(reasons(&mut c, "nope"), [EscalationReason::RepeatedFailure]);
+    // Out of the blue, "no" is just not a question the bot can answer.
+    assert_eq!(
+        reasons(&mut Conversation::new(), "no"),
+        [EscalationReason::OutOfScope]
+    );
+}
