@@ -148,12 +148,13 @@ pub const EN: Strings = Strings {
     greeting: "Hi! Ask me anything about your order, card or payments. If you'd rather talk to a person, tap \"Talk to a person\" at any time.",
     loading: "Getting ready…",
     dont_know: "I'm not sure I can answer that well, and I'd rather not guess. A person can help.",
+    // The engine's own words, which the agent's transcript records.
     small_talk: [
-        "Hi! What can I help you with?",
-        "You're welcome! Is there anything else I can help with?",
-        "Thanks for chatting. Goodbye!",
-        "I answer common questions straight away, and a person is one tap away for anything else. What would you like to know?",
-        "Anything else I can help with?",
+        SmallTalk::Greeting.reply(),
+        SmallTalk::Thanks.reply(),
+        SmallTalk::Goodbye.reply(),
+        SmallTalk::Capabilities.reply(),
+        SmallTalk::Acknowledgement.reply(),
     ],
     did_this_help: "Did this answer your question?",
     did_you_mean: "Or did you mean:",

@@ -347,12 +347,10 @@ impl Engine {
             };
         }
 
-        let guess = a.best.filter(|_| a.in_scope).and_then(|(i, p)| {
-            self.model.kb.get(i).map(|e| IntentGuess {
-                intent: e.id.clone(),
-                confidence: p,
-            })
-        });
+        let guess = a
+            .best
+            .filter(|_| a.in_scope)
+            .and_then(|(i, p)| self.guess(i, p));
         let entry = guess.as_ref().and_then(|g| self.kb_entry(&g.intent));
 
         let mut reasons = Vec::new();

@@ -28,15 +28,20 @@ pub(crate) struct Signals {
 
 /// A message that is only conversation: the bot replies in kind instead of saying it
 /// cannot answer, and offers no person for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+///
+/// Declared in order of precedence: a message that marks several kinds ("ok thanks,
+/// bye") is the first of them (`Ord`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SmallTalk {
-    /// "hi", "good morning", "hello there".
-    Greeting,
     /// "thanks", "thank you so much", "great, that helped".
     Thanks,
     /// "bye", "that's all, goodbye".
     Goodbye,
+    /// "hi", "good morning", "hello there".
+    Greeting,
     /// "help", "what can you do?", "how does this work".
     Capabilities,
     /// "ok", "yes", "got it".
@@ -45,8 +50,8 @@ pub enum SmallTalk {
 
 impl SmallTalk {
     /// The bot's reply in English, as the transcript an agent reads records it (the
-    /// widget shows its own translation).
-    pub fn reply(self) -> &'static str {
+    /// widget shows the same words in English, its own translation otherwise).
+    pub const fn reply(self) -> &'static str {
         match self {
             SmallTalk::Greeting => "Hi! What can I help you with?",
             SmallTalk::Thanks => "You're welcome! Is there anything else I can help with?",
@@ -64,8 +69,7 @@ impl SmallTalk {
 const SMALL_TALK_MAX_WORDS: usize = 8;
 /// Words of small talk, each with the kind it marks (`None`: it marks none on its own,
 /// like "so" or "you"). A message is small talk when every word is here; its kind is
-/// the first of thanks, goodbye, greeting, capabilities, acknowledgement that a word
-/// marks.
+/// the first, in [`SmallTalk`]'s order, that a word marks.
 const SMALL_TALK_WORDS: &[(&str, Option<SmallTalk>)] = &[
     ("hi", Some(SmallTalk::Greeting)),
     ("hii", Some(SmallTalk::Greeting)),
@@ -473,7 +477,11 @@ pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
         not_helped,
         bare_no: BARE_NO.contains(&words.as_slice()),
         sensitive_topic,
-        small_talk: small_talk(&words).filter(|_| !needs_more_than_a_reply),
+        small_talk: if needs_more_than_a_reply {
+            None
+        } else {
+            small_talk(&words)
+        },
     }
 }
 
@@ -483,26 +491,24 @@ fn small_talk(words: &[&str]) -> Option<SmallTalk> {
     if words.is_empty() || words.len() > SMALL_TALK_MAX_WORDS {
         return None;
     }
-    let mut marked = Vec::with_capacity(words.len());
-    for word in words {
-        let &(_, kind) = SMALL_TALK_WORDS.iter().find(|(w, _)| w == word)?;
-        marked.extend(kind);
-    }
-    if CAPABILITY_PHRASES
+    // Every word must be small talk; the words that mark a kind say which.
+    let marks: Vec<Option<SmallTalk>> = words
         .iter()
-        .any(|seq| contains_seq(words, seq))
-    {
-        marked.push(SmallTalk::Capabilities);
-    }
-    [
-        SmallTalk::Thanks,
-        SmallTalk::Goodbye,
-        SmallTalk::Greeting,
-        SmallTalk::Capabilities,
-        SmallTalk::Acknowledgement,
-    ]
-    .into_iter()
-    .find(|kind| marked.contains(kind))
+        .map(|word| {
+            SMALL_TALK_WORDS
+                .iter()
+                .find(|(w, _)| w == word)
+                .map(|&(_, kind)| kind)
+        })
+        .collect::<Option<_>>()?;
+    let asks_what_the_bot_does = CAPABILITY_PHRASES
+        .iter()
+        .any(|seq| contains_seq(words, seq));
+    marks
+        .into_iter()
+        .flatten()
+        .chain(asks_what_the_bot_does.then_some(SmallTalk::Capabilities))
+        .min()
 }
 
 fn longest_run(text: &str, set: &[char]) -> usize {

@@ -1486,15 +1486,15 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
     for e in examples {
         let p = engine.predict(&e.text);
         let predicted = p.best.as_ref().map_or("", |g| g.intent.as_str());
+        let right = predicted == e.label;
         if p.in_scope {
             in_scope += 1;
-            answered_right += usize::from(predicted == e.label);
-            within_one_tap += usize::from(
-                predicted == e.label || p.alternatives.iter().any(|g| g.intent == e.label),
-            );
+            answered_right += usize::from(right);
+            within_one_tap +=
+                usize::from(right || p.alternatives.iter().any(|g| g.intent == e.label));
             with_alternatives += usize::from(!p.alternatives.is_empty());
         }
-        if predicted == e.label {
+        if right {
             correct += 1;
             *tp.entry(&e.label).or_default() += 1;
         } else {
