@@ -8,7 +8,7 @@ use baton_protocol::{AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTra
 use baton_relay::{
     helpdesk_agent_name, parse_webhook_secrets, signed_request_payload, validate_id,
     AgentDirectory, Limits, RelayError, RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER,
-    DEFAULT_LEASE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
+    DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
 };
 use serde::Deserialize;
 use worker::js_sys::Uint8Array;
@@ -47,13 +47,15 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
         (Method::Get, "queue") => {
             let query: SiteQuery = query(&request, "`site` is required")?;
             caller.may_use(&query.site)?;
-            // Routing by language and skill: the agent's own first (`route_for_agent`).
-            let path = format!(
-                "/queue?site={}&languages={}&skills={}",
-                query.site,
-                agent.languages.join(","),
-                agent.skills.join(",")
-            );
+            // Routing by language and skill: the agent's own first (`route_for_agent`);
+            // asking also keeps the agent online for the waiting customers.
+            let mut url = worker::Url::parse("https://queue/queue").map_err(worker::Error::from)?;
+            url.query_pairs_mut()
+                .append_pair("site", &query.site)
+                .append_pair("agent", &agent.id)
+                .append_pair("languages", &agent.languages.join(","))
+                .append_pair("skills", &agent.skills.join(","));
+            let path = format!("/queue?{}", url.query().unwrap_or_default());
             forward(env, &query.site, &path).await
         }
         (Method::Get, "analytics") => {
@@ -193,10 +195,22 @@ async fn act(
 /// How long a claim lasts unless the console renews it: `BATON_CLAIM_LEASE_MS`, or a
 /// minute.
 fn lease_ms(env: &Env) -> u64 {
-    env.var("BATON_CLAIM_LEASE_MS")
+    millis_var(env, "BATON_CLAIM_LEASE_MS", DEFAULT_LEASE_MS)
+}
+
+/// How long an agent counts as online after they last showed up: `BATON_PRESENCE_MS`,
+/// or two minutes.
+pub(crate) fn presence_ms(env: &Env) -> u64 {
+    millis_var(env, "BATON_PRESENCE_MS", DEFAULT_PRESENCE_MS)
+}
+
+/// A duration in milliseconds from a worker variable, or `default` when it is unset or
+/// not a number.
+fn millis_var(env: &Env, name: &str, default: u64) -> u64 {
+    env.var(name)
         .ok()
         .and_then(|value| value.to_string().parse().ok())
-        .unwrap_or(DEFAULT_LEASE_MS)
+        .unwrap_or(default)
 }
 
 /// Every agent the edge accepts: `BATON_AGENTS` (a JSON list, one token each) and the

@@ -21,6 +21,7 @@ use baton_relay::{
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
+use crate::agent::presence_ms;
 use crate::conversation::{
     AppendEvent, ConversationMeta, CreateConversation, CONVERSATION_BINDING,
 };
@@ -150,7 +151,7 @@ impl SiteQueue {
         if let Some(existing_id) = storage.get::<String>(&idempotency_key).await? {
             if let Some(existing) = self.stored(&existing_id).await? {
                 let book = self.book().await?;
-                let status = book.status(&existing_id);
+                let status = self.status(&book, &existing_id)?;
                 // A retry after a failure half-way finishes the job; creating the
                 // conversation's object twice is harmless.
                 self.create_conversation(&existing, status).await?;
@@ -184,13 +185,14 @@ impl SiteQueue {
         // Load, change and store the book with no outside call in between, so two
         // escalations arriving together cannot lose each other.
         let mut book = self.book().await?;
-        let before = statuses(&book);
+        book.site.clone_from(&stored.request.site);
+        let before = self.statuses(&book)?;
         book.enqueue(WaitingConversation {
             conversation_id: stored.conversation_id.clone(),
             created_at_ms: stored.created_at_ms,
             reasons: stored.request.packet.reasons.clone(),
         });
-        let status = book.status(&stored.conversation_id);
+        let status = self.status(&book, &stored.conversation_id)?;
         let mut stats = self.stats().await?;
         stats.record_escalation(&stored.request.packet.reasons);
         storage
@@ -255,7 +257,19 @@ impl SiteQueue {
 
     async fn snapshot(&self, request: &Request) -> Result<Response, EdgeError> {
         self.expire_leases_now().await?;
-        let book = self.book().await?;
+        let mut book = self.book().await?;
+        // The agent asking is online: waiting customers hear of it when they were told
+        // nobody was.
+        let agent_id = query_value(request, "agent").unwrap_or_default();
+        if !agent_id.is_empty() {
+            let before = self.statuses(&book)?;
+            let now_ms = worker::Date::now().as_millis();
+            if book.agent_seen(&agent_id, now_ms, presence_ms(&self.env)) {
+                self.state.storage().put(BOOK_KEY, &book).await?;
+                self.push_positions(&before, &book, None).await?;
+                self.schedule_alarm(&book).await?;
+            }
+        }
         let sites = site_directory(&self.env)?;
         let mut waiting = Vec::with_capacity(book.waiting.len());
         let mut site = query_value(request, "site").unwrap_or_default();
@@ -339,7 +353,8 @@ impl SiteQueue {
             .ok_or(EdgeError::UnknownConversation)?;
         self.expire_leases_now().await?;
         let mut book = self.book().await?;
-        let before = statuses(&book);
+        let before = self.statuses(&book)?;
+        book.agent_seen(&agent.id, now_ms, presence_ms(&self.env));
         let mut stats = self.stats().await?;
         let mut events = Vec::new();
         let mut closed = false;
@@ -400,7 +415,7 @@ impl SiteQueue {
             last_event = Some(self.conversation_call(&id, "append", &append).await?);
         }
         self.push_positions(&before, &book, None).await?;
-        self.schedule_lease_alarm(&book).await?;
+        self.schedule_alarm(&book).await?;
         let result = AgentActionResult {
             conversation_id: id.clone(),
             claim: book.claimed.get(&id).map(baton_relay::Claim::info),
@@ -417,7 +432,7 @@ impl SiteQueue {
     async fn withdraw(&self, request: &Request) -> Result<Response, EdgeError> {
         let id = query_value(request, "conversation").unwrap_or_default();
         let mut book = self.book().await?;
-        let before = statuses(&book);
+        let before = self.statuses(&book)?;
         book.withdraw(&id);
         self.state.storage().put(BOOK_KEY, &book).await?;
         self.push_positions(&before, &book, None).await?;
@@ -450,7 +465,8 @@ impl SiteQueue {
         json_response(202, &serde_json::json!({ "ok": true }))
     }
 
-    /// The alarm: claims whose agent vanished go back to the queue.
+    /// The alarm: claims whose agent vanished go back to the queue, and agents who
+    /// stopped showing up are no longer online.
     async fn expire_leases(&self) -> Result<Response, EdgeError> {
         self.expire_leases_now().await?;
         json_response(200, &serde_json::json!({ "ok": true }))
@@ -458,10 +474,11 @@ impl SiteQueue {
 
     async fn expire_leases_now(&self) -> Result<(), EdgeError> {
         let mut book = self.book().await?;
-        let before = statuses(&book);
+        let before = self.statuses(&book)?;
         let now_ms = worker::Date::now().as_millis();
         let lapsed = book.expire_leases(now_ms);
-        if lapsed.is_empty() {
+        let gone = book.forget_absent(now_ms);
+        if lapsed.is_empty() && !gone {
             return Ok(());
         }
         self.state.storage().put(BOOK_KEY, &book).await?;
@@ -476,14 +493,15 @@ impl SiteQueue {
                 .await?;
         }
         self.push_positions(&before, &book, None).await?;
-        self.schedule_lease_alarm(&book).await
+        self.schedule_alarm(&book).await
     }
 
-    async fn schedule_lease_alarm(&self, book: &QueueBook) -> Result<(), EdgeError> {
+    /// Wakes the queue when a lease or an agent's presence runs out.
+    async fn schedule_alarm(&self, book: &QueueBook) -> Result<(), EdgeError> {
         let storage = self.state.storage();
-        match book.next_lease_end_ms() {
+        match book.next_deadline_ms() {
             Some(at_ms) => {
-                // An offset from now; a lease already over fires at once.
+                // An offset from now; a deadline already past fires at once.
                 let now_ms = worker::Date::now().as_millis();
                 let offset = i64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(i64::MAX);
                 storage.set_alarm(offset).await?;
@@ -500,7 +518,7 @@ impl SiteQueue {
         book: &QueueBook,
         skip: Option<&str>,
     ) -> Result<(), EdgeError> {
-        for (id, status) in statuses(book) {
+        for (id, status) in self.statuses(book)? {
             if skip == Some(id.as_str()) {
                 continue;
             }
@@ -554,6 +572,34 @@ impl SiteQueue {
             .unwrap_or_default())
     }
 
+    /// A waiting conversation's place as the customer is told it.
+    fn status(&self, book: &QueueBook, id: &str) -> Result<Option<QueueStatus>, EdgeError> {
+        let sees_everyone = self.sees_every_agent(book)?;
+        Ok(book.status(id).map(|status| as_told(status, sees_everyone)))
+    }
+
+    /// Every waiting conversation's place, to compare before and after a change.
+    fn statuses(&self, book: &QueueBook) -> Result<Vec<(String, QueueStatus)>, EdgeError> {
+        let sees_everyone = self.sees_every_agent(book)?;
+        Ok(book
+            .waiting
+            .iter()
+            .filter_map(|w| {
+                book.status(&w.conversation_id)
+                    .map(|status| (w.conversation_id.clone(), as_told(status, sees_everyone)))
+            })
+            .collect())
+    }
+
+    /// Whether every person who may answer the site's customers uses the console: not
+    /// when the site relays escalations to a helpdesk, whose people the queue does not
+    /// see.
+    fn sees_every_agent(&self, book: &QueueBook) -> Result<bool, EdgeError> {
+        Ok(site_directory(&self.env)?
+            .get(&book.site)
+            .is_none_or(|site| site.webhook_url.is_none()))
+    }
+
     async fn stats(&self) -> Result<SiteStats, EdgeError> {
         Ok(self
             .state
@@ -564,15 +610,13 @@ impl SiteQueue {
     }
 }
 
-/// Every waiting conversation's place, to compare before and after a change.
-fn statuses(book: &QueueBook) -> Vec<(String, QueueStatus)> {
-    book.waiting
-        .iter()
-        .filter_map(|w| {
-            book.status(&w.conversation_id)
-                .map(|status| (w.conversation_id.clone(), status))
-        })
-        .collect()
+/// A status as the customer is told it: "nobody is online" only when the queue sees
+/// everyone who could answer.
+fn as_told(mut status: QueueStatus, sees_everyone: bool) -> QueueStatus {
+    if !sees_everyone && status.agents_online == Some(0) {
+        status.agents_online = None;
+    }
+    status
 }
 
 /// How the console lists a stored conversation.
@@ -605,11 +649,13 @@ fn accepted(stored: &StoredConversation, status: Option<QueueStatus>) -> Escalat
     let status = status.unwrap_or(QueueStatus {
         position: 1,
         estimated_wait_seconds: 0,
+        agents_online: None,
     });
     EscalationAccepted {
         conversation_id: stored.conversation_id.clone(),
         customer_token: stored.customer_token.clone(),
         queue_position: status.position,
         estimated_wait_seconds: status.estimated_wait_seconds,
+        agents_online: status.agents_online,
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use baton_protocol::{
     ApiError, Author, ConversationEvent, ConversationUpdate, EscalationAccepted, EscalationReason,
-    EventBody, HandoffPacket, SiteAnalytics, TranscriptEntry,
+    EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
 };
 use baton_tests::{escalation, unique_id, Baton};
 use futures_util::StreamExt;
@@ -488,6 +488,59 @@ where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     next_update_within(socket, Duration::from_secs(10)).await
+}
+
+/// A site whose queue only this test opens, so who is online there is its to say.
+const AFTER_HOURS: &str = "after-hours";
+
+#[tokio::test]
+async fn waiting_customers_hear_live_whether_anyone_is_online() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = baton
+        .escalate(&escalation(
+            AFTER_HOURS,
+            packet(&[EscalationReason::ExplicitRequest]),
+        ))
+        .await;
+    assert_eq!(
+        accepted.agents_online,
+        Some(0),
+        "nobody has the site's queue open"
+    );
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(baton.live_url(AFTER_HOURS, &accepted, 0))
+            .await
+            .unwrap();
+    let waiting = next_update(&mut socket).await.queue.unwrap();
+    assert_eq!(waiting.agents_online, Some(0));
+
+    // Sam opens the console, which asks for the queue: the customer hears at once.
+    baton.queue_as(&sam.token, AFTER_HOURS).await;
+    let online = next_queue_change(&mut socket, &waiting, Duration::from_secs(10)).await;
+    assert_eq!(online.agents_online, Some(1));
+    assert_eq!(online.position, waiting.position);
+
+    // Sam closes the console. When the presence runs out (`BATON_PRESENCE_MS`, 8 s in
+    // the tests) the queue's alarm tells the customer, without anyone asking.
+    let gone = next_queue_change(&mut socket, &online, Duration::from_secs(60)).await;
+    assert_eq!(gone.agents_online, Some(0));
+}
+
+/// The next queue status on the live channel that differs from `from`.
+async fn next_queue_change<S>(socket: &mut S, from: &QueueStatus, limit: Duration) -> QueueStatus
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let Some(queue) = next_update_within(socket, left).await.queue {
+            if queue != *from {
+                return queue;
+            }
+        }
+    }
 }
 
 #[tokio::test]

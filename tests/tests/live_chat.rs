@@ -192,6 +192,7 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
         customer_token: token.as_str().unwrap().to_owned(),
         queue_position: 0,
         estimated_wait_seconds: 0,
+        agents_online: None,
     };
     let again = baton
         .customer_post(SITE, &accepted, "csat", &json!({ "rating": 1 }))
@@ -333,8 +334,44 @@ async fn wait_focus(browser: &Browser, script: &str, expected: &str) {
     .await;
 }
 
+/// After hours: the customer is told nobody is online instead of a made-up wait, and
+/// sees the wait as soon as an agent opens the console.
+async fn a_customer_is_told_when_nobody_is_online(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    // A site of this browser's own: no other test's agent is online there.
+    let site = format!("after-hours-{}", kind.name());
+    let browser = Browser::start(kind).await;
+    let page = format!("/test/endpoint.html?site={site}");
+    browser.client.goto(&baton.url(&page)).await.unwrap();
+    escalate_in_widget(&browser, "I want to change my delivery address").await;
+    browser
+        .wait_for_text(".queued .nobody-online", "Nobody from the team is online")
+        .await;
+    let root = browser.widget().await;
+    assert!(
+        root.find(Locator::Css(".queued .wait")).await.is_err(),
+        "no wait is promised while nobody is online"
+    );
+    browser.screenshot("nobody-online").await;
+
+    // An agent opens the console for the site, which asks for its queue.
+    baton.queue(&site).await;
+    browser
+        .wait_for_text(".queued .wait", "Estimated wait")
+        .await;
+    assert!(
+        root.find(Locator::Css(".queued .nobody-online"))
+            .await
+            .is_err(),
+        "the notice is gone once someone is online"
+    );
+    assert_eq!(browser.axe_violations().await, json!([]));
+    browser.close().await;
+}
+
 in_both_browsers!(
     a_person_joins_and_replies_live_and_markup_stays_inert,
     no_message_is_lost_while_the_edge_is_away,
     the_whole_flow_works_from_the_keyboard,
+    a_customer_is_told_when_nobody_is_online,
 );

@@ -243,6 +243,9 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
     let mut accepted = Vec::new();
     for site in ["flaky", "patient", "gone", "dead"] {
         let conversation = baton.escalate(&escalation(site, packet())).await;
+        // The helpdesk's people are invisible to the queue: nobody in the console does
+        // not mean nobody at all, so the customer is not told that.
+        assert_eq!(conversation.agents_online, None, "{site}");
         accepted.push((site, conversation.conversation_id));
     }
 

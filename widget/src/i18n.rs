@@ -71,6 +71,8 @@ pub struct Strings {
     pub queue_position: &'static str,
     /// Estimated wait, `{minutes}` replaced.
     pub queue_wait: &'static str,
+    /// Instead of a wait, when nobody from the team is online.
+    pub queue_nobody_online: &'static str,
     /// Label of the "Suggested questions" list.
     pub suggestions: &'static str,
     /// Caption of masked personal data.
@@ -171,6 +173,7 @@ pub const EN: Strings = Strings {
     retry: "Try again",
     queue_position: "You're number {position} in line.",
     queue_wait: "Estimated wait: about {minutes} min. You can keep this page open or come back later.",
+    queue_nobody_online: "Nobody from the team is online right now. Your place is kept: the first person back will answer here, so you can come back to this page later.",
     suggestions: "Common questions",
     masked_note: "masked",
     agent_joined: "{name} joined the conversation.",
@@ -234,6 +237,7 @@ pub const FR: Strings = Strings {
     retry: "Réessayer",
     queue_position: "Vous êtes numéro {position} dans la file.",
     queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
+    queue_nobody_online: "Personne de l'équipe n'est en ligne pour le moment. Votre place est gardée : la première personne de retour vous répondra ici, vous pouvez donc revenir sur cette page plus tard.",
     suggestions: "Questions fréquentes",
     masked_note: "masqué",
     agent_joined: "{name} a rejoint la conversation.",
@@ -297,6 +301,7 @@ pub const AR: Strings = Strings {
     retry: "أعد المحاولة",
     queue_position: "ترتيبك في قائمة الانتظار: {position}.",
     queue_wait: "مدة الانتظار المتوقعة: نحو {minutes} دقيقة. يمكنك إبقاء هذه الصفحة مفتوحة أو العودة لاحقًا.",
+    queue_nobody_online: "لا أحد من الفريق متصل الآن. مكانك محفوظ، وأول من يعود سيرد عليك هنا، لذا يمكنك العودة إلى هذه الصفحة لاحقًا.",
     suggestions: "أسئلة شائعة",
     masked_note: "مخفي",
     agent_joined: "انضم {name} إلى المحادثة.",

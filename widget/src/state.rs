@@ -511,6 +511,7 @@ impl ChatState {
                     queue: Some(QueueStatus {
                         position: accepted.queue_position,
                         estimated_wait_seconds: accepted.estimated_wait_seconds,
+                        agents_online: accepted.agents_online,
                     }),
                     // Messages typed while the hand-off was on its way go now.
                     outbox: std::mem::take(&mut self.live.outbox),
@@ -1115,6 +1116,7 @@ mod tests {
             customer_token: "t".into(),
             queue_position: 1,
             estimated_wait_seconds: 60,
+            agents_online: Some(1),
         }));
         let before = chat.messages.len();
         sent(&mut chat, "When will my card arrive?");
@@ -1217,6 +1219,7 @@ mod tests {
             customer_token: "t".into(),
             queue_position: 3,
             estimated_wait_seconds: 600,
+            agents_online: Some(2),
         }));
         assert!(effects
             .iter()

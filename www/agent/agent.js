@@ -19,6 +19,10 @@ const FRIENDLY_ERRORS = {
   not_in_queue: "This conversation is no longer in the queue.",
 };
 const QUEUE_EVERY_MS = 2000;
+// In a background tab the console still asks, less often: asking is what keeps its agent
+// online for waiting customers (the edge counts an agent online for two minutes after
+// they last asked, and browsers slow background timers to about once a minute).
+const HIDDEN_QUEUE_EVERY_MS = 30000;
 const EVENTS_EVERY_MS = 1000;
 const RENEW_EVERY_MS = 20000;
 const AMBER_AFTER_MS = 2 * 60 * 1000;
@@ -163,7 +167,6 @@ function fillTransferTargets() {
 async function refreshQueue() {
   clearTimeout(state.queueTimer);
   if (!state.me) return;
-  if (document.hidden) { state.queueTimer = setTimeout(refreshQueue, QUEUE_EVERY_MS); return; }
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site() }));
@@ -180,7 +183,7 @@ async function refreshQueue() {
       say("Offline; retrying…");
     }
   }
-  state.queueTimer = setTimeout(refreshQueue, QUEUE_EVERY_MS);
+  state.queueTimer = setTimeout(refreshQueue, document.hidden ? HIDDEN_QUEUE_EVERY_MS : QUEUE_EVERY_MS);
 }
 
 document.addEventListener("visibilitychange", () => {

@@ -117,6 +117,19 @@ pub(crate) fn assets(tools: &Tools) -> Result<()> {
     Ok(())
 }
 
+/// Serves the demo model as these sites' models too (test sites that need a working
+/// widget).
+pub(crate) fn demo_model_for(sites: &[&str]) -> Result<()> {
+    let models = site_dir().join("sites");
+    for site in sites {
+        copy_file(
+            &models.join("demo/model.bin"),
+            &models.join(site).join("model.bin"),
+        )?;
+    }
+    Ok(())
+}
+
 /// Builds the worker with worker-build unless its output is newer than the sources.
 pub(crate) fn edge(tools: &Tools) -> Result<()> {
     let root = workspace_root();

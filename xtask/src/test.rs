@@ -9,6 +9,28 @@ use crate::tools::{ensure_test_tools, Tools};
 use crate::wrangler::{WranglerDev, WranglerOptions};
 use crate::{build, workspace_root, Result};
 
+/// Sites whose queue only the tests of who is online open (one per browser, as the two
+/// browsers' runs may overlap); their widget uses the demo model.
+const AFTER_HOURS_SITES: [&str; 3] = ["after-hours", "after-hours-chromium", "after-hours-firefox"];
+
+/// `BATON_SITES` for the tests: every site allows pages from the test server.
+fn test_sites(port: u16) -> serde_json::Value {
+    let origins = serde_json::json!([format!("http://127.0.0.1:{port}")]);
+    let mut sites = serde_json::json!({
+        "demo": { "allowed_origins": origins },
+        "isolated": { "allowed_origins": origins },
+        "verified": { "allowed_origins": origins, "require_identity": true },
+        "skilled": {
+            "allowed_origins": origins,
+            "skills": { "cards": ["card_arrival", "lost_or_stolen_card"] }
+        },
+    });
+    for site in AFTER_HOURS_SITES {
+        sites[site] = serde_json::json!({ "allowed_origins": origins });
+    }
+    sites
+}
+
 /// Runs all stages; the first failure stops the run and fails the command.
 pub(crate) fn run() -> Result<()> {
     let started = Instant::now();
@@ -39,7 +61,10 @@ pub(crate) fn run() -> Result<()> {
     report.stage("widget tests (Chromium, Firefox)", || {
         widget_browser_tests(&tools)
     })?;
-    report.stage("build (widget, assets, worker)", || build::all(&tools))?;
+    report.stage("build (widget, assets, worker)", || {
+        build::all(&tools)?;
+        build::demo_model_for(&AFTER_HOURS_SITES)
+    })?;
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
     let token = format!("test-{}", random_hex(16)?);
@@ -72,18 +97,11 @@ pub(crate) fn run() -> Result<()> {
                         "BATON_IDENTITY_SECRETS".to_owned(),
                         identity_secrets.clone(),
                     ),
-                    (
-                        "BATON_WEBHOOK_SECRETS".to_owned(),
-                        webhook_secrets.clone(),
-                    ),
-                    // Short leases so a test can watch one lapse.
+                    ("BATON_WEBHOOK_SECRETS".to_owned(), webhook_secrets.clone()),
+                    // Short leases and presence so a test can watch them lapse.
                     ("BATON_CLAIM_LEASE_MS".to_owned(), "15000".to_owned()),
-                    (
-                        "BATON_SITES".to_owned(),
-                        format!(
-                            r#"{{"demo":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"isolated":{{"allowed_origins":["http://127.0.0.1:{port}"]}},"verified":{{"allowed_origins":["http://127.0.0.1:{port}"],"require_identity":true}},"skilled":{{"allowed_origins":["http://127.0.0.1:{port}"],"skills":{{"cards":["card_arrival","lost_or_stolen_card"]}}}}}}"#
-                        ),
-                    ),
+                    ("BATON_PRESENCE_MS".to_owned(), "8000".to_owned()),
+                    ("BATON_SITES".to_owned(), test_sites(port).to_string()),
                 ],
                 log: Some(log.clone()),
             },

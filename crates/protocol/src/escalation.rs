@@ -156,6 +156,10 @@ pub struct EscalationAccepted {
     pub queue_position: u32,
     /// Estimated seconds until a person joins.
     pub estimated_wait_seconds: u32,
+    /// How many of the site's people are online now; see
+    /// [`crate::QueueStatus::agents_online`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents_online: Option<u32>,
 }
 
 /// One waiting conversation as the agent console lists it.

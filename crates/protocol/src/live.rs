@@ -69,6 +69,12 @@ pub struct QueueStatus {
     pub position: u32,
     /// Estimated seconds until a person joins.
     pub estimated_wait_seconds: u32,
+    /// How many of the site's people are online now (their console open, or holding a
+    /// conversation). `Some(0)`: nobody is, and the customer is told so rather than
+    /// given a wait. `None` when the queue cannot know: the site relays escalations to
+    /// a helpdesk, whose people it does not see, and nobody is in the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents_online: Option<u32>,
 }
 
 /// What the live channel sends, and what `GET .../events` answers: the events after

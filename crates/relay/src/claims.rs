@@ -16,6 +16,11 @@ use crate::queue::{estimate_wait_seconds, QueueOrder, WaitingConversation};
 /// How long a claim lasts unless the agent's console renews it.
 pub const DEFAULT_LEASE_MS: u64 = 60_000;
 
+/// How long an agent counts as online after they last showed up: their console asked
+/// for the queue (it does every few seconds while open, and about once a minute in a
+/// background tab) or they acted on a conversation.
+pub const DEFAULT_PRESENCE_MS: u64 = 120_000;
+
 /// How many recent handling times feed the wait estimate.
 const HANDLING_HISTORY: usize = 20;
 
@@ -28,6 +33,13 @@ pub struct QueueBook {
     pub claimed: BTreeMap<String, Claim>,
     /// Seconds from escalation to close of recent conversations, newest last.
     pub recent_handling_seconds: Vec<u32>,
+    /// The site's id (known from its first escalation).
+    #[serde(default)]
+    pub site: String,
+    /// Agents online, by id: when each one's presence lapses unless they show up
+    /// again, ms since the Unix epoch.
+    #[serde(default)]
+    pub present: BTreeMap<String, u64>,
 }
 
 /// A conversation an agent holds.
@@ -100,12 +112,18 @@ impl QueueBook {
                 &self.recent_handling_seconds,
                 agents_online,
             ),
+            agents_online: Some(agents_online),
         })
     }
 
-    /// Distinct agents holding a claim now.
+    /// Distinct agents online: present, or holding a claim (which they renew).
     fn agents_online(&self) -> u32 {
-        let mut ids: Vec<&str> = self.claimed.values().map(|c| c.agent.id.as_str()).collect();
+        let mut ids: Vec<&str> = self
+            .claimed
+            .values()
+            .map(|c| c.agent.id.as_str())
+            .chain(self.present.keys().map(String::as_str))
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         u32::try_from(ids.len()).unwrap_or(u32::MAX)
@@ -276,9 +294,38 @@ impl QueueBook {
         lapsed
     }
 
-    /// When the next lease runs out, if any is held.
-    pub fn next_lease_end_ms(&self) -> Option<u64> {
-        self.claimed.values().map(|c| c.lease_until_ms).min()
+    /// Records that an agent showed up. Returns whether the book changed enough to be
+    /// stored: the agent was not online, or half their presence has passed (so a
+    /// console asking every few seconds writes about once per half `presence_ms`).
+    pub fn agent_seen(&mut self, agent_id: &str, now_ms: u64, presence_ms: u64) -> bool {
+        let until = now_ms.saturating_add(presence_ms);
+        match self.present.get_mut(agent_id) {
+            Some(current) if *current >= now_ms.saturating_add(presence_ms / 2) => false,
+            Some(current) => {
+                *current = until;
+                true
+            }
+            None => {
+                self.present.insert(agent_id.to_owned(), until);
+                true
+            }
+        }
+    }
+
+    /// Forgets the agents whose presence lapsed; returns whether anyone was forgotten.
+    pub fn forget_absent(&mut self, now_ms: u64) -> bool {
+        let before = self.present.len();
+        self.present.retain(|_, until| *until > now_ms);
+        self.present.len() != before
+    }
+
+    /// When the book next changes by itself: a lease or an agent's presence runs out.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.claimed
+            .values()
+            .map(|c| c.lease_until_ms)
+            .chain(self.present.values().copied())
+            .min()
     }
 }
 
@@ -407,13 +454,67 @@ mod tests {
         let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[])]);
         book.claim("c1", &agent("a"), 0, 60_000).unwrap();
         book.claim("c2", &agent("b"), 0, 120_000).unwrap();
-        assert_eq!(book.next_lease_end_ms(), Some(60_000));
+        assert_eq!(book.next_deadline_ms(), Some(60_000));
         assert!(book.expire_leases(59_999).is_empty());
         let lapsed = book.expire_leases(60_000);
         assert_eq!(lapsed.len(), 1);
         assert_eq!(lapsed[0].agent.id, "a");
         assert_eq!(book.status("c1").unwrap().position, 1);
-        assert_eq!(book.next_lease_end_ms(), Some(120_000));
+        assert_eq!(book.next_deadline_ms(), Some(120_000));
+    }
+
+    #[test]
+    fn agents_are_online_while_they_show_up_and_for_a_while_after() {
+        let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[])]);
+        let online = |book: &QueueBook| book.status("c2").unwrap().agents_online;
+        assert_eq!(online(&book), Some(0), "nobody has shown up");
+        let alone = book.status("c2").unwrap().estimated_wait_seconds;
+
+        assert!(
+            book.agent_seen("a", 1_000, 120_000),
+            "a new agent is stored"
+        );
+        assert!(
+            !book.agent_seen("a", 3_000, 120_000),
+            "asking again soon changes nothing worth a write"
+        );
+        assert!(book.agent_seen("a", 62_000, 120_000), "half-way: refreshed");
+        assert!(book.agent_seen("b", 62_000, 120_000));
+        assert_eq!(online(&book), Some(2));
+        assert!(
+            book.status("c2").unwrap().estimated_wait_seconds < alone,
+            "two agents serve the line faster than one assumed"
+        );
+
+        // A claim holder counts once, present or not.
+        book.claim("c1", &agent("a"), 63_000, 600_000).unwrap();
+        assert_eq!(online(&book), Some(2));
+        assert_eq!(
+            book.next_deadline_ms(),
+            Some(182_000),
+            "presence lapses first"
+        );
+
+        assert!(!book.forget_absent(181_999));
+        assert!(book.forget_absent(182_000));
+        assert_eq!(
+            online(&book),
+            Some(1),
+            "a, holding a conversation, is still online"
+        );
+        book.close("c1", "a", 200_000).unwrap();
+        assert_eq!(online(&book), Some(0));
+        assert_eq!(book.next_deadline_ms(), None);
+    }
+
+    #[test]
+    fn books_stored_before_presence_still_load() {
+        let book: QueueBook = serde_json::from_str(
+            r#"{"waiting":[{"conversation_id":"c","created_at_ms":1,"reasons":[]}],"claimed":{},"recent_handling_seconds":[]}"#,
+        )
+        .unwrap();
+        assert!(book.present.is_empty());
+        assert_eq!(book.status("c").unwrap().agents_online, Some(0));
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod validate;
 mod webhook;
 
 pub use agents::AgentDirectory;
-pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS};
+pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS};
 pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;

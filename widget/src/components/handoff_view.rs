@@ -73,15 +73,20 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
                         <p class="with-agent">{ strings.with_agent.replace("{name}", name) }</p>
                     },
                     (None, queue) => {
-                        let (position, wait) = queue.map_or(
-                            (accepted.queue_position, accepted.estimated_wait_seconds),
-                            |q| (q.position, q.estimated_wait_seconds),
+                        let (position, wait, online) = queue.map_or(
+                            (accepted.queue_position, accepted.estimated_wait_seconds, accepted.agents_online),
+                            |q| (q.position, q.estimated_wait_seconds, q.agents_online),
                         );
                         let minutes = wait.div_ceil(60).max(1);
                         html! {
                             <>
                                 <p class="position">{ strings.queue_position.replace("{position}", &position.to_string()) }</p>
-                                <p>{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
+                                // No made-up wait when nobody is there to end it.
+                                if online == Some(0) {
+                                    <p class="nobody-online">{ strings.queue_nobody_online }</p>
+                                } else {
+                                    <p class="wait">{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
+                                }
                             </>
                         }
                     }
