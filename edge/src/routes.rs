@@ -28,6 +28,7 @@ pub(crate) async fn handle(request: Request, env: &Env) -> Response {
     let path = request.path();
     let is_widget_route = path == "/v1/escalations"
         || path == "/v1/feedback"
+        || path == "/v1/availability"
         || path.starts_with("/v1/conversations/");
     let result = route(request, env, origin.as_deref()).await;
     let response = result.unwrap_or_else(EdgeError::into_response);
@@ -46,6 +47,7 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
         }
         (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
         (Method::Post, "/v1/feedback") => bot_feedback(request, env, origin).await,
+        (Method::Get, "/v1/availability") => availability(&request, env, origin).await,
         (Method::Options, path) if path.starts_with("/v1/conversations/") => {
             Ok(Response::builder().with_status(204).empty())
         }
@@ -56,7 +58,9 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
             crate::webhook::route(request, env).await
         }
         (_, path) if path.starts_with("/v1/agent/") => agent::route(request, env).await,
-        (_, "/v1/health" | "/v1/escalations" | "/v1/feedback") => Err(EdgeError::MethodNotAllowed),
+        (_, "/v1/health" | "/v1/escalations" | "/v1/feedback" | "/v1/availability") => {
+            Err(EdgeError::MethodNotAllowed)
+        }
         _ => Err(EdgeError::NotFound),
     }
 }
@@ -108,15 +112,37 @@ async fn customer_conversation(
         return Err(EdgeError::NotFound);
     };
     validate_id(id, "conversation", &Limits::default())?;
+    let site = site_query(&request)?;
+    check_origin(env, &site, origin)?;
+    let stub = env.durable_object(CONVERSATION_BINDING)?.get_by_name(id)?;
+    Ok(stub.fetch_with_request(request).await?)
+}
+
+/// `GET /v1/availability?site=…`: how many of the site's people are online, so the
+/// widget can say so before the customer sends their conversation to a person.
+async fn availability(
+    request: &Request,
+    env: &Env,
+    origin: Option<&str>,
+) -> Result<Response, EdgeError> {
+    let site = site_query(request)?;
+    check_origin(env, &site, origin)?;
+    let stub = configured_site_queue(env, &site)?;
+    let path = format!("/availability?site={site}");
+    Ok(stub
+        .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
+        .await?)
+}
+
+/// The `site` query parameter, validated.
+fn site_query(request: &Request) -> Result<String, EdgeError> {
     #[derive(serde::Deserialize)]
     struct SiteQuery {
         site: String,
     }
     let query: SiteQuery = request.query().map_err(|_| EdgeError::BadQuery("site"))?;
     validate_id(&query.site, "site", &Limits::default())?;
-    check_origin(env, &query.site, origin)?;
-    let stub = env.durable_object(CONVERSATION_BINDING)?.get_by_name(id)?;
-    Ok(stub.fetch_with_request(request).await?)
+    Ok(query.site)
 }
 
 /// `POST /v1/feedback`: the customer said whether a knowledge-base answer helped. Only

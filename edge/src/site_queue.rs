@@ -10,9 +10,9 @@
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    ActiveEntry, AgentActionResult, AgentProfile, ConversationPacket, EscalationAccepted,
-    EscalationCreated, EscalationRequest, EventBody, QueueEntry, QueueSnapshot, QueueStatus,
-    VerifiedCustomer, ESCALATION_CREATED,
+    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket,
+    EscalationAccepted, EscalationCreated, EscalationRequest, EventBody, QueueEntry, QueueSnapshot,
+    QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
     route_for_agent, validate_message, validate_resolution, ClaimChange, KeyedBuckets, QueueBook,
@@ -109,6 +109,7 @@ impl DurableObject for SiteQueue {
             (Method::Post, "/csat") => self.csat(&request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
             (Method::Get, "/analytics") => self.analytics().await,
+            (Method::Get, "/availability") => self.availability(&request).await,
             _ => Err(EdgeError::NotFound),
         };
         Ok(result.unwrap_or_else(EdgeError::into_response))
@@ -449,6 +450,19 @@ impl SiteQueue {
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
+    /// How many agents are online, as a customer about to ask for one is told it.
+    async fn availability(&self, request: &Request) -> Result<Response, EdgeError> {
+        self.expire_leases_now().await?;
+        let site = query_value(request, "site").unwrap_or_default();
+        let online = self.book().await?.agents_online();
+        json_response(
+            200,
+            &Availability {
+                agents_online: online_as_told(online, self.sees_every_agent(&site)?),
+            },
+        )
+    }
+
     async fn analytics(&self) -> Result<Response, EdgeError> {
         json_response(200, &self.stats().await?.analytics())
     }
@@ -574,13 +588,13 @@ impl SiteQueue {
 
     /// A waiting conversation's place as the customer is told it.
     fn status(&self, book: &QueueBook, id: &str) -> Result<Option<QueueStatus>, EdgeError> {
-        let sees_everyone = self.sees_every_agent(book)?;
+        let sees_everyone = self.sees_every_agent(&book.site)?;
         Ok(book.status(id).map(|status| as_told(status, sees_everyone)))
     }
 
     /// Every waiting conversation's place, to compare before and after a change.
     fn statuses(&self, book: &QueueBook) -> Result<Vec<(String, QueueStatus)>, EdgeError> {
-        let sees_everyone = self.sees_every_agent(book)?;
+        let sees_everyone = self.sees_every_agent(&book.site)?;
         Ok(book
             .waiting
             .iter()
@@ -594,9 +608,9 @@ impl SiteQueue {
     /// Whether every person who may answer the site's customers uses the console: not
     /// when the site relays escalations to a helpdesk, whose people the queue does not
     /// see.
-    fn sees_every_agent(&self, book: &QueueBook) -> Result<bool, EdgeError> {
+    fn sees_every_agent(&self, site: &str) -> Result<bool, EdgeError> {
         Ok(site_directory(&self.env)?
-            .get(&book.site)
+            .get(site)
             .is_none_or(|site| site.webhook_url.is_none()))
     }
 
@@ -610,13 +624,18 @@ impl SiteQueue {
     }
 }
 
-/// A status as the customer is told it: "nobody is online" only when the queue sees
-/// everyone who could answer.
+/// A status as the customer is told it (see [`online_as_told`]).
 fn as_told(mut status: QueueStatus, sees_everyone: bool) -> QueueStatus {
-    if !sees_everyone && status.agents_online == Some(0) {
-        status.agents_online = None;
-    }
+    status.agents_online = status
+        .agents_online
+        .and_then(|online| online_as_told(online, sees_everyone));
     status
+}
+
+/// How many agents are online as a customer is told it: "nobody" only when the queue
+/// sees everyone who could answer.
+fn online_as_told(online: u32, sees_everyone: bool) -> Option<u32> {
+    (sees_everyone || online > 0).then_some(online)
 }
 
 /// How the console lists a stored conversation.

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    ApiError, Author, ConversationEvent, ConversationUpdate, EscalationAccepted, EscalationReason,
-    EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
+    ApiError, Author, Availability, ConversationEvent, ConversationUpdate, EscalationAccepted,
+    EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
 };
 use baton_tests::{escalation, unique_id, Baton};
 use futures_util::StreamExt;
@@ -497,6 +497,13 @@ const AFTER_HOURS: &str = "after-hours";
 async fn waiting_customers_hear_live_whether_anyone_is_online() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
+    let availability = || async {
+        let url = baton.url(&format!("/v1/availability?site={AFTER_HOURS}"));
+        let response = baton.http().get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Availability>().await.unwrap().agents_online
+    };
+    assert_eq!(availability().await, Some(0), "asked before escalating");
     let accepted = baton
         .escalate(&escalation(
             AFTER_HOURS,
@@ -520,6 +527,7 @@ async fn waiting_customers_hear_live_whether_anyone_is_online() {
     let online = next_queue_change(&mut socket, &waiting, Duration::from_secs(10)).await;
     assert_eq!(online.agents_online, Some(1));
     assert_eq!(online.position, waiting.position);
+    assert_eq!(availability().await, Some(1));
 
     // Sam closes the console. When the presence runs out (`BATON_PRESENCE_MS`, 8 s in
     // the tests) the queue's alarm tells the customer, without anyone asking.

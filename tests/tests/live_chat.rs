@@ -16,6 +16,12 @@ const SITE: &str = "demo";
 /// Escalates from the widget (question, "Talk to a person", consent) and returns the
 /// conversation id the widget shows.
 async fn escalate_in_widget(browser: &Browser, question: &str) -> String {
+    ask_for_a_person(browser, question).await;
+    send_to_a_person(browser).await
+}
+
+/// Asks a question, then "Talk to a person": the consent question shows.
+async fn ask_for_a_person(browser: &Browser, question: &str) {
     browser.open_chat().await;
     browser.ask(question).await;
     browser.find_in_widget(".message.from-bot").await;
@@ -25,6 +31,10 @@ async fn escalate_in_widget(browser: &Browser, question: &str) -> String {
         .click()
         .await
         .unwrap();
+}
+
+/// Agrees to send the conversation; returns the conversation id once queued.
+async fn send_to_a_person(browser: &Browser) -> String {
     browser
         .wait_for_text(".consent button.primary", "Send to a person")
         .await
@@ -343,7 +353,15 @@ async fn a_customer_is_told_when_nobody_is_online(kind: BrowserKind) {
     let browser = Browser::start(kind).await;
     let page = format!("/test/endpoint.html?site={site}");
     browser.client.goto(&baton.url(&page)).await.unwrap();
-    escalate_in_widget(&browser, "I want to change my delivery address").await;
+    ask_for_a_person(&browser, "I want to change my delivery address").await;
+    // Before agreeing to send, the customer knows nobody will read it right away.
+    browser
+        .wait_for_text(
+            ".consent .nobody-online",
+            "Nobody from the team is online right now",
+        )
+        .await;
+    send_to_a_person(&browser).await;
     browser
         .wait_for_text(".queued .nobody-online", "Nobody from the team is online")
         .await;

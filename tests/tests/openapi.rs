@@ -32,12 +32,13 @@ const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// The operations in the order the live walk calls them (state builds up: a
 /// conversation is claimed before it is replied to), with the agent who acts.
-const WALK: [(&str, &str); 30] = [
+const WALK: [(&str, &str); 31] = [
     ("health", "sam"),
     ("preflightEscalations", "sam"),
     ("createEscalation", "sam"),
     ("preflightFeedback", "sam"),
     ("botFeedback", "sam"),
+    ("siteAvailability", "sam"),
     ("preflightCustomerEvents", "sam"),
     ("customerEvents", "sam"),
     ("preflightCustomerMessages", "sam"),

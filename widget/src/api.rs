@@ -1,7 +1,7 @@
 //! Calls from the widget to the edge, with the browser's `fetch`.
 
 use baton_protocol::{
-    ApiError, CsatRating, CustomerMessage, EscalationAccepted, EscalationRequest,
+    ApiError, Availability, CsatRating, CustomerMessage, EscalationAccepted, EscalationRequest,
 };
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,6 +74,16 @@ pub async fn send_feedback(endpoint: &str, site: &str, helpful: bool) -> Result<
     let url = format!("{endpoint}/v1/feedback");
     let body = json::to_text(&Feedback { site, helpful });
     post_json(&url, None, body).await.map(drop)
+}
+
+/// How many of the site's people are online; `None` when the edge could not say.
+pub async fn availability(endpoint: &str, site: &str) -> Option<Availability> {
+    let url = format!("{endpoint}/v1/availability?site={site}");
+    let response = fetch(&url, &RequestInit::new()).await.ok()?;
+    if !response.ok() {
+        return None;
+    }
+    read_json(&response).await
 }
 
 /// The live channel's WebSocket URL. Browsers cannot set headers on a WebSocket, so

@@ -61,6 +61,8 @@ pub struct Strings {
     pub consent_send: &'static str,
     /// Decline button.
     pub consent_cancel: &'static str,
+    /// Beside the consent question, when nobody from the team is online.
+    pub consent_nobody_online: &'static str,
     /// While sending.
     pub sending: &'static str,
     /// When sending failed.
@@ -168,6 +170,7 @@ pub const EN: Strings = Strings {
     consent_body: "This is what they will see, so you don't have to repeat yourself. Personal details are masked.",
     consent_send: "Send to a person",
     consent_cancel: "Not now",
+    consent_nobody_online: "Nobody from the team is online right now: the first person back will answer, here.",
     sending: "Connecting you with a person…",
     send_failed: "We couldn't reach our team just now. Your conversation is safe here.",
     retry: "Try again",
@@ -232,6 +235,7 @@ pub const FR: Strings = Strings {
     consent_body: "Voici ce qu'elle verra, pour que vous n'ayez pas à vous répéter. Les données personnelles sont masquées.",
     consent_send: "Envoyer à une personne",
     consent_cancel: "Pas maintenant",
+    consent_nobody_online: "Personne de l'équipe n'est en ligne pour le moment : la première personne de retour vous répondra, ici.",
     sending: "Mise en relation avec une personne…",
     send_failed: "Impossible de joindre notre équipe pour l'instant. Votre conversation est conservée ici.",
     retry: "Réessayer",
@@ -296,6 +300,7 @@ pub const AR: Strings = Strings {
     consent_body: "هذا ما سيراه الموظف حتى لا تضطر إلى التكرار. البيانات الشخصية مخفية.",
     consent_send: "أرسل إلى موظف",
     consent_cancel: "ليس الآن",
+    consent_nobody_online: "لا أحد من الفريق متصل الآن: أول من يعود سيرد عليك هنا.",
     sending: "جارٍ توصيلك بموظف…",
     send_failed: "تعذّر الوصول إلى فريقنا الآن. محادثتك محفوظة هنا.",
     retry: "أعد المحاولة",

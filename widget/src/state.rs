@@ -122,6 +122,9 @@ pub enum Handoff {
     Consent {
         /// Exactly what will be sent.
         packet: HandoffPacket,
+        /// How many of the team are online, once the edge has said.
+        #[serde(default)]
+        agents_online: Option<u32>,
     },
     /// Sending the packet.
     Sending {
@@ -227,6 +230,8 @@ pub enum Action {
     },
     /// The customer declined the preview.
     ConsentDeclined,
+    /// The edge said how many of the team are online (while asking for consent).
+    Availability(Option<u32>),
     /// Try sending again after a failure.
     Retry,
     /// The edge accepted the escalation.
@@ -311,6 +316,8 @@ pub enum Effect {
     },
     /// Count a "did this help?" answer (yes or no only) in the site's analytics.
     SendFeedback(bool),
+    /// Ask the edge whether anyone from the team is online.
+    CheckAvailability,
     /// Send [`Action::FlushOutbox`] after a pause.
     RetryLater,
     /// Tell the host page (for `Baton.on(event, fn)`).
@@ -469,15 +476,24 @@ impl ChatState {
                 }
                 if matches!(self.handoff, Handoff::None) {
                     let packet = self.packet();
-                    self.handoff = Handoff::Consent { packet };
+                    self.handoff = Handoff::Consent {
+                        packet,
+                        agents_online: None,
+                    };
                     // The button that was pressed is disabled now; keyboard users land
                     // on the question they must answer.
-                    return vec![Effect::FocusConsent];
+                    return vec![Effect::FocusConsent, Effect::CheckAvailability];
+                }
+                Vec::new()
+            }
+            Action::Availability(online) => {
+                if let Handoff::Consent { agents_online, .. } = &mut self.handoff {
+                    *agents_online = online;
                 }
                 Vec::new()
             }
             Action::ConsentGiven { idempotency_key } => match &self.handoff {
-                Handoff::Consent { packet } => {
+                Handoff::Consent { packet, .. } => {
                     let packet = packet.clone();
                     let mut effects = self.send(packet, idempotency_key);
                     effects.push(Effect::FocusInput);
@@ -1068,7 +1084,7 @@ mod tests {
         };
         assert!(!shown.contains("4242 4242 4242 4242"), "{shown}");
         chat.apply(Action::RequestPerson);
-        let Handoff::Consent { packet } = &chat.handoff else {
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
             panic!("consent expected")
         };
         assert!(packet
@@ -1084,8 +1100,19 @@ mod tests {
         assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons } if reasons.contains(&EscalationReason::ExplicitRequest))));
         assert_eq!(
             chat.apply(Action::RequestPerson),
-            vec![Effect::FocusConsent],
-            "nothing is sent before consent"
+            vec![Effect::FocusConsent, Effect::CheckAvailability],
+            "nothing of the conversation is sent before consent (asking who is online sends only the site)"
+        );
+        chat.apply(Action::Availability(Some(0)));
+        assert!(
+            matches!(
+                chat.handoff,
+                Handoff::Consent {
+                    agents_online: Some(0),
+                    ..
+                }
+            ),
+            "the consent question knows nobody is online"
         );
         let effects = chat.apply(Action::ConsentGiven {
             idempotency_key: "k1".into(),
@@ -1173,7 +1200,7 @@ mod tests {
         let mut chat = ready_chat();
         sent(&mut chat, "When will my new card arrive?");
         chat.apply(Action::RequestPerson);
-        let Handoff::Consent { packet } = &chat.handoff else {
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
             panic!("consent expected")
         };
         let bot_lines = packet

@@ -329,6 +329,13 @@ impl Widget {
                     let _ = api::send_feedback(&endpoint, &site, helpful).await;
                 });
             }
+            Effect::CheckAvailability => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(availability) = api::availability(&endpoint, &site).await {
+                        link.send_message(Action::Availability(availability.agents_online));
+                    }
+                });
+            }
             Effect::RetryLater => {
                 if self.retry.is_none() {
                     let link = ctx.link().clone();

@@ -52,7 +52,7 @@ fn a_chat_saved_by_serde_json_loads_and_one_saved_now_reads_with_serde_json() {
 #[wasm_bindgen_test]
 fn requests_read_the_same_at_the_edge() {
     let chat = busy_chat();
-    let baton_widget::state::Handoff::Consent { packet } = chat.handoff.clone() else {
+    let baton_widget::state::Handoff::Consent { packet, .. } = chat.handoff.clone() else {
         panic!("consent expected");
     };
     assert_ne!(packet, HandoffPacket::default());

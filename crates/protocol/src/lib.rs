@@ -24,8 +24,8 @@ pub use escalation::{
 };
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,
-    AgentTransfer, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating, CustomerMessage,
-    EventBody, MessageStored, QueueStatus, SiteAnalytics,
+    AgentTransfer, Availability, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating,
+    CustomerMessage, EventBody, MessageStored, QueueStatus, SiteAnalytics,
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};

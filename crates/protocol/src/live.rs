@@ -77,6 +77,16 @@ pub struct QueueStatus {
     pub agents_online: Option<u32>,
 }
 
+/// `GET /v1/availability?site=…`: whether anyone could answer now, which the widget asks
+/// before the customer decides to send their conversation to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Availability {
+    /// How many of the site's people are online now; see
+    /// [`QueueStatus::agents_online`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents_online: Option<u32>,
+}
+
 /// What the live channel sends, and what `GET .../events` answers: the events after
 /// the client's last seen `seq`, and the queue position while the customer waits.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -117,7 +117,7 @@ impl QueueBook {
     }
 
     /// Distinct agents online: present, or holding a claim (which they renew).
-    fn agents_online(&self) -> u32 {
+    pub fn agents_online(&self) -> u32 {
         let mut ids: Vec<&str> = self
             .claimed
             .values()

@@ -38,10 +38,16 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
     };
     match handoff {
         Handoff::None => html! {},
-        Handoff::Consent { packet } => html! {
+        Handoff::Consent {
+            packet,
+            agents_online,
+        } => html! {
             <section class="handoff consent" aria-labelledby="baton-consent-title">
                 <h3 id="baton-consent-title">{ strings.consent_title }</h3>
                 <p>{ strings.consent_body }</p>
+                if *agents_online == Some(0) {
+                    <p class="nobody-online" role="status">{ strings.consent_nobody_online }</p>
+                }
                 <ol class="preview">
                     { for packet.transcript.iter().filter(|e| e.author == Author::Customer).map(|entry| html! {
                         <li>{ entry.text.clone() }</li>
