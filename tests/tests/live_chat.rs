@@ -387,9 +387,64 @@ async fn a_customer_is_told_when_nobody_is_online(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// Two tabs of the shop, the second one's chat running before the conversation began:
+/// both show the one conversation, the customer can go on in either, and neither tab
+/// overwrites the other's copy.
+async fn two_tabs_show_one_conversation(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let browser = Browser::start(kind).await;
+    let client = &browser.client;
+    client.goto(&baton.url("/")).await.unwrap();
+    let first_tab = client.window().await.unwrap();
+    let second_tab = client.new_window(true).await.unwrap().handle;
+    client.switch_to_window(second_tab.clone()).await.unwrap();
+    client.goto(&baton.url("/pay.html")).await.unwrap();
+    browser.open_chat().await;
+
+    client.switch_to_window(first_tab.clone()).await.unwrap();
+    let conversation = escalate_in_widget(&browser, "I want to change my delivery address").await;
+
+    client.switch_to_window(second_tab).await.unwrap();
+    let queued = browser.wait_for_text(".queued", "in line").await;
+    assert_eq!(
+        queued.attr("data-conversation").await.unwrap().as_deref(),
+        Some(conversation.as_str())
+    );
+    baton
+        .agent_ok(&sam.token, "claim", &target(&conversation))
+        .await;
+    agent_reply(&baton, &sam.token, &conversation, "Hi, Sam here.").await;
+    browser
+        .wait_for_text(".message.from-agent", "Sam here")
+        .await;
+    let from_second_tab = unique_text("second tab");
+    browser.ask(&from_second_tab).await;
+    eventually("the second tab's message to reach the agent", || async {
+        customer_messages(&baton, &conversation)
+            .await
+            .contains(&from_second_tab)
+            .then_some(())
+    })
+    .await;
+
+    // The first tab, reloaded, still has the whole conversation (its panel was open,
+    // so it opens again).
+    client.switch_to_window(first_tab).await.unwrap();
+    client.refresh().await.unwrap();
+    browser
+        .wait_for_text(".message.from-agent", "Sam here")
+        .await;
+    browser
+        .wait_for_text(".message.from-customer", &from_second_tab)
+        .await;
+    browser.close().await;
+}
+
 in_both_browsers!(
     a_person_joins_and_replies_live_and_markup_stays_inert,
     no_message_is_lost_while_the_edge_is_away,
     the_whole_flow_works_from_the_keyboard,
     a_customer_is_told_when_nobody_is_online,
+    two_tabs_show_one_conversation,
 );

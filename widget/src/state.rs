@@ -232,6 +232,9 @@ pub enum Action {
     ConsentDeclined,
     /// The edge said how many of the team are online (while asking for consent).
     Availability(Option<u32>),
+    /// Another tab of the same site saved the conversation (`None`: it ended a chat
+    /// the bot alone had): this tab shows the same one.
+    Synced(Option<Box<SavedChat>>),
     /// Try sending again after a failure.
     Retry,
     /// The edge accepted the escalation.
@@ -571,6 +574,7 @@ impl ChatState {
                 }
             }
             Action::ReconnectLive => self.resume_effects(),
+            Action::Synced(saved) => self.sync(saved.map(|saved| *saved)),
             Action::Identify(identity) => {
                 self.identity = Some(identity);
                 Vec::new()
@@ -623,6 +627,23 @@ impl ChatState {
         }];
         effects.extend(self.flush_outbox());
         effects
+    }
+
+    /// Takes the conversation another tab saved, so two tabs never show (or save) two
+    /// different ones. Only the tab that wrote the conversation sends what it holds; this
+    /// one follows the live channel if a person has the conversation.
+    fn sync(&mut self, saved: Option<SavedChat>) -> Vec<Effect> {
+        match saved {
+            Some(saved) => self.restore(saved),
+            None => self.clear(),
+        }
+        match &self.handoff {
+            Handoff::Queued(accepted) => vec![Effect::OpenLive {
+                accepted: accepted.clone(),
+                after: self.live.last_seq,
+            }],
+            _ => vec![Effect::CloseLive],
+        }
     }
 
     fn flush_outbox(&self) -> Vec<Effect> {
@@ -1233,6 +1254,28 @@ mod tests {
             vec![Effect::Emit(HostEvent::Close)]
         );
         assert!(!chat.open);
+    }
+
+    #[test]
+    fn a_conversation_another_tab_saved_replaces_this_tabs_and_its_end_too() {
+        let mut other_tab = with_person();
+        sent(&mut other_tab, "Is anyone there?");
+        let mut chat = ready_chat();
+        chat.apply(Action::Close);
+        let effects = chat.apply(Action::Synced(Some(Box::new(other_tab.save()))));
+        assert_eq!(chat.messages, other_tab.messages);
+        assert_eq!(chat.handoff, other_tab.handoff);
+        assert_eq!(chat.live, other_tab.live);
+        assert!(!chat.open, "this tab's panel stays as it was");
+        assert!(
+            matches!(effects.as_slice(), [Effect::OpenLive { after: 0, .. }]),
+            "follows the person live, and leaves sending to the tab that wrote: {effects:?}"
+        );
+
+        let effects = chat.apply(Action::Synced(None));
+        assert!(chat.messages.is_empty());
+        assert_eq!(chat.handoff, Handoff::None);
+        assert_eq!(effects, vec![Effect::CloseLive]);
     }
 
     fn with_person() -> ChatState {

@@ -8,7 +8,7 @@ use baton_triage::Engine;
 use gloo::timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlInputElement, MessageEvent, WebSocket};
+use web_sys::{HtmlInputElement, MessageEvent, StorageEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::api;
@@ -101,6 +101,49 @@ pub struct Widget {
     reconnect: Option<Timeout>,
     reconnect_delay_ms: u32,
     retry: Option<Timeout>,
+    _other_tabs: Option<TabSync>,
+}
+
+/// Follows what other tabs of the same site save, so every tab shows the same
+/// conversation and none overwrites it with an older copy.
+struct TabSync {
+    window: web_sys::Window,
+    on_storage: Closure<dyn FnMut(StorageEvent)>,
+}
+
+impl Drop for TabSync {
+    fn drop(&mut self) {
+        let _ = self.window.remove_event_listener_with_callback(
+            "storage",
+            self.on_storage.as_ref().unchecked_ref(),
+        );
+    }
+}
+
+/// Listens for other tabs saving `site`'s conversation.
+fn follow_other_tabs(site: &str, ctx: &Context<Widget>) -> Option<TabSync> {
+    let window = web_sys::window()?;
+    let key = storage_key(site);
+    let link = ctx.link().clone();
+    let on_storage = Closure::<dyn FnMut(StorageEvent)>::new(move |event: StorageEvent| {
+        // No key: the site's storage was cleared as a whole.
+        if event.key().is_some_and(|changed| changed != key) {
+            return;
+        }
+        let saved = match event.new_value() {
+            None => None,
+            Some(text) => match crate::json::from_text::<SavedChat>(&text) {
+                Some(saved) => Some(Box::new(saved)),
+                // Another version of the widget: leave this tab as it is.
+                None => return,
+            },
+        };
+        link.send_message(Action::Synced(saved));
+    });
+    window
+        .add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref())
+        .ok()?;
+    Some(TabSync { window, on_storage })
 }
 
 /// The open WebSocket to the conversation and the handlers that keep it alive.
@@ -175,10 +218,14 @@ impl Component for Widget {
             reconnect: None,
             reconnect_delay_ms: RECONNECT_MIN_MS,
             retry: None,
+            _other_tabs: follow_other_tabs(&options.site, ctx),
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, action: Action) -> bool {
+        // What another tab saved is in storage already; saving it back (with this tab's
+        // own panel state) would wake that tab again.
+        let from_another_tab = matches!(action, Action::Synced(_));
         match &action {
             Action::FlushOutbox => self.retry = None,
             Action::ReconnectLive => self.reconnect = None,
@@ -193,7 +240,9 @@ impl Component for Widget {
         for effect in effects {
             self.carry_out(ctx, effect);
         }
-        save(&ctx.props().options.site, &self.state);
+        if !from_another_tab {
+            save(&ctx.props().options.site, &self.state);
+        }
         true
     }
 
