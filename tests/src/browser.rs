@@ -155,6 +155,11 @@ impl Browser {
         .await
     }
 
+    /// Waits until `css` matches inside the widget, and clicks it.
+    pub async fn click_in_widget(&self, css: &str) {
+        self.find_in_widget(css).await.click().await.unwrap();
+    }
+
     /// Waits until some element matching `css` in the widget contains `text`.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> Element {
         let what = format!("`{css}` containing {text:?} in the widget");

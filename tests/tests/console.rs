@@ -119,6 +119,35 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     let browser = Browser::start(kind).await;
     sign_in(&browser, &baton, &sam.token, "Sam").await;
 
+    // The tab's title counts who waits (seen from other tabs), and a new arrival is
+    // announced to screen readers.
+    eventually("the title to count the waiting conversations", || async {
+        let title = browser.client.title().await.ok()?;
+        let waiting = browser
+            .client
+            .find(Locator::Css("#count"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (title == format!("({waiting} waiting) Baton · Agent console")).then_some(())
+    })
+    .await;
+    escalate(&baton, "another customer, arriving while Sam watches").await;
+    eventually("the arrival to be announced", || async {
+        let said = browser
+            .client
+            .find(Locator::Css("#arrivals"))
+            .await
+            .ok()?
+            .prop("textContent")
+            .await
+            .ok()??;
+        said.contains("new conversation").then_some(())
+    })
+    .await;
+
     // Waiting: the summary, the reason in plain words, a live SLA timer.
     let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
     let entry = wait_text(&browser, &entry_css, &summary).await;

@@ -25,12 +25,7 @@ async fn ask_for_a_person(browser: &Browser, question: &str) {
     browser.open_chat().await;
     browser.ask(question).await;
     browser.find_in_widget(".message.from-bot").await;
-    browser
-        .find_in_widget("button.person")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click_in_widget("button.person").await;
 }
 
 /// Agrees to send the conversation; returns the conversation id once queued.
@@ -441,10 +436,82 @@ async fn two_tabs_show_one_conversation(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// The customer closes the chat to go on shopping: the team's news shows on the
+/// launcher (a count, and in its accessible name), across a page change, until the chat
+/// is opened again.
+async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    let conversation = escalate_in_widget(&browser, "Can I change my delivery address?").await;
+    let launcher = browser.find_in_widget("button.launcher").await;
+    assert_eq!(
+        launcher.attr("aria-label").await.unwrap().as_deref(),
+        Some("Chat with us")
+    );
+    launcher.click().await.unwrap();
+
+    baton
+        .agent_ok(&sam.token, "claim", &target(&conversation))
+        .await;
+    agent_reply(&baton, &sam.token, &conversation, "Hi, Sam here.").await;
+    let unread = |count: &'static str| {
+        let browser = &browser;
+        async move {
+            eventually(&format!("the launcher to show {count} unread"), || async {
+                let root = browser.widget().await;
+                let badge = root
+                    .find(Locator::Css("button.launcher .badge"))
+                    .await
+                    .ok()?;
+                let label = root
+                    .find(Locator::Css("button.launcher"))
+                    .await
+                    .ok()?
+                    .attr("aria-label")
+                    .await
+                    .ok()??;
+                (badge.text().await.ok()? == count && label.contains(&format!("{count} unread")))
+                    .then_some(())
+            })
+            .await;
+        }
+    };
+    // "Sam joined" and the reply.
+    unread("2").await;
+    browser.screenshot("launcher-unread").await;
+
+    // Another page of the shop: the count is still there.
+    browser.client.goto(&baton.url("/pay.html")).await.unwrap();
+    unread("2").await;
+
+    browser.click_in_widget("button.launcher").await;
+    browser
+        .wait_for_text(".message.from-agent", "Sam here")
+        .await;
+    eventually("the count to go once the chat is open", || async {
+        let root = browser.widget().await;
+        let launcher = root.find(Locator::Css("button.launcher")).await.ok()?;
+        let badge_shown = launcher
+            .find(Locator::Css(".badge"))
+            .await
+            .ok()?
+            .is_displayed()
+            .await
+            .ok()?;
+        let label = launcher.attr("aria-label").await.ok()??;
+        (!badge_shown && label == "Chat with us").then_some(())
+    })
+    .await;
+    browser.close().await;
+}
+
 in_both_browsers!(
     a_person_joins_and_replies_live_and_markup_stays_inert,
     no_message_is_lost_while_the_edge_is_away,
     the_whole_flow_works_from_the_keyboard,
     a_customer_is_told_when_nobody_is_online,
     two_tabs_show_one_conversation,
+    news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed,
 );

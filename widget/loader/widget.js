@@ -46,6 +46,9 @@
     ".launcher:focus-visible{outline:3px solid #111;outline-offset:3px;box-shadow:0 0 0 6px #fff}" +
     ".launcher svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
     ".launcher .icon-close{display:none}" +
+    ".launcher .badge{position:absolute;top:-3px;right:-3px;min-width:22px;height:22px;padding:0 6px;box-sizing:border-box;" +
+    "border-radius:11px;background:#b3261e;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;box-shadow:0 0 0 2px #fff}" +
+    ".launcher .badge[hidden]{display:none}" +
     ".launcher[aria-expanded=true] .icon-chat{display:none}" +
     ".launcher[aria-expanded=true] .icon-close{display:block}" +
     ":host([data-position=left]) .launcher{left:20px;right:auto}" +
@@ -67,7 +70,9 @@
   launcher.setAttribute("aria-expanded", "false");
   launcher.innerHTML =
     '<svg class="icon-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>' +
-    '<svg class="icon-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+    '<svg class="icon-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>' +
+    '<span class="badge" aria-hidden="true" hidden></span>';
+  var badge = launcher.lastChild;
   var panelRoot = document.createElement("div");
   panelRoot.className = "panel-root";
   root.appendChild(panelRoot);
@@ -86,6 +91,13 @@
   var loading = null;
   function emit(event, detail) {
     if (event === "open") launcher.setAttribute("aria-expanded", "true");
+    if (event === "unread") {
+      // Messages from the team that came while the panel was closed; the label says it
+      // in the chat's language (the badge itself is hidden from screen readers).
+      badge.textContent = detail.count > 0 ? String(detail.count) : "";
+      badge.hidden = !(detail.count > 0);
+      launcher.setAttribute("aria-label", detail.label);
+    }
     if (event === "close") {
       launcher.setAttribute("aria-expanded", "false");
       if (detail && detail.returnFocus) launcher.focus();

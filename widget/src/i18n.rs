@@ -10,6 +10,10 @@ pub struct Strings {
     pub lang: &'static str,
     /// Text direction: `ltr` or `rtl`.
     pub dir: &'static str,
+    /// The launcher's accessible name.
+    pub launcher: &'static str,
+    /// The launcher's accessible name with messages not seen yet, `{count}` replaced.
+    pub launcher_unread: &'static str,
     /// The panel's accessible name and title.
     pub title: &'static str,
     /// Subtitle under the title.
@@ -138,6 +142,8 @@ impl Strings {
 pub const EN: Strings = Strings {
     lang: "en",
     dir: "ltr",
+    launcher: "Chat with us",
+    launcher_unread: "Chat with us ({count} unread)",
     title: "Help",
     subtitle: "Instant answers · a person is always one tap away",
     talk_to_person: "Talk to a person",
@@ -204,6 +210,8 @@ pub const EN: Strings = Strings {
 pub const FR: Strings = Strings {
     lang: "fr",
     dir: "ltr",
+    launcher: "Discuter avec nous",
+    launcher_unread: "Discuter avec nous (non lus : {count})",
     title: "Aide",
     subtitle: "Réponses immédiates · une personne toujours à portée de main",
     talk_to_person: "Parler à une personne",
@@ -269,6 +277,8 @@ pub const FR: Strings = Strings {
 pub const AR: Strings = Strings {
     lang: "ar",
     dir: "rtl",
+    launcher: "تحدث معنا",
+    launcher_unread: "تحدث معنا (رسائل غير مقروءة: {count})",
     title: "المساعدة",
     subtitle: "إجابات فورية · وموظف متاح دائمًا بلمسة واحدة",
     talk_to_person: "التحدث إلى موظف",

@@ -346,6 +346,9 @@ pub enum HostEvent {
     AgentJoined(String),
     /// The conversation with a person was closed.
     Resolved,
+    /// How many messages from the team the customer has not seen (they came while the
+    /// panel was closed); the launcher shows it. Also sent once when the chat loads.
+    Unread(u32),
 }
 
 /// The chat: messages, the conversation the engine tracks, and the hand-off.
@@ -373,6 +376,8 @@ pub struct ChatState {
     pub identity: Option<CustomerIdentity>,
     /// The rating picked in the rating form so far, 0 for none (not saved).
     pub rating_choice: u8,
+    /// Messages from the team that came while the panel was closed, not seen yet.
+    pub unread: u32,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -396,6 +401,9 @@ pub struct SavedChat {
     /// The conversation with a person.
     #[serde(default)]
     pub live: LiveState,
+    /// Messages from the team not seen yet.
+    #[serde(default)]
+    pub unread: u32,
 }
 
 impl SavedChat {
@@ -424,6 +432,7 @@ impl ChatState {
             live: LiveState::default(),
             identity: None,
             rating_choice: 0,
+            unread: 0,
         }
     }
 
@@ -437,7 +446,9 @@ impl ChatState {
         match action {
             Action::Open if !self.open => {
                 self.open = true;
-                vec![Effect::Emit(HostEvent::Open), Effect::FocusInput]
+                let mut effects = vec![Effect::Emit(HostEvent::Open), Effect::FocusInput];
+                effects.extend(self.mark_read());
+                effects
             }
             Action::Close if self.open => {
                 self.open = false;
@@ -446,7 +457,9 @@ impl ChatState {
             Action::Open | Action::Close => Vec::new(),
             Action::Reopen if !self.open => {
                 self.open = true;
-                vec![Effect::Emit(HostEvent::Open)]
+                let mut effects = vec![Effect::Emit(HostEvent::Open)];
+                effects.extend(self.mark_read());
+                effects
             }
             Action::Reopen => Vec::new(),
             Action::EndChat => self.end_chat(),
@@ -637,13 +650,18 @@ impl ChatState {
             Some(saved) => self.restore(saved),
             None => self.clear(),
         }
-        match &self.handoff {
-            Handoff::Queued(accepted) => vec![Effect::OpenLive {
+        if self.open {
+            // Whatever the other tab had not shown, this one does.
+            self.unread = 0;
+        }
+        let live = match &self.handoff {
+            Handoff::Queued(accepted) => Effect::OpenLive {
                 accepted: accepted.clone(),
                 after: self.live.last_seq,
-            }],
-            _ => vec![Effect::CloseLive],
-        }
+            },
+            _ => Effect::CloseLive,
+        };
+        vec![live, Effect::Emit(HostEvent::Unread(self.unread))]
     }
 
     fn flush_outbox(&self) -> Vec<Effect> {
@@ -691,6 +709,7 @@ impl ChatState {
         };
         let accepted = accepted.clone();
         let mut effects = Vec::new();
+        let unread = self.unread;
         self.live.queue = update.queue;
         for event in update.events {
             if event.seq <= self.live.last_seq {
@@ -718,6 +737,7 @@ impl ChatState {
                         .unwrap_or_default();
                     let body = RichText::parse(&text);
                     self.push(Author::Agent, MessageBody::Agent { name, body });
+                    self.note_unseen();
                     effects.push(Effect::Emit(HostEvent::Message(Author::Agent)));
                 }
                 EventBody::AgentJoined { agent_name } => {
@@ -726,6 +746,7 @@ impl ChatState {
                         Author::System,
                         MessageBody::Note(Note::AgentJoined(agent_name.clone())),
                     );
+                    self.note_unseen();
                     effects.push(Effect::Emit(HostEvent::AgentJoined(agent_name)));
                 }
                 EventBody::AgentLeft { agent_name } => {
@@ -752,7 +773,26 @@ impl ChatState {
                 }
             }
         }
+        if self.unread != unread {
+            effects.push(Effect::Emit(HostEvent::Unread(self.unread)));
+        }
         effects
+    }
+
+    /// Counts news from the team the customer cannot see: the panel is closed.
+    fn note_unseen(&mut self) {
+        if !self.open {
+            self.unread = self.unread.saturating_add(1);
+        }
+    }
+
+    /// The panel is open: everything in it has been seen.
+    fn mark_read(&mut self) -> Vec<Effect> {
+        if self.unread == 0 {
+            return Vec::new();
+        }
+        self.unread = 0;
+        vec![Effect::Emit(HostEvent::Unread(0))]
     }
 
     /// A message for the person: shown at once, kept in the outbox until the edge
@@ -942,6 +982,7 @@ impl ChatState {
             conversation: self.conversation.clone(),
             handoff: self.handoff.clone(),
             live: self.live.clone(),
+            unread: self.unread,
         }
     }
 
@@ -956,6 +997,7 @@ impl ChatState {
         self.messages = saved.messages;
         self.conversation = saved.conversation;
         self.live = saved.live;
+        self.unread = saved.unread;
         self.handoff = match saved.handoff {
             Handoff::Sending {
                 packet,
@@ -975,6 +1017,7 @@ impl ChatState {
         self.conversation = ConversationMemory::default();
         self.handoff = Handoff::None;
         self.live = LiveState::default();
+        self.unread = 0;
     }
 
     fn push(&mut self, author: Author, body: MessageBody) {
@@ -1268,14 +1311,23 @@ mod tests {
         assert_eq!(chat.live, other_tab.live);
         assert!(!chat.open, "this tab's panel stays as it was");
         assert!(
-            matches!(effects.as_slice(), [Effect::OpenLive { after: 0, .. }]),
+            matches!(
+                effects.as_slice(),
+                [
+                    Effect::OpenLive { after: 0, .. },
+                    Effect::Emit(HostEvent::Unread(0))
+                ]
+            ),
             "follows the person live, and leaves sending to the tab that wrote: {effects:?}"
         );
 
         let effects = chat.apply(Action::Synced(None));
         assert!(chat.messages.is_empty());
         assert_eq!(chat.handoff, Handoff::None);
-        assert_eq!(effects, vec![Effect::CloseLive]);
+        assert_eq!(
+            effects,
+            vec![Effect::CloseLive, Effect::Emit(HostEvent::Unread(0))]
+        );
     }
 
     fn with_person() -> ChatState {
@@ -1310,6 +1362,48 @@ mod tests {
             events,
             queue: None,
         })
+    }
+
+    #[test]
+    fn news_from_the_team_while_the_panel_is_closed_counts_until_it_opens() {
+        let mut chat = with_person();
+        chat.apply(Action::Close);
+        let reply = |seq: u64| {
+            event(
+                seq,
+                EventBody::Message {
+                    author: Author::Agent,
+                    text: "Hi".into(),
+                    agent_name: Some("Sam".into()),
+                    client_id: format!("r{seq}"),
+                },
+            )
+        };
+        let joined = event(
+            1,
+            EventBody::AgentJoined {
+                agent_name: "Sam".into(),
+            },
+        );
+        let effects = chat.apply(update(vec![joined, reply(2)]));
+        assert_eq!(chat.unread, 2);
+        assert!(effects.contains(&Effect::Emit(HostEvent::Unread(2))));
+        let effects = chat.apply(update(vec![reply(2)]));
+        assert_eq!(chat.unread, 2, "a repeated event is not news");
+        assert!(!effects
+            .iter()
+            .any(|e| matches!(e, Effect::Emit(HostEvent::Unread(_)))));
+
+        let mut next_page = ready_chat();
+        next_page
+            .restore(serde_json::from_str(&serde_json::to_string(&chat.save()).unwrap()).unwrap());
+        assert_eq!(next_page.unread, 2, "the count survives a page change");
+
+        let effects = chat.apply(Action::Open);
+        assert_eq!(chat.unread, 0);
+        assert!(effects.contains(&Effect::Emit(HostEvent::Unread(0))));
+        chat.apply(update(vec![reply(3)]));
+        assert_eq!(chat.unread, 0, "seen as it arrives");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::chat_panel::{chat_panel, ChatPanelProps};
+use crate::i18n::{strings_for, Strings};
 use crate::state::{Action, ChatState, Effect, EngineState, Handoff, HostEvent, SavedChat};
 
 /// Settings from the embed tag, read once by the loader.
@@ -43,7 +44,8 @@ impl PartialEq for HostBridge {
 }
 
 impl HostBridge {
-    fn emit(&self, event: &HostEvent) {
+    /// Calls the loader's `emit(name, detail)`; `strings` word the launcher's label.
+    fn emit(&self, event: &HostEvent, strings: &Strings) {
         let detail = js_sys::Object::new();
         let (name, fields): (&str, Vec<(&str, JsValue)>) = match event {
             HostEvent::Open => ("open", vec![]),
@@ -59,6 +61,22 @@ impl HostBridge {
                 ("agent_joined", vec![("agentName", JsValue::from_str(name))])
             }
             HostEvent::Resolved => ("resolved", vec![]),
+            HostEvent::Unread(count) => {
+                let label = if *count == 0 {
+                    strings.launcher.to_owned()
+                } else {
+                    strings
+                        .launcher_unread
+                        .replace("{count}", &count.to_string())
+                };
+                (
+                    "unread",
+                    vec![
+                        ("count", JsValue::from(*count)),
+                        ("label", JsValue::from_str(&label)),
+                    ],
+                )
+            }
         };
         for (key, value) in fields {
             let _ = js_sys::Reflect::set(&detail, &JsValue::from_str(key), &value);
@@ -206,6 +224,12 @@ impl Component for Widget {
         }
         // A conversation with a person picks up where it was: live channel, outbox.
         ctx.link().send_message(Action::ReconnectLive);
+        // The launcher, drawn by the loader in English, gets this language's label, and
+        // the count of messages not yet seen on an earlier page.
+        ctx.props().host.emit(
+            &HostEvent::Unread(state.unread),
+            strings_for(&options.language),
+        );
         Widget {
             state,
             input: NodeRef::default(),
@@ -393,7 +417,10 @@ impl Widget {
                     }));
                 }
             }
-            Effect::Emit(event) => ctx.props().host.emit(&event),
+            Effect::Emit(event) => {
+                let strings = strings_for(&ctx.props().options.language);
+                ctx.props().host.emit(&event, strings);
+            }
             Effect::FocusInput => self.focus_input = true,
             Effect::FocusConsent => self.focus_consent = true,
         }

@@ -109,7 +109,9 @@ async fn opening_shows_the_panel_focuses_the_input_and_tells_the_host() {
     settle().await;
     let active = widget.root.active_element().map(|e| e.id());
     assert_eq!(active.as_deref(), Some("baton-input"));
-    assert_eq!(widget.events.get(0).as_string().as_deref(), Some("open"));
+    // First, at mount, the launcher's label in the chat's language ("unread", 0).
+    assert_eq!(widget.events.get(0).as_string().as_deref(), Some("unread"));
+    assert_eq!(widget.events.get(1).as_string().as_deref(), Some("open"));
 }
 
 #[wasm_bindgen_test]

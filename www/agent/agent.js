@@ -59,7 +59,9 @@ const state = {
   polls: 0,
   suggester: null,
   suggesterSite: null,
+  waitingIds: null, // conversations waiting at the last refresh (null before the first)
 };
+const TITLE = document.title;
 
 // `cargo xtask dev` prints a link with the token in the fragment (never sent to the
 // server); keep it for this tab and drop it from the address bar.
@@ -218,6 +220,18 @@ function fillEntry(item, entry, index) {
 
 function renderWaiting(waiting) {
   $("count").textContent = String(waiting.length);
+  // An agent working in another tab sees customers waiting in this tab's title, and a
+  // screen reader hears when one arrives.
+  document.title = (waiting.length ? "(" + waiting.length + " waiting) " : "") + TITLE;
+  const ids = waiting.map((entry) => entry.conversation_id);
+  if (state.waitingIds) {
+    const arrived = ids.filter((id) => !state.waitingIds.includes(id)).length;
+    if (arrived) {
+      $("arrivals").textContent =
+        arrived === 1 ? "A new conversation is waiting." : arrived + " new conversations are waiting.";
+    }
+  }
+  state.waitingIds = ids;
   $("empty").hidden = waiting.length > 0;
   const focused = document.activeElement && document.activeElement.closest("#waiting li");
   const focusId = focused && focused.dataset.conversation;
