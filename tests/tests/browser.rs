@@ -321,12 +321,7 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
         .goto(&baton.url("/test/rtl.html"))
         .await
         .unwrap();
-    browser
-        .find_in_widget("button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click_in_widget("button.launcher").await;
     let panel = browser.find_in_widget(".panel").await;
     assert_eq!(panel.attr("dir").await.unwrap().as_deref(), Some("rtl"));
     assert_eq!(panel.attr("lang").await.unwrap().as_deref(), Some("ar"));
@@ -334,6 +329,12 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
         .wait_for_text("button.person", "التحدث إلى موظف")
         .await;
     browser.find_in_widget(".suggestions .chip").await;
+    let launcher = browser.find_in_widget("button.launcher").await;
+    assert_eq!(
+        launcher.attr("aria-label").await.unwrap().as_deref(),
+        Some("تحدث معنا"),
+        "the launcher is named in the chat's language once it has loaded"
+    );
     browser.screenshot("rtl").await;
     browser.close().await;
 }

@@ -226,7 +226,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     reply.clear().await.unwrap();
 
     // Ctrl+Enter sends; the customer receives the reply.
-    let first_reply = unique_text("Hello from Sam");
+    let greeting = unique_text("Hello from Sam");
+    let first_reply = format!("**{greeting}**");
     reply
         .send_keys(&format!("{first_reply}\u{e009}\u{e007}\u{e000}"))
         .await
@@ -247,7 +248,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         })
     })
     .await;
-    wait_text(&browser, "#thread li.from-agent", &first_reply).await;
+    // The console shows it as the customer does: bold, without the asterisks.
+    wait_text(&browser, "#thread li.from-agent .rich strong", &greeting).await;
 
     // The customer answers through the API; it appears in the console's thread.
     let customer_text = unique_text("Thanks, and my PIN?");
@@ -283,7 +285,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         .text()
         .await
         .unwrap();
-    for text in [&first_reply, &customer_text, &second_reply] {
+    for text in [&greeting, &customer_text, &second_reply] {
         assert_eq!(
             thread.matches(text.as_str()).count(),
             1,

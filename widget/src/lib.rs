@@ -114,6 +114,14 @@ impl ReplySuggester {
     }
 }
 
+/// The safe formatting of a knowledge-base answer or an agent's message as JSON
+/// (`{"blocks": [...]}`, see [`baton_protocol::RichText`]), so the agent console shows
+/// what the customer sees, built from the same typed structure.
+#[wasm_bindgen]
+pub fn rich_text(text: &str) -> Option<String> {
+    json::to_text(&baton_protocol::RichText::parse(text))
+}
+
 /// Mounts the chat into `panel_root` inside the loader's shadow root.
 #[wasm_bindgen]
 pub fn mount(

@@ -59,6 +59,7 @@ const state = {
   polls: 0,
   suggester: null,
   suggesterSite: null,
+  richText: null, // the widget's formatter, once its wasm has loaded
   waitingIds: null, // conversations waiting at the last refresh (null before the first)
 };
 const TITLE = document.title;
@@ -458,8 +459,60 @@ function lineItem(author, who, text) {
   li.className = "line from-" + author;
   const strong = document.createElement("strong");
   strong.textContent = who;
-  li.append(strong, " ", text);
+  // The bot's answers and agents' messages in the formatting the customer sees; the
+  // customer's own text and the notes are never markup.
+  li.append(strong, " ", author === "agent" || author === "bot" ? formatted(text) : text);
   return li;
+}
+
+// Text in the widget's safe formatting (paragraphs, "- " lists, **bold**, https and mailto
+// links), built element by element from the typed structure the widget's own parser
+// gives (`rich_text` in its wasm), never as HTML. Plain text until that has loaded.
+function formatted(text) {
+  let rich = null;
+  try {
+    rich = state.richText ? JSON.parse(state.richText(text)) : null;
+  } catch (_) {
+    rich = null;
+  }
+  if (!rich) return document.createTextNode(text);
+  const box = document.createElement("div");
+  box.className = "rich";
+  rich.blocks.forEach((block) => {
+    if (block.Paragraph) {
+      const p = document.createElement("p");
+      appendInlines(p, block.Paragraph);
+      box.appendChild(p);
+    } else if (block.List) {
+      const list = document.createElement("ul");
+      block.List.forEach((inlines) => {
+        const item = document.createElement("li");
+        appendInlines(item, inlines);
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
+  });
+  return box;
+}
+
+function appendInlines(parent, inlines) {
+  inlines.forEach((inline) => {
+    if ("Text" in inline) {
+      parent.append(inline.Text);
+    } else if ("Bold" in inline) {
+      const bold = document.createElement("strong");
+      bold.textContent = inline.Bold;
+      parent.append(bold);
+    } else if ("Link" in inline) {
+      const link = document.createElement("a");
+      link.href = inline.Link.url; // https: or mailto: only, checked by the parser
+      link.textContent = inline.Link.label;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      parent.append(link);
+    }
+  });
 }
 
 function updateDetailMode() {
@@ -654,6 +707,7 @@ async function loadSuggester() {
   try {
     const module = await import("/widget/baton.js");
     await module.default({ module_or_path: "/widget/baton_bg.wasm" });
+    state.richText = module.rich_text;
     const response = await fetch("/sites/" + encodeURIComponent(wanted) + "/model.bin");
     if (!response.ok) throw new Error("no model");
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -681,7 +735,7 @@ function updateSuggestion() {
   suggestedAnswer = suggestion.answer;
   box.dataset.intent = suggestion.intent;
   box.querySelector(".suggestion-title").textContent = "Suggested from the knowledge base: " + suggestion.title;
-  box.querySelector(".suggestion-answer").textContent = suggestion.answer;
+  box.querySelector(".suggestion-answer").replaceChildren(formatted(suggestion.answer));
   $("insert").setAttribute("aria-label", "Insert the suggested answer: " + suggestion.title);
   box.hidden = false;
 }
