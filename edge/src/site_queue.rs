@@ -483,6 +483,9 @@ impl SiteQueue {
     /// stopped showing up are no longer online.
     async fn expire_leases(&self) -> Result<Response, EdgeError> {
         self.expire_leases_now().await?;
+        // An alarm can fire with nothing due (the claim it was set for was closed or
+        // withdrawn since): it is set again for whatever is due next.
+        self.schedule_alarm(&self.book().await?).await?;
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
