@@ -45,7 +45,7 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
         (Method::Get, "me") => json_response(200, &agent),
         (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
         (Method::Get, "queue") => {
-            let query: SiteQuery = query(&request, "`site` is required")?;
+            let query: QueueQuery = query(&request, "`site` is required")?;
             caller.may_use(&query.site)?;
             // Routing by language and skill: the agent's own first (`route_for_agent`);
             // asking also keeps the agent online for the waiting customers.
@@ -54,7 +54,8 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
                 .append_pair("site", &query.site)
                 .append_pair("agent", &agent.id)
                 .append_pair("languages", &agent.languages.join(","))
-                .append_pair("skills", &agent.skills.join(","));
+                .append_pair("skills", &agent.skills.join(","))
+                .append_pair("away", if query.away { "true" } else { "false" });
             let path = format!("/queue?{}", url.query().unwrap_or_default());
             forward(env, &query.site, &path).await
         }
@@ -133,6 +134,15 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
 #[derive(Deserialize)]
 struct SiteQuery {
     site: String,
+}
+
+/// `GET /v1/agent/queue`: the site, and whether the agent is away (their console open,
+/// nobody at it), so waiting customers are not told someone is online.
+#[derive(Deserialize)]
+struct QueueQuery {
+    site: String,
+    #[serde(default)]
+    away: bool,
 }
 
 #[derive(Deserialize)]

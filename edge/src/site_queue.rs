@@ -265,7 +265,12 @@ impl SiteQueue {
         if !agent_id.is_empty() {
             let before = self.statuses(&book)?;
             let now_ms = worker::Date::now().as_millis();
-            if book.agent_seen(&agent_id, now_ms, presence_ms(&self.env)) {
+            let changed = if query_value(request, "away").as_deref() == Some("true") {
+                book.agent_away(&agent_id)
+            } else {
+                book.agent_seen(&agent_id, now_ms, presence_ms(&self.env))
+            };
+            if changed {
                 self.state.storage().put(BOOK_KEY, &book).await?;
                 self.push_positions(&before, &book, None).await?;
                 self.schedule_alarm(&book).await?;

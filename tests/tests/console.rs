@@ -336,6 +336,21 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         )),
         "the customer sees the conversation resolved"
     );
+
+    // Away and back: the button says which, and the console says what customers see.
+    let away = wait_shown(&browser, "#away").await;
+    away.click().await.unwrap();
+    wait_text(&browser, "#status", "You are away").await;
+    assert_eq!(
+        away.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    away.click().await.unwrap();
+    wait_text(&browser, "#status", "You are back online").await;
+    assert_eq!(
+        away.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("false")
+    );
     browser.close().await;
 }
 

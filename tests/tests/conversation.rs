@@ -529,6 +529,23 @@ async fn waiting_customers_hear_live_whether_anyone_is_online() {
     assert_eq!(online.position, waiting.position);
     assert_eq!(availability().await, Some(1));
 
+    // Sam steps away with the console still open: the customer hears at once, and
+    // again when Sam is back.
+    let away_path = format!("/v1/agent/queue?site={AFTER_HOURS}&away=true");
+    baton
+        .agent_get::<serde_json::Value>(&sam.token, &away_path)
+        .await;
+    assert_eq!(
+        availability().await,
+        Some(0),
+        "away at once, not when Sam's presence would have run out"
+    );
+    let away = next_queue_change(&mut socket, &online, Duration::from_secs(10)).await;
+    assert_eq!(away.agents_online, Some(0));
+    baton.queue_as(&sam.token, AFTER_HOURS).await;
+    let online = next_queue_change(&mut socket, &away, Duration::from_secs(10)).await;
+    assert_eq!(online.agents_online, Some(1));
+
     // Sam closes the console. When the presence runs out (`BATON_PRESENCE_MS`, 8 s in
     // the tests) the queue's alarm tells the customer, without anyone asking.
     let gone = next_queue_change(&mut socket, &online, Duration::from_secs(60)).await;

@@ -61,6 +61,7 @@ const state = {
   suggesterSite: null,
   richText: null, // the widget's formatter, once its wasm has loaded
   waitingIds: null, // conversations waiting at the last refresh (null before the first)
+  away: false, // the agent said they are away: customers are not told someone is online
 };
 const TITLE = document.title;
 
@@ -139,6 +140,7 @@ async function connect() {
   }
   $("me").textContent = "Signed in as " + state.me.name;
   $("me").hidden = false;
+  $("away").hidden = false;
   say("Signed in as " + state.me.name + ".");
   try {
     state.agents = await api("GET", "/v1/agent/agents");
@@ -172,7 +174,7 @@ async function refreshQueue() {
   if (!state.me) return;
   try {
     const askedAt = Date.now();
-    const queue = await api("GET", "/v1/agent/queue?" + q({ site: site() }));
+    const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
     renderWaiting(queue.waiting || []);
     renderActive(queue.active || [], askedAt);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
@@ -188,6 +190,17 @@ async function refreshQueue() {
   }
   state.queueTimer = setTimeout(refreshQueue, document.hidden ? HIDDEN_QUEUE_EVERY_MS : QUEUE_EVERY_MS);
 }
+
+// Away: the queue stays in view, but asking for it no longer keeps this agent online,
+// so waiting customers are told nobody is there instead of being given a wait.
+$("away").addEventListener("click", () => {
+  state.away = !state.away;
+  $("away").setAttribute("aria-pressed", String(state.away));
+  say(state.away
+    ? "You are away: customers waiting are told nobody is online (unless someone else is)."
+    : "You are back online for waiting customers.");
+  refreshQueue();
+});
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.me) refreshQueue();

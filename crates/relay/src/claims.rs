@@ -312,6 +312,12 @@ impl QueueBook {
         }
     }
 
+    /// The agent says they are away (the console is open, but nobody is at it): they
+    /// are no longer online, unless they hold a conversation. Returns whether they were.
+    pub fn agent_away(&mut self, agent_id: &str) -> bool {
+        self.present.remove(agent_id).is_some()
+    }
+
     /// Forgets the agents whose presence lapsed; returns whether anyone was forgotten.
     pub fn forget_absent(&mut self, now_ms: u64) -> bool {
         let before = self.present.len();
@@ -495,6 +501,9 @@ mod tests {
             "presence lapses first"
         );
 
+        assert!(book.agent_away("b"), "b steps away");
+        assert!(!book.agent_away("b"));
+        assert_eq!(online(&book), Some(1), "a still is, and holds c1");
         assert!(!book.forget_absent(181_999));
         assert!(book.forget_absent(182_000));
         assert_eq!(
