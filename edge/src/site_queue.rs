@@ -257,8 +257,7 @@ impl SiteQueue {
     }
 
     async fn snapshot(&self, request: &Request) -> Result<Response, EdgeError> {
-        self.expire_leases_now().await?;
-        let mut book = self.book().await?;
+        let (mut book, _) = self.expire_leases_now().await?;
         // The agent asking is online: waiting customers hear of it when they were told
         // nobody was.
         let agent_id = query_value(request, "agent").unwrap_or_default();
@@ -357,8 +356,7 @@ impl SiteQueue {
             .stored(&id)
             .await?
             .ok_or(EdgeError::UnknownConversation)?;
-        self.expire_leases_now().await?;
-        let mut book = self.book().await?;
+        let (mut book, _) = self.expire_leases_now().await?;
         let before = self.statuses(&book)?;
         book.agent_seen(&agent.id, now_ms, presence_ms(&self.env));
         let mut stats = self.stats().await?;
@@ -457,15 +455,10 @@ impl SiteQueue {
 
     /// How many agents are online, as a customer about to ask for one is told it.
     async fn availability(&self, request: &Request) -> Result<Response, EdgeError> {
-        self.expire_leases_now().await?;
+        let (book, _) = self.expire_leases_now().await?;
         let site = query_value(request, "site").unwrap_or_default();
-        let online = self.book().await?.agents_online();
-        json_response(
-            200,
-            &Availability {
-                agents_online: online_as_told(online, self.sees_every_agent(&site)?),
-            },
-        )
+        let agents_online = book.agents_online_as_told(self.sees_every_agent(&site)?);
+        json_response(200, &Availability { agents_online })
     }
 
     async fn analytics(&self) -> Result<Response, EdgeError> {
@@ -487,22 +480,28 @@ impl SiteQueue {
     /// The alarm: claims whose agent vanished go back to the queue, and agents who
     /// stopped showing up are no longer online.
     async fn expire_leases(&self) -> Result<Response, EdgeError> {
-        self.expire_leases_now().await?;
-        // An alarm can fire with nothing due (the claim it was set for was closed or
-        // withdrawn since): it is set again for whatever is due next.
-        self.schedule_alarm(&self.book().await?).await?;
+        let (book, changed) = self.expire_leases_now().await?;
+        if !changed {
+            // An alarm can fire with nothing due (the claim it was set for was closed or
+            // withdrawn since): it is set again for whatever is due next.
+            self.schedule_alarm(&book).await?;
+        }
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
-    async fn expire_leases_now(&self) -> Result<(), EdgeError> {
+    /// Puts back the claims whose lease ran out and forgets the agents whose presence
+    /// did, telling the customers concerned, and sets the alarm for what is due next.
+    /// Returns the book as it now is, and whether anything was due.
+    async fn expire_leases_now(&self) -> Result<(QueueBook, bool), EdgeError> {
         let mut book = self.book().await?;
-        let before = self.statuses(&book)?;
         let now_ms = worker::Date::now().as_millis();
-        let lapsed = book.expire_leases(now_ms);
-        let gone = book.forget_absent(now_ms);
-        if lapsed.is_empty() && !gone {
-            return Ok(());
+        // What most calls (every console's queue poll) find: nothing is due.
+        if book.next_deadline_ms().is_none_or(|at_ms| at_ms > now_ms) {
+            return Ok((book, false));
         }
+        let before = self.statuses(&book)?;
+        let lapsed = book.expire_leases(now_ms);
+        book.forget_absent(now_ms);
         self.state.storage().put(BOOK_KEY, &book).await?;
         for claim in lapsed {
             let append = AppendEvent {
@@ -515,7 +514,8 @@ impl SiteQueue {
                 .await?;
         }
         self.push_positions(&before, &book, None).await?;
-        self.schedule_alarm(&book).await
+        self.schedule_alarm(&book).await?;
+        Ok((book, true))
     }
 
     /// Wakes the queue when a lease or an agent's presence runs out.
@@ -596,21 +596,12 @@ impl SiteQueue {
 
     /// A waiting conversation's place as the customer is told it.
     fn status(&self, book: &QueueBook, id: &str) -> Result<Option<QueueStatus>, EdgeError> {
-        let sees_everyone = self.sees_every_agent(&book.site)?;
-        Ok(book.status(id).map(|status| as_told(status, sees_everyone)))
+        Ok(book.status(id, self.sees_every_agent(&book.site)?))
     }
 
     /// Every waiting conversation's place, to compare before and after a change.
     fn statuses(&self, book: &QueueBook) -> Result<Vec<(String, QueueStatus)>, EdgeError> {
-        let sees_everyone = self.sees_every_agent(&book.site)?;
-        Ok(book
-            .waiting
-            .iter()
-            .filter_map(|w| {
-                book.status(&w.conversation_id)
-                    .map(|status| (w.conversation_id.clone(), as_told(status, sees_everyone)))
-            })
-            .collect())
+        Ok(book.statuses(self.sees_every_agent(&book.site)?))
     }
 
     /// Whether every person who may answer the site's customers uses the console: not
@@ -630,20 +621,6 @@ impl SiteQueue {
             .await?
             .unwrap_or_default())
     }
-}
-
-/// A status as the customer is told it (see [`online_as_told`]).
-fn as_told(mut status: QueueStatus, sees_everyone: bool) -> QueueStatus {
-    status.agents_online = status
-        .agents_online
-        .and_then(|online| online_as_told(online, sees_everyone));
-    status
-}
-
-/// How many agents are online as a customer is told it: "nobody" only when the queue
-/// sees everyone who could answer.
-fn online_as_told(online: u32, sees_everyone: bool) -> Option<u32> {
-    (sees_everyone || online > 0).then_some(online)
 }
 
 /// How the console lists a stored conversation.

@@ -436,6 +436,24 @@ async fn two_tabs_show_one_conversation(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// What the launcher shows: its unread badge and its accessible name.
+struct LauncherShows {
+    badge: String,
+    badge_shown: bool,
+    label: String,
+}
+
+async fn launcher_shows(browser: &Browser) -> Option<LauncherShows> {
+    let root = browser.widget().await;
+    let launcher = root.find(Locator::Css("button.launcher")).await.ok()?;
+    let badge = launcher.find(Locator::Css(".badge")).await.ok()?;
+    Some(LauncherShows {
+        badge: badge.text().await.ok()?,
+        badge_shown: badge.is_displayed().await.ok()?,
+        label: launcher.attr("aria-label").await.ok()??,
+    })
+}
+
 /// The customer closes the chat to go on shopping: the team's news shows on the
 /// launcher (a count, and in its accessible name), across a page change, until the chat
 /// is opened again.
@@ -460,19 +478,8 @@ async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind:
         let browser = &browser;
         async move {
             eventually(&format!("the launcher to show {count} unread"), || async {
-                let root = browser.widget().await;
-                let badge = root
-                    .find(Locator::Css("button.launcher .badge"))
-                    .await
-                    .ok()?;
-                let label = root
-                    .find(Locator::Css("button.launcher"))
-                    .await
-                    .ok()?
-                    .attr("aria-label")
-                    .await
-                    .ok()??;
-                (badge.text().await.ok()? == count && label.contains(&format!("{count} unread")))
+                let launcher = launcher_shows(browser).await?;
+                (launcher.badge == count && launcher.label.contains(&format!("{count} unread")))
                     .then_some(())
             })
             .await;
@@ -491,17 +498,8 @@ async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind:
         .wait_for_text(".message.from-agent", "Sam here")
         .await;
     eventually("the count to go once the chat is open", || async {
-        let root = browser.widget().await;
-        let launcher = root.find(Locator::Css("button.launcher")).await.ok()?;
-        let badge_shown = launcher
-            .find(Locator::Css(".badge"))
-            .await
-            .ok()?
-            .is_displayed()
-            .await
-            .ok()?;
-        let label = launcher.attr("aria-label").await.ok()??;
-        (!badge_shown && label == "Chat with us").then_some(())
+        let launcher = launcher_shows(&browser).await?;
+        (!launcher.badge_shown && launcher.label == "Chat with us").then_some(())
     })
     .await;
     browser.close().await;

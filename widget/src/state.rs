@@ -445,9 +445,8 @@ impl ChatState {
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Open if !self.open => {
-                self.open = true;
-                let mut effects = vec![Effect::Emit(HostEvent::Open), Effect::FocusInput];
-                effects.extend(self.mark_read());
+                let mut effects = self.opened();
+                effects.push(Effect::FocusInput);
                 effects
             }
             Action::Close if self.open => {
@@ -455,12 +454,7 @@ impl ChatState {
                 vec![Effect::Emit(HostEvent::Close)]
             }
             Action::Open | Action::Close => Vec::new(),
-            Action::Reopen if !self.open => {
-                self.open = true;
-                let mut effects = vec![Effect::Emit(HostEvent::Open)];
-                effects.extend(self.mark_read());
-                effects
-            }
+            Action::Reopen if !self.open => self.opened(),
             Action::Reopen => Vec::new(),
             Action::EndChat => self.end_chat(),
             Action::Toggle => {
@@ -786,13 +780,15 @@ impl ChatState {
         }
     }
 
-    /// The panel is open: everything in it has been seen.
-    fn mark_read(&mut self) -> Vec<Effect> {
-        if self.unread == 0 {
-            return Vec::new();
+    /// The panel opens: the host hears it, and everything in it has been seen.
+    fn opened(&mut self) -> Vec<Effect> {
+        self.open = true;
+        let mut effects = vec![Effect::Emit(HostEvent::Open)];
+        if self.unread > 0 {
+            self.unread = 0;
+            effects.push(Effect::Emit(HostEvent::Unread(0)));
         }
-        self.unread = 0;
-        vec![Effect::Emit(HostEvent::Unread(0))]
+        effects
     }
 
     /// A message for the person: shown at once, kept in the outbox until the edge

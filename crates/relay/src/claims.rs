@@ -97,27 +97,53 @@ impl QueueBook {
                 .any(|w| w.conversation_id == conversation_id)
     }
 
-    /// Where a waiting conversation stands, or `None` if it is not waiting.
-    pub fn status(&self, conversation_id: &str) -> Option<QueueStatus> {
+    /// Where a waiting conversation stands, as its customer is told it, or `None` if it
+    /// is not waiting. `sees_every_agent`: whether everyone who may answer the site's
+    /// customers uses the console (not when the site relays to a helpdesk, whose people
+    /// the queue does not see); only then is nobody online said (`Some(0)`).
+    pub fn status(&self, conversation_id: &str, sees_every_agent: bool) -> Option<QueueStatus> {
         let index = self
             .waiting
             .iter()
             .position(|w| w.conversation_id == conversation_id)?;
+        Some(self.status_at(index, self.agents_online(), sees_every_agent))
+    }
+
+    /// Every waiting conversation's status, in the order they are served (see
+    /// [`QueueBook::status`]).
+    pub fn statuses(&self, sees_every_agent: bool) -> Vec<(String, QueueStatus)> {
+        let online = self.agents_online();
+        self.waiting
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let status = self.status_at(index, online, sees_every_agent);
+                (w.conversation_id.clone(), status)
+            })
+            .collect()
+    }
+
+    /// How many agents are online, as a customer is told it: "nobody" only when the
+    /// queue sees everyone who could answer (see [`QueueBook::status`]).
+    pub fn agents_online_as_told(&self, sees_every_agent: bool) -> Option<u32> {
+        online_as_told(self.agents_online(), sees_every_agent)
+    }
+
+    fn status_at(&self, index: usize, online: u32, sees_every_agent: bool) -> QueueStatus {
         let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let agents_online = self.agents_online();
-        Some(QueueStatus {
+        QueueStatus {
             position,
             estimated_wait_seconds: estimate_wait_seconds(
                 position,
                 &self.recent_handling_seconds,
-                agents_online,
+                online,
             ),
-            agents_online: Some(agents_online),
-        })
+            agents_online: online_as_told(online, sees_every_agent),
+        }
     }
 
     /// Distinct agents online: present, or holding a claim (which they renew).
-    pub fn agents_online(&self) -> u32 {
+    fn agents_online(&self) -> u32 {
         let mut ids: Vec<&str> = self
             .claimed
             .values()
@@ -335,6 +361,11 @@ impl QueueBook {
     }
 }
 
+/// "Nobody is online" is said only when the queue sees everyone who could answer.
+fn online_as_told(online: u32, sees_every_agent: bool) -> Option<u32> {
+    (sees_every_agent || online > 0).then_some(online)
+}
+
 fn conflict(kind: RelayErrorKind) -> RelayError {
     RelayError::new(kind, "conversation")
 }
@@ -381,7 +412,7 @@ mod tests {
         );
         assert_eq!(book.claimed["c1"].lease_until_ms, 90_000);
         assert!(
-            book.status("c1").is_none(),
+            book.status("c1", true).is_none(),
             "a claimed conversation is not waiting"
         );
     }
@@ -392,7 +423,7 @@ mod tests {
         let refused = book.renew("c1", "a", 500, 60_000).unwrap_err();
         assert_eq!(refused.kind, RelayErrorKind::NotClaimed);
         assert!(
-            book.status("c1").is_some(),
+            book.status("c1", true).is_some(),
             "renewing never takes a waiting one"
         );
         book.claim("c1", &agent("a"), 1_000, 60_000).unwrap();
@@ -403,17 +434,21 @@ mod tests {
         book.release("c1", "a").unwrap();
         let late = book.renew("c1", "a", 21_000, 60_000).unwrap_err();
         assert_eq!(late.kind, RelayErrorKind::NotClaimed);
-        assert_eq!(book.status("c1").unwrap().position, 1, "still waiting");
+        assert_eq!(
+            book.status("c1", true).unwrap().position,
+            1,
+            "still waiting"
+        );
     }
 
     #[test]
     fn release_puts_it_back_in_its_old_place() {
         let mut book = book_with(&[("old", 0, &[]), ("new", 5, &[])]);
         book.claim("old", &agent("a"), 10, 60_000).unwrap();
-        assert_eq!(book.status("new").unwrap().position, 1);
+        assert_eq!(book.status("new", true).unwrap().position, 1);
         book.release("old", "a").unwrap();
-        assert_eq!(book.status("old").unwrap().position, 1);
-        assert_eq!(book.status("new").unwrap().position, 2);
+        assert_eq!(book.status("old", true).unwrap().position, 1);
+        assert_eq!(book.status("new", true).unwrap().position, 2);
     }
 
     #[test]
@@ -465,16 +500,16 @@ mod tests {
         let lapsed = book.expire_leases(60_000);
         assert_eq!(lapsed.len(), 1);
         assert_eq!(lapsed[0].agent.id, "a");
-        assert_eq!(book.status("c1").unwrap().position, 1);
+        assert_eq!(book.status("c1", true).unwrap().position, 1);
         assert_eq!(book.next_deadline_ms(), Some(120_000));
     }
 
     #[test]
     fn agents_are_online_while_they_show_up_and_for_a_while_after() {
         let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[])]);
-        let online = |book: &QueueBook| book.status("c2").unwrap().agents_online;
+        let online = |book: &QueueBook| book.status("c2", true).unwrap().agents_online;
         assert_eq!(online(&book), Some(0), "nobody has shown up");
-        let alone = book.status("c2").unwrap().estimated_wait_seconds;
+        let alone = book.status("c2", true).unwrap().estimated_wait_seconds;
 
         assert!(
             book.agent_seen("a", 1_000, 120_000),
@@ -488,7 +523,7 @@ mod tests {
         assert!(book.agent_seen("b", 62_000, 120_000));
         assert_eq!(online(&book), Some(2));
         assert!(
-            book.status("c2").unwrap().estimated_wait_seconds < alone,
+            book.status("c2", true).unwrap().estimated_wait_seconds < alone,
             "two agents serve the line faster than one assumed"
         );
 
@@ -517,13 +552,27 @@ mod tests {
     }
 
     #[test]
+    fn nobody_online_is_said_only_where_the_queue_sees_everyone() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        assert_eq!(book.status("c", false).unwrap().agents_online, None);
+        assert_eq!(book.agents_online_as_told(false), None);
+        assert_eq!(book.agents_online_as_told(true), Some(0));
+        book.agent_seen("a", 0, 120_000);
+        assert_eq!(book.statuses(false)[0].1.agents_online, Some(1));
+        assert_eq!(
+            book.statuses(true),
+            vec![("c".to_owned(), book.status("c", true).unwrap())]
+        );
+    }
+
+    #[test]
     fn books_stored_before_presence_still_load() {
         let book: QueueBook = serde_json::from_str(
             r#"{"waiting":[{"conversation_id":"c","created_at_ms":1,"reasons":[]}],"claimed":{},"recent_handling_seconds":[]}"#,
         )
         .unwrap();
         assert!(book.present.is_empty());
-        assert_eq!(book.status("c").unwrap().agents_online, Some(0));
+        assert_eq!(book.status("c", true).unwrap().agents_online, Some(0));
     }
 
     #[test]
@@ -533,7 +582,7 @@ mod tests {
         book.close("c", "a", 700_000).unwrap();
         assert_eq!(book.recent_handling_seconds, vec![600]);
         assert!(!book.contains("c"));
-        assert_eq!(book.status("d").unwrap().estimated_wait_seconds, 300);
+        assert_eq!(book.status("d", true).unwrap().estimated_wait_seconds, 300);
     }
 
     #[test]
@@ -551,7 +600,7 @@ mod tests {
             ("first", 0, &[]),
             ("fraud", 9, &[EscalationReason::SensitiveIntent]),
         ]);
-        assert_eq!(book.status("fraud").unwrap().position, 1);
-        assert_eq!(book.status("first").unwrap().position, 2);
+        assert_eq!(book.status("fraud", true).unwrap().position, 1);
+        assert_eq!(book.status("first", true).unwrap().position, 2);
     }
 }
