@@ -7,19 +7,25 @@ use baton_tests::browser::{eventually, Browser, BrowserKind};
 use baton_tests::{in_both_browsers, Baton};
 use fantoccini::Locator;
 
-/// The demo knowledge base's answer to "when will my card arrive", first sentence.
-fn card_arrival_answer_start() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/triage/data/demo/kb.toml"
-    );
+/// The demo shop's knowledge base.
+const DEMO_KB: &str = "crates/triage/data/demo/kb.toml";
+
+/// The answer to `intent` in the knowledge base at `path` (from the repository root), as
+/// written, markup and all.
+fn answer_in(path: &str, intent: &str) -> String {
+    let path = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
     let kb: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let intents = kb["intent"].as_array().unwrap();
     let entry = intents
         .iter()
-        .find(|i| i["id"].as_str() == Some("card_arrival"))
+        .find(|i| i["id"].as_str() == Some(intent))
         .unwrap();
-    let answer = entry["answer"].as_str().unwrap();
+    entry["answer"].as_str().unwrap().to_owned()
+}
+
+/// The demo knowledge base's answer to "when will my card arrive", first sentence.
+fn card_arrival_answer_start() -> String {
+    let answer = answer_in(DEMO_KB, "card_arrival");
     // The widget renders markup, so compare with plain words before any markup.
     answer
         .split(['*', '[', '\n'])
@@ -384,7 +390,29 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     browser.close().await;
 }
 
+/// A site owner's own model, trained with `baton train` from their own knowledge base and
+/// published by the build (`cargo xtask test` does both for the site `test` from the test
+/// fixtures), answers their customers in their own words, not the demo shop's.
+async fn a_site_owners_own_model_answers_their_customers(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/endpoint.html?site=test"))
+        .await
+        .unwrap();
+    browser.open_chat().await;
+    browser.find_in_widget(".suggestions .chip").await; // the model has loaded
+    browser.ask("What exchange rate do you use?").await;
+    let own = answer_in("crates/triage/tests/fixtures/kb.toml", "exchange_rate");
+    let demo = answer_in(DEMO_KB, "exchange_rate").replace("**", "");
+    assert!(!demo.contains(&own), "the demo shop answers in other words");
+    browser.wait_for_text(".message.from-bot", &own).await;
+    browser.close().await;
+}
+
 in_both_browsers!(
+    a_site_owners_own_model_answers_their_customers,
     customer_gets_an_answer_and_reaches_a_person,
     the_demo_page_embeds_the_widget_with_one_tag,
     works_on_a_strict_csp_page_with_hostile_css,

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::io_error;
+use crate::models;
 use crate::process::Cmd;
 use crate::tools::{cargo_bin_dir, is_newer_or_same, Tools};
 use crate::{cargo_target_dir, workspace_root, Result};
@@ -143,8 +144,8 @@ fn minify(tools: &Tools, from: &Path, to: &Path, options: &[&str]) -> Result<()>
         .run()
 }
 
-/// Copies `www/` and the site models into the assets directory, and the widget loader
-/// minified.
+/// Copies `www/` and the site models (the demo's, then each `models/<site>.bin`) into the
+/// assets directory, and the widget loader minified.
 pub(crate) fn assets(tools: &Tools) -> Result<()> {
     let root = workspace_root();
     let site = site_dir();
@@ -159,6 +160,20 @@ pub(crate) fn assets(tools: &Tools) -> Result<()> {
         &root.join("crates/triage/data/demo/model.bin"),
         &site.join("sites/demo/model.bin"),
     )?;
+    let own = models::read_site_models(&models::site_models_dir())?;
+    models::publish(&own, &site)?;
+    let wrangler_toml = root.join("wrangler.toml");
+    let config =
+        std::fs::read_to_string(&wrangler_toml).map_err(io_error("read", &wrangler_toml))?;
+    let mut published: Vec<&str> = own.iter().map(|model| model.site.as_str()).collect();
+    published.push("demo");
+    for site in models::sites_without_model(&config, &published)? {
+        println!(
+            "note: site `{site}` (BATON_SITES) has no model, so its widget answers nothing \
+             itself and offers a person for every question; train one with \
+             `baton train … --out models/{site}.bin`"
+        );
+    }
     Ok(())
 }
 

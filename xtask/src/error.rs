@@ -39,6 +39,17 @@ pub(crate) enum XtaskError {
     /// Something needed is missing and cannot be installed here.
     #[error("{0}")]
     Missing(String),
+    /// A site's model cannot be published: what is wrong with which file.
+    #[error("{}: {problem}", path.display())]
+    BadModel {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The edge's configuration in `wrangler.toml` would not work.
+    #[error("wrangler.toml: {0}")]
+    BadConfig(String),
     /// A server did not come up.
     #[error("{0}")]
     ServerNotReady(String),

@@ -17,6 +17,7 @@ mod build;
 mod dev;
 mod error;
 mod load;
+mod models;
 mod process;
 mod size;
 mod test;

@@ -7,11 +7,15 @@ use crate::error::io_error;
 use crate::process::{free_port, Cmd};
 use crate::tools::{ensure_test_tools, Tools};
 use crate::wrangler::{WranglerDev, WranglerOptions};
-use crate::{build, workspace_root, Result};
+use crate::{build, cargo_target_dir, models, workspace_root, Result};
 
 /// Sites whose queue only the tests of who is online open (one per browser, as the two
 /// browsers' runs may overlap); their widget uses the demo model.
 const AFTER_HOURS_SITES: [&str; 3] = ["after-hours", "after-hours-chromium", "after-hours-firefox"];
+
+/// The site whose model a site owner trained themselves: the test fixtures' knowledge
+/// base (site id `test`), trained and published as the docs tell site owners to.
+const OWN_MODEL_SITE: &str = "test";
 
 /// `BATON_SITES` for the tests: every site allows pages from the test server.
 fn test_sites(port: u16) -> serde_json::Value {
@@ -25,10 +29,36 @@ fn test_sites(port: u16) -> serde_json::Value {
             "skills": { "cards": ["card_arrival", "lost_or_stolen_card"] }
         },
     });
-    for site in AFTER_HOURS_SITES {
+    for site in AFTER_HOURS_SITES.iter().chain([&OWN_MODEL_SITE]) {
         sites[site] = serde_json::json!({ "allowed_origins": origins });
     }
     sites
+}
+
+/// Trains a model from the test fixtures with `baton train`, as a site owner would, into
+/// a models folder of its own, and publishes it with the build's own step.
+fn publish_own_model_site() -> Result<()> {
+    let dir = cargo_target_dir().join("test-models");
+    std::fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
+    let fixtures = workspace_root().join("crates/triage/tests/fixtures");
+    Cmd::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--bin",
+            "baton",
+            "--",
+            "train",
+            "--examples",
+        ])
+        .args([fixtures.join("examples.csv")])
+        .args(["--kb".as_ref(), fixtures.join("kb.toml").as_os_str()])
+        .args([
+            "--out".as_ref(),
+            dir.join(format!("{OWN_MODEL_SITE}.bin")).as_os_str(),
+        ])
+        .run()?;
+    models::publish(&models::read_site_models(&dir)?, &build::site_dir())
 }
 
 /// Runs all stages; the first failure stops the run and fails the command.
@@ -63,7 +93,8 @@ pub(crate) fn run() -> Result<()> {
     })?;
     report.stage("build (widget, assets, worker)", || {
         build::all(&tools)?;
-        build::demo_model_for(&AFTER_HOURS_SITES)
+        build::demo_model_for(&AFTER_HOURS_SITES)?;
+        publish_own_model_site()
     })?;
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;

@@ -94,6 +94,11 @@ impl SiteDirectory {
     pub fn get(&self, site: &str) -> Option<&SiteConfig> {
         self.sites.get(site)
     }
+
+    /// Every site's id, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.sites.keys().map(String::as_str)
+    }
 }
 
 #[cfg(test)]
