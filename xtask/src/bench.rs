@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::build;
 use crate::error::io_error;
 use crate::process::Cmd;
 use crate::size::sizes_of;
@@ -150,10 +151,7 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
 
 /// Builds the bench crate like the widget and assembles the page in `out`.
 fn build_page(tools: &Tools, model: &Path, out: &Path) -> Result<()> {
-    Cmd::new("cargo")
-        .args(["build", "--quiet", "--profile", "widget", "--target"])
-        .args(["wasm32-unknown-unknown", "-p", "baton-bench-triage-wasm"])
-        .run()?;
+    build::compile_for_browsers(tools, "baton-bench-triage-wasm")?;
     let wasm =
         cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_bench_triage_wasm.wasm");
     let pkg = out.join("pkg");

@@ -30,22 +30,8 @@ pub(crate) fn all(tools: &Tools) -> Result<()> {
 
 /// Compiles the widget to wasm, binds it, shrinks it with wasm-opt and minifies the
 /// glue.
-///
-/// Where the machine has the nightly toolchain and the standard library's source, the
-/// standard library is compiled with the widget, at the widget's size settings, and a
-/// panic is a bare trap (no message, file name or `Debug` text is kept): about 23 KB
-/// brotli less for every customer (BENCHMARKS.md). Otherwise, or if that build fails,
-/// stable Rust builds the same code.
 pub(crate) fn widget(tools: &Tools) -> Result<()> {
-    let smallest = tools.nightly_with_std_source
-        && compile_widget(WidgetToolchain::NightlyWithStd)
-            .inspect_err(|error| {
-                println!("widget: the nightly build failed ({error}); building with stable Rust");
-            })
-            .is_ok();
-    if !smallest {
-        compile_widget(WidgetToolchain::Stable)?;
-    }
+    compile_for_browsers(tools, "baton-widget")?;
     let wasm = cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_widget.wasm");
     let out_dir = site_dir().join("widget");
     let bound = out_dir.join("baton_bg.wasm");
@@ -86,7 +72,7 @@ pub(crate) fn widget(tools: &Tools) -> Result<()> {
 
 /// How the widget's wasm is compiled.
 enum WidgetToolchain {
-    /// `cargo +nightly` rebuilding the standard library for size, panics as traps.
+    /// `cargo +nightly` rebuilding the standard library with the widget, panics as traps.
     NightlyWithStd,
     /// The machine's stable toolchain and its prebuilt standard library.
     Stable,
@@ -98,7 +84,37 @@ enum WidgetToolchain {
 const NIGHTLY_WIDGET_RUSTFLAGS: &str =
     "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
-fn compile_widget(toolchain: WidgetToolchain) -> Result<()> {
+/// The rebuilt standard library takes the widget profile's `opt-level = "z"`, except
+/// `alloc`: at `"z"` its vector growth made the triage engine's decision 1-3 µs slower
+/// (BENCHMARKS.md); at 3 it costs 83 bytes. (Not in `Cargo.toml`: stable cargo would warn
+/// that no package is called `alloc`.) The standard library's `optimize_for_size`
+/// feature is not used either: its heapsort made the decision 4 µs slower.
+const NIGHTLY_ALLOC_AT_FULL_SPEED: &str = "profile.widget.package.alloc.opt-level=3";
+
+/// Compiles `package` to wasm with the widget's profile, as customers get it.
+///
+/// Where the machine has the nightly toolchain and the standard library's source, the
+/// standard library is compiled with the package, at the widget's size settings, and a
+/// panic is a bare trap (no message, file name or `Debug` text is kept): about 19 KB
+/// brotli less for every customer, as fast (BENCHMARKS.md). Otherwise, or if that build fails,
+/// stable Rust builds the same code.
+pub(crate) fn compile_for_browsers(tools: &Tools, package: &str) -> Result<()> {
+    let smallest = tools.nightly_with_std_source
+        && compile_wasm(package, WidgetToolchain::NightlyWithStd)
+            .inspect_err(|error| {
+                println!(
+                    "{package}: the nightly build failed ({error}); building with stable Rust"
+                );
+            })
+            .is_ok();
+    if smallest {
+        Ok(())
+    } else {
+        compile_wasm(package, WidgetToolchain::Stable)
+    }
+}
+
+fn compile_wasm(package: &str, toolchain: WidgetToolchain) -> Result<()> {
     let build = [
         "build",
         "--quiet",
@@ -107,7 +123,7 @@ fn compile_widget(toolchain: WidgetToolchain) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
         "-p",
-        "baton-widget",
+        package,
     ];
     match toolchain {
         WidgetToolchain::Stable => Cmd::new("cargo").args(build).run(),
@@ -116,7 +132,8 @@ fn compile_widget(toolchain: WidgetToolchain) -> Result<()> {
             .args(build)
             .args([
                 "-Zbuild-std=std,panic_abort",
-                "-Zbuild-std-features=optimize_for_size",
+                "--config",
+                NIGHTLY_ALLOC_AT_FULL_SPEED,
             ])
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
