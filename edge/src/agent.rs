@@ -86,12 +86,13 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
                 .fetch_with_request(internal_request(&path, Method::Get, None::<&()>)?)
                 .await?)
         }
-        (Method::Post, "claim" | "renew" | "release") => {
+        (Method::Post, "claim" | "renew" | "release" | "typing") => {
             let target: AgentTarget = read_json(&mut request).await?;
             caller.may_use(&target.site)?;
             let command = match action {
                 "claim" => AgentCommand::Claim,
                 "renew" => AgentCommand::Renew,
+                "typing" => AgentCommand::Typing,
                 _ => AgentCommand::Release,
             };
             act(env, agent, &target.site, target.conversation, command).await
@@ -125,7 +126,7 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
         (
             _,
             "me" | "agents" | "queue" | "analytics" | "packet" | "events" | "claim" | "renew"
-            | "release" | "transfer" | "reply" | "close",
+            | "release" | "typing" | "transfer" | "reply" | "close",
         ) => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
     }

@@ -199,8 +199,20 @@ impl Conversation {
                     self.broadcast(&ConversationUpdate {
                         events: Vec::new(),
                         queue,
+                        typing: None,
                     });
                 }
+                json_response(200, &serde_json::json!({ "ok": true }))
+            }
+            (Method::Post, "typing") => {
+                // Told to whoever is connected now, and kept nowhere.
+                let agent_name: String = request.json().await?;
+                let queue = self.meta().await?.and_then(|meta| meta.queue);
+                self.broadcast(&ConversationUpdate {
+                    events: Vec::new(),
+                    queue,
+                    typing: Some(agent_name),
+                });
                 json_response(200, &serde_json::json!({ "ok": true }))
             }
             (Method::Get, "events") => {
@@ -371,6 +383,7 @@ impl Conversation {
         self.broadcast(&ConversationUpdate {
             events: vec![event.clone()],
             queue,
+            typing: None,
         });
         if delivery.is_some() {
             self.flush_relays().await;
@@ -526,6 +539,7 @@ impl Conversation {
         Ok(ConversationUpdate {
             events,
             queue: meta.queue,
+            typing: None,
         })
     }
 

@@ -71,9 +71,18 @@ pub(crate) enum AgentCommand {
     Claim,
     Renew,
     Release,
-    Transfer { to: AgentProfile },
-    Reply { client_id: String, text: String },
-    Close { resolution: Option<String> },
+    Transfer {
+        to: AgentProfile,
+    },
+    Reply {
+        client_id: String,
+        text: String,
+    },
+    Close {
+        resolution: Option<String>,
+    },
+    /// The agent is writing a reply: the customer is told, and the claim renewed.
+    Typing,
 }
 
 /// A conversation as the queue stores it.
@@ -362,6 +371,7 @@ impl SiteQueue {
         let mut stats = self.stats().await?;
         let mut events = Vec::new();
         let mut closed = false;
+        let mut typing = false;
         match command {
             AgentCommand::Claim => {
                 if book.claim(&id, &agent, now_ms, lease_ms)? == ClaimChange::Joined {
@@ -371,6 +381,10 @@ impl SiteQueue {
                 }
             }
             AgentCommand::Renew => book.renew(&id, &agent.id, now_ms, lease_ms)?,
+            AgentCommand::Typing => {
+                book.renew(&id, &agent.id, now_ms, lease_ms)?;
+                typing = true;
+            }
             AgentCommand::Release => {
                 book.release(&id, &agent.id)?;
                 events.push(EventBody::AgentLeft {
@@ -417,6 +431,9 @@ impl SiteQueue {
         for event in events {
             let append = AppendEvent { event, now_ms };
             last_event = Some(self.conversation_call(&id, "append", &append).await?);
+        }
+        if typing {
+            self.conversation_call(&id, "typing", &agent.name).await?;
         }
         self.push_positions(&before, &book, None).await?;
         self.schedule_alarm(&book).await?;

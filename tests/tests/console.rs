@@ -2,17 +2,21 @@
 //! served by real `wrangler dev`. An agent signs in, sees a conversation waiting,
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
 //! the customer's answer live and closes; a second agent's claim shows as a conflict;
-//! transfer and release work from the console; the console renews its leases.
+//! transfer and release work from the console; the console renews its leases and tells
+//! the customer while its agent types.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
-    Author, EscalationAccepted, EscalationReason, EventBody, HandoffPacket, TranscriptEntry,
+    Author, ConversationUpdate, EscalationAccepted, EscalationReason, EventBody, HandoffPacket,
+    TranscriptEntry,
 };
 use baton_tests::browser::{eventually, Browser, BrowserKind};
 use baton_tests::{escalation, in_both_browsers, unique_id, unique_text, Baton};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
+use futures_util::StreamExt;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 const SITE: &str = "demo";
 
@@ -225,13 +229,31 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     );
     reply.clear().await.unwrap();
 
-    // Ctrl+Enter sends; the customer receives the reply.
+    // Ctrl+Enter sends; the customer receives the reply, told first that Sam is typing.
+    let (mut live, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
+        .await
+        .unwrap();
     let greeting = unique_text("Hello from Sam");
     let first_reply = format!("**{greeting}**");
     reply
         .send_keys(&format!("{first_reply}\u{e009}\u{e007}\u{e000}"))
         .await
         .unwrap();
+    let typing = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let frame = live.next().await.unwrap().unwrap();
+            if let Message::Text(text) = frame {
+                let update: ConversationUpdate = serde_json::from_str(&text).unwrap();
+                if let Some(name) = update.typing {
+                    return name;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the customer to hear that Sam is typing");
+    assert_eq!(typing, "Sam");
+    drop(live);
     eventually("the customer to receive the agent's reply", || async {
         let update = baton.customer_events(SITE, &accepted, 0).await;
         update.events.iter().find_map(|e| match &e.event {

@@ -384,6 +384,56 @@ async fn the_live_channel_pushes_agent_messages_and_resumes_without_loss() {
     assert_eq!(resumed.events[0].seq, 3);
 }
 
+/// The agent writing a reply is told to the connected customer, once per notice, and
+/// kept nowhere; only the agent holding the conversation can say so.
+#[tokio::test]
+async fn the_customer_hears_the_agent_typing_and_nothing_is_stored() {
+    let baton = Baton::from_env();
+    let (sam, noor) = (baton.agent("sam"), baton.agent("noor"));
+    let accepted = new_conversation(&baton).await;
+    let (status, body) = baton
+        .agent_post(&sam.token, "typing", &target(&accepted))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("not_claimed")),
+        "nobody holds it yet"
+    );
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 1))
+        .await
+        .unwrap();
+    let caught_up = next_update(&mut socket).await;
+    assert_eq!(caught_up.typing, None);
+
+    baton
+        .agent_ok(&sam.token, "typing", &target(&accepted))
+        .await;
+    let typing = next_update(&mut socket).await;
+    assert_eq!(typing.typing.as_deref(), Some("Sam"));
+    assert!(typing.events.is_empty(), "a notice, not an event");
+    let (status, body) = baton
+        .agent_post(&noor.token, "typing", &target(&accepted))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("already_claimed")),
+        "another agent cannot type into Sam's conversation"
+    );
+
+    baton
+        .agent_ok(&sam.token, "reply", &reply(&accepted, "Here you go"))
+        .await;
+    let replied = next_update(&mut socket).await;
+    assert_eq!(kinds(&replied.events), ["agent"]);
+    assert_eq!(replied.typing, None);
+    let stored = baton.customer_events(SITE, &accepted, 0).await;
+    assert_eq!(kinds(&stored.events), ["joined", "agent"]);
+    assert_eq!(stored.typing, None, "never stored, never replayed");
+}
+
 #[tokio::test]
 async fn the_live_channel_refuses_a_wrong_token() {
     let baton = Baton::from_env();

@@ -98,6 +98,11 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".with-agent", "chatting with Sam")
         .await;
+    // Sam's console says Sam is writing: the customer sees it until the reply lands.
+    baton
+        .agent_ok(&sam.token, "typing", &target(&conversation))
+        .await;
+    browser.wait_for_text(".typing", "Sam is typing").await;
     agent_reply(
         &baton,
         &sam.token,
@@ -108,6 +113,11 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".message.from-agent li", "order number")
         .await;
+    let root = browser.widget().await;
+    assert!(
+        root.find(Locator::Css(".typing")).await.is_err(),
+        "the reply replaces \"Sam is typing\""
+    );
     browser.screenshot("agent-joined").await;
 
     let hostile = "**Hello**, I can help. <img src=x onerror=\"window.__pwned=1\"> \

@@ -32,7 +32,7 @@ const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// The operations in the order the live walk calls them (state builds up: a
 /// conversation is claimed before it is replied to), with the agent who acts.
-const WALK: [(&str, &str); 31] = [
+const WALK: [(&str, &str); 32] = [
     ("health", "sam"),
     ("preflightEscalations", "sam"),
     ("createEscalation", "sam"),
@@ -55,6 +55,7 @@ const WALK: [(&str, &str); 31] = [
     ("agentEvents", "sam"),
     ("agentClaim", "sam"),
     ("agentRenew", "sam"),
+    ("agentTyping", "sam"),
     ("agentReply", "sam"),
     ("agentRelease", "sam"),
     ("agentClaim", "sam"),

@@ -85,6 +85,8 @@ pub struct Strings {
     pub masked_note: &'static str,
     /// A person joined, `{name}` replaced.
     pub agent_joined: &'static str,
+    /// The person is writing a reply, `{name}` replaced.
+    pub agent_typing: &'static str,
     /// The person left and the customer waits again, `{name}` replaced.
     pub agent_left: &'static str,
     /// The person closed the conversation.
@@ -186,6 +188,7 @@ pub const EN: Strings = Strings {
     suggestions: "Common questions",
     masked_note: "masked",
     agent_joined: "{name} joined the conversation.",
+    agent_typing: "{name} is typing…",
     agent_left: "{name} had to step away. You're back in the queue, and the next person will see everything so far.",
     resolved: "The conversation was closed.",
     with_agent: "You're chatting with {name}.",
@@ -253,6 +256,7 @@ pub const FR: Strings = Strings {
     suggestions: "Questions fréquentes",
     masked_note: "masqué",
     agent_joined: "{name} a rejoint la conversation.",
+    agent_typing: "{name} est en train d'écrire…",
     agent_left: "{name} a dû s'absenter. Vous êtes de nouveau dans la file, et la prochaine personne verra tout l'échange.",
     resolved: "La conversation a été close.",
     with_agent: "Vous discutez avec {name}.",
@@ -320,6 +324,7 @@ pub const AR: Strings = Strings {
     suggestions: "أسئلة شائعة",
     masked_note: "مخفي",
     agent_joined: "انضم {name} إلى المحادثة.",
+    agent_typing: "{name} يكتب…",
     agent_left: "اضطر {name} إلى المغادرة. عدت إلى قائمة الانتظار، وسيرى الموظف التالي المحادثة كاملة.",
     resolved: "أُغلقت المحادثة.",
     with_agent: "أنت تتحدث مع {name}.",

@@ -264,6 +264,8 @@ pub enum Action {
     Identify(CustomerIdentity),
     /// Try the outbox again (a timer, or the browser came back online).
     FlushOutbox,
+    /// The agent's last "typing" notice is old: stop saying they are typing.
+    TypingOver,
     /// The customer picked a rating (1 to 5) in the rating form, before sending it.
     ChooseRating(u8),
     /// The customer rated the conversation.
@@ -323,6 +325,8 @@ pub enum Effect {
     CheckAvailability,
     /// Send [`Action::FlushOutbox`] after a pause.
     RetryLater,
+    /// Send [`Action::TypingOver`] after a pause, instead of any pause already running.
+    TypingOverLater,
     /// Tell the host page (for `Baton.on(event, fn)`).
     Emit(HostEvent),
     /// Move keyboard focus to the message input.
@@ -378,6 +382,8 @@ pub struct ChatState {
     pub rating_choice: u8,
     /// Messages from the team that came while the panel was closed, not seen yet.
     pub unread: u32,
+    /// The agent writing a reply right now, as the live channel last said (not saved).
+    pub agent_typing: Option<String>,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -433,6 +439,7 @@ impl ChatState {
             identity: None,
             rating_choice: 0,
             unread: 0,
+            agent_typing: None,
         }
     }
 
@@ -587,6 +594,10 @@ impl ChatState {
                 Vec::new()
             }
             Action::FlushOutbox => self.flush_outbox(),
+            Action::TypingOver => {
+                self.agent_typing = None;
+                Vec::new()
+            }
             Action::ChooseRating(rating) => {
                 let asking = matches!(
                     self.handoff,
@@ -731,6 +742,7 @@ impl ChatState {
                         .unwrap_or_default();
                     let body = RichText::parse(&text);
                     self.push(Author::Agent, MessageBody::Agent { name, body });
+                    self.agent_typing = None;
                     self.note_unseen();
                     effects.push(Effect::Emit(HostEvent::Message(Author::Agent)));
                 }
@@ -745,12 +757,14 @@ impl ChatState {
                 }
                 EventBody::AgentLeft { agent_name } => {
                     self.live.agent_name = None;
+                    self.agent_typing = None;
                     self.push(
                         Author::System,
                         MessageBody::Note(Note::AgentLeft(agent_name)),
                     );
                 }
                 EventBody::Resolved { resolution, .. } => {
+                    self.agent_typing = None;
                     self.push(
                         Author::System,
                         MessageBody::Note(Note::Resolved(resolution)),
@@ -766,6 +780,10 @@ impl ChatState {
                     break;
                 }
             }
+        }
+        if let Some(name) = update.typing.filter(|_| self.with_person()) {
+            self.agent_typing = Some(name);
+            effects.push(Effect::TypingOverLater);
         }
         if self.unread != unread {
             effects.push(Effect::Emit(HostEvent::Unread(self.unread)));
@@ -1357,7 +1375,46 @@ mod tests {
         Action::LiveUpdate(ConversationUpdate {
             events,
             queue: None,
+            typing: None,
         })
+    }
+
+    #[test]
+    fn the_customer_sees_the_agent_typing_until_the_reply_or_a_pause() {
+        let typing = |name: &str| {
+            Action::LiveUpdate(ConversationUpdate {
+                typing: Some(name.into()),
+                ..ConversationUpdate::default()
+            })
+        };
+        let mut chat = with_person();
+        assert_eq!(chat.apply(typing("Sam")), vec![Effect::TypingOverLater]);
+        assert_eq!(chat.agent_typing.as_deref(), Some("Sam"));
+        // The reply replaces the notice.
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Message {
+                author: Author::Agent,
+                text: "Here it is".into(),
+                agent_name: Some("Sam".into()),
+                client_id: "a1".into(),
+            },
+        )]));
+        assert_eq!(chat.agent_typing, None);
+        // Or the pause after the last notice ends it.
+        chat.apply(typing("Sam"));
+        chat.apply(Action::TypingOver);
+        assert_eq!(chat.agent_typing, None);
+        // It is never saved: a reload does not bring it back.
+        chat.apply(typing("Sam"));
+        let mut reloaded = ChatState::new("demo".into(), "en".into(), "v".into());
+        reloaded
+            .restore(serde_json::from_str(&serde_json::to_string(&chat.save()).unwrap()).unwrap());
+        assert_eq!(reloaded.agent_typing, None);
+        // Without a person on the conversation, nobody is typing to the customer.
+        let mut bot_only = ready_chat();
+        assert!(bot_only.apply(typing("Sam")).is_empty());
+        assert_eq!(bot_only.agent_typing, None);
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub struct Widget {
     reconnect: Option<Timeout>,
     reconnect_delay_ms: u32,
     retry: Option<Timeout>,
+    /// Ends "… is typing" unless a newer notice replaced (and so cancelled) it.
+    typing_over: Option<Timeout>,
     _other_tabs: Option<TabSync>,
 }
 
@@ -242,6 +244,7 @@ impl Component for Widget {
             reconnect: None,
             reconnect_delay_ms: RECONNECT_MIN_MS,
             retry: None,
+            typing_over: None,
             _other_tabs: follow_other_tabs(&options.site, ctx),
         }
     }
@@ -305,6 +308,9 @@ const RECONNECT_MIN_MS: u32 = 1_000;
 const RECONNECT_MAX_MS: u32 = 15_000;
 /// The pause before sending the outbox again after a failure.
 const RETRY_MS: u32 = 3_000;
+/// How long "… is typing" shows after the last notice: consoles send one every few
+/// seconds while the agent types.
+const TYPING_SHOWN_MS: u32 = 6_000;
 
 /// How close to the end of the conversation counts as reading the newest message.
 const NEAR_BOTTOM_PX: i32 = 24;
@@ -420,6 +426,12 @@ impl Widget {
             Effect::Emit(event) => {
                 let strings = strings_for(&ctx.props().options.language);
                 ctx.props().host.emit(&event, strings);
+            }
+            Effect::TypingOverLater => {
+                let link = ctx.link().clone();
+                self.typing_over = Some(Timeout::new(TYPING_SHOWN_MS, move || {
+                    link.send_message(Action::TypingOver);
+                }));
             }
             Effect::FocusInput => self.focus_input = true,
             Effect::FocusConsent => self.focus_consent = true,

@@ -632,6 +632,19 @@ replyBox.addEventListener("keydown", (event) => {
   }
 });
 
+// While the agent writes, the customer sees "… is typing": a notice at most every few
+// seconds (the widget shows it for six), only for a conversation this agent holds. A lost
+// notice only means the customer does not see it; nothing else depends on it.
+const TYPING_EVERY_MS = 3000;
+let typingSentAt = 0;
+replyBox.addEventListener("input", () => {
+  const id = state.open;
+  const now = Date.now();
+  if (!id || !state.held.has(id) || !replyBox.value.trim() || now - typingSentAt < TYPING_EVERY_MS) return;
+  typingSentAt = now;
+  api("POST", "/v1/agent/typing", { site: site(), conversation: id }).catch(() => {});
+});
+
 let sending = false;
 async function sendReply() {
   const text = replyBox.value.trim();
@@ -645,6 +658,7 @@ async function sendReply() {
   clearAlert();
   try {
     await api("POST", "/v1/agent/reply", { site: site(), conversation: id, client_id: clientId, text });
+    typingSentAt = 0;
     state.pendingReply = null;
     if (replyBox.value.trim() === text) replyBox.value = "";
     say("Reply sent.");

@@ -96,6 +96,11 @@ pub struct ConversationUpdate {
     /// The queue position, while nobody has the conversation; `None` otherwise.
     #[serde(default)]
     pub queue: Option<QueueStatus>,
+    /// The display name of the agent writing a reply right now. Sent on the live channel
+    /// only, when the agent's console says they are typing (at most every few seconds
+    /// while they do); never stored, so a reconnect does not bring it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing: Option<String>,
 }
 
 /// `POST /v1/conversations/{id}/messages` from the widget.
@@ -126,7 +131,8 @@ pub struct CsatRating {
     pub comment: String,
 }
 
-/// `POST /v1/agent/claim`, `/release`: an agent acts on one conversation.
+/// `POST /v1/agent/claim`, `/renew`, `/release`, `/typing`: an agent acts on one
+/// conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentTarget {

@@ -119,6 +119,9 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         current: latest_customer_message.is_none_or(|latest| message.id > latest),
                     })) }
                 </ul>
+                if let Some(name) = &state.agent_typing {
+                    <p class="typing">{ strings.agent_typing.replace("{name}", name) }</p>
+                }
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
                         { for suggestions.into_iter().map(|(intent, title)| html! {
