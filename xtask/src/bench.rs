@@ -151,7 +151,8 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
 
 /// Builds the bench crate like the widget and assembles the page in `out`.
 fn build_page(tools: &Tools, model: &Path, out: &Path) -> Result<()> {
-    build::compile_for_browsers(tools, "baton-bench-triage-wasm")?;
+    let toolchain = build::compile_for_browsers(tools, "baton-bench-triage-wasm")?;
+    println!("engine built with {toolchain}");
     let wasm =
         cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_bench_triage_wasm.wasm");
     let pkg = out.join("pkg");

@@ -18,8 +18,9 @@ const CUSTOMER_DOWNLOADS: [(&str, &str); 4] = [
 
 /// Builds the widget and assets, then prints a table of sizes.
 pub(crate) fn report(tools: &Tools) -> Result<()> {
-    build::widget(tools)?;
+    let toolchain = build::widget(tools)?;
     build::assets(tools)?;
+    println!("widget built with {toolchain}");
     let site = site_dir();
     println!(
         "{:<24} {:>9} {:>9} {:>9}  what",
