@@ -16,11 +16,12 @@
 // `#[durable_object]` generates undocumented glue for the runtime.
 #![allow(missing_docs)]
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use baton_protocol::{
     Author, ConversationEvent, ConversationRelayed, ConversationUpdate, CsatRating,
-    CustomerMessage, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
+    CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
     CONVERSATION_MESSAGE,
 };
 use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
@@ -103,7 +104,13 @@ struct PendingRow {
 pub struct Conversation {
     state: State,
     env: Env,
+    /// When the customer's chat last said they were typing (ms since the epoch; kept in
+    /// memory only: nothing about it is stored).
+    customer_typing_at_ms: Cell<u64>,
 }
+
+/// How long after the customer's last typing notice agents see them typing.
+const CUSTOMER_TYPING_SHOWN_MS: u64 = 6_000;
 
 impl DurableObject for Conversation {
     fn new(state: State, env: Env) -> Self {
@@ -124,7 +131,11 @@ impl DurableObject for Conversation {
                 worker::console_error!("could not create a conversation table: {err}");
             }
         }
-        Conversation { state, env }
+        Conversation {
+            state,
+            env,
+            customer_typing_at_ms: Cell::new(0),
+        }
     }
 
     async fn fetch(&self, request: Request) -> Result<Response> {
@@ -146,10 +157,15 @@ impl DurableObject for Conversation {
     async fn websocket_message(
         &self,
         _socket: WebSocket,
-        _message: WebSocketIncomingMessage,
+        message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        // The channel only sends; customers write with POST so each message has an
-        // idempotent `client_id`. Anything a client sends here is ignored.
+        // Customers write with POST so each message has an idempotent `client_id`; here
+        // the chat only says the customer is typing. Anything else is ignored.
+        if let WebSocketIncomingMessage::String(text) = message {
+            if let Ok(CustomerTyping { typing: true }) = serde_json::from_str(&text) {
+                self.customer_typing_at_ms.set(now_ms());
+            }
+        }
         Ok(())
     }
 
@@ -200,6 +216,7 @@ impl Conversation {
                         events: Vec::new(),
                         queue,
                         typing: None,
+                        customer_typing: false,
                     });
                 }
                 json_response(200, &serde_json::json!({ "ok": true }))
@@ -212,6 +229,7 @@ impl Conversation {
                     events: Vec::new(),
                     queue,
                     typing: Some(agent_name),
+                    customer_typing: false,
                 });
                 json_response(200, &serde_json::json!({ "ok": true }))
             }
@@ -222,7 +240,12 @@ impl Conversation {
                     .await?
                     .filter(|meta| belongs_to(&request, meta))
                     .ok_or(EdgeError::UnknownConversation)?;
-                json_response(200, &self.update_after(after, &meta)?)
+                // Asked by agents: they also see whether the customer is typing.
+                let mut update = self.update_after(after, &meta)?;
+                update.customer_typing = !meta.closed
+                    && now_ms().saturating_sub(self.customer_typing_at_ms.get())
+                        < CUSTOMER_TYPING_SHOWN_MS;
+                json_response(200, &update)
             }
             _ => Err(EdgeError::NotFound),
         }
@@ -384,6 +407,7 @@ impl Conversation {
             events: vec![event.clone()],
             queue,
             typing: None,
+            customer_typing: false,
         });
         if delivery.is_some() {
             self.flush_relays().await;
@@ -540,6 +564,7 @@ impl Conversation {
             events,
             queue: meta.queue,
             typing: None,
+            customer_typing: false,
         })
     }
 

@@ -14,7 +14,7 @@ use baton_tests::browser::{eventually, Browser, BrowserKind};
 use baton_tests::{escalation, in_both_browsers, unique_id, unique_text, Baton};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -253,6 +253,11 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     .await
     .expect("the customer to hear that Sam is typing");
     assert_eq!(typing, "Sam");
+    // The customer's chat says they are typing: the console shows it under the thread.
+    live.send(Message::text(r#"{"typing":true}"#))
+        .await
+        .unwrap();
+    wait_text(&browser, "#customer-typing", "The customer is typing").await;
     drop(live);
     eventually("the customer to receive the agent's reply", || async {
         let update = baton.customer_events(SITE, &accepted, 0).await;

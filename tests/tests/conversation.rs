@@ -10,7 +10,7 @@ use baton_protocol::{
     EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
 };
 use baton_tests::{escalation, unique_id, Baton};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -432,6 +432,65 @@ async fn the_customer_hears_the_agent_typing_and_nothing_is_stored() {
     let stored = baton.customer_events(SITE, &accepted, 0).await;
     assert_eq!(kinds(&stored.events), ["joined", "agent"]);
     assert_eq!(stored.typing, None, "never stored, never replayed");
+}
+
+/// The customer's chat says on its live channel that they are typing: agents see that,
+/// never what, for a few seconds; the customer's own view never carries it, and anything
+/// else sent on the channel is ignored.
+#[tokio::test]
+async fn the_agent_sees_the_customer_typing_but_not_what() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    let agent_view = format!(
+        "/v1/agent/events?site={SITE}&conversation={}&after=0",
+        accepted.conversation_id
+    );
+    let typing_seen = || async {
+        baton
+            .agent_get::<ConversationUpdate>(&sam.token, &agent_view)
+            .await
+            .customer_typing
+    };
+    assert!(!typing_seen().await, "nobody has typed yet");
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
+        .await
+        .unwrap();
+    next_update(&mut socket).await;
+    socket
+        .send(Message::text("my card number is 4242 4242 4242 4242"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !typing_seen().await,
+        "anything but a typing notice is ignored"
+    );
+
+    socket
+        .send(Message::text(r#"{"typing":true}"#))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !typing_seen().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent never saw the customer typing"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let own = baton.customer_events(SITE, &accepted, 0).await;
+    assert!(
+        !own.customer_typing,
+        "the customer's own view never says it"
+    );
+    // Six seconds after the last notice it is over.
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    assert!(!typing_seen().await, "the notice lasts a few seconds");
 }
 
 #[tokio::test]

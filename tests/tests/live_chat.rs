@@ -98,6 +98,17 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser
         .wait_for_text(".with-agent", "chatting with Sam")
         .await;
+    // The customer starts writing: Sam sees that they type, never what.
+    let input = browser.find_in_widget("#baton-input").await;
+    input.send_keys("Actually").await.unwrap();
+    let sam_view = format!("/v1/agent/events?site={SITE}&conversation={conversation}&after=0");
+    eventually("Sam to see the customer typing", || async {
+        let update: serde_json::Value = baton.agent_get(&sam.token, &sam_view).await;
+        (update["customer_typing"] == json!(true)).then_some(())
+    })
+    .await;
+    input.clear().await.unwrap();
+
     // Sam's console says Sam is writing: the customer sees it until the reply lands.
     baton
         .agent_ok(&sam.token, "typing", &target(&conversation))

@@ -266,6 +266,9 @@ pub enum Action {
     FlushOutbox,
     /// The agent's last "typing" notice is old: stop saying they are typing.
     TypingOver,
+    /// The customer typed in the message box (the shell tells the agent, see
+    /// [`ChatState::tells_agent_typing`]; nothing changes here).
+    CustomerTyping,
     /// The customer picked a rating (1 to 5) in the rating form, before sending it.
     ChooseRating(u8),
     /// The customer rated the conversation.
@@ -443,6 +446,12 @@ impl ChatState {
         }
     }
 
+    /// Whether the agent should hear that the customer is typing: someone has joined the
+    /// conversation (nobody reads a queue's typing).
+    pub fn tells_agent_typing(&self) -> bool {
+        matches!(self.handoff, Handoff::Queued(_)) && self.live.agent_name.is_some()
+    }
+
     /// Whether a person has the conversation (or is about to): the bot stays silent.
     pub fn with_person(&self) -> bool {
         matches!(self.handoff, Handoff::Queued(_) | Handoff::Sending { .. })
@@ -598,6 +607,7 @@ impl ChatState {
                 self.agent_typing = None;
                 Vec::new()
             }
+            Action::CustomerTyping => Vec::new(),
             Action::ChooseRating(rating) => {
                 let asking = matches!(
                     self.handoff,
@@ -1376,7 +1386,37 @@ mod tests {
             events,
             queue: None,
             typing: None,
+            customer_typing: false,
         })
+    }
+
+    #[test]
+    fn the_agent_hears_the_customer_typing_only_once_they_joined() {
+        assert!(!ready_chat().tells_agent_typing(), "the bot reads nothing");
+        let mut chat = with_person();
+        assert!(!chat.tells_agent_typing(), "nobody reads the queue");
+        let joined = |seq| {
+            event(
+                seq,
+                EventBody::AgentJoined {
+                    agent_name: "Sam".into(),
+                },
+            )
+        };
+        chat.apply(update(vec![joined(1)]));
+        assert!(chat.tells_agent_typing());
+        assert!(
+            chat.apply(Action::CustomerTyping).is_empty(),
+            "the shell sends it"
+        );
+        chat.apply(update(vec![event(
+            2,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: None,
+            },
+        )]));
+        assert!(!chat.tells_agent_typing(), "the conversation is over");
     }
 
     #[test]

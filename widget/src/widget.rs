@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use baton_protocol::{ConversationUpdate, CsatRating, CustomerMessage};
+use baton_protocol::{ConversationUpdate, CsatRating, CustomerMessage, CustomerTyping};
 use baton_triage::Engine;
 use gloo::timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
@@ -121,6 +121,8 @@ pub struct Widget {
     retry: Option<Timeout>,
     /// Ends "… is typing" unless a newer notice replaced (and so cancelled) it.
     typing_over: Option<Timeout>,
+    /// When the agent was last told the customer is typing (ms since the epoch).
+    typing_told_at_ms: f64,
     _other_tabs: Option<TabSync>,
 }
 
@@ -173,6 +175,15 @@ struct LiveChannel {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_open: Closure<dyn FnMut()>,
     _on_close: Closure<dyn FnMut()>,
+}
+
+impl LiveChannel {
+    /// Tells the agent the customer is typing; nothing happens if the channel is down.
+    fn say_typing(&self) {
+        if let Some(text) = crate::json::to_text(&CustomerTyping { typing: true }) {
+            let _ = self.socket.send_with_str(&text);
+        }
+    }
 }
 
 impl Drop for LiveChannel {
@@ -245,6 +256,7 @@ impl Component for Widget {
             reconnect_delay_ms: RECONNECT_MIN_MS,
             retry: None,
             typing_over: None,
+            typing_told_at_ms: 0.0,
             _other_tabs: follow_other_tabs(&options.site, ctx),
         }
     }
@@ -253,6 +265,18 @@ impl Component for Widget {
         // What another tab saved is in storage already; saving it back (with this tab's
         // own panel state) would wake that tab again.
         let from_another_tab = matches!(action, Action::Synced(_));
+        if matches!(action, Action::CustomerTyping) {
+            // Every keystroke comes here: at most one notice a few seconds, and nothing
+            // to draw or save.
+            let now = js_sys::Date::now();
+            if self.state.tells_agent_typing() && now - self.typing_told_at_ms >= TYPING_NOTICE_MS {
+                if let Some(live) = &self.live {
+                    live.say_typing();
+                    self.typing_told_at_ms = now;
+                }
+            }
+            return false;
+        }
         match &action {
             Action::FlushOutbox => self.retry = None,
             Action::ReconnectLive => self.reconnect = None,
@@ -311,6 +335,9 @@ const RETRY_MS: u32 = 3_000;
 /// How long "… is typing" shows after the last notice: consoles send one every few
 /// seconds while the agent types.
 const TYPING_SHOWN_MS: u32 = 6_000;
+/// At most one "the customer is typing" notice to the agent this often; the edge shows
+/// each to agents for six seconds.
+const TYPING_NOTICE_MS: f64 = 3_000.0;
 
 /// How close to the end of the conversation counts as reading the newest message.
 const NEAR_BOTTOM_PX: i32 = 24;

@@ -420,6 +420,7 @@ async function openConversation(id) {
   const packet = view.packet;
   const switching = state.open !== view.conversation_id;
   state.open = view.conversation_id;
+  if (switching) $("customer-typing").hidden = true;
   packetSection.dataset.conversation = view.conversation_id;
   $("packet-title").textContent = "Conversation " + view.conversation_id.slice(0, 8);
   packetSection.querySelector(".packet-summary").textContent = packet.summary || "(no summary)";
@@ -571,7 +572,11 @@ async function pollEvents() {
     try {
       const update = await api("GET", "/v1/agent/events?" +
         q({ site: site(), conversation: id, after: state.lastSeq }));
-      if (state.open === id) appendEvents(update.events || []);
+      if (state.open === id) {
+        appendEvents(update.events || []);
+        // Only that they type, never what: the widget says so every few seconds.
+        $("customer-typing").hidden = !update.customer_typing;
+      }
     } catch (_) {
       // Quietly retried on the next tick; the queue poll reports being offline.
     } finally {

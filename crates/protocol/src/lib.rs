@@ -25,7 +25,7 @@ pub use escalation::{
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,
     AgentTransfer, Availability, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating,
-    CustomerMessage, EventBody, MessageStored, QueueStatus, SiteAnalytics,
+    CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, SiteAnalytics,
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RichText};

@@ -101,6 +101,20 @@ pub struct ConversationUpdate {
     /// while they do); never stored, so a reconnect does not bring it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typing: Option<String>,
+    /// For agents (`GET /v1/agent/events`): the customer is writing a message right now
+    /// (their chat said so within the last few seconds). Only that, never what they
+    /// write; never set on the customer's own channel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub customer_typing: bool,
+}
+
+/// What the widget may send on its live channel: that the customer is typing, at most
+/// every few seconds while they do. Anything else sent there is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerTyping {
+    /// Always `true`: the customer is typing.
+    pub typing: bool,
 }
 
 /// `POST /v1/conversations/{id}/messages` from the widget.

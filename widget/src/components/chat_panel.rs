@@ -43,6 +43,10 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
     };
+    let on_typing = {
+        let on_action = on_action.clone();
+        Callback::from(move |_: InputEvent| on_action.emit(Action::CustomerTyping))
+    };
     let on_submit = {
         let on_action = on_action.clone();
         let input = input.clone();
@@ -137,6 +141,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
                 <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"
+                    oninput={on_typing}
                     maxlength="1000"
                     placeholder={if state.with_person() { strings.placeholder_person } else { strings.placeholder }} />
                 <button type="submit" class="send">{ strings.send }</button>
