@@ -9,6 +9,7 @@ use baton_protocol::{
     ApiError, Author, Availability, ConversationEvent, ConversationUpdate, EscalationAccepted,
     EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
 };
+use baton_tests::browser::eventually;
 use baton_tests::{escalation, unique_id, Baton};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -475,14 +476,10 @@ async fn the_agent_sees_the_customer_typing_but_not_what() {
         .send(Message::text(r#"{"typing":true}"#))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !typing_seen().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the agent never saw the customer typing"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the agent to see the customer typing", || async {
+        typing_seen().await.then_some(())
+    })
+    .await;
     let own = baton.customer_events(SITE, &accepted, 0).await;
     assert!(
         !own.customer_typing,

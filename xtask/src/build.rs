@@ -249,7 +249,7 @@ pub(crate) fn edge(tools: &Tools) -> Result<()> {
         .run()
 }
 
-fn copy_file(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_file(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     }

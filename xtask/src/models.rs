@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use baton_relay::{validate_id, Limits, SiteDirectory};
 use baton_triage::Engine;
 
+use crate::build::copy_file;
 use crate::error::io_error;
 use crate::{workspace_root, Result, XtaskError};
 
@@ -83,10 +84,7 @@ fn check_site_model(path: &Path) -> Result<SiteModel> {
 pub(crate) fn publish(models: &[SiteModel], site_root: &Path) -> Result<()> {
     for model in models {
         let to = site_root.join("sites").join(&model.site).join("model.bin");
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
-        }
-        std::fs::copy(&model.path, &to).map_err(io_error("copy", &model.path))?;
+        copy_file(&model.path, &to)?;
         let trained_for = if model.trained_for == model.site {
             String::new()
         } else {
