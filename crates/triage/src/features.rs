@@ -75,6 +75,11 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// A word's 32-bit hash, for looking words up (not for features).
+pub(crate) fn hash_word(word: &str) -> u32 {
+    fnv(FNV_OFFSET, word.as_bytes()) as u32
+}
+
 fn bucket(h: u64, mask: u32) -> u32 {
     ((h ^ (h >> 29)) as u32) & mask
 }

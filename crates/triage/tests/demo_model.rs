@@ -50,6 +50,37 @@ fn explicit_requests_escalate() {
 }
 
 #[test]
+fn customers_writing_french_or_arabic_are_heard_though_the_model_is_english() {
+    // The demo model answers English only; the reasons the chat gives (and the queue's
+    // order: sensitive first, then frustrated) still come from what the customer said.
+    for (text, reason) in [
+        (
+            "Je voudrais parler à un conseiller",
+            EscalationReason::ExplicitRequest,
+        ),
+        ("أريد التحدث مع موظف", EscalationReason::ExplicitRequest),
+        (
+            "C'est inadmissible, j'en ai marre !",
+            EscalationReason::Frustration,
+        ),
+        ("هذا غير مقبول", EscalationReason::Frustration),
+        ("On m'a volé ma carte", EscalationReason::SensitiveIntent),
+        ("بطاقتي مسروقة", EscalationReason::SensitiveIntent),
+    ] {
+        assert!(
+            reasons(text).contains(&reason),
+            "{text}: {:?}",
+            reasons(text)
+        );
+    }
+    // Any other question in those languages is offered a person, not guessed at.
+    assert_eq!(
+        reasons("Où en est mon remboursement ?"),
+        [EscalationReason::OutOfScope]
+    );
+}
+
+#[test]
 fn lost_card_is_answered_and_sensitive() {
     let t = engine().respond(&mut Conversation::new(), "I think my card was stolen", 0);
     assert_eq!(t.answer.unwrap().intent, "lost_or_stolen_card");
