@@ -390,6 +390,86 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     browser.close().await;
 }
 
+/// On a phone the on-screen keyboard covers the bottom of the screen without changing
+/// the layout viewport (most browsers shrink only the visual viewport, and iOS scrolls
+/// it); the panel follows the visual viewport, so the message box stays above the
+/// keyboard. Headless browsers have no keyboard: `/test/keyboard.js` stands in for it
+/// with a visual viewport the test shrinks and scrolls.
+async fn a_phone_keyboard_never_hides_the_message_box(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser.client.set_window_size(500, 800).await.unwrap();
+    browser
+        .client
+        .goto(&baton.url("/test/keyboard.html"))
+        .await
+        .unwrap();
+    browser.open_chat().await;
+    let page_height = browser
+        .client
+        .execute("return window.innerHeight;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let rect = |css: &'static str| async {
+        let (_, y, _, height) = browser.find_in_widget(css).await.rectangle().await.unwrap();
+        (y, height)
+    };
+    let keyboard = |height: u32, scrolled: u32| {
+        browser.client.execute(
+            "window.__showKeyboard(arguments[0], arguments[1]);",
+            vec![height.into(), scrolled.into()],
+        )
+    };
+    // (Eventually: the panel rises into place as it opens.)
+    eventually("without a keyboard the panel fills the screen", || async {
+        let (top, height) = rect(".panel").await;
+        (top == 0.0 && (height - page_height).abs() < 1.0).then_some(())
+    })
+    .await;
+
+    // A 320 px keyboard: the panel ends where it starts, the message box just above it.
+    keyboard(320, 0).await.unwrap();
+    let visible = page_height - 320.0;
+    eventually("the panel fits above the keyboard", || async {
+        let (top, height) = rect(".panel").await;
+        (top == 0.0 && (height - visible).abs() < 1.0).then_some(())
+    })
+    .await;
+    let (input_top, input_height) = rect("#baton-input").await;
+    assert!(
+        input_top > visible / 2.0 && input_top + input_height <= visible,
+        "the message box at {input_top}+{input_height} px, the keyboard from {visible} px"
+    );
+
+    // iOS scrolls the page 150 px up under the keyboard: the panel moves with what is
+    // visible, header and message box both in view.
+    keyboard(320, 150).await.unwrap();
+    eventually("the panel follows the scrolled viewport", || async {
+        let (top, _) = rect(".panel").await;
+        (top == 150.0).then_some(())
+    })
+    .await;
+    let (close_top, _) = rect("button.close").await;
+    let (input_top, input_height) = rect("#baton-input").await;
+    assert!(
+        close_top >= 150.0 && input_top + input_height <= 150.0 + visible,
+        "close button at {close_top} px, message box ends at {} px, visible 150-{} px",
+        input_top + input_height,
+        150.0 + visible
+    );
+
+    // The keyboard closes: the whole screen again.
+    keyboard(0, 0).await.unwrap();
+    eventually("the panel fills the screen again", || async {
+        let (top, height) = rect(".panel").await;
+        (top == 0.0 && (height - page_height).abs() < 1.0).then_some(())
+    })
+    .await;
+    browser.close().await;
+}
+
 /// A site owner's own model, trained with `baton train` from their own knowledge base and
 /// published by the build (`cargo xtask test` does both for the site `test` from the test
 /// fixtures), answers their customers in their own words, not the demo shop's.
@@ -418,4 +498,5 @@ in_both_browsers!(
     works_on_a_strict_csp_page_with_hostile_css,
     has_no_accessibility_violations,
     a_reload_keeps_the_conversation_and_end_chat_clears_it,
+    a_phone_keyboard_never_hides_the_message_box,
 );

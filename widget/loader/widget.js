@@ -90,7 +90,10 @@
   var app = null;
   var loading = null;
   function emit(event, detail) {
-    if (event === "open") launcher.setAttribute("aria-expanded", "true");
+    if (event === "open") {
+      launcher.setAttribute("aria-expanded", "true");
+      followViewport(true);
+    }
     if (event === "unread") {
       // Messages from the team that came while the panel was closed; the label says it
       // in the chat's language (the badge itself is hidden from screen readers).
@@ -100,11 +103,32 @@
     }
     if (event === "close") {
       launcher.setAttribute("aria-expanded", "false");
+      followViewport(false);
       if (detail && detail.returnFocus) launcher.focus();
     }
     (listeners[event] || []).slice().forEach(function (fn) {
       try { fn(detail); } catch (err) { console.error("Baton: a listener for '" + event + "' threw", err); }
     });
+  }
+  // On a phone the open panel fills the visual viewport: the part of the page left above
+  // the on-screen keyboard, which most browsers shrink (and iOS scrolls) without changing
+  // the layout viewport that 100dvh measures. Following it keeps the message box above
+  // the keyboard. (Custom properties set through the CSSOM are allowed by a strict CSP.)
+  var viewport = window.visualViewport;
+  function fitViewport() {
+    host.style.setProperty("--baton-viewport-top", viewport.offsetTop + "px");
+    host.style.setProperty("--baton-viewport-height", viewport.height + "px");
+  }
+  function followViewport(open) {
+    if (!viewport) return;
+    var method = open ? "addEventListener" : "removeEventListener";
+    viewport[method]("resize", fitViewport);
+    viewport[method]("scroll", fitViewport);
+    if (open) fitViewport();
+    else {
+      host.style.removeProperty("--baton-viewport-top");
+      host.style.removeProperty("--baton-viewport-height");
+    }
   }
   function load() {
     if (!loading) {
