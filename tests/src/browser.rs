@@ -217,6 +217,14 @@ impl Browser {
         self.find_in_widget("#baton-input").await
     }
 
+    /// Runs `script` in the page, which must `return` a number, and gives that number.
+    pub async fn number(&self, script: &str) -> f64 {
+        let value = self.client.execute(script, vec![]).await.unwrap();
+        value
+            .as_f64()
+            .unwrap_or_else(|| panic!("`{script}` gave {value}, not a number"))
+    }
+
     /// Types a message into the chat and presses Enter.
     pub async fn ask(&self, text: &str) {
         let input = self.find_in_widget("#baton-input").await;

@@ -361,12 +361,8 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     // The width the page shows, without its scrollbar (where there is one, the panel
     // must not reach under it: its send button would be hidden).
     let viewport_width = browser
-        .client
-        .execute("return document.documentElement.clientWidth;", vec![])
-        .await
-        .unwrap()
-        .as_f64()
-        .unwrap();
+        .number("return document.documentElement.clientWidth;")
+        .await;
     let horizontal = |css: &'static str| async {
         let (x, _, width, _) = browser.find_in_widget(css).await.rectangle().await.unwrap();
         (x, width)
@@ -405,13 +401,7 @@ async fn a_phone_keyboard_never_hides_the_message_box(kind: BrowserKind) {
         .await
         .unwrap();
     browser.open_chat().await;
-    let page_height = browser
-        .client
-        .execute("return window.innerHeight;", vec![])
-        .await
-        .unwrap()
-        .as_f64()
-        .unwrap();
+    let page_height = browser.number("return window.innerHeight;").await;
     let rect = |css: &'static str| async {
         let (_, y, _, height) = browser.find_in_widget(css).await.rectangle().await.unwrap();
         (y, height)

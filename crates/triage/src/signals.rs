@@ -246,7 +246,9 @@ const SENSITIVE_PHRASES: &str = concat!(
 const NOT_HELPED: &str = "didnt help, doesnt help, not help, not helpful, unhelpful, no help, \
      not what i, didnt answer, doesnt answer, not answer, already said, already told, \
      same answer, you already, that didnt, wrong answer, not my question, \
-     still dont understand";
+     still dont understand, you dont understand, conversation is not working, \
+     conversation isnt working, chat is not working, chat isnt working, going nowhere, \
+     getting nowhere";
 
 /// Whole messages that only say no.
 const BARE_NO: &str =
@@ -776,6 +778,9 @@ mod tests {
         assert!(!sig("no card arrived").bare_no);
         assert!(sig("that didn't help").not_helped);
         assert!(sig("That's not what I asked").not_helped);
+        assert!(sig("this conversation is not working at all").not_helped);
+        assert!(sig("you don't understand me").not_helped);
+        assert!(!sig("my card is not working").not_helped);
         assert!(!sig("help me activate my card").not_helped);
     }
 }
