@@ -11,12 +11,13 @@
 
 use baton_protocol::{
     ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket,
-    EscalationAccepted, EscalationCreated, EscalationRequest, EventBody, QueueEntry, QueueSnapshot,
-    QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
+    EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest, EventBody,
+    QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
-    route_for_agent, validate_message, validate_resolution, ClaimChange, KeyedBuckets, QueueBook,
-    RateLimit, SeenRequests, SiteConfig, SiteStats, TokenBucket, WaitingConversation,
+    route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerConversations,
+    KeyedBuckets, QueueBook, RateLimit, SeenRequests, SiteConfig, SiteStats, TokenBucket,
+    WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -213,6 +214,13 @@ impl SiteQueue {
             .put(&idempotency_key, &stored.conversation_id)
             .await?;
         storage.put(STATS_KEY, &stats).await?;
+        // Only identities the edge verified are stored.
+        if let Some(identity) = &stored.request.identity {
+            let key = customer_key(&identity.id);
+            let mut customer: CustomerConversations = storage.get(&key).await?.unwrap_or_default();
+            customer.record(&stored.conversation_id);
+            storage.put(&key, &customer).await?;
+        }
         self.create_conversation(&stored, status).await?;
         // The new conversation learnt its place when it was created.
         self.push_positions(&before, &book, Some(&stored.conversation_id))
@@ -336,6 +344,10 @@ impl SiteQueue {
             .stored(&id)
             .await?
             .ok_or(EdgeError::UnknownConversation)?;
+        let earlier = match &stored.request.identity {
+            Some(identity) => self.earlier(&identity.id, &stored.conversation_id).await?,
+            None => Vec::new(),
+        };
         json_response(
             200,
             &ConversationPacket {
@@ -348,8 +360,37 @@ impl SiteQueue {
                     name: identity.name,
                     email: identity.email,
                 }),
+                earlier,
             },
         )
+    }
+
+    /// A signed-in customer's conversations before `conversation_id`, newest first.
+    async fn earlier(
+        &self,
+        customer_id: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<EarlierConversation>, EdgeError> {
+        let customer: CustomerConversations = self
+            .state
+            .storage()
+            .get(&customer_key(customer_id))
+            .await?
+            .unwrap_or_default();
+        let mut earlier = Vec::new();
+        for id in customer.before(conversation_id) {
+            if let Some(stored) = self.stored(id).await? {
+                let packet = stored.request.packet;
+                earlier.push(EarlierConversation {
+                    conversation_id: stored.conversation_id,
+                    created_at_ms: stored.created_at_ms,
+                    reasons: packet.reasons,
+                    intent: packet.intent,
+                    summary: packet.summary,
+                });
+            }
+        }
+        Ok(earlier)
     }
 
     /// Claim, release, transfer, reply, close: one book change, then the events.
@@ -656,6 +697,11 @@ fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEn
         language: packet.language,
         skill,
     }
+}
+
+/// Where a signed-in customer's [`CustomerConversations`] are kept.
+fn customer_key(customer_id: &str) -> String {
+    format!("customer:{customer_id}")
 }
 
 fn conversation_key(id: &str) -> String {

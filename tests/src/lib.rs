@@ -254,6 +254,19 @@ pub fn unique_text(prefix: &str) -> String {
         .collect()
 }
 
+/// `hex(HMAC-SHA256(secret, id))` under `site`'s identity secret (`BATON_IDENTITY_SECRETS`),
+/// as a site's server computes it for `Baton.identify`.
+pub fn identity_hash(site: &str, id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let secrets: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::env::var("BATON_IDENTITY_SECRETS").expect("BATON_IDENTITY_SECRETS is not set"),
+    )
+    .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secrets[site].as_bytes()).unwrap();
+    mac.update(id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// A fresh random-ish id for test data (unique per call within a run).
 pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,7 +11,7 @@ use baton_protocol::{
     TranscriptEntry,
 };
 use baton_tests::browser::{eventually, Browser, BrowserKind};
-use baton_tests::{escalation, in_both_browsers, unique_id, unique_text, Baton};
+use baton_tests::{escalation, identity_hash, in_both_browsers, unique_id, unique_text, Baton};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
 use futures_util::{SinkExt, StreamExt};
@@ -65,6 +65,18 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
     // The token left the address bar.
     let url = browser.client.current_url().await.unwrap();
     assert!(!url.as_str().contains(token), "token still in {url}");
+}
+
+/// Waits until the queue entry matching `css` shows `text`, and opens its packet.
+async fn open_from(browser: &Browser, css: &str, text: &str) {
+    wait_text(browser, css, text)
+        .await
+        .find(Locator::Css("button.open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// Waits until a displayed element matching `css` contains `text`.
@@ -393,14 +405,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
 
     // Sam opens the packet; Noor claims first; Sam's claim is refused, in words.
     let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
-    wait_text(&browser, &entry_css, &summary)
-        .await
-        .find(Locator::Css("button.open"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_from(&browser, &entry_css, &summary).await;
     let claim = wait_shown(&browser, "#claim-open").await;
     baton.agent_ok(&noor.token, "claim", &target).await;
     claim.click().await.unwrap();
@@ -424,14 +429,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
             &json!({"site": SITE, "conversation": id, "to_agent": "sam"}),
         )
         .await;
-    wait_text(&browser, &active_css, "With you")
-        .await
-        .find(Locator::Css("button.open"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_from(&browser, &active_css, "With you").await;
     wait_shown(&browser, "#reply").await;
 
     // Sam transfers back to Noor from the console.
@@ -497,7 +495,82 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// A signed-in customer's second conversation: the console says who they are (as the
+/// site verified) and lists what they needed before, which opens with one click.
+async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let site = "verified";
+    let customer = unique_id("customer");
+    let signed_in = |summary: &str| {
+        let mut request = escalation(
+            site,
+            HandoffPacket {
+                reasons: vec![EscalationReason::ExplicitRequest],
+                summary: summary.to_owned(),
+                language: "en".into(),
+                ..HandoffPacket::default()
+            },
+        );
+        request.identity = Some(baton_protocol::CustomerIdentity {
+            id: customer.clone(),
+            name: "Grace Hopper".into(),
+            email: "grace@example.com".into(),
+            hash: identity_hash(site, &customer),
+        });
+        request
+    };
+    let before = unique_text("Console test: card never came");
+    let now = unique_text("Console test: card still missing");
+    let first = baton.escalate(&signed_in(&before)).await;
+    let second = baton.escalate(&signed_in(&now)).await;
+
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let site_input = browser.client.find(Locator::Id("site")).await.unwrap();
+    site_input.clear().await.unwrap();
+    site_input
+        .send_keys(&format!("{site}\u{e007}"))
+        .await
+        .unwrap();
+    let entry_css = format!(
+        "#waiting li.entry[data-conversation='{}']",
+        second.conversation_id
+    );
+    open_from(&browser, &entry_css, &now).await;
+    wait_text(&browser, "#customer .customer-who", "Grace Hopper").await;
+    let earlier = wait_text(&browser, "#customer .earlier li", &before).await;
+    assert!(
+        !browser
+            .client
+            .find(Locator::Id("earlier-empty"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no 'first conversation' note beside an earlier one"
+    );
+    // One click opens the earlier conversation's packet, whose customer had none before.
+    earlier
+        .find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &browser,
+        "#packet-title",
+        &format!("Conversation {}", &first.conversation_id[..8]),
+    )
+    .await;
+    wait_text(&browser, ".packet-summary", &before).await;
+    wait_shown(&browser, "#earlier-empty").await;
+    browser.close().await;
+}
+
 in_both_browsers!(
     an_agent_claims_replies_and_closes_in_the_console,
     conflicts_transfer_and_release_show_in_the_console,
+    a_signed_in_customers_earlier_conversations_show_in_the_console,
 );

@@ -4,7 +4,7 @@
 use baton_protocol::{
     ApiError, Author, EscalationReason, HandoffPacket, IntentGuess, TranscriptEntry,
 };
-use baton_tests::{escalation, Baton};
+use baton_tests::{escalation, identity_hash, unique_id, Baton};
 
 fn packet(text: &str) -> HandoffPacket {
     HandoffPacket {
@@ -339,18 +339,6 @@ async fn an_agent_reads_the_whole_redacted_packet() {
     assert_eq!(error_of(no_token).await.0, 401);
 }
 
-/// `hex(HMAC-SHA256(secret, id))`, as a site's server computes it for `Baton.identify`.
-fn identity_hash(site: &str, id: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let secrets: std::collections::BTreeMap<String, String> = serde_json::from_str(
-        &std::env::var("BATON_IDENTITY_SECRETS").expect("BATON_IDENTITY_SECRETS is not set"),
-    )
-    .unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secrets[site].as_bytes()).unwrap();
-    mac.update(id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
 fn identity(id: &str, hash: String) -> baton_protocol::CustomerIdentity {
     baton_protocol::CustomerIdentity {
         id: id.into(),
@@ -397,6 +385,73 @@ async fn a_verified_identity_reaches_the_agent_and_a_forged_one_is_refused() {
         (customer.id.as_str(), customer.name.as_str()),
         ("user-7", "Ada Lovelace")
     );
+}
+
+#[tokio::test]
+async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
+    let baton = Baton::from_env();
+    // Each test run has its own customers: the edge keeps its state between runs.
+    let customer = unique_id("customer");
+    let signed_in = |text: &str, summary: &str, customer: &str| {
+        let mut request = escalation("verified", packet(text));
+        request.packet.summary = summary.to_owned();
+        request.identity = Some(identity(customer, identity_hash("verified", customer)));
+        request
+    };
+    let first = baton
+        .escalate(&signed_in(
+            "where is my card",
+            "Card has not arrived",
+            &customer,
+        ))
+        .await;
+    let other = baton
+        .escalate(&signed_in(
+            "my refund",
+            "Refund missing",
+            &unique_id("customer"),
+        ))
+        .await;
+    let second = baton
+        .escalate(&signed_in("card again", "Card still missing", &customer))
+        .await;
+    let baton = &baton;
+    let packet_of = |id: &str| {
+        let path = format!("/v1/agent/packet?site=verified&conversation={id}");
+        async move {
+            let packet: baton_protocol::ConversationPacket =
+                baton.agent_get(&baton.agent_token, &path).await;
+            packet
+        }
+    };
+
+    let latest = packet_of(&second.conversation_id).await;
+    let earlier: Vec<(&str, &str)> = latest
+        .earlier
+        .iter()
+        .map(|e| (e.conversation_id.as_str(), e.summary.as_str()))
+        .collect();
+    assert_eq!(
+        earlier,
+        [(first.conversation_id.as_str(), "Card has not arrived")],
+        "the customer's earlier conversation, and no one else's"
+    );
+    assert_eq!(
+        latest.earlier[0].reasons,
+        [EscalationReason::ExplicitRequest]
+    );
+    // Nothing before a customer's first conversation, nor a later one shown as earlier.
+    assert!(packet_of(&first.conversation_id).await.earlier.is_empty());
+    assert!(packet_of(&other.conversation_id).await.earlier.is_empty());
+    // A customer who is not signed in has no history to show.
+    let anonymous = baton.escalate(&escalation("demo", packet("hello"))).await;
+    let path = format!(
+        "/v1/agent/packet?site=demo&conversation={}",
+        anonymous.conversation_id
+    );
+    let packet: baton_protocol::ConversationPacket =
+        baton.agent_get(&baton.agent_token, &path).await;
+    assert!(packet.customer.is_none() && packet.earlier.is_empty());
 }
 
 #[tokio::test]

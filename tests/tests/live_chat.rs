@@ -204,6 +204,20 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
         .await
         .unwrap();
     browser.wait_for_text(".rated", "Thank you").await;
+    // The widget thanks the customer at once and sends the rating in the background:
+    // wait until its request has completed (a resource timing entry appears then).
+    eventually("the widget's rating request to complete", || async {
+        let done = browser
+            .client
+            .execute(
+                "return performance.getEntriesByType('resource').some((e) => e.name.includes('/csat'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (done == json!(true)).then_some(())
+    })
+    .await;
     // The rating reached the edge: a second one with the customer's token is refused.
     let token = browser
         .client

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use baton_protocol::EscalationAccepted;
 use baton_tests::spec::{deref, resolve, spec, validate, ANNOTATIONS, VALIDATED};
-use baton_tests::{unique_id, Baton};
+use baton_tests::{identity_hash, unique_id, Baton};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -864,18 +864,6 @@ impl Walk {
                 .push(format!("{}: the WebSocket did not open: {err}", op.id)),
         }
     }
-}
-
-/// `hex(HMAC-SHA256(secret, id))`, as a site's server computes it for `Baton.identify`.
-fn identity_hash(site: &str, id: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let secrets: BTreeMap<String, String> = serde_json::from_str(
-        &std::env::var("BATON_IDENTITY_SECRETS").expect("BATON_IDENTITY_SECRETS is not set"),
-    )
-    .unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secrets[site].as_bytes()).unwrap();
-    mac.update(id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }
 
 #[tokio::test]

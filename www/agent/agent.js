@@ -423,6 +423,7 @@ async function openConversation(id) {
   if (switching) $("customer-typing").hidden = true;
   packetSection.dataset.conversation = view.conversation_id;
   $("packet-title").textContent = "Conversation " + view.conversation_id.slice(0, 8);
+  renderCustomer(view.customer, view.earlier || []);
   packetSection.querySelector(".packet-summary").textContent = packet.summary || "(no summary)";
   const reasons = packetSection.querySelector(".packet-reasons");
   reasons.replaceChildren();
@@ -459,6 +460,33 @@ async function openConversation(id) {
   updateSuggestion();
   packetSection.focus();
   pollEvents();
+}
+
+// Who the customer is, when the site verified it, and what they needed before: the
+// agent reads it here instead of asking them again.
+function renderCustomer(customer, earlier) {
+  const box = $("customer");
+  box.hidden = !customer;
+  if (!customer) return;
+  box.querySelector(".customer-who").textContent =
+    customer.name + " · " + customer.email + " · id " + customer.id + " (verified by the site)";
+  const list = box.querySelector(".earlier");
+  list.replaceChildren();
+  earlier.forEach((conversation) => {
+    const item = document.createElement("li");
+    const when = new Date(conversation.created_at_ms).toLocaleString();
+    const why = conversation.reasons.map((reason) => REASONS[reason] || reason).join(", ");
+    item.append(when + " · " + (conversation.summary || "(no summary)") + (why ? " · " + why : "") + " ");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "secondary";
+    open.textContent = "Open";
+    open.setAttribute("aria-label", "Open the conversation of " + when);
+    open.addEventListener("click", () => openConversation(conversation.conversation_id));
+    item.appendChild(open);
+    list.appendChild(item);
+  });
+  $("earlier-empty").hidden = earlier.length > 0;
 }
 
 function authorName(author, agentName) {

@@ -195,6 +195,25 @@ pub struct ConversationPacket {
     /// The signed-in customer, when the site verified who they are.
     #[serde(default)]
     pub customer: Option<VerifiedCustomer>,
+    /// That customer's conversations on the site before this one, newest first (at most
+    /// five): what they needed before. Empty when the customer is not signed in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierConversation>,
+}
+
+/// One of a signed-in customer's earlier conversations, as the agent sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlierConversation {
+    /// The conversation's id (its packet and thread open with it).
+    pub conversation_id: String,
+    /// When it was handed to a person, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// Why a person was needed then.
+    pub reasons: Vec<EscalationReason>,
+    /// The engine's intent guess then.
+    pub intent: Option<IntentGuess>,
+    /// The short summary from its handoff packet.
+    pub summary: String,
 }
 
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.

@@ -13,6 +13,7 @@
 
 mod agents;
 mod claims;
+mod customers;
 mod error;
 mod identity;
 mod json;
@@ -29,6 +30,7 @@ mod webhook;
 
 pub use agents::AgentDirectory;
 pub use claims::{Claim, ClaimChange, QueueBook, DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS};
+pub use customers::CustomerConversations;
 pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;
