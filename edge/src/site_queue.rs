@@ -12,7 +12,7 @@
 use baton_protocol::{
     ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket,
     EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest, EventBody,
-    QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
+    Outcome, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
     route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerConversations,
@@ -93,6 +93,10 @@ struct StoredConversation {
     customer_token: String,
     created_at_ms: u64,
     request: EscalationRequest,
+    /// How it ended, for the customer's next conversation (stored before there was one:
+    /// nothing heard).
+    #[serde(default)]
+    outcome: Outcome,
 }
 
 /// The built-in human queue of one site.
@@ -192,6 +196,7 @@ impl SiteQueue {
             customer_token: new.customer_token,
             created_at_ms: new.now_ms,
             request: new.request,
+            outcome: Outcome::default(),
         };
         // Load, change and store the book with no outside call in between, so two
         // escalations arriving together cannot lose each other.
@@ -387,6 +392,7 @@ impl SiteQueue {
                     reasons: packet.reasons,
                     intent: packet.intent,
                     summary: packet.summary,
+                    outcome: stored.outcome,
                 });
             }
         }
@@ -402,7 +408,7 @@ impl SiteQueue {
             conversation: id,
             command,
         } = request.json().await?;
-        let stored = self
+        let mut stored = self
             .stored(&id)
             .await?
             .ok_or(EdgeError::UnknownConversation)?;
@@ -459,6 +465,8 @@ impl SiteQueue {
                 book.close(&id, &agent.id, now_ms)?;
                 stats.record_resolved();
                 closed = true;
+                stored.outcome.resolved = true;
+                stored.outcome.resolution.clone_from(&resolution);
                 events.push(EventBody::Resolved {
                     by: baton_protocol::Author::Agent,
                     resolution,
@@ -468,6 +476,9 @@ impl SiteQueue {
         let storage = self.state.storage();
         storage.put(BOOK_KEY, &book).await?;
         storage.put(STATS_KEY, &stats).await?;
+        if closed {
+            storage.put(&conversation_key(&id), &stored).await?;
+        }
         let mut last_event = None;
         for event in events {
             let append = AppendEvent { event, now_ms };
@@ -507,7 +518,13 @@ impl SiteQueue {
             .ok_or(EdgeError::BadQuery("rating"))?;
         let mut stats = self.stats().await?;
         stats.record_csat(rating);
-        self.state.storage().put(STATS_KEY, &stats).await?;
+        let storage = self.state.storage();
+        storage.put(STATS_KEY, &stats).await?;
+        let id = query_value(request, "conversation").unwrap_or_default();
+        if let Some(mut stored) = self.stored(&id).await? {
+            stored.outcome.rating = Some(rating);
+            storage.put(&conversation_key(&id), &stored).await?;
+        }
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 

@@ -522,6 +522,12 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     let before = unique_text("Console test: card never came");
     let now = unique_text("Console test: card still missing");
     let first = baton.escalate(&signed_in(&before)).await;
+    let target = json!({"site": site, "conversation": first.conversation_id});
+    let noor = baton.agent("noor");
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    let mut close = target.clone();
+    close["resolution"] = "New card sent".into();
+    baton.agent_ok(&noor.token, "close", &close).await;
     let second = baton.escalate(&signed_in(&now)).await;
 
     let browser = Browser::start(kind).await;
@@ -539,6 +545,7 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     open_from(&browser, &entry_css, &now).await;
     wait_text(&browser, "#customer .customer-who", "Grace Hopper").await;
     let earlier = wait_text(&browser, "#customer .earlier li", &before).await;
+    wait_text(&browser, "#customer .earlier li", "Resolved: New card sent").await;
     assert!(
         !browser
             .client

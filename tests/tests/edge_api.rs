@@ -405,6 +405,22 @@ async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
             &customer,
         ))
         .await;
+    // Sam closes it with a note; the customer rates it.
+    let sam = baton.agent("sam");
+    let target = serde_json::json!({"site": "verified", "conversation": first.conversation_id});
+    baton.agent_ok(&sam.token, "claim", &target).await;
+    let mut close = target.clone();
+    close["resolution"] = "Sent a new card".into();
+    baton.agent_ok(&sam.token, "close", &close).await;
+    let rated = baton
+        .customer_post(
+            "verified",
+            &first,
+            "csat",
+            &serde_json::json!({ "rating": 4 }),
+        )
+        .await;
+    assert_eq!(rated.status(), 201);
     let other = baton
         .escalate(&signed_in(
             "my refund",
@@ -439,6 +455,15 @@ async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
     assert_eq!(
         latest.earlier[0].reasons,
         [EscalationReason::ExplicitRequest]
+    );
+    assert_eq!(
+        latest.earlier[0].outcome,
+        baton_protocol::Outcome {
+            resolved: true,
+            resolution: Some("Sent a new card".into()),
+            rating: Some(4),
+        },
+        "how the earlier conversation ended"
     );
     // Nothing before a customer's first conversation, nor a later one shown as earlier.
     assert!(packet_of(&first.conversation_id).await.earlier.is_empty());

@@ -476,7 +476,15 @@ function renderCustomer(customer, earlier) {
     const item = document.createElement("li");
     const when = new Date(conversation.created_at_ms).toLocaleString();
     const why = conversation.reasons.map((reason) => REASONS[reason] || reason).join(", ");
-    item.append(when + " · " + (conversation.summary || "(no summary)") + (why ? " · " + why : "") + " ");
+    const outcome = conversation.outcome || {};
+    const ended = outcome.resolved
+      ? "Resolved" + (outcome.resolution ? ": " + outcome.resolution : "")
+      : "Not resolved by an agent";
+    const rated = outcome.rating ? " · Rated " + outcome.rating + "/5" : "";
+    item.append(
+      when + " · " + (conversation.summary || "(no summary)") + (why ? " · " + why : "") +
+      " · " + ended + rated + " ",
+    );
     const open = document.createElement("button");
     open.type = "button";
     open.className = "secondary";

@@ -214,6 +214,24 @@ pub struct EarlierConversation {
     pub intent: Option<IntentGuess>,
     /// The short summary from its handoff packet.
     pub summary: String,
+    /// How it ended, as far as the site's queue heard: an agent closed it (with their
+    /// closing note, if they left one), and the customer's rating.
+    #[serde(default)]
+    pub outcome: Outcome,
+}
+
+/// How a conversation ended: what the agent who closed it and the customer said.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Whether an agent closed it.
+    #[serde(default)]
+    pub resolved: bool,
+    /// The closing agent's note, when they left one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    /// The customer's rating, 1 to 5, when they gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
 }
 
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.

@@ -19,7 +19,7 @@ pub mod webhook;
 
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, EarlierConversation,
-    EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, IntentGuess,
+    EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, IntentGuess, Outcome,
     QueueEntry, QueueSnapshot, VerifiedCustomer,
 };
 pub use live::{
