@@ -215,8 +215,7 @@ impl Conversation {
                     self.broadcast(&ConversationUpdate {
                         events: Vec::new(),
                         queue,
-                        typing: None,
-                        customer_typing: false,
+                        ..ConversationUpdate::default()
                     });
                 }
                 json_response(200, &serde_json::json!({ "ok": true }))
@@ -229,7 +228,7 @@ impl Conversation {
                     events: Vec::new(),
                     queue,
                     typing: Some(agent_name),
-                    customer_typing: false,
+                    ..ConversationUpdate::default()
                 });
                 json_response(200, &serde_json::json!({ "ok": true }))
             }
@@ -406,8 +405,7 @@ impl Conversation {
         self.broadcast(&ConversationUpdate {
             events: vec![event.clone()],
             queue,
-            typing: None,
-            customer_typing: false,
+            ..ConversationUpdate::default()
         });
         if delivery.is_some() {
             self.flush_relays().await;
@@ -563,8 +561,7 @@ impl Conversation {
         Ok(ConversationUpdate {
             events,
             queue: meta.queue,
-            typing: None,
-            customer_typing: false,
+            ..ConversationUpdate::default()
         })
     }
 

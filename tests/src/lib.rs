@@ -173,6 +173,18 @@ impl Baton {
         (status, serde_json::from_str(&text).unwrap_or_default())
     }
 
+    /// What an agent action expected to be refused answers: its status and error code.
+    pub async fn agent_refusal<T: Serialize>(
+        &self,
+        token: &str,
+        action: &str,
+        body: &T,
+    ) -> (u16, Option<String>) {
+        let (status, body) = self.agent_post(token, action, body).await;
+        let code = body["error"]["code"].as_str().map(str::to_owned);
+        (status, code)
+    }
+
     /// An agent action that must succeed.
     pub async fn agent_ok<T: Serialize>(
         &self,

@@ -162,19 +162,17 @@ async fn one_agent_holds_a_conversation_and_others_are_refused() {
         .agent_ok(&sam.token, "claim", &target(&accepted))
         .await;
 
-    let (status, body) = baton
-        .agent_post(&noor.token, "claim", &target(&accepted))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("already_claimed"))
+        baton
+            .agent_refusal(&noor.token, "claim", &target(&accepted))
+            .await,
+        (409, Some("already_claimed".to_owned()))
     );
-    let (status, body) = baton
-        .agent_post(&noor.token, "reply", &reply(&accepted, "hi"))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("already_claimed"))
+        baton
+            .agent_refusal(&noor.token, "reply", &reply(&accepted, "hi"))
+            .await,
+        (409, Some("already_claimed".to_owned()))
     );
 
     // Sam hands it to Noor; now only Noor may reply.
@@ -212,12 +210,11 @@ async fn renewing_keeps_a_claim_but_never_takes_one_back() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
     let accepted = new_conversation(&baton).await;
-    let (status, body) = baton
-        .agent_post(&sam.token, "renew", &target(&accepted))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("not_claimed")),
+        baton
+            .agent_refusal(&sam.token, "renew", &target(&accepted))
+            .await,
+        (409, Some("not_claimed".to_owned())),
         "a waiting conversation is not renewed into a claim"
     );
     let claimed = baton
@@ -236,12 +233,11 @@ async fn renewing_keeps_a_claim_but_never_takes_one_back() {
         .await;
     // A console whose renewal timer fires after the release gets a refusal, and the
     // customer stays in the queue.
-    let (status, body) = baton
-        .agent_post(&sam.token, "renew", &target(&accepted))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("not_claimed"))
+        baton
+            .agent_refusal(&sam.token, "renew", &target(&accepted))
+            .await,
+        (409, Some("not_claimed".to_owned()))
     );
     let update = baton.customer_events(SITE, &accepted, 0).await;
     assert_eq!(
@@ -392,12 +388,11 @@ async fn the_customer_hears_the_agent_typing_and_nothing_is_stored() {
     let baton = Baton::from_env();
     let (sam, noor) = (baton.agent("sam"), baton.agent("noor"));
     let accepted = new_conversation(&baton).await;
-    let (status, body) = baton
-        .agent_post(&sam.token, "typing", &target(&accepted))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("not_claimed")),
+        baton
+            .agent_refusal(&sam.token, "typing", &target(&accepted))
+            .await,
+        (409, Some("not_claimed".to_owned())),
         "nobody holds it yet"
     );
     baton
@@ -415,12 +410,11 @@ async fn the_customer_hears_the_agent_typing_and_nothing_is_stored() {
     let typing = next_update(&mut socket).await;
     assert_eq!(typing.typing.as_deref(), Some("Sam"));
     assert!(typing.events.is_empty(), "a notice, not an event");
-    let (status, body) = baton
-        .agent_post(&noor.token, "typing", &target(&accepted))
-        .await;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("already_claimed")),
+        baton
+            .agent_refusal(&noor.token, "typing", &target(&accepted))
+            .await,
+        (409, Some("already_claimed".to_owned())),
         "another agent cannot type into Sam's conversation"
     );
 

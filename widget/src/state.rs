@@ -1385,8 +1385,7 @@ mod tests {
         Action::LiveUpdate(ConversationUpdate {
             events,
             queue: None,
-            typing: None,
-            customer_typing: false,
+            ..ConversationUpdate::default()
         })
     }
 

@@ -476,7 +476,7 @@ function renderCustomer(customer, earlier) {
     const item = document.createElement("li");
     const when = new Date(conversation.created_at_ms).toLocaleString();
     const why = conversation.reasons.map((reason) => REASONS[reason] || reason).join(", ");
-    const outcome = conversation.outcome || {};
+    const outcome = conversation.outcome;
     const ended = outcome.resolved
       ? "Resolved" + (outcome.resolution ? ": " + outcome.resolution : "")
       : "Not resolved by an agent";
