@@ -24,8 +24,8 @@ fn answer_in(path: &str, intent: &str) -> String {
 }
 
 /// The demo knowledge base's answer to "when will my card arrive", first sentence.
-fn card_arrival_answer_start() -> String {
-    let answer = answer_in(DEMO_KB, "card_arrival");
+fn answer_start(intent: &str) -> String {
+    let answer = answer_in(DEMO_KB, intent);
     // The widget renders markup, so compare with plain words before any markup.
     answer
         .split(['*', '[', '\n'])
@@ -60,7 +60,7 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         .send_keys("When will my new card arrive?\u{e007}")
         .await
         .unwrap();
-    let expected = card_arrival_answer_start();
+    let expected = answer_start("card_arrival");
     browser.wait_for_text(".message.from-bot", &expected).await;
     browser
         .wait_for_text(
@@ -188,15 +188,12 @@ async fn the_demo_page_embeds_the_widget_with_one_tag(kind: BrowserKind) {
     let suggestion = browser.find_in_widget(".suggestions .chip").await;
     browser.screenshot("demo-widget-open").await;
 
-    // A suggestion answers its own question (classifying its words could pick a
-    // near-synonym).
-    assert_eq!(
-        suggestion.text().await.unwrap(),
-        "When will my card arrive?"
-    );
+    // The shop's own questions come first, and a suggestion answers its own question
+    // (classifying its words could pick a near-synonym).
+    assert_eq!(suggestion.text().await.unwrap(), "Where is my order?");
     suggestion.click().await.unwrap();
     browser
-        .wait_for_text(".message.from-bot", &card_arrival_answer_start())
+        .wait_for_text(".message.from-bot", &answer_start("order_status"))
         .await;
 
     // An unsure answer offers alternatives; tapping one asks it, and the offer is gone.
@@ -228,7 +225,7 @@ async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
     let input = browser.open_chat().await;
     browser.ask("When will my new card arrive?").await;
     browser
-        .wait_for_text(".message.from-bot", &card_arrival_answer_start())
+        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
         .await;
 
     // The page's `* { font: 30px … !important }` does not reach into the widget.
@@ -274,7 +271,7 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
     browser.client.goto(&baton.url("/")).await.unwrap();
     browser.open_chat().await;
     browser.ask("When will my new card arrive?").await;
-    let expected = card_arrival_answer_start();
+    let expected = answer_start("card_arrival");
     browser.wait_for_text(".message.from-bot", &expected).await;
 
     // Another page of the same site: the panel comes back open, with the conversation.

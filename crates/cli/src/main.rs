@@ -17,8 +17,9 @@
 //! `D=/path/to/data`:
 //!
 //! ```text
-//! baton train --examples $D/banking77/train.csv --kb crates/triage/data/demo/kb.toml \
-//!   --out crates/triage/data/demo/model.bin --holdout-fraction 0.1 --seed 7 \
+//! baton train --examples $D/banking77/train.csv crates/triage/data/demo/shop-examples.csv \
+//!   --kb crates/triage/data/demo/kb.toml --out crates/triage/data/demo/model.bin \
+//!   --holdout-fraction 0.1 --seed 7 \
 //!   --oos-clinc $D/clinc150/train_val.json --clinc-domains $D/clinc150/domains.json \
 //!   --oos-per-intent 10 --frustration-goemotions $D/goemotions/train.tsv
 //! baton eval --data $D/banking77/train.csv --holdout-fraction 0.1 --seed 7
@@ -142,9 +143,10 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// Labelled examples, CSV with `text,category` columns.
-    #[arg(long)]
-    examples: PathBuf,
+    /// Labelled examples, CSV with `text,category` columns; several files are read
+    /// as one set (a public corpus and the site's own examples, say).
+    #[arg(long, num_args = 1.., required = true)]
+    examples: Vec<PathBuf>,
     /// The knowledge base (TOML).
     #[arg(long)]
     kb: PathBuf,
@@ -366,7 +368,22 @@ fn run(cli: Cli) -> Result<(), String> {
             let kb_name = kb.display().to_string();
             let knowledge =
                 train::parse_kb(&kb_name, &read_text(&kb)?).map_err(|e| e.to_string())?;
-            let (rows, held) = load_examples(&examples, &split)?;
+            let (mut rows, mut held) = (Vec::new(), Vec::new());
+            for file in &examples {
+                let (file_rows, file_held) = load_examples(file, &split)?;
+                if examples.len() > 1 {
+                    let name = file.display().to_string();
+                    train::check_categories(&knowledge, &kb_name, &file_rows, &name)
+                        .map_err(|e| e.to_string())?;
+                }
+                rows.extend(file_rows);
+                held.extend(file_held);
+            }
+            let examples_name = examples
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ");
             let d = TrainOptions::default();
             let options = TrainOptions {
                 seed: split.seed,
@@ -461,7 +478,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 &knowledge,
                 &kb_name,
                 &rows,
-                &examples.display().to_string(),
+                &examples_name,
                 &out_of_scope,
                 &heads,
                 teacher.as_ref().map(|(name, t)| (name.as_str(), t)),

@@ -44,26 +44,26 @@ fn train_with(out: &Path, extra: &[&str]) {
 
 /// Trains on the fixtures; whether it worked, and what it wrote to stderr.
 fn try_train(out: &Path, extra: &[&str]) -> (bool, String) {
-    let (ok, _, err) = baton(
-        &[
-            "train",
-            "--examples",
-            fixture("examples.csv").to_str().unwrap(),
-            "--kb",
-            fixture("kb.toml").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--buckets-log2",
-            "14",
-            "--max-rows",
-            "0",
-        ]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect::<Vec<_>>(),
-        "",
-    );
+    try_train_on(&[&fixture("examples.csv")], out, extra)
+}
+
+/// Trains on `examples` with the fixture knowledge base.
+fn try_train_on(examples: &[&Path], out: &Path, extra: &[&str]) -> (bool, String) {
+    let kb = fixture("kb.toml");
+    let mut args = vec!["train", "--examples"];
+    args.extend(examples.iter().map(|e| e.to_str().unwrap()));
+    args.extend([
+        "--kb",
+        kb.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--buckets-log2",
+        "14",
+        "--max-rows",
+        "0",
+    ]);
+    args.extend(extra);
+    let (ok, _, err) = baton(&args, "");
     (ok, err)
 }
 
@@ -171,6 +171,54 @@ fn train_is_deterministic_and_classify_prints_json_lines() {
     assert_eq!(last["n"], 36);
     assert!(last["accuracy"].as_f64().unwrap() > 0.9);
     assert!(last["macro_f1"].is_number());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sites_own_examples_train_beside_a_public_corpus() {
+    // The fixture cut in two between intents, as a public corpus and a site's own
+    // examples: read as one set, they give the model the whole file gives, byte for byte.
+    let dir = std::env::temp_dir().join(format!("baton-cli-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let examples = std::fs::read_to_string(fixture("examples.csv")).unwrap();
+    let (header, rows) = examples.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let category = |row: &str| row.rsplit(',').next().unwrap().to_owned();
+    let cut = (1..rows.len())
+        .find(|&i| i >= rows.len() / 2 && category(rows[i]) != category(rows[i - 1]))
+        .unwrap();
+    let (corpus, own) = rows.split_at(cut);
+    let (corpus_file, own_file) = (dir.join("corpus.csv"), dir.join("own.csv"));
+    std::fs::write(&corpus_file, format!("{header}\n{}\n", corpus.join("\n"))).unwrap();
+    std::fs::write(&own_file, format!("{header}\n{}\n", own.join("\n"))).unwrap();
+    let (whole, parts) = (dir.join("whole.bin"), dir.join("parts.bin"));
+    let split = ["--holdout-fraction", "0.2", "--seed", "3"];
+    train_with(&whole, &split);
+    let two_files = |out: &Path| try_train_on(&[&corpus_file, &own_file], out, &split);
+    let (ok, err) = two_files(&parts);
+    assert!(ok, "{err}");
+    assert!(std::fs::read(&parts).unwrap() == std::fs::read(&whole).unwrap());
+
+    // A category the knowledge base lacks is reported in the file and line it is on.
+    std::fs::write(
+        &own_file,
+        format!(
+            "{header}\n{}\nwhere is my sofa,order_status\n",
+            own.join("\n")
+        ),
+    )
+    .unwrap();
+    let (ok, err) = two_files(&dir.join("bad.bin"));
+    assert!(!ok);
+    let line = own.len() + 2;
+    assert!(
+        err.contains(&format!(
+            "`order_status` ({} line {line})",
+            own_file.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("sofa"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

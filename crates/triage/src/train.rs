@@ -718,6 +718,33 @@ fn quantize_head(w: &[f32], bias: f32, buckets_log2: u8) -> Linear {
     quantize(&buckets, w, &[bias], 1, 1, 8, 1.0, buckets_log2)
 }
 
+/// The knowledge-base entry of every example, in order; an error names the first
+/// example (by `examples_file` and line) whose category has no `[[intent]]` in `kb`.
+/// [`train`] checks this itself; a caller combining several example files checks each
+/// file first, so that the error names the right one.
+pub fn check_categories(
+    kb: &KnowledgeBase,
+    kb_file: &str,
+    examples: &[Example],
+    examples_file: &str,
+) -> Result<Vec<usize>, TriageError> {
+    examples
+        .iter()
+        .map(|e| {
+            kb.entries
+                .iter()
+                .position(|k| k.id == e.label)
+                .ok_or_else(|| TriageError::KbMismatch {
+                    file: kb_file.into(),
+                    problem: format!(
+                        "training category `{}` ({examples_file} line {}) has no [[intent]] in the knowledge base",
+                        e.label, e.line
+                    ),
+                })
+        })
+        .collect()
+}
+
 /// Checks that the knowledge base and the examples list exactly the same intents.
 fn check_labels(
     kb: &KnowledgeBase,
@@ -725,24 +752,10 @@ fn check_labels(
     examples: &[Example],
     examples_file: &str,
 ) -> Result<Vec<usize>, TriageError> {
-    let mut labels = Vec::with_capacity(examples.len());
+    let labels = check_categories(kb, kb_file, examples, examples_file)?;
     let mut seen = vec![false; kb.entries.len()];
-    for e in examples {
-        match kb.entries.iter().position(|k| k.id == e.label) {
-            Some(i) => {
-                seen[i] = true;
-                labels.push(i);
-            }
-            None => {
-                return Err(TriageError::KbMismatch {
-                    file: kb_file.into(),
-                    problem: format!(
-                        "training category `{}` ({examples_file} line {}) has no [[intent]] in the knowledge base",
-                        e.label, e.line
-                    ),
-                })
-            }
-        }
+    for &i in &labels {
+        seen[i] = true;
     }
     if let Some(i) = seen.iter().position(|s| !s) {
         return Err(TriageError::KbMismatch {
