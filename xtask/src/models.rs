@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(models.len(), 1);
         assert_eq!(models[0].site, "acme-shop");
         assert_eq!(models[0].trained_for, "demo");
-        assert_eq!(models[0].answers, 84);
+        assert_eq!(models[0].answers, 85);
 
         let site_root = dir.join("site");
         publish(&models, &site_root).unwrap();

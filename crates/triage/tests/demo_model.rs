@@ -22,7 +22,7 @@ fn reasons(text: &str) -> Vec<EscalationReason> {
 fn loads_with_the_demo_site_and_all_intents() {
     let e = engine();
     assert_eq!(e.site_name(), "Larkspur");
-    assert_eq!(e.kb_entries().len(), 84);
+    assert_eq!(e.kb_entries().len(), 85);
     assert!(e.kb_entry("card_arrival").is_some());
     assert_eq!(e.suggestions(4).len(), 4);
 }
@@ -93,7 +93,7 @@ fn lost_card_is_answered_and_sensitive() {
 
 #[test]
 fn the_shops_own_questions_are_answered_and_suggested_first() {
-    // Orders and pay-in-4 are not BANKING77 intents: the demo shop trains them from its
+    // Orders, returns and pay-in-4 are not BANKING77 intents: the demo shop trains them from its
     // own examples (none of these phrasings is among them).
     for (text, intent) in [
         ("where is my order", "order_status"),
@@ -102,6 +102,7 @@ fn the_shops_own_questions_are_answered_and_suggested_first() {
         ("how does pay in 4 work", "pay_in_4"),
         ("when is my next payment due", "instalment_dates"),
         ("can i pay off my plan early", "manage_instalments"),
+        ("i want to send my vase back", "return_item"),
     ] {
         let t = engine().respond(&mut Conversation::new(), text, 0);
         assert_eq!(
