@@ -67,6 +67,10 @@ enum Command {
         /// The model file.
         #[arg(long, default_value = DEFAULT_MODEL)]
         model: PathBuf,
+        /// How many of the weakest intents and of the commonest mix-ups to list
+        /// (intent ids and counts only; 0 lists none).
+        #[arg(long, default_value_t = 5)]
+        worst: usize,
         #[command(flatten)]
         split: SplitArgs,
     },
@@ -533,7 +537,12 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Eval { data, model, split } => {
+        Command::Eval {
+            data,
+            model,
+            worst,
+            split,
+        } => {
             let engine = load_engine(&model)?;
             let (all, held) = load_examples(&data, &split)?;
             let rows = if split.holdout_fraction > 0.0 {
@@ -553,6 +562,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 report.answered_right, report.right_within_one_tap, report.with_alternatives
             );
             println!("per message  {per_message_us:.1} µs");
+            print_weakest(&report, worst);
             println!(
                 "{}",
                 serde_json::json!({
@@ -810,6 +820,33 @@ struct Clinc {
 
 /// Intents of CLINC150 that are this site's business: its banking and credit-card
 /// domains, and intents named like one of the knowledge base's.
+/// The `worst` intents with the lowest share of right top intents, and the `worst`
+/// commonest mix-ups: where a site owner's examples need work. Ids and counts only.
+fn print_weakest(report: &train::EvalReport, worst: usize) {
+    let weak: Vec<&train::IntentScore> = report
+        .intents
+        .iter()
+        .filter(|s| s.right < s.n)
+        .take(worst)
+        .collect();
+    if !weak.is_empty() {
+        println!("weakest intents (top intent right / examples; judged out of scope):");
+        for s in weak {
+            println!(
+                "  {:<40} {:>4}/{:<4} {} out of scope",
+                s.intent, s.right, s.n, s.out_of_scope
+            );
+        }
+    }
+    if worst > 0 && !report.confusions.is_empty() {
+        println!("most often taken for another intent (examples of -> taken for):");
+        for c in report.confusions.iter().take(worst) {
+            let taken_for = c.predicted.as_deref().unwrap_or("(no word known)");
+            println!("  {:<40} -> {:<40} {:>4}", c.expected, taken_for, c.count);
+        }
+    }
+}
+
 fn clinc_ours(
     domains: &std::collections::BTreeMap<String, Vec<String>>,
     is_kb_intent: impl Fn(&str) -> bool,

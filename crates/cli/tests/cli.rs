@@ -156,21 +156,38 @@ fn train_is_deterministic_and_classify_prints_json_lines() {
         "agent pls, my card is [card •••• 1111]"
     );
 
-    let (ok, out, err) = baton(
-        &[
-            "eval",
-            "--model",
-            a.to_str().unwrap(),
-            "--data",
-            fixture("examples.csv").to_str().unwrap(),
-        ],
-        "",
-    );
+    let eval = |data: &Path| {
+        let args = ["eval", "--model", a.to_str().unwrap(), "--data"];
+        baton(&[&args[..], &[data.to_str().unwrap()]].concat(), "")
+    };
+    let (ok, out, err) = eval(&fixture("examples.csv"));
     assert!(ok, "{err}");
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(last["n"], 36);
     assert!(last["accuracy"].as_f64().unwrap() > 0.9);
     assert!(last["macro_f1"].is_number());
+
+    // A mislabelled example: eval names the intent and what it was taken for, never
+    // the message.
+    let mislabelled = dir.join("mislabelled.csv");
+    std::fs::write(
+        &mislabelled,
+        "text,category\nwhat exchange rate do you use for my secret trip,card_arrival\n",
+    )
+    .unwrap();
+    let (ok, out, err) = eval(&mislabelled);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("card_arrival") && l.contains("0/1")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("card_arrival") && l.contains("-> exchange_rate")),
+        "{out}"
+    );
+    assert!(!out.contains("secret"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

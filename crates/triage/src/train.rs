@@ -1486,6 +1486,36 @@ pub struct EvalReport {
     pub right_within_one_tap: f64,
     /// Share of messages whose answer came with alternatives.
     pub with_alternatives: f64,
+    /// Every intent of the examples, the weakest first (lowest recall, then most
+    /// examples): where more or clearer examples would help.
+    pub intents: Vec<IntentScore>,
+    /// What the examples of one intent were taken for instead, most often first.
+    pub confusions: Vec<Confusion>,
+}
+
+/// How often one intent's examples got it as the top intent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentScore {
+    /// The intent id.
+    pub intent: String,
+    /// Its examples.
+    pub n: usize,
+    /// Those whose top intent was right.
+    pub right: usize,
+    /// Those judged out of scope (a person offered instead of an answer), right or not.
+    pub out_of_scope: usize,
+}
+
+/// Examples of `expected` whose top intent was `predicted` instead (`None`: no word
+/// of theirs was known to the model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confusion {
+    /// The examples' intent.
+    pub expected: String,
+    /// What they were taken for.
+    pub predicted: Option<String>,
+    /// How many.
+    pub count: usize,
 }
 
 /// Evaluates `engine` on labelled examples.
@@ -1496,10 +1526,19 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
     let mut correct = 0;
     let mut in_scope = 0;
     let (mut answered_right, mut within_one_tap, mut with_alternatives) = (0, 0, 0);
+    let mut confused: BTreeMap<(&str, Option<String>), usize> = BTreeMap::new();
+    let mut turned_away: BTreeMap<&str, usize> = BTreeMap::new();
     for e in examples {
         let p = engine.predict(&e.text);
+        if !p.in_scope {
+            *turned_away.entry(&e.label).or_default() += 1;
+        }
         let predicted = p.best.as_ref().map_or("", |g| g.intent.as_str());
         let right = predicted == e.label;
+        if !right {
+            let taken_for = p.best.as_ref().map(|g| g.intent.clone());
+            *confused.entry((&e.label, taken_for)).or_default() += 1;
+        }
         if p.in_scope {
             in_scope += 1;
             answered_right += usize::from(right);
@@ -1534,6 +1573,34 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
             }
         })
         .sum();
+    let mut intents: Vec<IntentScore> = labels
+        .iter()
+        .map(|&l| {
+            let right = *tp.get(l).unwrap_or(&0);
+            IntentScore {
+                intent: l.to_owned(),
+                n: right + *fn_.get(l).unwrap_or(&0),
+                right,
+                out_of_scope: *turned_away.get(l).unwrap_or(&0),
+            }
+        })
+        .collect();
+    // Lowest recall first (compared as right_a / n_a < right_b / n_b, in integers).
+    intents.sort_by(|a, b| {
+        (a.right * b.n)
+            .cmp(&(b.right * a.n))
+            .then(b.n.cmp(&a.n))
+            .then(a.intent.cmp(&b.intent))
+    });
+    let mut confusions: Vec<Confusion> = confused
+        .into_iter()
+        .map(|((expected, predicted), count)| Confusion {
+            expected: expected.to_owned(),
+            predicted,
+            count,
+        })
+        .collect();
+    confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
     let n = examples.len();
     let share = |count: usize| count as f64 / n.max(1) as f64;
     EvalReport {
@@ -1544,6 +1611,8 @@ pub fn evaluate(engine: &Engine, examples: &[Example]) -> EvalReport {
         answered_right: share(answered_right),
         right_within_one_tap: share(within_one_tap),
         with_alternatives: share(with_alternatives),
+        intents,
+        confusions,
     }
 }
 
@@ -1554,6 +1623,19 @@ mod tests {
 
     const KB: &str = include_str!("../tests/fixtures/kb.toml");
     const EXAMPLES: &str = include_str!("../tests/fixtures/examples.csv");
+
+    /// The fixture knowledge base, its examples, and options small enough for tests.
+    fn fixture_inputs() -> (KnowledgeBase, Vec<Example>, TrainOptions) {
+        let options = TrainOptions {
+            buckets_log2: 14,
+            ..TrainOptions::default()
+        };
+        (
+            parse_kb("kb.toml", KB).unwrap(),
+            read_examples("ex.csv", EXAMPLES).unwrap(),
+            options,
+        )
+    }
 
     #[test]
     fn csv_handles_quotes_commas_and_newlines() {
@@ -1691,12 +1773,7 @@ mod tests {
 
     #[test]
     fn an_external_teacher_adds_rows_and_is_deterministic() {
-        let kb = parse_kb("kb.toml", KB).unwrap();
-        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
-        let opts = TrainOptions {
-            buckets_log2: 14,
-            ..TrainOptions::default()
-        };
+        let (kb, ex, opts) = fixture_inputs();
         // The teacher knows a word the examples never use.
         let teacher = read_teacher_targets(
             "t.csv",
@@ -1759,13 +1836,57 @@ mod tests {
     }
 
     #[test]
-    fn training_is_deterministic_and_learns() {
-        let kb = parse_kb("kb.toml", KB).unwrap();
-        let ex = read_examples("ex.csv", EXAMPLES).unwrap();
-        let opts = TrainOptions {
-            buckets_log2: 14,
-            ..TrainOptions::default()
+    fn evaluation_names_the_weakest_intents_and_their_mix_ups() {
+        let (kb, ex, opts) = fixture_inputs();
+        let (model, _) = train(&kb, "kb.toml", &ex, "ex.csv", &[], &[], &opts).unwrap();
+        let engine = Engine::from_bytes(&model).unwrap();
+        // Two exchange-rate questions labelled as card arrivals, one clean arrival, and
+        // a message with no word the model knows.
+        let labelled = |text: &str, label: &str| Example {
+            text: text.into(),
+            label: label.into(),
+            line: 0,
         };
+        let report = evaluate(
+            &engine,
+            &[
+                labelled("what exchange rate do you use", "card_arrival"),
+                labelled("which exchange rate applies", "card_arrival"),
+                labelled("my card hasn't arrived yet", "card_arrival"),
+                labelled("zzzz qqqq", "lost_or_stolen_card"),
+                labelled("I lost my card", "lost_or_stolen_card"),
+                labelled("I lost my card or it was stolen", "lost_or_stolen_card"),
+            ],
+        );
+        let weakest: Vec<(&str, usize, usize)> = report
+            .intents
+            .iter()
+            .map(|s| (s.intent.as_str(), s.right, s.n))
+            .collect();
+        assert_eq!(
+            weakest,
+            [("card_arrival", 1, 3), ("lost_or_stolen_card", 2, 3)]
+        );
+        assert_eq!(
+            report.confusions,
+            [
+                Confusion {
+                    expected: "card_arrival".into(),
+                    predicted: Some("exchange_rate".into()),
+                    count: 2,
+                },
+                Confusion {
+                    expected: "lost_or_stolen_card".into(),
+                    predicted: None,
+                    count: 1,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn training_is_deterministic_and_learns() {
+        let (kb, ex, opts) = fixture_inputs();
         let oos = [
             "what's the weather tomorrow".to_string(),
             "play some jazz".into(),
