@@ -160,6 +160,12 @@ impl Browser {
         self.find_in_widget(css).await.click().await.unwrap();
     }
 
+    /// Clicks the element matching `css` on the page itself (the agent console, say).
+    pub async fn click_on_page(&self, css: &str) {
+        let element = self.client.find(Locator::Css(css)).await.unwrap();
+        element.click().await.unwrap();
+    }
+
     /// Waits until some element matching `css` in the widget contains `text`.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> Element {
         let what = format!("`{css}` containing {text:?} in the widget");
@@ -271,6 +277,12 @@ impl Browser {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
     }
+}
+
+/// Clicks the element matching `css` inside `element` (a queue entry's button, say).
+pub async fn click_inside(element: &Element, css: &str) {
+    let inner = element.find(Locator::Css(css)).await.unwrap();
+    inner.click().await.unwrap();
 }
 
 /// Polls `check` until it yields a value or 30 seconds pass, then panics naming `what`.

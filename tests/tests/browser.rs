@@ -3,7 +3,7 @@
 //! a person whom the agent API then sees.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use baton_tests::browser::{eventually, Browser, BrowserKind};
+use baton_tests::browser::{click_inside, eventually, Browser, BrowserKind};
 use baton_tests::{in_both_browsers, Baton};
 use fantoccini::Locator;
 
@@ -143,13 +143,7 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         text.to_lowercase().contains("card arrival"),
         "the agent sees the intent: {text}"
     );
-    entry
-        .find(Locator::Css("button.open"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(&entry, "button.open").await;
     let transcript = browser
         .client
         .wait()

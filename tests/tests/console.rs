@@ -10,7 +10,7 @@ use baton_protocol::{
     Author, ConversationUpdate, EscalationAccepted, EscalationReason, EventBody, HandoffPacket,
     TranscriptEntry,
 };
-use baton_tests::browser::{eventually, Browser, BrowserKind};
+use baton_tests::browser::{click_inside, eventually, Browser, BrowserKind};
 use baton_tests::{escalation, identity_hash, in_both_browsers, unique_id, unique_text, Baton};
 use fantoccini::elements::Element;
 use fantoccini::Locator;
@@ -69,14 +69,7 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
 
 /// Waits until the queue entry matching `css` shows `text`, and opens its packet.
 async fn open_from(browser: &Browser, css: &str, text: &str) {
-    wait_text(browser, css, text)
-        .await
-        .find(Locator::Css("button.open"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(&wait_text(browser, css, text).await, "button.open").await;
 }
 
 /// Waits until a displayed element matching `css` contains `text`.
@@ -174,13 +167,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_shown(&browser, "#analytics #stat-escalated").await;
 
     // Claim: the packet opens, summary first, then reasons, then the transcript.
-    entry
-        .find(Locator::Css("button.claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(&entry, "button.claim").await;
     let packet_css = format!("#packet[data-conversation='{id}']");
     wait_text(&browser, &format!("{packet_css} .packet-summary"), &summary).await;
     wait_text(
@@ -222,14 +209,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         suggestion.attr("data-intent").await.unwrap().as_deref(),
         Some("card_arrival")
     );
-    browser
-        .client
-        .find(Locator::Css("#insert"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click_on_page("#insert").await;
     assert_eq!(
         reply
             .prop("value")
@@ -308,13 +288,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     let second_reply = unique_text("Your PIN comes by post");
     reply.send_keys(&second_reply).await.unwrap();
     browser
-        .client
-        .find(Locator::Css("#reply-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click_on_page("#reply-form button[type=submit]")
+        .await;
     wait_text(&browser, "#thread li.from-agent", &second_reply).await;
     let thread = browser
         .client
@@ -357,13 +332,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         .await
         .unwrap();
     browser
-        .client
-        .find(Locator::Css("#close-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click_on_page("#close-form button[type=submit]")
+        .await;
     wait_text(&browser, "#status", "closed").await;
     wait_gone(&browser, &format!("#active li[data-conversation='{id}']")).await;
     assert_eq!(count(&browser, &entry_css).await, 0);
@@ -451,34 +421,21 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
         "targets exclude me: {options:?}"
     );
     browser
-        .client
-        .find(Locator::Css("#transfer-to option[value='noor']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click_on_page("#transfer-to option[value='noor']")
+        .await;
     browser
-        .client
-        .find(Locator::Css("#transfer-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click_on_page("#transfer-form button[type=submit]")
+        .await;
     wait_text(&browser, "#status", "Transferred to Noor").await;
     wait_text(&browser, &active_css, "With Noor").await;
 
     // Noor releases it; Sam claims it from Waiting and releases it from the console.
     baton.agent_ok(&noor.token, "release", &target).await;
-    wait_text(&browser, &entry_css, &summary)
-        .await
-        .find(Locator::Css("button.claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(
+        &wait_text(&browser, &entry_css, &summary).await,
+        "button.claim",
+    )
+    .await;
     wait_text(&browser, &active_css, "With you").await;
     wait_shown(&browser, "#release")
         .await
@@ -558,13 +515,7 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
         "no 'first conversation' note beside an earlier one"
     );
     // One click opens the earlier conversation's packet, whose customer had none before.
-    earlier
-        .find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(&earlier, "button").await;
     wait_text(
         &browser,
         "#packet-title",

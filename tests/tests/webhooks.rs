@@ -11,7 +11,7 @@ use baton_protocol::{
     Author, EscalationCreated, EscalationReason, HandoffPacket, TranscriptEntry, WebhookDeliveries,
     WebhookEvent, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,
 };
-use baton_tests::browser::{Browser, BrowserKind};
+use baton_tests::browser::{click_inside, Browser, BrowserKind};
 use baton_tests::receiver::{Answer, Received, Receiver};
 use baton_tests::spec::{spec, validate};
 use baton_tests::wrangler::{workspace_root, Wrangler};
@@ -198,13 +198,7 @@ async fn replay_in_the_console(baton: &Baton, site: &str, conversation: &str) {
     let violations = browser.axe_violations().await;
     assert_eq!(violations, serde_json::json!([]), "axe-core violations");
     browser.screenshot("console-dead-letter").await;
-    letter
-        .find(Locator::Css("button.replay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_inside(&letter, "button.replay").await;
     browser
         .wait_for_page_text("#status", "Sent to the helpdesk again")
         .await;

@@ -375,11 +375,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let (mut rows, mut held) = (Vec::new(), Vec::new());
             for file in &examples {
                 let (file_rows, file_held) = load_examples(file, &split)?;
-                if examples.len() > 1 {
-                    let name = file.display().to_string();
-                    train::check_categories(&knowledge, &kb_name, &file_rows, &name)
-                        .map_err(|e| e.to_string())?;
-                }
+                // Checked file by file, so that an unknown category is reported in the
+                // file it is in (training checks the rows again, as one set).
+                let name = file.display().to_string();
+                train::check_categories(&knowledge, &kb_name, &file_rows, &name)
+                    .map_err(|e| e.to_string())?;
                 rows.extend(file_rows);
                 held.extend(file_held);
             }

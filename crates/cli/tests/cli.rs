@@ -11,6 +11,13 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A fresh folder for one test's files, under the system's temporary folder.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("baton-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(args)
@@ -80,8 +87,7 @@ Dollars 0 0 1
 
 #[test]
 fn word_vectors_let_the_model_understand_words_no_example_used() {
-    let dir = std::env::temp_dir().join(format!("baton-cli-vectors-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("vectors");
     let vectors = dir.join("v.vec");
     std::fs::write(&vectors, VECTORS).unwrap();
     let (a, b) = (dir.join("a.bin"), dir.join("b.bin"));
@@ -126,8 +132,7 @@ fn word_vectors_let_the_model_understand_words_no_example_used() {
 
 #[test]
 fn train_is_deterministic_and_classify_prints_json_lines() {
-    let dir = std::env::temp_dir().join(format!("baton-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("test");
     let (a, b) = (dir.join("a.bin"), dir.join("b.bin"));
     train(&a);
     train(&b);
@@ -195,8 +200,7 @@ fn train_is_deterministic_and_classify_prints_json_lines() {
 fn a_sites_own_examples_train_beside_a_public_corpus() {
     // The fixture cut in two between intents, as a public corpus and a site's own
     // examples: read as one set, they give the model the whole file gives, byte for byte.
-    let dir = std::env::temp_dir().join(format!("baton-cli-files-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("files");
     let examples = std::fs::read_to_string(fixture("examples.csv")).unwrap();
     let (header, rows) = examples.split_once('\n').unwrap();
     let rows: Vec<&str> = rows.lines().collect();
@@ -254,8 +258,7 @@ fn errors_name_the_file_and_never_echo_messages() {
 
 #[test]
 fn split_writes_the_rows_that_eval_holds_out() {
-    let dir = std::env::temp_dir().join(format!("baton-cli-split-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("split");
     let (train_json, held_json) = (dir.join("train.json"), dir.join("held.json"));
     let (ok, _, err) = baton(
         &[
