@@ -22,7 +22,7 @@ fn reasons(text: &str) -> Vec<EscalationReason> {
 fn loads_with_the_demo_site_and_all_intents() {
     let e = engine();
     assert_eq!(e.site_name(), "Larkspur");
-    assert_eq!(e.kb_entries().len(), 85);
+    assert_eq!(e.kb_entries().len(), 88);
     assert!(e.kb_entry("card_arrival").is_some());
     assert_eq!(e.suggestions(4).len(), 4);
 }
@@ -93,8 +93,8 @@ fn lost_card_is_answered_and_sensitive() {
 
 #[test]
 fn the_shops_own_questions_are_answered_and_suggested_first() {
-    // Orders, returns and pay-in-4 are not BANKING77 intents: the demo shop trains them from its
-    // own examples (none of these phrasings is among them).
+    // Orders, delivery, returns and paying are not BANKING77 intents: the demo shop trains them
+    // from its own examples (none of these phrasings is among them).
     for (text, intent) in [
         ("where is my order", "order_status"),
         ("cancel my order please", "change_order"),
@@ -103,6 +103,9 @@ fn the_shops_own_questions_are_answered_and_suggested_first() {
         ("when is my next payment due", "instalment_dates"),
         ("can i pay off my plan early", "manage_instalments"),
         ("i want to send my vase back", "return_item"),
+        ("do you deliver to finland", "delivery_options"),
+        ("what ways can i pay", "payment_methods"),
+        ("i need an invoice for my company", "invoice"),
     ] {
         let t = engine().respond(&mut Conversation::new(), text, 0);
         assert_eq!(
