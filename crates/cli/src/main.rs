@@ -35,6 +35,25 @@ use baton_triage::train::{self, Example, TrainOptions};
 use baton_triage::{Conversation, Engine};
 use clap::{Parser, Subcommand};
 
+/// `println!` for a command whose output may be piped into another program: when that
+/// program has stopped reading (`baton classify < messages.txt | head`), the command
+/// stops quietly instead of panicking, as a pipeline expects.
+macro_rules! say {
+    ($($arg:tt)*) => { write_line(format_args!($($arg)*)) };
+}
+
+/// Writes one line to standard output (see `say!`).
+fn write_line(line: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// The shipped demo model, relative to this crate.
 const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../triage/data/demo/model.bin");
 
@@ -511,7 +530,6 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Classify { model } => {
             let engine = load_engine(&model)?;
             let stdin = std::io::stdin();
-            let mut out = std::io::stdout().lock();
             for line in stdin.lock().lines() {
                 let line = line.map_err(|e| format!("stdin: {e}"))?;
                 let turn = engine.respond(&mut Conversation::new(), &line, 0);
@@ -533,7 +551,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     "reasons": reasons,
                     "redacted": turn.redacted.text,
                 });
-                writeln!(out, "{json}").map_err(|e| format!("stdout: {e}"))?;
+                say!("{json}");
             }
             Ok(())
         }
@@ -553,17 +571,17 @@ fn run(cli: Cli) -> Result<(), String> {
             let started = Instant::now();
             let report = train::evaluate(&engine, &rows);
             let per_message_us = started.elapsed().as_secs_f64() * 1e6 / report.n.max(1) as f64;
-            println!("messages     {}", report.n);
-            println!("accuracy     {:.4}", report.accuracy);
-            println!("macro-F1     {:.4}", report.macro_f1);
-            println!("in scope     {:.4}", report.in_scope_rate);
-            println!(
+            say!("messages     {}", report.n);
+            say!("accuracy     {:.4}", report.accuracy);
+            say!("macro-F1     {:.4}", report.macro_f1);
+            say!("in scope     {:.4}", report.in_scope_rate);
+            say!(
                 "answered     {:.4} right; {:.4} right within one tap (the answer or an alternative, offered beside {:.4} of answers)",
                 report.answered_right, report.right_within_one_tap, report.with_alternatives
             );
-            println!("per message  {per_message_us:.1} µs");
+            say!("per message  {per_message_us:.1} µs");
             print_weakest(&report, worst);
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({
                     "accuracy": report.accuracy,
@@ -655,9 +673,9 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 2.0 * precision * recall / (precision + recall)
             };
-            println!("messages {n} ({} frustrated)", tp + fn_);
-            println!("precision {precision:.4} recall {recall:.4} F1 {f1:.4}");
-            println!(
+            say!("messages {n} ({} frustrated)", tp + fn_);
+            say!("precision {precision:.4} recall {recall:.4} F1 {f1:.4}");
+            say!(
                 "{}",
                 serde_json::json!({"precision": precision, "recall": recall, "f1": f1, "n": n})
             );
@@ -713,11 +731,11 @@ fn eval_handoff(engine: &Engine, files: &[PathBuf]) -> Result<(), String> {
     } else {
         2.0 * precision * recall / (precision + recall)
     };
-    println!("messages   {n} ({} ask for a person)", tp + fn_);
-    println!("precision  {precision:.4}");
-    println!("recall     {recall:.4}");
-    println!("F1         {f1:.4}");
-    println!(
+    say!("messages   {n} ({} ask for a person)", tp + fn_);
+    say!("precision  {precision:.4}");
+    say!("recall     {recall:.4}");
+    say!("F1         {f1:.4}");
+    say!(
         "{}",
         serde_json::json!({"precision": precision, "recall": recall, "f1": f1, "n": n, "positives": tp + fn_})
     );
@@ -798,12 +816,10 @@ fn eval_escalation(engine: &Engine, labelled: &[(String, bool)]) -> Result<(), S
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall_strict = tp_strict as f64 / positives.max(1) as f64;
     let precision_strict = tp_strict as f64 / (tp_strict + fp_strict).max(1) as f64;
-    println!("messages {} ({positives} need a person)", labelled.len());
-    println!("any escalation:            recall {recall:.4} precision {precision:.4}");
-    println!(
-        "excluding out-of-scope:    recall {recall_strict:.4} precision {precision_strict:.4}"
-    );
-    println!(
+    say!("messages {} ({positives} need a person)", labelled.len());
+    say!("any escalation:            recall {recall:.4} precision {precision:.4}");
+    say!("excluding out-of-scope:    recall {recall_strict:.4} precision {precision_strict:.4}");
+    say!(
         "{}",
         serde_json::json!({"recall": recall, "precision": precision, "recall_excluding_oos": recall_strict, "precision_excluding_oos": precision_strict, "n": labelled.len(), "positives": positives})
     );
@@ -830,19 +846,22 @@ fn print_weakest(report: &train::EvalReport, worst: usize) {
         .take(worst)
         .collect();
     if !weak.is_empty() {
-        println!("weakest intents (top intent right / examples; judged out of scope):");
+        say!("weakest intents (top intent right / examples; judged out of scope):");
         for s in weak {
-            println!(
+            say!(
                 "  {:<40} {:>4}/{:<4} {} out of scope",
-                s.intent, s.right, s.n, s.out_of_scope
+                s.intent,
+                s.right,
+                s.n,
+                s.out_of_scope
             );
         }
     }
     if worst > 0 && !report.confusions.is_empty() {
-        println!("most often taken for another intent (examples of -> taken for):");
+        say!("most often taken for another intent (examples of -> taken for):");
         for c in report.confusions.iter().take(worst) {
             let taken_for = c.predicted.as_deref().unwrap_or("(no word known)");
-            println!("  {:<40} -> {:<40} {:>4}", c.expected, taken_for, c.count);
+            say!("  {:<40} -> {:<40} {:>4}", c.expected, taken_for, c.count);
         }
     }
 }
@@ -900,15 +919,15 @@ fn eval_oos(engine: &Engine, clinc: &Path, domains: &Path) -> Result<(), String>
     let other_rejected = other.iter().filter(|(t, _)| rejected(t)).count();
     let oos_rate = oos_rejected as f64 / oos.len().max(1) as f64;
     let other_rate = other_rejected as f64 / other.len().max(1) as f64;
-    println!(
+    say!(
         "CLINC150 out-of-scope rejected      {oos_rate:.4} of {}",
         oos.len()
     );
-    println!(
+    say!(
         "CLINC150 other-domain val rejected  {other_rate:.4} of {}",
         other.len()
     );
-    println!(
+    say!(
         "{}",
         serde_json::json!({"oos_reject_rate": oos_rate, "oos_n": oos.len(), "other_domain_reject_rate": other_rate, "other_domain_n": other.len()})
     );
@@ -924,9 +943,9 @@ fn now_ms() -> u64 {
 fn chat(engine: &Engine) -> Result<(), String> {
     let mut conversation = Conversation::new();
     let mut last_intent: Option<String> = None;
-    println!("{} assistant. Ask a question; /yes or /no rate the last answer, /handoff shows what an agent would get, /quit ends.", engine.site_name());
+    say!("{} assistant. Ask a question; /yes or /no rate the last answer, /handoff shows what an agent would get, /quit ends.", engine.site_name());
     for (id, title) in engine.suggestions(3) {
-        println!("  try: {title}  ({id})");
+        say!("  try: {title}  ({id})");
     }
     let stdin = std::io::stdin();
     loop {
@@ -951,7 +970,7 @@ fn chat(engine: &Engine) -> Result<(), String> {
                 if let Some(intent) = &last_intent {
                     conversation.record_feedback(intent, line == "/yes", now_ms());
                     if line == "/no" {
-                        println!("bot: Sorry about that. Would you like to talk to a person?");
+                        say!("bot: Sorry about that. Would you like to talk to a person?");
                     }
                 }
                 continue;
@@ -959,7 +978,7 @@ fn chat(engine: &Engine) -> Result<(), String> {
             "/handoff" => {
                 let packet = conversation.handoff_packet(engine, "en");
                 let json = serde_json::to_string_pretty(&packet).map_err(|e| e.to_string())?;
-                println!("{json}");
+                say!("{json}");
                 conversation.record_agent_or_system(
                     Author::System,
                     "Handed to a person.",
@@ -971,23 +990,28 @@ fn chat(engine: &Engine) -> Result<(), String> {
         }
         let turn = engine.respond(&mut conversation, line, now_ms());
         if !turn.redacted.spans.is_empty() {
-            println!("(masked: {})", turn.redacted.text);
+            say!("(masked: {})", turn.redacted.text);
         }
         match &turn.answer {
             Some(a) => {
                 let confidence = turn.intent.as_ref().map_or(0.0, |g| g.confidence);
-                println!(
+                say!(
                     "bot: {}  [{} {:.2}]\n{}",
-                    a.title, a.intent, confidence, a.body
+                    a.title,
+                    a.intent,
+                    confidence,
+                    a.body
                 );
                 for link in &a.links {
-                    println!("  -> {} <{}>", link.label, link.url);
+                    say!("  -> {} <{}>", link.label, link.url);
                 }
                 for guess in &turn.alternatives {
                     if let Some(entry) = engine.kb_entry(&guess.intent) {
-                        println!(
+                        say!(
                             "  or did you mean: {}  [{} {:.2}]",
-                            entry.title, entry.id, guess.confidence
+                            entry.title,
+                            entry.id,
+                            guess.confidence
                         );
                     }
                 }
@@ -998,17 +1022,17 @@ fn chat(engine: &Engine) -> Result<(), String> {
                     .contains(&baton_protocol::EscalationReason::OutOfScope)
             }) =>
             {
-                println!("bot: {}", baton_triage::DONT_KNOW_REPLY);
+                say!("bot: {}", baton_triage::DONT_KNOW_REPLY);
             }
             None => {
                 if let Some(kind) = turn.small_talk {
-                    println!("bot: {}", kind.reply());
+                    say!("bot: {}", kind.reply());
                 }
             }
         }
         if let Some(e) = &turn.escalation {
             let reasons: Vec<&str> = e.reasons.iter().map(|r| r.as_str()).collect();
-            println!(
+            say!(
                 "bot: Would you like to talk to a person? [{} score {:.2}]",
                 reasons.join(", "),
                 e.score

@@ -18,14 +18,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+/// Starts `baton args` with its three streams piped.
+fn spawn_baton(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = spawn_baton(args);
     child
         .stdin
         .take()
@@ -194,6 +199,57 @@ fn train_is_deterministic_and_classify_prints_json_lines() {
     );
     assert!(!out.contains("secret"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `baton args` with `stdin` written by a thread (the command may stop reading it),
+/// reads `lines` lines of its output (0 or 1) and closes the pipe, as `| head` does; then
+/// whether it succeeded, what it read, and what the command wrote to stderr.
+fn baton_read_by_head(args: &[&str], stdin: String, lines: usize) -> (bool, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = spawn_baton(args);
+    let mut input = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The command may be gone before it has read everything: that is fine.
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let mut first = String::new();
+    let output = child.stdout.take().unwrap();
+    if lines > 0 {
+        BufReader::new(output).read_line(&mut first).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.success(),
+        first,
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn output_read_by_a_program_that_stops_early_ends_the_command_quietly() {
+    // `baton classify < messages.txt | head -1` and `baton eval … | head -1`: once the reader has
+    // gone, the command stops, successfully and without a panic message.
+    let model = scratch("pipe").join("model.bin");
+    train(&model);
+    let model = model.to_str().unwrap();
+    let messages = "where is my card\n".repeat(20_000);
+    // 2 MB of answers: far more than a pipe holds, so classify writes after `head` has gone.
+    let (ok, first, err) = baton_read_by_head(&["classify", "--model", model], messages, 1);
+    assert!(first.starts_with("{\""), "{first}");
+    assert!(ok && err.is_empty(), "{err}");
+
+    let examples = fixture("examples.csv");
+    let eval = [
+        "eval",
+        "--model",
+        model,
+        "--data",
+        examples.to_str().unwrap(),
+    ];
+    // Closed before eval has written its first line (it loads and scores first).
+    let (ok, _, err) = baton_read_by_head(&eval, String::new(), 0);
+    assert!(ok && err.is_empty(), "{err}");
 }
 
 #[test]
