@@ -12,8 +12,6 @@ pub mod receiver;
 pub mod spec;
 pub mod wrangler;
 
-use std::time::Duration;
-
 use baton_protocol::{
     ConversationUpdate, EscalationAccepted, EscalationRequest, HandoffPacket, QueueSnapshot,
 };
@@ -105,12 +103,13 @@ impl Baton {
     }
 }
 
-/// An HTTP client that never reuses a connection idle for more than a second:
-/// `wrangler dev` closes idle keep-alive connections, and a request sent on one it is
-/// closing fails with `IncompleteMessage` (seen after a test waited for a lease).
+/// An HTTP client that opens a connection per request: `wrangler dev` closes idle
+/// keep-alive connections, and a request sent on one it is closing fails with
+/// `IncompleteMessage` (seen after a test waited for a lease, and, with connections kept
+/// for up to a second, once on a loaded machine). On loopback a new connection is cheap.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .pool_idle_timeout(Duration::from_secs(1))
+        .pool_max_idle_per_host(0)
         .build()
         .expect("an HTTP client with default TLS settings")
 }
