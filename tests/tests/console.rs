@@ -8,7 +8,7 @@
 
 use baton_protocol::{
     Author, ConversationUpdate, EscalationAccepted, EscalationReason, EventBody, HandoffPacket,
-    TranscriptEntry,
+    IntentGuess, TranscriptEntry,
 };
 use baton_tests::browser::{click_inside, eventually, Browser, BrowserKind};
 use baton_tests::{escalation, identity_hash, in_both_browsers, unique_id, unique_text, Baton};
@@ -43,6 +43,11 @@ async fn escalate(baton: &Baton, customer_text: &str) -> (EscalationAccepted, St
     let packet = HandoffPacket {
         reasons: vec![EscalationReason::ExplicitRequest],
         summary: summary.clone(),
+        intent: Some(IntentGuess {
+            intent: "card_arrival".into(),
+            confidence: 0.93,
+        }),
+        answers_shown: vec!["card_arrival".into()],
         transcript: vec![TranscriptEntry {
             author: Author::Customer,
             text: customer_text.into(),
@@ -162,6 +167,9 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     let entry = wait_text(&browser, &entry_css, &summary).await;
     let text = entry.text().await.unwrap();
     assert!(text.contains("Asked for a person"), "reason shown: {text}");
+    // The intent as the customer saw it: the knowledge base's title, from the site's model.
+    let intent_css = format!("{entry_css} .intent");
+    wait_text(&browser, &intent_css, "When will my card arrive? (93%)").await;
     wait_text(&browser, &format!("{entry_css} .sla"), "waiting 0:").await;
     // The analytics strip is there.
     wait_shown(&browser, "#analytics #stat-escalated").await;
@@ -174,6 +182,13 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         &browser,
         &format!("{packet_css} .transcript"),
         "where is my card?",
+    )
+    .await;
+    let meta = format!("{packet_css} .packet-meta");
+    wait_text(
+        &browser,
+        &meta,
+        "Answers already shown: When will my card arrive?",
     )
     .await;
     let order = browser

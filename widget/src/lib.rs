@@ -112,6 +112,14 @@ impl ReplySuggester {
             confidence: best.confidence,
         })
     }
+
+    /// The knowledge-base title of `intent` ("When will my card arrive?"), so the console
+    /// names an intent as the customer saw it; `undefined` for an intent the model lacks.
+    pub fn title(&self, intent: &str) -> Option<String> {
+        self.engine
+            .kb_entry(intent)
+            .map(|entry| entry.title.clone())
+    }
 }
 
 /// The safe formatting of a knowledge-base answer or an agent's message as JSON

@@ -206,9 +206,18 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.me) refreshQueue();
 });
 
+// An intent as the customer saw it: its knowledge-base title once the site's model has
+// loaded ("When will my card arrive?"), else its id in words ("Card arrival").
+function intentName(id) {
+  const title = state.suggester && state.suggester.title(id);
+  if (title) return title;
+  const words = id.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function intentText(intent) {
   return intent
-    ? intent.intent.replace(/_/g, " ") + " (" + Math.round(intent.confidence * 100) + "%)"
+    ? intentName(intent.intent) + " (" + Math.round(intent.confidence * 100) + "%)"
     : "intent unknown";
 }
 
@@ -217,7 +226,12 @@ function fillEntry(item, entry, index) {
   const urgent = entry.reasons.includes("sensitive_intent") || entry.reasons.includes("frustration");
   item.classList.toggle("urgent", urgent);
   item.querySelector(".priority").textContent = "#" + (index + 1) + (urgent ? " · priority" : "");
-  item.querySelector(".intent").textContent = intentText(entry.intent);
+  const intent = item.querySelector(".intent");
+  intent.textContent = intentText(entry.intent);
+  if (entry.intent) {
+    intent.dataset.intent = entry.intent.intent;
+    intent.dataset.confidence = String(entry.intent.confidence);
+  }
   item.querySelector(".summary").textContent = entry.summary || "(no summary)";
   const reasons = item.querySelector(".reasons");
   entry.reasons.forEach((reason) => {
@@ -435,7 +449,7 @@ async function openConversation(id) {
   const mood = (packet.sentiment || []).map((s) => (s < -0.3 ? "upset" : s > 0.3 ? "positive" : "neutral"));
   packetSection.querySelector(".packet-meta").textContent =
     "Intent: " + intentText(packet.intent) +
-    " · Answers already shown: " + ((packet.answers_shown || []).join(", ").replace(/_/g, " ") || "none") +
+    " · Answers already shown: " + ((packet.answers_shown || []).map(intentName).join(", ") || "none") +
     " · Mood: " + (mood.join(" → ") || "unknown") +
     " · Language: " + (packet.language || "unknown");
   const transcript = packetSection.querySelector(".transcript");
@@ -782,6 +796,13 @@ async function loadSuggester() {
     if (state.suggesterSite !== wanted) return;
     state.suggester = new module.ReplySuggester(bytes);
     updateSuggestion();
+    // The conversations already listed name their intents by title now, in place.
+    document.querySelectorAll(".intent[data-intent]").forEach((element) => {
+      element.textContent = intentText({
+        intent: element.dataset.intent,
+        confidence: Number(element.dataset.confidence),
+      });
+    });
   } catch (_) {
     state.suggester = null;
     $("suggester-note").textContent = "Knowledge-base suggestions are unavailable for this site.";
