@@ -312,6 +312,7 @@ async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Req
             name,
             languages: Vec::new(),
             skills: Vec::new(),
+            capacity: None,
         },
         only_site: Some(site),
     };

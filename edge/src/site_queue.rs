@@ -331,6 +331,7 @@ impl SiteQueue {
             name: String::new(),
             languages: list("languages"),
             skills: list("skills"),
+            capacity: None,
         };
         route_for_agent(&mut waiting, &agent);
         json_response(

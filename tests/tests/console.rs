@@ -542,7 +542,66 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     browser.close().await;
 }
 
+/// A new conversation waiting on `site` with `summary`.
+async fn escalate_to(baton: &Baton, site: &str, summary: &str) -> EscalationAccepted {
+    let packet = HandoffPacket {
+        summary: summary.to_owned(),
+        ..HandoffPacket::default()
+    };
+    baton.escalate(&escalation(site, packet)).await
+}
+
+async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
+    // Kim takes one conversation at a time, on a site of this browser's own.
+    let baton = Baton::from_env();
+    let kim = baton.agent("kim");
+    let site = format!("capacity-{}", kind.name());
+    let first_summary = unique_text("Capacity test: first");
+    let second_summary = unique_text("Capacity test: second");
+    let first = escalate_to(&baton, &site, &first_summary).await;
+    let second = escalate_to(&baton, &site, &second_summary).await;
+
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/agent/")).await.unwrap();
+    let site_input = wait_shown(&browser, "#site").await;
+    site_input.clear().await.unwrap();
+    site_input.send_keys(&site).await.unwrap();
+    wait_shown(&browser, "#token")
+        .await
+        .send_keys(&format!("{}\u{e007}", kim.token))
+        .await
+        .unwrap();
+    wait_text(&browser, "#me", "Signed in as Kim · 0 of 1 conversations").await;
+
+    let entry_css = |id: &str| format!("#waiting li.entry[data-conversation='{id}']");
+    let entry = wait_text(&browser, &entry_css(&first.conversation_id), &first_summary).await;
+    click_inside(&entry, "button.claim").await;
+    wait_text(&browser, "#me", "1 of 1 conversations").await;
+    let entry = wait_text(
+        &browser,
+        &entry_css(&second.conversation_id),
+        &second_summary,
+    )
+    .await;
+    click_inside(&entry, "button.claim").await;
+    wait_text(
+        &browser,
+        "#alert",
+        "Could not claim: you already have as many conversations as you take at once.",
+    )
+    .await;
+    // The second still waits for someone else.
+    wait_text(
+        &browser,
+        &entry_css(&second.conversation_id),
+        &second_summary,
+    )
+    .await;
+    browser.close().await;
+}
+
 in_both_browsers!(
+    an_agent_at_capacity_sees_it_in_the_console,
     an_agent_claims_replies_and_closes_in_the_console,
     conflicts_transfer_and_release_show_in_the_console,
     a_signed_in_customers_earlier_conversations_show_in_the_console,

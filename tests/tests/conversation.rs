@@ -154,6 +154,40 @@ async fn an_agent_claims_replies_and_closes_and_the_customer_reads_it_all() {
 }
 
 #[tokio::test]
+async fn an_agent_takes_no_more_conversations_than_their_capacity() {
+    let baton = Baton::from_env();
+    let (kim, sam) = (baton.agent("kim"), baton.agent("sam"));
+    let me: serde_json::Value = baton.agent_get(&kim.token, "/v1/agent/me").await;
+    assert_eq!(me["capacity"], 1, "{me}");
+    let (first, second) = (
+        new_conversation(&baton).await,
+        new_conversation(&baton).await,
+    );
+    baton.agent_ok(&kim.token, "claim", &target(&first)).await;
+    assert_eq!(
+        baton
+            .agent_refusal(&kim.token, "claim", &target(&second))
+            .await,
+        (409, Some("at_capacity".to_owned()))
+    );
+    // Nor can Sam hand Kim a second one: Sam keeps it.
+    baton.agent_ok(&sam.token, "claim", &target(&second)).await;
+    let to_kim = json!({ "site": SITE, "conversation": second.conversation_id, "to_agent": "kim" });
+    assert_eq!(
+        baton.agent_refusal(&sam.token, "transfer", &to_kim).await,
+        (409, Some("at_capacity".to_owned()))
+    );
+    baton
+        .agent_ok(&sam.token, "reply", &reply(&second, "still with Sam"))
+        .await;
+    // Once Kim's first is closed, Kim takes the second.
+    baton.agent_ok(&kim.token, "close", &target(&first)).await;
+    let moved = baton.agent_ok(&sam.token, "transfer", &to_kim).await;
+    assert_eq!(moved["claim"]["agent_id"], "kim");
+    baton.agent_ok(&kim.token, "close", &target(&second)).await;
+}
+
+#[tokio::test]
 async fn one_agent_holds_a_conversation_and_others_are_refused() {
     let baton = Baton::from_env();
     let (sam, noor) = (baton.agent("sam"), baton.agent("noor"));

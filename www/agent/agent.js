@@ -17,6 +17,7 @@ const FRIENDLY_ERRORS = {
   already_claimed: "Another agent took this conversation.",
   not_claimed: "You no longer hold this conversation; claim it first.",
   not_in_queue: "This conversation is no longer in the queue.",
+  at_capacity: "you already have as many conversations as you take at once. Close, release or transfer one first.",
 };
 const QUEUE_EVERY_MS = 2000;
 // In a background tab the console still asks, less often: asking is what keeps its agent
@@ -138,7 +139,7 @@ async function connect() {
     if (!(error instanceof ApiError)) state.queueTimer = setTimeout(connect, QUEUE_EVERY_MS);
     return;
   }
-  $("me").textContent = "Signed in as " + state.me.name;
+  showMe(0);
   $("me").hidden = false;
   $("away").hidden = false;
   say("Signed in as " + state.me.name + ".");
@@ -152,6 +153,13 @@ async function connect() {
   refreshQueue();
   refreshAnalytics();
   refreshRelay();
+}
+
+// Who is signed in, and, for an agent with a capacity, how many of it they use.
+function showMe(held) {
+  const capacity = state.me.capacity;
+  $("me").textContent = "Signed in as " + state.me.name +
+    (capacity ? " · " + held + " of " + capacity + " conversations" : "");
 }
 
 function fillTransferTargets() {
@@ -327,6 +335,7 @@ function renderActive(active, askedAt) {
   state.held.forEach((id) => { if ((state.claimedAt[id] || 0) > askedAt) mine.add(id); });
   mine.forEach((id) => { if ((state.forgottenAt[id] || 0) > askedAt) mine.delete(id); });
   state.held = mine;
+  showMe(mine.size);
   mine.forEach((id) => {
     const entry = active.find((e) => e.conversation_id === id);
     if (!state.renewedAt[id] && entry) noteLease(id, entry.claim);
@@ -751,9 +760,12 @@ $("transfer-form").addEventListener("submit", async (event) => {
   try {
     await api("POST", "/v1/agent/transfer", { site: site(), conversation: id, to_agent: select.value });
   } catch (error) {
-    if (!(error instanceof ApiError)) holdAgain(id);
+    // Refused because the other agent is full: the conversation is still this agent's.
+    const full = error instanceof ApiError && error.code === "at_capacity";
+    if (!(error instanceof ApiError) || full) holdAgain(id);
     updateDetailMode();
-    alertUser(error, "Could not transfer");
+    if (full) $("alert").textContent = "Could not transfer: " + name + " already has as many conversations as they take at once.";
+    else alertUser(error, "Could not transfer");
     return;
   }
   closeDetail("Transferred to " + name + ".");

@@ -12,6 +12,9 @@ use crate::{build, cargo_target_dir, models, workspace_root, Result};
 /// Sites whose queue only the tests of who is online open (one per browser, as the two
 /// browsers' runs may overlap); their widget uses the demo model.
 const AFTER_HOURS_SITES: [&str; 3] = ["after-hours", "after-hours-chromium", "after-hours-firefox"];
+/// Sites where the console test of an agent's capacity runs, one per browser: Kim takes
+/// one conversation at a time on each site, and both browsers run at once.
+const CAPACITY_SITES: [&str; 2] = ["capacity-chromium", "capacity-firefox"];
 
 /// The site whose model a site owner trained themselves: the test fixtures' knowledge
 /// base (site id `test`), trained and published as the docs tell site owners to.
@@ -29,7 +32,11 @@ fn test_sites(port: u16) -> serde_json::Value {
             "skills": { "cards": ["card_arrival", "lost_or_stolen_card"] }
         },
     });
-    for site in AFTER_HOURS_SITES.iter().chain([&OWN_MODEL_SITE]) {
+    for site in AFTER_HOURS_SITES
+        .iter()
+        .chain(&CAPACITY_SITES)
+        .chain([&OWN_MODEL_SITE])
+    {
         sites[site] = serde_json::json!({ "allowed_origins": origins });
     }
     sites
@@ -99,9 +106,11 @@ pub(crate) fn run() -> Result<()> {
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
     let token = format!("test-{}", random_hex(16)?);
-    // Two named agents with their own tokens, for claims, transfers and conflicts.
+    // Named agents with their own tokens, for claims, transfers and conflicts; Kim takes
+    // one conversation at a time.
     let agents = format!(
-        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"],"skills":["cards"]}}]"#,
+        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"],"skills":["cards"]}},{{"id":"kim","name":"Kim","token":"kim-{}","capacity":1}}]"#,
+        random_hex(16)?,
         random_hex(16)?,
         random_hex(16)?
     );

@@ -243,6 +243,9 @@ pub struct AgentProfile {
     /// conversations needing one of them come first in the agent's queue.
     #[serde(default)]
     pub skills: Vec<String>,
+    /// At most this many conversations at once on a site; `None` is no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
 }
 
 /// Content-free numbers for a site: what the bot and the people did.

@@ -18,6 +18,9 @@ struct AgentEntry {
     languages: Vec<String>,
     #[serde(default)]
     skills: Vec<String>,
+    /// At most this many conversations at once on a site (at least 1); none: no limit.
+    #[serde(default)]
+    capacity: Option<u32>,
 }
 
 impl AgentEntry {
@@ -27,6 +30,7 @@ impl AgentEntry {
             name: self.name.clone(),
             languages: self.languages.clone(),
             skills: self.skills.clone(),
+            capacity: self.capacity,
         }
     }
 }
@@ -39,8 +43,9 @@ pub struct AgentDirectory {
 
 impl AgentDirectory {
     /// Parses the `BATON_AGENTS` JSON, a list such as
-    /// `[{"id":"sam","name":"Sam","token":"…","languages":["en","fr"],"skills":["cards"]}]`.
-    /// Tokens shorter than 16 bytes are refused: they would be guessable.
+    /// `[{"id":"sam","name":"Sam","token":"…","languages":["en","fr"],"skills":["cards"],"capacity":3}]`.
+    /// Tokens shorter than 16 bytes are refused: they would be guessable; so is a
+    /// capacity of 0.
     pub fn from_json(json: &str) -> Result<Self, RelayError> {
         let agents: Vec<AgentEntry> = serde_json::from_str(json)
             .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_AGENTS"))?;
@@ -49,6 +54,12 @@ impl AgentDirectory {
                 return Err(RelayError::new(
                     RelayErrorKind::BadConfig,
                     format!("BATON_AGENTS[{index}].token"),
+                ));
+            }
+            if agent.capacity == Some(0) {
+                return Err(RelayError::new(
+                    RelayErrorKind::BadConfig,
+                    format!("BATON_AGENTS[{index}].capacity"),
                 ));
             }
             if let Some(bad) = agent.skills.iter().position(|s| !is_skill_name(s)) {
@@ -70,6 +81,7 @@ impl AgentDirectory {
                 token: token.to_owned(),
                 languages: Vec::new(),
                 skills: Vec::new(),
+                capacity: None,
             });
         }
         self
@@ -151,5 +163,17 @@ mod tests {
             r#"[{"id":"a","name":"A","token":"a-0123456789abcdef","skills":["ok","Not OK"]}]"#;
         let err = AgentDirectory::from_json(skill).unwrap_err();
         assert_eq!(err.field, "BATON_AGENTS[0].skills[1]");
+        let none = r#"[{"id":"a","name":"A","token":"a-0123456789abcdef","capacity":0}]"#;
+        let err = AgentDirectory::from_json(none).unwrap_err();
+        assert_eq!(err.field, "BATON_AGENTS[0].capacity");
+    }
+
+    #[test]
+    fn capacity_is_part_of_the_profile() {
+        let json = r#"[{"id":"a","name":"A","token":"a-0123456789abcdef","capacity":2},
+                      {"id":"b","name":"B","token":"b-0123456789abcdef"}]"#;
+        let directory = AgentDirectory::from_json(json).unwrap();
+        assert_eq!(directory.by_id("a").unwrap().capacity, Some(2));
+        assert_eq!(directory.by_id("b").unwrap().capacity, None);
     }
 }

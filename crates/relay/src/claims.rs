@@ -170,6 +170,7 @@ impl QueueBook {
             claim.lease_until_ms = now_ms.saturating_add(lease_ms);
             return Ok(ClaimChange::Renewed);
         }
+        self.check_capacity(agent)?;
         let index = self
             .waiting
             .iter()
@@ -187,6 +188,23 @@ impl QueueBook {
             },
         );
         Ok(ClaimChange::Joined)
+    }
+
+    /// Refuses a new conversation to an agent who already holds as many as their
+    /// capacity allows.
+    fn check_capacity(&self, agent: &AgentProfile) -> Result<(), RelayError> {
+        let Some(capacity) = agent.capacity else {
+            return Ok(());
+        };
+        let held = self
+            .claimed
+            .values()
+            .filter(|c| c.agent.id == agent.id)
+            .count();
+        if held >= usize::try_from(capacity).unwrap_or(usize::MAX) {
+            return Err(RelayError::new(RelayErrorKind::AtCapacity, "agent"));
+        }
+        Ok(())
     }
 
     /// The holding agent extends their lease. Unlike [`QueueBook::claim`] it never takes
@@ -236,6 +254,9 @@ impl QueueBook {
         lease_ms: u64,
     ) -> Result<AgentProfile, RelayError> {
         self.held_by(conversation_id, from_agent_id)?;
+        if to.id != from_agent_id {
+            self.check_capacity(to)?;
+        }
         let claim = self
             .claimed
             .get_mut(conversation_id)
@@ -382,6 +403,7 @@ mod tests {
             name: format!("Agent {id}"),
             languages: Vec::new(),
             skills: Vec::new(),
+            capacity: None,
         }
     }
 
@@ -488,6 +510,36 @@ mod tests {
         assert_eq!(previous.id, "a");
         assert_eq!(book.held_by("c", "b").unwrap().lease_until_ms, 70_000);
         assert!(book.held_by("c", "a").is_err());
+    }
+
+    #[test]
+    fn an_agent_at_capacity_takes_no_more_conversations() {
+        let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[]), ("c3", 2, &[])]);
+        let two = AgentProfile {
+            capacity: Some(2),
+            ..agent("a")
+        };
+        book.claim("c1", &two, 0, 60_000).unwrap();
+        book.claim("c2", &two, 0, 60_000).unwrap();
+        let err = book.claim("c3", &two, 0, 60_000).unwrap_err();
+        assert_eq!(err.kind, RelayErrorKind::AtCapacity);
+        assert_eq!(err.code(), "at_capacity");
+        assert!(err.kind.is_conflict());
+        // Renewing one held is not taking a new one.
+        assert!(book.claim("c1", &two, 10_000, 60_000).is_ok());
+        // Nor may another agent hand them a third; once one is released, they may.
+        book.claim("c3", &agent("b"), 0, 60_000).unwrap();
+        let err = book.transfer("c3", "b", &two, 0, 60_000).unwrap_err();
+        assert_eq!(err.kind, RelayErrorKind::AtCapacity);
+        assert!(book.held_by("c3", "b").is_ok());
+        book.release("c1", "a").unwrap();
+        book.transfer("c3", "b", &two, 0, 60_000).unwrap();
+        assert_eq!(
+            book.claim("c1", &two, 0, 60_000).unwrap_err().kind,
+            RelayErrorKind::AtCapacity
+        );
+        // Without a capacity there is no limit.
+        book.claim("c1", &agent("b"), 0, 60_000).unwrap();
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum RelayErrorKind {
     /// The conversation is not waiting (taken, closed, or unknown).
     #[error("is not waiting in the queue")]
     NotInQueue,
+    /// The agent already holds as many conversations as their capacity allows.
+    #[error("already holds as many conversations as they take at once")]
+    AtCapacity,
     /// The identity's hash does not match the site's secret.
     #[error("does not match the site's identity secret")]
     IdentityInvalid,
@@ -78,6 +81,7 @@ impl RelayErrorKind {
             RelayErrorKind::AlreadyClaimed
                 | RelayErrorKind::NotClaimed
                 | RelayErrorKind::NotInQueue
+                | RelayErrorKind::AtCapacity
         )
     }
 
@@ -103,6 +107,7 @@ impl RelayErrorKind {
             RelayErrorKind::AlreadyClaimed => "already_claimed",
             RelayErrorKind::NotClaimed => "not_claimed",
             RelayErrorKind::NotInQueue => "not_in_queue",
+            RelayErrorKind::AtCapacity => "at_capacity",
             RelayErrorKind::IdentityInvalid => "identity_invalid",
             RelayErrorKind::IdentityRequired => "identity_required",
             RelayErrorKind::BadWebhookUrl => "bad_webhook_url",
