@@ -4,7 +4,7 @@ use baton_protocol::{Author, EscalationReason, HandoffPacket, IntentGuess, Trans
 use serde::{Deserialize, Serialize};
 
 use crate::error::TriageError;
-use crate::features::{extract, normalize, Features};
+use crate::features::{extract, normalize, without_courtesies, Features};
 use crate::kb::{KbEntry, KbLink};
 use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
@@ -201,9 +201,11 @@ impl Engine {
             .collect()
     }
 
+    /// The normalised message (for the cue detectors, which hear greetings and thanks
+    /// too) and the n-gram features of what it is about (without them).
     fn features(&self, redacted_text: &str) -> (String, Features) {
         let normalized = normalize(redacted_text);
-        let features = extract(&self.model.features, &normalized);
+        let features = extract(&self.model.features, without_courtesies(&normalized));
         (normalized, features)
     }
 
@@ -241,7 +243,7 @@ impl Engine {
                 _ => {}
             }
         }
-        let (probs, hits) = self.probabilities(&normalized, &features);
+        let (probs, hits) = self.probabilities(without_courtesies(&normalized), &features);
         if hits == 0 {
             // Nothing in the message is known to the model: no evidence for any intent.
             return Assessment {

@@ -2,7 +2,10 @@
 //!
 //! Invariant: the trainer and the engine call exactly this code with the
 //! [`FeatureConfig`] stored in the model file, so a model always sees the features it
-//! was trained on. Hashing is FNV-1a (64-bit), stable across platforms.
+//! was trained on. One step is the engine's alone: it classifies a message without the
+//! courtesies around it ([`without_courtesies`]), while the trainer learns from the
+//! examples as written (training on them stripped too was measured: the same within
+//! noise, see BENCHMARKS.md). Hashing is FNV-1a (64-bit), stable across platforms.
 
 /// Which features to extract and how many hash buckets they fall into.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,6 +65,126 @@ pub(crate) fn normalize(text: &str) -> String {
         }
     }
     out
+}
+
+/// Greetings that open a message, normalised, longest first where one starts another.
+const OPENINGS: &[&str] = &[
+    "hi there",
+    "hello there",
+    "hey there",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good day",
+    "greetings",
+    "dear sir or madam",
+    "dear sir",
+    "dear madam",
+    "bonjour",
+    "salut",
+    "bonsoir",
+];
+/// Words that end an opening "dear … team" (at most three words after "dear").
+const ADDRESSEES: &[&str] = &["team", "support", "customer service", "all"];
+/// Thanks and sign-offs that close a message, normalised, longest first where one ends
+/// another.
+const CLOSINGS: &[&str] = &[
+    "thanks in advance",
+    "thank you in advance",
+    "thanks a lot",
+    "thanks so much",
+    "thank you so much",
+    "thank you very much",
+    "many thanks",
+    "thank you",
+    "thanks",
+    "thx",
+    "cheers",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "regards",
+    "best wishes",
+    "merci davance",
+    "merci beaucoup",
+    "merci",
+    "cordialement",
+];
+
+/// The part of a normalised message that says what it is about, without the courtesies
+/// around it: greetings and "dear … team" before, thanks and sign-offs after. They say
+/// nothing about the intent, and, being rare in the training data, they pulled polite
+/// questions out of scope ("good afternoon, … the status of my order … thank you in
+/// advance"). A message that is nothing but courtesy is kept whole (small talk).
+pub(crate) fn without_courtesies(normalized: &str) -> &str {
+    let mut text = normalized;
+    loop {
+        let before = text.len();
+        for opening in OPENINGS {
+            text = strip_words_prefix(text, opening);
+        }
+        text = strip_dear_addressee(text);
+        for closing in CLOSINGS {
+            text = strip_words_suffix(text, closing);
+        }
+        if text.len() == before {
+            break;
+        }
+    }
+    if text.is_empty() {
+        normalized
+    } else {
+        text
+    }
+}
+
+/// `text` without `phrase` and the space after it, when `text` starts with it as
+/// whole words.
+fn strip_words_prefix<'a>(text: &'a str, phrase: &str) -> &'a str {
+    match text.strip_prefix(phrase) {
+        Some("") => "",
+        Some(rest) => rest.strip_prefix(' ').unwrap_or(text),
+        None => text,
+    }
+}
+
+/// `text` without `phrase` and the space before it, when `text` ends with it as whole
+/// words.
+fn strip_words_suffix<'a>(text: &'a str, phrase: &str) -> &'a str {
+    match text.strip_suffix(phrase) {
+        Some("") => "",
+        Some(rest) => rest.strip_suffix(' ').unwrap_or(text),
+        None => text,
+    }
+}
+
+/// `text` without an opening "dear larkspur team", "dear support" and the like (the
+/// addressee ends within four words of "dear").
+fn strip_dear_addressee(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix("dear ") else {
+        return text;
+    };
+    // The ends of the first four words, as byte offsets into `rest`.
+    let word_ends = rest
+        .match_indices(' ')
+        .map(|(at, _)| at)
+        .chain([rest.len()])
+        .take(4);
+    for end in word_ends {
+        let head = &rest[..end];
+        let addressed = ADDRESSEES.iter().any(|addressee| {
+            head.strip_suffix(addressee)
+                .is_some_and(|before| before.is_empty() || before.ends_with(' '))
+        });
+        if addressed {
+            return rest[end..].trim_start_matches(' ');
+        }
+    }
+    text
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -190,6 +313,39 @@ mod tests {
         let norm: f32 = f.iter().map(|&(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-4);
         assert!(extract(&FeatureConfig::default(), "").is_empty() || norm > 0.0);
+    }
+
+    #[test]
+    fn courtesies_around_a_question_are_left_out() {
+        let about = |text: &str| without_courtesies(&normalize(text)).to_owned();
+        assert_eq!(
+            about("Good afternoon, where is my order? Thank you in advance."),
+            "where is my order"
+        );
+        assert_eq!(
+            about("Dear Larkspur team, my card has not arrived. Kind regards"),
+            "my card has not arrived"
+        );
+        assert_eq!(
+            about("Hi there! Hello, can I pay early? Thanks!"),
+            "can i pay early"
+        );
+        assert_eq!(about("Bonjour, ma carte? Merci d'avance"), "ma carte");
+        // Only whole words at either end: "this" is not "hi", "hiking" is kept.
+        assert_eq!(about("this is my card"), "this is my card");
+        assert_eq!(
+            about("hiking gear order, thanksgiving"),
+            "hiking gear order thanksgiving"
+        );
+        assert_eq!(
+            about("thanks for nothing, where is it"),
+            "thanks for nothing where is it"
+        );
+        // "Dear" not followed by an addressee is the message.
+        assert_eq!(about("dear me my card is gone"), "dear me my card is gone");
+        // Nothing but courtesy: kept, for the small-talk reply.
+        assert_eq!(about("Hi, thanks!"), "hi thanks");
+        assert_eq!(about(""), "");
     }
 
     #[test]

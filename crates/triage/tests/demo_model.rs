@@ -138,6 +138,39 @@ fn the_shops_own_questions_are_answered_and_suggested_first() {
 }
 
 #[test]
+fn a_polite_question_gets_the_same_answer_as_a_plain_one() {
+    // Greetings and thanks around a question are not evidence of another topic: before
+    // they were left out, these were judged out of scope and offered a person instead.
+    for (question, intent) in [
+        (
+            "I would like to know the status of my order no. 58213.",
+            "order_status",
+        ),
+        ("my card still hasn't arrived", "card_arrival"),
+        ("how do I top up by card?", "topping_up_by_card"),
+    ] {
+        let plain = engine().respond(&mut Conversation::new(), question, 0);
+        assert_eq!(plain.answer.map(|a| a.intent).as_deref(), Some(intent));
+        for polite in [
+            format!("Good afternoon, {question} Thank you in advance."),
+            format!("Dear Larkspur team, {question} Kind regards"),
+            format!("Hi there! {question} Many thanks!"),
+        ] {
+            let t = engine().respond(&mut Conversation::new(), &polite, 0);
+            assert_eq!(
+                t.answer.map(|a| a.intent).as_deref(),
+                Some(intent),
+                "{polite}"
+            );
+            assert!(t.escalation.is_none(), "{polite}");
+        }
+    }
+    // A message that is only courtesy is still small talk, answered in kind.
+    let hello = engine().respond(&mut Conversation::new(), "Hi, thanks!", 0);
+    assert!(hello.answer.is_none() && hello.escalation.is_none());
+}
+
+#[test]
 fn off_topic_questions_are_out_of_scope() {
     let t = engine().respond(&mut Conversation::new(), "what is the weather in paris", 0);
     assert!(t.answer.is_none());
