@@ -317,35 +317,38 @@ mod tests {
 
     #[test]
     fn courtesies_around_a_question_are_left_out() {
-        let about = |text: &str| without_courtesies(&normalize(text)).to_owned();
-        assert_eq!(
-            about("Good afternoon, where is my order? Thank you in advance."),
-            "where is my order"
-        );
-        assert_eq!(
-            about("Dear Larkspur team, my card has not arrived. Kind regards"),
-            "my card has not arrived"
-        );
-        assert_eq!(
-            about("Hi there! Hello, can I pay early? Thanks!"),
-            "can i pay early"
-        );
-        assert_eq!(about("Bonjour, ma carte? Merci d'avance"), "ma carte");
-        // Only whole words at either end: "this" is not "hi", "hiking" is kept.
-        assert_eq!(about("this is my card"), "this is my card");
-        assert_eq!(
-            about("hiking gear order, thanksgiving"),
-            "hiking gear order thanksgiving"
-        );
-        assert_eq!(
-            about("thanks for nothing, where is it"),
-            "thanks for nothing where is it"
-        );
-        // "Dear" not followed by an addressee is the message.
-        assert_eq!(about("dear me my card is gone"), "dear me my card is gone");
-        // Nothing but courtesy: kept, for the small-talk reply.
-        assert_eq!(about("Hi, thanks!"), "hi thanks");
-        assert_eq!(about(""), "");
+        for (message, about) in [
+            (
+                "Good afternoon, where is my order? Thank you in advance.",
+                "where is my order",
+            ),
+            (
+                "Dear Larkspur team, my card has not arrived. Kind regards",
+                "my card has not arrived",
+            ),
+            (
+                "Hi there! Hello, can I pay early? Thanks!",
+                "can i pay early",
+            ),
+            ("Bonjour, ma carte? Merci d'avance", "ma carte"),
+            // Only whole words at either end: "this" is not "hi", "hiking" is kept.
+            ("this is my card", "this is my card"),
+            (
+                "hiking gear order, thanksgiving",
+                "hiking gear order thanksgiving",
+            ),
+            (
+                "thanks for nothing, where is it",
+                "thanks for nothing where is it",
+            ),
+            // "Dear" not followed by an addressee is the message.
+            ("dear me my card is gone", "dear me my card is gone"),
+            // Nothing but courtesy: kept, for the small-talk reply.
+            ("Hi, thanks!", "hi thanks"),
+            ("", ""),
+        ] {
+            assert_eq!(without_courtesies(&normalize(message)), about, "{message}");
+        }
     }
 
     #[test]
