@@ -310,9 +310,7 @@ async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Req
         agent: AgentProfile {
             id: HELPDESK_AGENT_ID.to_owned(),
             name,
-            languages: Vec::new(),
-            skills: Vec::new(),
-            capacity: None,
+            ..AgentProfile::default()
         },
         only_site: Some(site),
     };

@@ -327,11 +327,9 @@ impl SiteQueue {
                 .collect()
         };
         let agent = AgentProfile {
-            id: String::new(),
-            name: String::new(),
             languages: list("languages"),
             skills: list("skills"),
-            capacity: None,
+            ..AgentProfile::default()
         };
         route_for_agent(&mut waiting, &agent);
         json_response(

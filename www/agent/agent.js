@@ -116,9 +116,10 @@ const q = (params) => Object.entries(params)
   .map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
 
 function say(message) { $("status").textContent = message; }
-function alertUser(error, what) {
+// `words`: this call's own wording for some codes, over FRIENDLY_ERRORS.
+function alertUser(error, what, words = {}) {
   const text = error instanceof ApiError
-    ? (FRIENDLY_ERRORS[error.code] || error.message)
+    ? (words[error.code] || FRIENDLY_ERRORS[error.code] || error.message)
     : "Network error; check the connection and try again.";
   $("alert").textContent = (what ? what + ": " : "") + text;
 }
@@ -764,8 +765,9 @@ $("transfer-form").addEventListener("submit", async (event) => {
     const full = error instanceof ApiError && error.code === "at_capacity";
     if (!(error instanceof ApiError) || full) holdAgain(id);
     updateDetailMode();
-    if (full) $("alert").textContent = "Could not transfer: " + name + " already has as many conversations as they take at once.";
-    else alertUser(error, "Could not transfer");
+    alertUser(error, "Could not transfer", {
+      at_capacity: name + " already has as many conversations as they take at once.",
+    });
     return;
   }
   closeDetail("Transferred to " + name + ".");

@@ -834,8 +834,6 @@ struct Clinc {
     oos_val: Vec<(String, String)>,
 }
 
-/// Intents of CLINC150 that are this site's business: its banking and credit-card
-/// domains, and intents named like one of the knowledge base's.
 /// The `worst` intents with the lowest share of right top intents, and the `worst`
 /// commonest mix-ups: where a site owner's examples need work. Ids and counts only.
 fn print_weakest(report: &train::EvalReport, worst: usize) {
@@ -866,6 +864,8 @@ fn print_weakest(report: &train::EvalReport, worst: usize) {
     }
 }
 
+/// Intents of CLINC150 that are this site's business: its banking and credit-card
+/// domains, and intents named like one of the knowledge base's.
 fn clinc_ours(
     domains: &std::collections::BTreeMap<String, Vec<String>>,
     is_kb_intent: impl Fn(&str) -> bool,

@@ -230,7 +230,7 @@ pub struct AgentActionResult {
 }
 
 /// An agent, as the edge knows it from its token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AgentProfile {
     /// Stable id.
     pub id: String,

@@ -401,9 +401,7 @@ mod tests {
         AgentProfile {
             id: id.into(),
             name: format!("Agent {id}"),
-            languages: Vec::new(),
-            skills: Vec::new(),
-            capacity: None,
+            ..AgentProfile::default()
         }
     }
 

@@ -158,7 +158,7 @@ mod tests {
             name: "A".into(),
             languages: languages.iter().map(|&l| l.to_owned()).collect(),
             skills: skills.iter().map(|&s| s.to_owned()).collect(),
-            capacity: None,
+            ..AgentProfile::default()
         }
     }
 

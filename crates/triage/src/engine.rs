@@ -201,14 +201,6 @@ impl Engine {
             .collect()
     }
 
-    /// The normalised message (for the cue detectors, which hear greetings and thanks
-    /// too) and the n-gram features of what it is about (without them).
-    fn features(&self, redacted_text: &str) -> (String, Features) {
-        let normalized = normalize(redacted_text);
-        let features = extract(&self.model.features, without_courtesies(&normalized));
-        (normalized, features)
-    }
-
     /// Calibrated probabilities over the classes (intents, then out-of-scope if present),
     /// and how many features the model knows.
     pub(crate) fn probabilities(&self, normalized: &str, features: &Features) -> (Vec<f32>, usize) {
@@ -230,7 +222,11 @@ impl Engine {
 
     /// Classifies one already-redacted message without touching any conversation.
     pub(crate) fn assess(&self, raw: &str, redacted_text: &str) -> Assessment {
-        let (normalized, features) = self.features(redacted_text);
+        // The cue detectors hear the whole message, greetings and thanks too; the
+        // classifiers read what it is about.
+        let normalized = normalize(redacted_text);
+        let about = without_courtesies(&normalized);
+        let features = extract(&self.model.features, about);
         let mut signals = read_signals(raw, &normalized);
         for head in &self.model.heads {
             let p = head.linear.probability(&features);
@@ -243,7 +239,7 @@ impl Engine {
                 _ => {}
             }
         }
-        let (probs, hits) = self.probabilities(without_courtesies(&normalized), &features);
+        let (probs, hits) = self.probabilities(about, &features);
         if hits == 0 {
             // Nothing in the message is known to the model: no evidence for any intent.
             return Assessment {
