@@ -1,7 +1,7 @@
 //! The edge's one error type, and the one place it becomes an HTTP response.
 
 use baton_protocol::{ApiError, ApiErrorBody};
-use baton_relay::{RelayError, RelayErrorKind};
+use baton_relay::RelayError;
 use thiserror::Error;
 use worker::{Headers, Response};
 
@@ -100,7 +100,7 @@ impl EdgeError {
             EdgeError::Invalid(err) if err.kind.is_conflict() => (409, err.code()),
             EdgeError::Invalid(err) if err.kind.is_unauthorized() => (401, err.code()),
             // The operator's settings are wrong: not the client's fault.
-            EdgeError::Invalid(err) if err.kind == RelayErrorKind::BadConfig => (500, err.code()),
+            EdgeError::Invalid(err) if err.kind.is_operators_fault() => (500, err.code()),
             EdgeError::Invalid(err) => (422, err.code()),
             EdgeError::PayloadTooLarge { .. } => (413, "payload_too_large"),
             EdgeError::UnsupportedMediaType => (415, "unsupported_media_type"),

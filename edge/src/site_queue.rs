@@ -97,6 +97,16 @@ struct StoredConversation {
     /// nothing heard).
     #[serde(default)]
     outcome: Outcome,
+    /// The customer ended the chat.
+    #[serde(default)]
+    ended_by_customer: bool,
+}
+
+impl StoredConversation {
+    /// Closed by an agent or ended by the customer: no agent acts on it any more.
+    fn has_ended(&self) -> bool {
+        self.outcome.resolved || self.ended_by_customer
+    }
 }
 
 /// The built-in human queue of one site.
@@ -197,6 +207,7 @@ impl SiteQueue {
             created_at_ms: new.now_ms,
             request: new.request,
             outcome: Outcome::default(),
+            ended_by_customer: false,
         };
         // Load, change and store the book with no outside call in between, so two
         // escalations arriving together cannot lose each other.
@@ -411,6 +422,20 @@ impl SiteQueue {
             .stored(&id)
             .await?
             .ok_or(EdgeError::UnknownConversation)?;
+        if stored.has_ended() {
+            // Closing again is how a caller retries a close it got no answer to.
+            return match command {
+                AgentCommand::Close { .. } => {
+                    let result = AgentActionResult {
+                        conversation_id: id,
+                        claim: None,
+                        closed: true,
+                    };
+                    json_response(200, &result)
+                }
+                _ => Err(EdgeError::ConversationClosed),
+            };
+        }
         let (mut book, _) = self.expire_leases_now().await?;
         let before = self.statuses(&book)?;
         book.agent_seen(&agent.id, now_ms, presence_ms(&self.env));
@@ -506,7 +531,12 @@ impl SiteQueue {
         let mut book = self.book().await?;
         let before = self.statuses(&book)?;
         book.withdraw(&id);
-        self.state.storage().put(BOOK_KEY, &book).await?;
+        let storage = self.state.storage();
+        storage.put(BOOK_KEY, &book).await?;
+        if let Some(mut stored) = self.stored(&id).await? {
+            stored.ended_by_customer = true;
+            storage.put(&conversation_key(&id), &stored).await?;
+        }
         self.push_positions(&before, &book, None).await?;
         json_response(200, &serde_json::json!({ "ok": true }))
     }

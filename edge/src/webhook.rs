@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use baton_protocol::{WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay};
 use baton_relay::{
-    parse_retry_after, parse_webhook_secrets, validate_id, Delivery, LastOutcome, Limits,
-    WebhookSecret, WebhookSettings,
+    dead_letters_over_limit, parse_retry_after, parse_webhook_secrets, validate_id, Delivery,
+    LastOutcome, Limits, WebhookSecret, WebhookSettings,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{
     durable_object, AbortController, Delay, DurableObject, Env, Fetch, Headers, Method, Request,
-    RequestInit, Response, Result, ScheduledTime, State,
+    RequestInit, RequestRedirect, Response, Result, ScheduledTime, State,
 };
 
 use crate::error::EdgeError;
@@ -123,9 +123,11 @@ pub(crate) async fn hand_over(env: &Env, new: &NewDelivery) -> Result<(), EdgeEr
 /// The agent routes under `/v1/agent/webhooks`.
 pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, EdgeError> {
     let path = request.path();
+    // Like every agent route, nothing is said to a caller without a token, not even
+    // which paths exist.
+    authorize_agent(&request, env)?;
     match (request.method(), path.as_str()) {
         (Method::Get, "/v1/agent/webhooks") => {
-            authorize_agent(&request, env)?;
             #[derive(Deserialize)]
             struct ListQuery {
                 site: String,
@@ -139,7 +141,6 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
                 .await?)
         }
         (Method::Post, "/v1/agent/webhooks/replay") => {
-            authorize_agent(&request, env)?;
             let replay: WebhookReplay = crate::routes::read_json(&mut request).await?;
             validate_id(&replay.id, "id", &Limits::default())?;
             let stub = configured_outbox(env, &replay.site)?;
@@ -276,6 +277,7 @@ impl WebhookOutbox {
         let storage = self.state.storage();
         let site: Option<String> = storage.get(SITE_KEY).await?;
         let target = site.as_deref().and_then(|site| self.target(site));
+        let mut dead_lettered = false;
         for id in self.index().await? {
             let key = delivery_key(&id);
             let Some(mut delivery) = storage.get::<Delivery>(&key).await? else {
@@ -309,10 +311,31 @@ impl WebhookOutbox {
                 index.retain(|other| other != &id);
                 storage.put(INDEX_KEY, &index).await?;
             } else {
+                dead_lettered |= delivery.is_dead_letter();
                 storage.put(&key, &delivery).await?;
             }
         }
+        if dead_lettered {
+            self.forget_old_dead_letters().await?;
+        }
         self.rearm().await
+    }
+
+    /// Keeps only the newest [`MAX_DEAD_LETTERS`](baton_relay::MAX_DEAD_LETTERS).
+    async fn forget_old_dead_letters(&self) -> Result<(), EdgeError> {
+        let deliveries = self.deliveries().await?;
+        let forget = dead_letters_over_limit(&deliveries);
+        if forget.is_empty() {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        for id in &forget {
+            storage.delete(&delivery_key(id)).await?;
+        }
+        let mut index = self.index().await?;
+        index.retain(|id| !forget.contains(&id.as_str()));
+        storage.put(INDEX_KEY, &index).await?;
+        Ok(())
     }
 
     /// The site's receiver URL and secret, if both are configured.
@@ -424,7 +447,10 @@ async fn attempt(
         }
     }
     let mut init = RequestInit::new();
+    // A redirect is the receiver's answer, not a new address: following it could leave
+    // https for http, or the site's receiver for anywhere.
     init.with_method(Method::Post)
+        .with_redirect(RequestRedirect::Manual)
         .with_headers(headers)
         .with_body(Some(delivery.payload.clone().into()));
     let Ok(request) = Request::new_with_init(url, &init) else {

@@ -26,6 +26,11 @@ pub enum Answer {
     },
     /// Never answers (until the connection is dropped by the sender).
     Hang,
+    /// 307 to `http://127.0.0.1:<port>/hook`, another receiver.
+    RedirectTo {
+        /// The other receiver's port.
+        port: u16,
+    },
 }
 
 /// One delivery as received.
@@ -225,6 +230,9 @@ async fn handle(
             tokio::time::sleep(Duration::from_secs(3_600)).await;
             Response::builder().status(204)
         }
+        Answer::RedirectTo { port } => Response::builder()
+            .status(307)
+            .header("location", format!("http://127.0.0.1:{port}/hook")),
     };
     Ok(response.body(Full::new(Bytes::new())).unwrap())
 }

@@ -302,7 +302,7 @@ async fn the_console_sees_who_holds_what() {
         .find(|a| a.entry.conversation_id == accepted.conversation_id)
         .expect("claimed conversation listed as active");
     assert_eq!(active.claim.agent_id, "sam");
-    assert!(active.claim.lease_until_ms > active.entry.created_at_ms);
+    assert!(active.claim.lease_until_ms.unwrap() > active.entry.created_at_ms);
     assert!(!queue
         .waiting
         .iter()

@@ -186,3 +186,62 @@ async fn a_helpdesk_answers_with_signed_requests_and_nothing_else_passes() {
         .iter()
         .any(|event| matches!(event.event, EventBody::Resolved { .. })));
 }
+
+/// A helpdesk's people answer on their own schedule: its claim does not lapse like a
+/// console's (15 s in the test edge, `xtask/src/test.rs`), and a close it got no answer
+/// to can be sent again.
+#[tokio::test]
+async fn a_helpdesk_keeps_its_claim_until_it_closes_and_may_close_twice() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let conversation = accepted.conversation_id.as_str();
+    let target = json!({ "site": SITE, "conversation": conversation });
+    let (status, body) = Signed::new("/v1/agent/claim", &target).send(&baton).await;
+    assert_eq!(status, 200, "signed claim: {body}");
+    let claimed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        claimed["claim"]["lease_until_ms"].is_null(),
+        "no lease: {claimed}"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_secs(17)).await;
+    let reply = |text: &str| {
+        Signed::new(
+            "/v1/agent/reply",
+            &json!({
+                "site": SITE,
+                "conversation": conversation,
+                "client_id": unique_id("reply"),
+                "text": text,
+            }),
+        )
+    };
+    assert_eq!(
+        reply("Still with you.").send(&baton).await.0,
+        200,
+        "a reply after a console's lease would have lapsed"
+    );
+
+    let close = || {
+        Signed::new(
+            "/v1/agent/close",
+            &json!({ "site": SITE, "conversation": conversation }),
+        )
+    };
+    assert_eq!(close().send(&baton).await.0, 200, "close");
+    assert_eq!(close().send(&baton).await.0, 200, "the same close again");
+    assert_eq!(
+        reply("Anything else?").send(&baton).await,
+        (409, "conversation_closed".to_owned())
+    );
+    let events = baton.customer_events(SITE, &accepted, 0).await.events;
+    let left = events
+        .iter()
+        .filter(|e| matches!(e.event, EventBody::AgentLeft { .. }))
+        .count();
+    let resolved = events
+        .iter()
+        .filter(|e| matches!(e.event, EventBody::Resolved { .. }))
+        .count();
+    assert_eq!((left, resolved), (0, 1), "{events:?}");
+}

@@ -382,7 +382,7 @@ fn codes_in_source() -> BTreeMap<String, u16> {
     for arm in [
         "if err.kind.is_conflict() => (409, err.code())",
         "if err.kind.is_unauthorized() => (401, err.code())",
-        "RelayErrorKind::BadConfig => (500, err.code())",
+        "if err.kind.is_operators_fault() => (500, err.code())",
         "EdgeError::Invalid(err) => (422, err.code())",
     ] {
         assert!(
@@ -395,7 +395,8 @@ fn codes_in_source() -> BTreeMap<String, u16> {
         let end = start + relay[start..].find(to).unwrap();
         relay[start..end].to_owned()
     };
-    let conflicts = section("fn is_conflict", "fn is_unauthorized");
+    let conflicts = section("fn is_conflict", "fn is_operators_fault");
+    let operators = section("fn is_operators_fault", "fn is_unauthorized");
     let unauthorized = section("fn is_unauthorized", "fn code");
     for line in relay.lines() {
         let line = line.trim();
@@ -411,7 +412,7 @@ fn codes_in_source() -> BTreeMap<String, u16> {
             409
         } else if unauthorized.contains(&named) {
             401
-        } else if kind == "BadConfig" {
+        } else if operators.contains(&named) {
             500
         } else {
             422

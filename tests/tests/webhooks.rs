@@ -214,9 +214,10 @@ fn baton(wrangler: &Wrangler) -> Baton {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_5_every_escalation_is_relayed_at_least_once() {
     let mut sites = Sites::new(&[
-        "flaky", "patient", "gone", "dead", "down", "killed", "chatty", "late",
+        "flaky", "patient", "gone", "dead", "down", "killed", "chatty", "late", "moved",
     ])
     .await;
+    let elsewhere = Receiver::start().await;
     let state = workspace_root().join(format!("target/test-state/{}", unique_id("webhooks")));
     let mut wrangler = Wrangler::start(&state, sites.vars()).await;
     let baton = baton(&wrangler);
@@ -233,9 +234,15 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
     sites.get("gone").script([Answer::Status(410)]);
     // Fails every scheduled attempt: dead letter, then a replay is delivered.
     sites.get("dead").script([Answer::Status(500); 4]);
+    // A redirect is a failed attempt, never followed to another address.
+    sites.get("moved").script(
+        [Answer::RedirectTo {
+            port: elsewhere.port,
+        }; 4],
+    );
 
     let mut accepted = Vec::new();
-    for site in ["flaky", "patient", "gone", "dead"] {
+    for site in ["flaky", "patient", "gone", "dead", "moved"] {
         let conversation = baton.escalate(&escalation(site, packet())).await;
         // The helpdesk's people are invisible to the queue: nobody in the console does
         // not mean nobody at all, so the customer is not told that.
@@ -310,6 +317,17 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
             .iter()
             .any(|w| &w.conversation_id == dead_conversation),
         "a dead-lettered escalation is still in the built-in queue"
+    );
+    let moved = wait_for_deliveries(&baton, "moved", "redirects to dead-letter", |d| {
+        d.dead_letters.len() == 1
+    })
+    .await;
+    assert_eq!(moved.dead_letters[0].attempts, 4);
+    assert_eq!(moved.dead_letters[0].last_outcome.as_deref(), Some("307"));
+    assert_eq!(sites.get("moved").received().len(), 4);
+    assert!(
+        elsewhere.received().is_empty(),
+        "a redirect was followed to another address"
     );
     replay_in_the_console(&baton, "dead", &dead_conversation[..8]).await;
     let dead_received = sites

@@ -322,7 +322,8 @@ function renderActive(active, askedAt) {
     who.className = "holder-name";
     who.textContent = entry.claim ? "With " + (held ? "you" : entry.claim.agent_name) : "Unclaimed";
     meta.appendChild(who);
-    if (entry.claim) {
+    // A helpdesk's claim has no lease: it holds the conversation until it closes it.
+    if (entry.claim && entry.claim.lease_until_ms != null) {
       const lease = document.createElement("span");
       lease.className = "lease";
       lease.dataset.until = String(entry.claim.lease_until_ms);

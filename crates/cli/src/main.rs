@@ -2,7 +2,9 @@
 //!
 //! - `baton train` compiles a knowledge base and labelled examples into a model file;
 //!   the same inputs and options always give the same bytes.
-//! - `baton classify` reads one message per line and prints one JSON object per line.
+//! - `baton classify` reads one message per line and prints one JSON object per line
+//!   (also for a blank line or one that is not UTF-8, so output line N answers input
+//!   line N); it classifies at most the first 4,000 bytes of a line, as the widget sends.
 //! - `baton eval` prints accuracy and macro-F1; its last line is JSON.
 //! - `baton chat` is a terminal conversation with the engine.
 //! - `baton split` writes a hold-out split as JSON, for benchmarks of other classifiers.
@@ -73,6 +75,13 @@ enum Command {
     /// Compile a knowledge base and labelled examples into a model file.
     Train(Box<TrainArgs>),
     /// Classify messages from stdin, one per line; print one JSON object per line.
+    ///
+    /// Output line N answers input line N: `{"intent", "confidence", "escalate",
+    /// "reasons", "redacted"}`. A blank line gives `"intent": null`, confidence 0 and no
+    /// escalation. Only the first 4,000 bytes of a line are classified (the most the
+    /// widget sends; cut at a character boundary, with a note on stderr). A line that is
+    /// not UTF-8 gives `{"line": N, "error": "not valid UTF-8"}` and a message on stderr,
+    /// and the lines after it are classified as usual.
     Classify {
         /// The model file.
         #[arg(long, default_value = DEFAULT_MODEL)]
@@ -157,6 +166,9 @@ enum Command {
         split: SplitArgs,
     },
     /// Talk to the engine in the terminal (`/no`, `/yes`, `/handoff`, `/quit`).
+    ///
+    /// Only the first 4,000 bytes of a message are classified (the most the widget
+    /// sends). A line that is not UTF-8 is skipped with a message on stderr.
     Chat {
         /// The model file.
         #[arg(long, default_value = DEFAULT_MODEL)]
@@ -237,7 +249,8 @@ struct TuningArgs {
     /// Drop int8 weights smaller than this in magnitude.
     #[arg(long)]
     min_quantized: Option<u8>,
-    /// Confidence below which a message is out of scope.
+    /// Confidence below which a message is out of scope [default: 0.2; for a model of
+    /// few intents trained without out-of-scope examples, 4 / intents, at most 0.5]
     #[arg(long)]
     oos_threshold: Option<f32>,
     /// AdaGrad learning rate.
@@ -335,8 +348,167 @@ fn main() -> ExitCode {
     }
 }
 
+/// The file at `path` as text; an error names the file and the line of the first byte
+/// that is not UTF-8.
 fn read_text(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let excel = if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+        {
+            " (in Excel: Save As, \"CSV UTF-8\")"
+        } else {
+            ""
+        };
+        format!(
+            "{}: line {line}: not valid UTF-8 text; the file must be saved as UTF-8{excel}",
+            path.display()
+        )
+    })
+}
+
+/// One line of standard input as `baton classify` and `baton chat` read it.
+enum InputLine {
+    /// The line's text, at most `MAX_MESSAGE_BYTES` long (cut at a character boundary),
+    /// and the length of the whole line in bytes.
+    Text(String, usize),
+    /// The line is not UTF-8.
+    NotUtf8,
+}
+
+/// Reads the next line (without its line end), keeping at most
+/// `train::MAX_MESSAGE_BYTES` of it in memory however long it is; `None` at the end.
+fn read_input_line(reader: &mut impl BufRead) -> Result<Option<InputLine>, String> {
+    let cap = train::MAX_MESSAGE_BYTES;
+    let mut kept = Vec::new();
+    let mut total = 0;
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("stdin: {e}")),
+        };
+        if chunk.is_empty() {
+            if !any {
+                return Ok(None);
+            }
+            break;
+        }
+        any = true;
+        let end = chunk.iter().position(|&b| b == b'\n');
+        let part = &chunk[..end.unwrap_or(chunk.len())];
+        let room = cap.saturating_sub(kept.len());
+        kept.extend_from_slice(&part[..part.len().min(room)]);
+        total += part.len();
+        let used = end.map_or(chunk.len(), |i| i + 1);
+        reader.consume(used);
+        if end.is_some() {
+            break;
+        }
+    }
+    if total == kept.len() && kept.last() == Some(&b'\r') {
+        kept.pop();
+        total -= 1;
+    }
+    let cut = total > kept.len();
+    let text = match String::from_utf8(kept) {
+        Ok(text) => text,
+        // Cut inside a character: keep the characters before it.
+        Err(e) if cut && e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).map_err(|_| "stdin: UTF-8 cut".to_string())?
+        }
+        Err(_) => return Ok(Some(InputLine::NotUtf8)),
+    };
+    Ok(Some(InputLine::Text(text, total)))
+}
+
+/// Tells the user, on stderr, that only part of a long input line was classified.
+fn note_if_cut(what: &str, text: &str, total: usize) {
+    if total > text.len() {
+        eprintln!(
+            "note: {what} is {total} bytes long; only its first {} bytes were classified (a customer message is at most {})",
+            text.len(),
+            train::MAX_MESSAGE_BYTES
+        );
+    }
+}
+
+/// The JSON line `baton classify` prints for one message.
+fn classify_json(engine: &Engine, line: &str) -> serde_json::Value {
+    if line.trim().is_empty() {
+        // Nothing to classify: no intent, and nothing for a person to do.
+        return serde_json::json!({
+            "intent": null,
+            "confidence": 0.0,
+            "escalate": false,
+            "reasons": [],
+            "redacted": line,
+        });
+    }
+    let turn = engine.respond(&mut Conversation::new(), line, 0);
+    let confidence = turn
+        .intent
+        .as_ref()
+        .map(|g| g.confidence)
+        .or_else(|| engine.predict(line).best.map(|g| g.confidence))
+        .unwrap_or(0.0);
+    let reasons = turn
+        .escalation
+        .as_ref()
+        .map(|e| e.reasons.clone())
+        .unwrap_or_default();
+    serde_json::json!({
+        "intent": turn.intent.as_ref().map(|g| g.intent.clone()),
+        "confidence": confidence,
+        "escalate": turn.escalation.is_some(),
+        "reasons": reasons,
+        "redacted": turn.redacted.text,
+    })
+}
+
+/// Refuses an evaluation set the model cannot score: no rows, or a category that is
+/// not one of the model's intents (named with its line, beside a few the model knows).
+fn check_eval_rows(engine: &Engine, rows: &[Example], data: &Path) -> Result<(), String> {
+    let name = data.display();
+    if rows.is_empty() {
+        return Err(format!(
+            "{name}: no examples to score (the file has no rows under its `text,category` header)"
+        ));
+    }
+    let Some(unknown) = rows.iter().find(|e| engine.kb_entry(&e.label).is_none()) else {
+        return Ok(());
+    };
+    let known: Vec<String> = engine
+        .kb_entries()
+        .iter()
+        .take(5)
+        .map(|k| format!("`{}`", k.id))
+        .collect();
+    let more = engine.kb_entries().len().saturating_sub(known.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let lower = unknown.label.to_ascii_lowercase();
+    let off_topic = if lower.contains("oos") || lower.contains("scope") {
+        "; eval scores the model's intents only (off-topic messages: see `baton eval-oos`)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "{name}: line {}: category `{}` is not an intent of the model (it knows {}{more}){off_topic}",
+        unknown.line,
+        unknown.label,
+        known.join(", ")
+    ))
 }
 
 fn load_engine(path: &Path) -> Result<Engine, String> {
@@ -364,10 +536,50 @@ fn load_word_vectors(path: &Path) -> Result<std::sync::Arc<train::WordVectors>, 
     Ok(std::sync::Arc::new(vectors))
 }
 
-fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
+fn read_example_file(path: &Path) -> Result<Vec<Example>, String> {
     let name = path.display().to_string();
-    let all = train::read_examples(&name, &read_text(path)?).map_err(|e| e.to_string())?;
-    train::split_holdout(&all, split.holdout_fraction, split.seed).map_err(|e| e.to_string())
+    train::read_examples(&name, &read_text(path)?).map_err(|e| e.to_string())
+}
+
+fn split_examples(
+    all: &[Example],
+    split: &SplitArgs,
+) -> Result<(Vec<Example>, Vec<Example>), String> {
+    train::split_holdout(all, split.holdout_fraction, split.seed).map_err(|e| e.to_string())
+}
+
+fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
+    split_examples(&read_example_file(path)?, split)
+}
+
+/// Warns, on stderr, about messages written under two categories (by file and line,
+/// never the text): the model cannot learn both, and one of them is likely a mistake.
+fn warn_about_conflicts(files: &[(String, Vec<Example>)]) {
+    let every: Vec<Example> = files.iter().flat_map(|(_, rows)| rows.clone()).collect();
+    let file_of: Vec<&str> = files
+        .iter()
+        .flat_map(|(name, rows)| std::iter::repeat_n(name.as_str(), rows.len()))
+        .collect();
+    let conflicts = train::conflicting_labels(&every);
+    const SHOWN: usize = 10;
+    for &(a, b) in conflicts.iter().take(SHOWN) {
+        let (a_row, b_row) = (&every[a], &every[b]);
+        let b_file = if file_of[a] == file_of[b] {
+            String::new()
+        } else {
+            format!(" of {}", file_of[b])
+        };
+        eprintln!(
+            "warning: {}: line {} (`{}`) and line {}{b_file} (`{}`) are the same message under two categories",
+            file_of[a], a_row.line, a_row.label, b_row.line, b_row.label
+        );
+    }
+    if conflicts.len() > SHOWN {
+        eprintln!(
+            "warning: {} more messages are under two categories",
+            conflicts.len() - SHOWN
+        );
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -391,9 +603,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let kb_name = kb.display().to_string();
             let knowledge =
                 train::parse_kb(&kb_name, &read_text(&kb)?).map_err(|e| e.to_string())?;
-            let (mut rows, mut held) = (Vec::new(), Vec::new());
+            let (mut rows, mut held, mut read) = (Vec::new(), Vec::new(), Vec::new());
             for file in &examples {
-                let (file_rows, file_held) = load_examples(file, &split)?;
+                let all = read_example_file(file)?;
+                let (file_rows, file_held) = split_examples(&all, &split)?;
+                read.push((file.display().to_string(), all));
                 // Checked file by file, so that an unknown category is reported in the
                 // file it is in (training checks the rows again, as one set).
                 let name = file.display().to_string();
@@ -402,6 +616,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 rows.extend(file_rows);
                 held.extend(file_held);
             }
+            warn_about_conflicts(&read);
+            drop(read);
             let examples_name = examples
                 .iter()
                 .map(|f| f.display().to_string())
@@ -413,7 +629,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 epochs: tuning.epochs.unwrap_or(d.epochs),
                 buckets_log2: tuning.buckets_log2.unwrap_or(d.buckets_log2),
                 min_quantized: tuning.min_quantized.unwrap_or(d.min_quantized),
-                oos_threshold: tuning.oos_threshold.unwrap_or(d.oos_threshold),
+                oos_threshold: tuning.oos_threshold.or(d.oos_threshold),
                 learning_rate: tuning.learning_rate.unwrap_or(d.learning_rate),
                 l2: tuning.l2.unwrap_or(d.l2),
                 l1: tuning.l1.unwrap_or(d.l1),
@@ -529,28 +745,20 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Classify { model } => {
             let engine = load_engine(&model)?;
-            let stdin = std::io::stdin();
-            for line in stdin.lock().lines() {
-                let line = line.map_err(|e| format!("stdin: {e}"))?;
-                let turn = engine.respond(&mut Conversation::new(), &line, 0);
-                let confidence = turn
-                    .intent
-                    .as_ref()
-                    .map(|g| g.confidence)
-                    .or_else(|| engine.predict(&line).best.map(|g| g.confidence))
-                    .unwrap_or(0.0);
-                let reasons = turn
-                    .escalation
-                    .as_ref()
-                    .map(|e| e.reasons.clone())
-                    .unwrap_or_default();
-                let json = serde_json::json!({
-                    "intent": turn.intent.as_ref().map(|g| g.intent.clone()),
-                    "confidence": confidence,
-                    "escalate": turn.escalation.is_some(),
-                    "reasons": reasons,
-                    "redacted": turn.redacted.text,
-                });
+            let mut stdin = std::io::stdin().lock();
+            let mut number = 0;
+            while let Some(line) = read_input_line(&mut stdin)? {
+                number += 1;
+                let json = match line {
+                    InputLine::Text(text, total) => {
+                        note_if_cut(&format!("stdin line {number}"), &text, total);
+                        classify_json(&engine, &text)
+                    }
+                    InputLine::NotUtf8 => {
+                        eprintln!("error: stdin line {number}: not valid UTF-8 text; skipped");
+                        serde_json::json!({"line": number, "error": "not valid UTF-8"})
+                    }
+                };
                 say!("{json}");
             }
             Ok(())
@@ -562,12 +770,22 @@ fn run(cli: Cli) -> Result<(), String> {
             split,
         } => {
             let engine = load_engine(&model)?;
-            let (all, held) = load_examples(&data, &split)?;
+            let every = read_example_file(&data)?;
+            check_eval_rows(&engine, &every, &data)?;
+            let (all, held) = split_examples(&every, &split)?;
             let rows = if split.holdout_fraction > 0.0 {
                 held
             } else {
                 all
             };
+            if rows.is_empty() {
+                return Err(format!(
+                    "{}: the hold-out split (--holdout-fraction {} --seed {}) leaves no rows to score",
+                    data.display(),
+                    split.holdout_fraction,
+                    split.seed
+                ));
+            }
             let started = Instant::now();
             let report = train::evaluate(&engine, &rows);
             let per_message_us = started.elapsed().as_secs_f64() * 1e6 / report.n.max(1) as f64;
@@ -940,6 +1158,16 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The commands of `baton chat`.
+const CHAT_COMMANDS: &str = "/yes, /no, /handoff, /quit";
+
+/// Whether a chat line is meant as a command: `/` and then a letter (`/foo`), not a
+/// message that happens to start with a slash (`/ 2 tickets`).
+fn is_command(line: &str) -> bool {
+    line.strip_prefix('/')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
 fn chat(engine: &Engine) -> Result<(), String> {
     let mut conversation = Conversation::new();
     let mut last_intent: Option<String> = None;
@@ -947,21 +1175,23 @@ fn chat(engine: &Engine) -> Result<(), String> {
     for (id, title) in engine.suggestions(3) {
         say!("  try: {title}  ({id})");
     }
-    let stdin = std::io::stdin();
+    let mut stdin = std::io::stdin().lock();
     loop {
         print!("> ");
         std::io::stdout()
             .flush()
             .map_err(|e| format!("stdout: {e}"))?;
-        let mut line = String::new();
-        if stdin
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("stdin: {e}"))?
-            == 0
-        {
-            return Ok(());
-        }
+        let line = match read_input_line(&mut stdin)? {
+            None => return Ok(()),
+            Some(InputLine::NotUtf8) => {
+                eprintln!("error: that line is not valid UTF-8 text; skipped");
+                continue;
+            }
+            Some(InputLine::Text(text, total)) => {
+                note_if_cut("that message", &text, total);
+                text
+            }
+        };
         let line = line.trim();
         match line {
             "" => continue,
@@ -984,6 +1214,10 @@ fn chat(engine: &Engine) -> Result<(), String> {
                     "Handed to a person.",
                     now_ms(),
                 );
+                continue;
+            }
+            _ if is_command(line) => {
+                say!("bot: Unknown command. Commands: {CHAT_COMMANDS}.");
                 continue;
             }
             _ => {}

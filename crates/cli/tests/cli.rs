@@ -345,3 +345,172 @@ fn split_writes_the_rows_that_eval_holds_out() {
         .all(|h| h["text"].is_string() && h["label"].is_string()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `baton args` with `stdin` as raw bytes (which need not be UTF-8).
+fn baton_bytes(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    let mut child = spawn_baton(args);
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn qa_eval_refuses_categories_the_model_lacks_and_files_with_no_rows() {
+    // The shipped demo model (the default) and files a site owner might pass it.
+    let dir = scratch("eval-check");
+    let eval = |name: &str, contents: &str| {
+        let data = dir.join(name);
+        std::fs::write(&data, contents).unwrap();
+        let (ok, out, err) = baton(&["eval", "--data", data.to_str().unwrap()], "");
+        assert!(!ok, "{out}");
+        (data.display().to_string(), err)
+    };
+    let (file, err) = eval(
+        "unknown.csv",
+        "text,category\nmy card hasn't arrived,card_arrival\nsecret hours question,opening_hours\n",
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}: line 3: category `opening_hours` is not an intent of the model (it knows `"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+    let (_, err) = eval("oos.csv", "text,category\ntell me a joke,out_of_scope\n");
+    assert!(
+        err.contains("line 2") && err.contains("baton eval-oos"),
+        "{err}"
+    );
+    let (file, err) = eval("empty.csv", "text,category\n");
+    assert!(
+        err.contains(&format!("{file}: no examples to score")),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn qa_files_that_are_not_utf8_name_the_file_and_line() {
+    let dir = scratch("latin1");
+    let examples = std::fs::read(fixture("examples.csv")).unwrap();
+    let csv = dir.join("latin1.csv");
+    std::fs::write(
+        &csv,
+        [&examples[..], b"caf\xe9 card,card_arrival\n"].concat(),
+    )
+    .unwrap();
+    let line = examples.iter().filter(|&&b| b == b'\n').count() + 1;
+    let (ok, err) = try_train_on(&[&csv], &dir.join("m.bin"), &[]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "latin1.csv: line {line}: not valid UTF-8 text; the file must be saved as UTF-8 (in Excel"
+        )),
+        "{err}"
+    );
+    let kb = dir.join("kb.toml");
+    let fixture_kb = std::fs::read(fixture("kb.toml")).unwrap();
+    std::fs::write(&kb, [b"# caf\xe9\n", &fixture_kb[..]].concat()).unwrap();
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            fixture("examples.csv").to_str().unwrap(),
+            "--kb",
+            kb.to_str().unwrap(),
+            "--out",
+            dir.join("m.bin").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("kb.toml: line 1: not valid UTF-8 text; the file must be saved as UTF-8"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn qa_classify_answers_every_line_even_blank_long_or_not_utf8_ones() {
+    let long = "é".repeat(3_000);
+    let input = [
+        b"my card hasn't arrived\n".as_slice(),
+        b"caf\xe9 \xff\n",
+        b"   \n",
+        long.as_bytes(),
+        b"\nwhere is my card\r\n",
+    ]
+    .concat();
+    let (ok, out, err) = baton_bytes(&["classify"], &input);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[0]["intent"].is_string(), "{out}");
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"line": 2, "error": "not valid UTF-8"})
+    );
+    assert_eq!(lines[2]["intent"], serde_json::Value::Null);
+    assert_eq!(lines[2]["confidence"], 0.0);
+    assert_eq!(lines[2]["escalate"], false);
+    // Only the first 4,000 bytes, cut between characters.
+    assert_eq!(lines[3]["redacted"], "é".repeat(2_000));
+    assert_eq!(lines[4]["redacted"], "where is my card");
+    assert!(
+        err.contains("stdin line 2: not valid UTF-8")
+            && err.contains("stdin line 4 is 6000 bytes long; only its first 4000 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn qa_chat_names_unknown_commands_and_skips_lines_that_are_not_utf8() {
+    let (ok, out, err) = baton_bytes(&["chat"], b"/foo\n\xff\xfe\n/quit\n");
+    assert!(ok, "{err}");
+    let replies: Vec<&str> = out
+        .split("> ")
+        .flat_map(str::lines)
+        .filter(|l| l.starts_with("bot:"))
+        .collect();
+    assert_eq!(
+        replies,
+        ["bot: Unknown command. Commands: /yes, /no, /handoff, /quit."],
+        "{out}"
+    );
+    assert!(err.contains("not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn qa_train_reads_excel_csv_and_warns_about_a_message_under_two_categories() {
+    let dir = scratch("conflict");
+    let examples = std::fs::read_to_string(fixture("examples.csv")).unwrap();
+    assert!(examples
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("When will my card arrive?,"));
+    let line = examples.lines().count() + 1;
+    let csv = dir.join("excel.csv");
+    // A byte-order mark and CRLF line ends, as Excel's "CSV UTF-8" writes them.
+    let contents = format!("\u{feff}{examples} when will MY card arrive? ,exchange_rate\n");
+    std::fs::write(&csv, contents.replace('\n', "\r\n")).unwrap();
+    let (ok, err) = try_train_on(&[&csv], &dir.join("m.bin"), &[]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: {}: line 2 (`card_arrival`) and line {line} (`exchange_rate`) are the same message under two categories",
+            csv.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("when will"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

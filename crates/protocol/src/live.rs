@@ -202,8 +202,10 @@ pub struct ClaimInfo {
     pub agent_id: String,
     /// The agent's display name.
     pub agent_name: String,
-    /// When the claim lapses unless the agent renews it, ms since the Unix epoch.
-    pub lease_until_ms: u64,
+    /// When the claim lapses unless the agent renews it, ms since the Unix epoch;
+    /// `None` for a claim that does not lapse (an external helpdesk's, held until it
+    /// closes, releases or transfers the conversation).
+    pub lease_until_ms: Option<u64>,
 }
 
 /// One conversation an agent holds, as the console lists it.

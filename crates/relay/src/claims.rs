@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{RelayError, RelayErrorKind};
 use crate::queue::{estimate_wait_seconds, QueueOrder, WaitingConversation};
+use crate::signed_request::HELPDESK_AGENT_ID;
 
 /// How long a claim lasts unless the agent's console renews it.
 pub const DEFAULT_LEASE_MS: u64 = 60_000;
@@ -20,6 +21,23 @@ pub const DEFAULT_LEASE_MS: u64 = 60_000;
 /// for the queue (it does every few seconds while open, and about once a minute in a
 /// background tab) or they acted on a conversation.
 pub const DEFAULT_PRESENCE_MS: u64 = 120_000;
+
+/// The lease of a claim that never lapses: the helpdesk's (see [`lease_end`]). The
+/// largest integer a JavaScript number holds exactly, so the book still stores as JSON
+/// in the worker (about 285,000 years from now).
+const NEVER_MS: u64 = (1 << 53) - 1;
+
+/// When a claim `agent` takes or renews at `now_ms` lapses. An external helpdesk's claim
+/// does not: it has no console to renew it, and its people answer on their own schedule,
+/// so it holds the conversation until it closes, releases or transfers it, or the
+/// customer ends the chat.
+fn lease_end(agent_id: &str, now_ms: u64, lease_ms: u64) -> u64 {
+    if agent_id == HELPDESK_AGENT_ID {
+        NEVER_MS
+    } else {
+        now_ms.saturating_add(lease_ms)
+    }
+}
 
 /// How many recent handling times feed the wait estimate.
 const HANDLING_HISTORY: usize = 20;
@@ -64,7 +82,7 @@ impl Claim {
         ClaimInfo {
             agent_id: self.agent.id.clone(),
             agent_name: self.agent.name.clone(),
-            lease_until_ms: self.lease_until_ms,
+            lease_until_ms: (self.lease_until_ms != NEVER_MS).then_some(self.lease_until_ms),
         }
     }
 }
@@ -167,7 +185,7 @@ impl QueueBook {
             if claim.agent.id != agent.id {
                 return Err(conflict(RelayErrorKind::AlreadyClaimed));
             }
-            claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+            claim.lease_until_ms = lease_end(&agent.id, now_ms, lease_ms);
             return Ok(ClaimChange::Renewed);
         }
         self.check_capacity(agent)?;
@@ -183,7 +201,7 @@ impl QueueBook {
                 conversation,
                 agent: agent.clone(),
                 claimed_at_ms: now_ms,
-                lease_until_ms: now_ms.saturating_add(lease_ms),
+                lease_until_ms: lease_end(&agent.id, now_ms, lease_ms),
                 first_reply_at_ms: None,
             },
         );
@@ -219,7 +237,7 @@ impl QueueBook {
     ) -> Result<(), RelayError> {
         self.held_by(conversation_id, agent_id)?;
         if let Some(claim) = self.claimed.get_mut(conversation_id) {
-            claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+            claim.lease_until_ms = lease_end(agent_id, now_ms, lease_ms);
         }
         Ok(())
     }
@@ -263,7 +281,7 @@ impl QueueBook {
             .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
         let previous = std::mem::replace(&mut claim.agent, to.clone());
         claim.claimed_at_ms = now_ms;
-        claim.lease_until_ms = now_ms.saturating_add(lease_ms);
+        claim.lease_until_ms = lease_end(&to.id, now_ms, lease_ms);
         Ok(previous)
     }
 
@@ -281,7 +299,9 @@ impl QueueBook {
             .claimed
             .get_mut(conversation_id)
             .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
-        claim.lease_until_ms = claim.lease_until_ms.max(now_ms.saturating_add(lease_ms));
+        claim.lease_until_ms = claim
+            .lease_until_ms
+            .max(lease_end(agent_id, now_ms, lease_ms));
         let first = claim.first_reply_at_ms.is_none();
         if first {
             claim.first_reply_at_ms = Some(now_ms);
@@ -377,6 +397,7 @@ impl QueueBook {
         self.claimed
             .values()
             .map(|c| c.lease_until_ms)
+            .filter(|&until| until != NEVER_MS)
             .chain(self.present.values().copied())
             .min()
     }
@@ -496,6 +517,27 @@ mod tests {
         let claim = &book.claimed["c"];
         assert_eq!(claim.first_reply_at_ms, Some(50_000));
         assert_eq!(claim.lease_until_ms, 130_000);
+    }
+
+    #[test]
+    fn a_helpdesk_claim_holds_until_the_helpdesk_lets_go() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        book.claim("c", &agent(HELPDESK_AGENT_ID), 0, 60_000)
+            .unwrap();
+        book.record_reply("c", HELPDESK_AGENT_ID, 30_000, 60_000)
+            .unwrap();
+        let a_week_later = 7 * 24 * 3_600_000;
+        assert!(book.expire_leases(a_week_later).is_empty(), "still held");
+        assert_eq!(book.claimed["c"].info().lease_until_ms, None);
+        assert_eq!(book.next_deadline_ms(), None, "no alarm for it");
+        // Handed to a console agent, it lapses like any of theirs.
+        book.transfer("c", HELPDESK_AGENT_ID, &agent("a"), a_week_later, 60_000)
+            .unwrap();
+        assert_eq!(
+            book.claimed["c"].info().lease_until_ms,
+            Some(a_week_later + 60_000)
+        );
+        assert_eq!(book.expire_leases(a_week_later + 60_000).len(), 1);
     }
 
     #[test]

@@ -85,6 +85,15 @@ impl RelayErrorKind {
         )
     }
 
+    /// Whether this refusal is about the operator's configuration, not the request
+    /// (HTTP 500): the caller can do nothing about it.
+    pub fn is_operators_fault(self) -> bool {
+        matches!(
+            self,
+            RelayErrorKind::BadConfig | RelayErrorKind::BadWebhookUrl
+        )
+    }
+
     /// Whether this refusal is about who the caller is (HTTP 401).
     pub fn is_unauthorized(self) -> bool {
         matches!(

@@ -35,8 +35,8 @@ pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;
 pub use outbox::{
-    parse_webhook_secrets, validate_webhook_url, Delivery, LastOutcome, WebhookSettings,
-    DEFAULT_TIMEOUT_MS,
+    dead_letters_over_limit, parse_webhook_secrets, validate_webhook_url, Delivery, LastOutcome,
+    WebhookSettings, DEFAULT_TIMEOUT_MS, MAX_DEAD_LETTERS,
 };
 pub use queue::{
     estimate_wait_seconds, priority_of, route_for_agent, QueueOrder, WaitingConversation,
@@ -53,4 +53,4 @@ pub use token::tokens_match;
 pub use validate::{
     validate_csat, validate_escalation, validate_id, validate_message, validate_resolution, Limits,
 };
-pub use webhook::{WebhookRejection, WebhookSecret, TOLERANCE_SECONDS};
+pub use webhook::{WebhookRejection, WebhookSecret, MAX_SIGNATURES, TOLERANCE_SECONDS};

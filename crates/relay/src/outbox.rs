@@ -18,6 +18,22 @@ use crate::webhook::WebhookSecret;
 /// The default attempt timeout, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
+/// How many dead letters a site's outbox keeps; beyond it the oldest are forgotten, so
+/// a receiver that stays down cannot fill the outbox's storage.
+pub const MAX_DEAD_LETTERS: usize = 100;
+
+/// The ids of the dead letters to forget so that at most [`MAX_DEAD_LETTERS`] remain:
+/// the oldest, given every delivery oldest first.
+pub fn dead_letters_over_limit(oldest_first: &[Delivery]) -> Vec<&str> {
+    let dead: Vec<&str> = oldest_first
+        .iter()
+        .filter(|d| d.is_dead_letter())
+        .map(|d| d.id.as_str())
+        .collect();
+    let excess = dead.len().saturating_sub(MAX_DEAD_LETTERS);
+    dead[..excess].to_vec()
+}
+
 /// How the outbox delivers: the schedule and the per-attempt timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
@@ -237,6 +253,45 @@ impl Delivery {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_newest_dead_letters_are_kept() {
+        let schedule = RetrySchedule::parse("0").unwrap();
+        let deliveries: Vec<Delivery> = (0..MAX_DEAD_LETTERS + 3)
+            .map(|i| {
+                let mut delivery = Delivery::new(
+                    format!("msg_{i}"),
+                    "escalation.created".into(),
+                    "c".into(),
+                    "{}".into(),
+                    0,
+                    &schedule,
+                );
+                // Every third one is still pending; the others failed their one attempt.
+                if i % 3 != 1 {
+                    delivery.start_attempt(0, 1_000);
+                    delivery.finish_attempt(LastOutcome::Status(500), None, 10, &schedule);
+                }
+                delivery
+            })
+            .collect();
+        let dead = deliveries.iter().filter(|d| d.is_dead_letter()).count();
+        assert!(
+            dead <= MAX_DEAD_LETTERS,
+            "the test needs fewer dead letters"
+        );
+        assert!(dead_letters_over_limit(&deliveries).is_empty());
+        let mut more = deliveries.clone();
+        more.extend(deliveries.iter().take(60).cloned().map(|mut d| {
+            d.id.push_str("-again");
+            d
+        }));
+        let dropped = dead_letters_over_limit(&more);
+        let dead_now = more.iter().filter(|d| d.is_dead_letter()).count();
+        assert_eq!(dropped.len(), dead_now - MAX_DEAD_LETTERS);
+        assert_eq!(dropped[..3], ["msg_0", "msg_2", "msg_3"], "oldest first");
+        assert!(dropped.iter().all(|id| !id.ends_with("-again")));
+    }
 
     #[test]
     fn settings_default_to_the_spec_and_parse_seconds() {

@@ -12,7 +12,7 @@ pub enum TriageError {
     #[error("model file: not a Baton triage model (bad magic bytes)")]
     BadMagic,
     /// The model file was written by a newer or older, incompatible format version.
-    #[error("model file: format version {found} is not supported (this build reads versions {oldest} to {newest}); train it again with `baton train`")]
+    #[error("model file: format version {found} is not supported (this build reads versions {oldest} to {newest}); {}", version_advice(.found, .newest))]
     UnsupportedVersion {
         /// The version in the file.
         found: u16,
@@ -70,6 +70,18 @@ pub enum TriageError {
         /// What is wrong.
         problem: String,
     },
+    /// The knowledge base's `[site]` table breaks a rule (an id the edge would refuse, ...).
+    #[error("{file}: line {line}: [site] field `{field}`: {problem}")]
+    KbSite {
+        /// The knowledge-base file.
+        file: String,
+        /// 1-based line of the field.
+        line: usize,
+        /// The field that is wrong.
+        field: &'static str,
+        /// What is wrong (never the value itself).
+        problem: String,
+    },
     /// The knowledge base and the training examples do not list the same intents.
     #[error("{file}: {problem}")]
     KbMismatch {
@@ -101,4 +113,13 @@ pub enum TriageError {
     /// Training options are impossible (for example a hold-out fraction of 1.0).
     #[error("training options: {0}")]
     TrainOptions(String),
+}
+
+/// What to do about a model file of an unsupported format version `found`.
+fn version_advice(found: &u16, newest: &u16) -> &'static str {
+    if found > newest {
+        "it was made by a newer Baton: update Baton, or train it again with this one (`baton train`)"
+    } else {
+        "train it again with `baton train`"
+    }
 }

@@ -1034,10 +1034,17 @@ pub(crate) mod tests {
         assert_eq!(ModelFile::decode(&bytes), Err(TriageError::BadMagic));
         let mut bytes = tiny_model().encode();
         bytes[8] = 9;
-        assert!(matches!(
-            ModelFile::decode(&bytes),
-            Err(TriageError::UnsupportedVersion { found: 9, .. })
-        ));
+        let err = ModelFile::decode(&bytes).unwrap_err();
+        assert!(
+            matches!(err, TriageError::UnsupportedVersion { found: 9, .. }),
+            "{err}"
+        );
+        // A model from a newer Baton: retraining with this one is not the only way out.
+        assert!(
+            err.to_string()
+                .contains("made by a newer Baton: update Baton"),
+            "{err}"
+        );
         // A model from before the dense rows: the error says how to get a working one.
         bytes[8] = 1;
         let err = ModelFile::decode(&bytes).unwrap_err().to_string();

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::engine::Engine;
 use crate::error::TriageError;
 use crate::features::{extract, normalize, FeatureConfig, Features};
-use crate::kb::{is_allowed_url, KbEntry, KbLink};
+use crate::kb::{refused_answer_link, url_problem, KbEntry, KbLink};
 use crate::model::{BinaryHead, Linear, ModelFile, WordTable, WordVectorClassifier};
 use crate::redact::redact_pii;
 pub use crate::word_vectors::{read_word_vectors, WordVectors};
@@ -28,21 +28,70 @@ pub struct Example {
     pub line: usize,
 }
 
-/// Reads a `text,category` CSV (header required, RFC 4180 quoting).
+/// Longest customer message, in bytes: the relay's limit on a message from the widget
+/// (`baton_relay::Limits::max_message_len`). Longer example rows are refused, and
+/// `baton classify` and `baton chat` classify only this much of a line.
+pub const MAX_MESSAGE_BYTES: usize = 4_000;
+
+/// Reads a `text,category` CSV (header required, RFC 4180 quoting, a leading UTF-8
+/// byte-order mark ignored). A row's text must be non-empty and at most
+/// [`MAX_MESSAGE_BYTES`] long.
 pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageError> {
     let mut out = Vec::new();
     for (line, [text, label]) in read_columns(file, contents, ["text", "category"])? {
+        let bad = |problem: String| TriageError::Examples {
+            file: file.into(),
+            line,
+            problem,
+        };
         let label = label.trim().to_string();
         if label.is_empty() {
-            return Err(TriageError::Examples {
-                file: file.into(),
-                line,
-                problem: "field `category` is empty".into(),
-            });
+            return Err(bad("field `category` is empty".into()));
+        }
+        if text.trim().is_empty() {
+            return Err(bad("field `text` is empty".into()));
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(bad(format!(
+                "field `text` is {} bytes long; a customer message is at most {MAX_MESSAGE_BYTES}",
+                text.len()
+            )));
         }
         out.push(Example { text, label, line });
     }
     Ok(out)
+}
+
+/// Rows whose text (trimmed, case-insensitive) is also a row of another category, as
+/// `(first, other)` index pairs into `examples`: for each such text, its first row and
+/// the first row of each other category, in file order.
+pub fn conflicting_labels(examples: &[Example]) -> Vec<(usize, usize)> {
+    let mut first_of: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, e) in examples.iter().enumerate() {
+        let seen = first_of.entry(e.text.trim().to_lowercase()).or_default();
+        if seen.iter().any(|&j| examples[j].label == e.label) {
+            continue;
+        }
+        if let Some(&first) = seen.first() {
+            out.push((first, i));
+        }
+        seen.push(i);
+    }
+    out
+}
+
+/// `contents` without a leading UTF-8 byte-order mark (Excel's "CSV UTF-8" writes one).
+fn without_bom(contents: &str) -> &str {
+    contents.strip_prefix('\u{feff}').unwrap_or(contents)
+}
+
+/// At most `max` characters of `text`, with `…` when cut (for echoing a header).
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
 }
 
 /// The named columns of every non-blank row of a CSV with a header, with the 1-based
@@ -53,7 +102,7 @@ fn read_columns<const N: usize>(
     names: [&str; N],
 ) -> Result<Vec<(usize, [String; N])>, TriageError> {
     let wanted = names.join(",");
-    let rows = parse_csv(file, contents)?;
+    let rows = parse_csv(file, without_bom(contents))?;
     let mut rows = rows.into_iter();
     let (header_line, header) = rows.next().ok_or_else(|| TriageError::Examples {
         file: file.into(),
@@ -69,8 +118,9 @@ fn read_columns<const N: usize>(
                 file: file.into(),
                 line: header_line,
                 problem: format!(
-                    "header must name the columns {}",
-                    names.map(|n| format!("`{n}`")).join(" and ")
+                    "header must name the columns {}; found `{}`",
+                    names.map(|n| format!("`{n}`")).join(" and "),
+                    shortened(&header.join(","), 80)
                 ),
             })?;
     }
@@ -273,8 +323,34 @@ struct KbFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SiteSection {
-    id: String,
-    name: String,
+    id: toml::Spanned<String>,
+    name: toml::Spanned<String>,
+}
+
+/// Longest `[site] id`, in bytes: the relay's limit on an id (`Limits::max_id_len`).
+pub const MAX_SITE_ID_BYTES: usize = 64;
+
+/// Longest `answer`, in bytes (a chat answer is a few short paragraphs).
+pub const MAX_ANSWER_BYTES: usize = 8_000;
+
+/// Why the edge would refuse `id` as a site id (the relay's rule: 1 to 64 bytes of
+/// ASCII letters, digits, `-` and `_`), or `None`.
+fn site_id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        Some("is empty".into())
+    } else if id.len() > MAX_SITE_ID_BYTES {
+        Some(format!(
+            "is {} bytes long; at most {MAX_SITE_ID_BYTES}",
+            id.len()
+        ))
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Some("may hold only ASCII letters, digits, `-` and `_` (it is the data-site of the embed tag)".into())
+    } else {
+        None
+    }
 }
 
 #[derive(Deserialize)]
@@ -297,8 +373,10 @@ fn line_of(text: &str, byte: usize) -> usize {
         + 1
 }
 
-/// Parses and validates a knowledge-base TOML file. `file` names it in errors.
+/// Parses and validates a knowledge-base TOML file (a leading UTF-8 byte-order mark is
+/// ignored). `file` names it in errors.
 pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
+    let text = without_bom(text);
     let parsed: KbFile = toml::from_str(text).map_err(|e| TriageError::KbSyntax {
         file: file.into(),
         message: e.to_string().trim_end().to_string(),
@@ -312,6 +390,18 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
         field,
         problem: problem.into(),
     };
+    let site = |field, value: &toml::Spanned<String>, problem| TriageError::KbSite {
+        file: file.into(),
+        line: line_of(text, value.span().start),
+        field,
+        problem,
+    };
+    if let Some(problem) = site_id_problem(parsed.site.id.get_ref()) {
+        return Err(site("id", &parsed.site.id, problem));
+    }
+    if parsed.site.name.get_ref().trim().is_empty() {
+        return Err(site("name", &parsed.site.name, "is empty".into()));
+    }
     for section in parsed.intent {
         let id_line = line_of(text, section.id.span().start);
         let id = section.id.into_inner();
@@ -339,20 +429,31 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
             let line = line_of(text, section.title.span().start);
             return Err(invalid(line, &id, "title", "is empty"));
         }
-        if section.answer.get_ref().trim().is_empty() {
-            let line = line_of(text, section.answer.span().start);
-            return Err(invalid(line, &id, "answer", "is empty"));
+        let answer_line = line_of(text, section.answer.span().start);
+        let answer = section.answer.get_ref();
+        if answer.trim().is_empty() {
+            return Err(invalid(answer_line, &id, "answer", "is empty"));
+        }
+        if answer.len() > MAX_ANSWER_BYTES {
+            let problem = format!("is {} bytes long; at most {MAX_ANSWER_BYTES}", answer.len());
+            return Err(invalid(answer_line, &id, "answer", &problem));
+        }
+        if let Some((url, problem)) = refused_answer_link(answer) {
+            // The line of the link: where its url is written inside the answer, if found.
+            let span = section.answer.span();
+            let line = text
+                .get(span.clone())
+                .and_then(|source| source.find(&url))
+                .filter(|_| !url.is_empty())
+                .map_or(answer_line, |at| line_of(text, span.start + at));
+            return Err(invalid(line, &id, "answer", problem));
         }
         let mut links = Vec::new();
         for link in section.links {
             let line = line_of(text, link.span().start);
             let link = link.into_inner();
-            if !is_allowed_url(&link.url) {
-                return Err(TriageError::UnsafeLink {
-                    file: file.into(),
-                    intent: id,
-                    line,
-                });
+            if let Some(problem) = url_problem(&link.url) {
+                return Err(invalid(line, &id, "links", problem));
             }
             if link.label.trim().is_empty() {
                 return Err(invalid(line, &id, "links", "a link has an empty label"));
@@ -378,8 +479,8 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
         });
     }
     Ok(KnowledgeBase {
-        site_id: parsed.site.id,
-        site_name: parsed.site.name,
+        site_id: parsed.site.id.into_inner(),
+        site_name: parsed.site.name.into_inner(),
         entries,
         lines,
     })
@@ -461,6 +562,23 @@ pub fn split_holdout(
     Ok((train, heldout))
 }
 
+/// The out-of-scope threshold of a model trained without one given: 0.2 for a model
+/// that learnt an out-of-scope class, or knows many intents. A model with few intents
+/// and nothing out of scope to learn from gives any message a sizeable share (1/8 each
+/// for 8 intents, and easily 30-40 % for the likeliest), so its answer must be likelier
+/// than four times that chance, up to 0.5: measured on CLINC150 domains as 8-intent
+/// models (BENCHMARKS.md, "A site owner's own model"), 0.2 rejected 1.2 % of
+/// out-of-scope questions, 0.5 38.8 %, keeping 97.9 % of in-scope ones.
+pub fn default_oos_threshold(intents: usize, has_oos_class: bool) -> f32 {
+    const FLOOR: f32 = 0.2;
+    if has_oos_class {
+        return FLOOR;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let chance = 1.0 / intents.max(1) as f32;
+    (4.0 * chance).clamp(FLOOR, 0.5)
+}
+
 /// Options of the trainer. `Default` gives the settings of the shipped demo model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
@@ -523,8 +641,9 @@ pub struct TrainOptions {
     pub augment_copies: u32,
     /// Probability of dropping each word in an augmented copy.
     pub augment_drop: f32,
-    /// Below this calibrated confidence a message is out of scope.
-    pub oos_threshold: f32,
+    /// Below this calibrated confidence a message is out of scope; `None` chooses it
+    /// from the model (see [`default_oos_threshold`]).
+    pub oos_threshold: Option<f32>,
     /// Static word vectors: the intent classifier also learns from each message's mean
     /// word vector (stored in the model, 4 bits a value).
     pub word_vectors: Option<std::sync::Arc<WordVectors>>,
@@ -562,7 +681,7 @@ impl Default for TrainOptions {
             teacher_weight: 0.5,
             min_quantized: 1,
             calibration_fraction: 0.1,
-            oos_threshold: 0.2,
+            oos_threshold: None,
             class_balance: 0.0,
             augment_copies: 0,
             augment_drop: 0.15,
@@ -1291,7 +1410,9 @@ fn fit(
         site_name: kb.site_name.clone(),
         features: *config,
         temperature,
-        oos_threshold: options.oos_threshold,
+        oos_threshold: options
+            .oos_threshold
+            .unwrap_or_else(|| default_oos_threshold(kb.entries.len(), has_oos)),
         kb: kb.entries.clone(),
         has_oos_class: has_oos,
         intents,
@@ -1678,6 +1799,112 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "kb.toml: line 7: intent `x` field `answer`: is empty"
+        );
+    }
+
+    /// A knowledge base of one intent with `site_id` and `answer`.
+    fn one_intent_kb(site_id: &str, answer: &str) -> String {
+        format!("[site]\nid = {site_id:?}\nname = 'b'\n[[intent]]\nid = 'x'\ntitle = 't'\nanswer = '''\n{answer}'''\n")
+    }
+
+    #[test]
+    fn qa_links_in_answers_must_be_https_or_mailto() {
+        for (answer, line) in [
+            // The answer starts on line 8, after `answer = '''`.
+            ("Start [here](javascript:alert(1)).", 8),
+            ("Fine.\n\n- see [our page](http://shop.example/x)", 10),
+        ] {
+            let err = parse_kb("kb.toml", &one_intent_kb("a", answer)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("kb.toml: line {line}: intent `x` field `answer`: url must start with https:// or mailto:")
+            );
+        }
+        let good = "See [the guide](https://shop.example/g) or [write](mailto:a@shop.example).";
+        assert!(parse_kb("kb.toml", &one_intent_kb("a", good)).is_ok());
+    }
+
+    #[test]
+    fn qa_a_link_url_with_a_space_is_not_told_to_start_with_https() {
+        let kb = "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='a'\nlinks=[{label='l', url='https://x.example/a b'}]\n";
+        let err = parse_kb("kb.toml", kb).unwrap_err().to_string();
+        assert!(
+            err.starts_with("kb.toml: line 8: intent `x` field `links`: url contains a space"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn qa_site_id_follows_the_edges_rule() {
+        for id in ["", "Spoke Chain!", "caf\u{e9}", &"a".repeat(65)] {
+            let err = parse_kb("kb.toml", &one_intent_kb(id, "a")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("kb.toml: line 2: [site] field `id`: "),
+                "{id:?}: {err}"
+            );
+        }
+        let kb = parse_kb("kb.toml", &one_intent_kb(&"spoke-chain_2".repeat(4), "a")).unwrap();
+        assert_eq!(kb.site_id.len(), 52);
+    }
+
+    #[test]
+    fn qa_size_limits_on_examples_and_answers() {
+        let row = |n: usize| format!("text,category\nok,l\n{},l\n", "é".repeat(n / 2));
+        assert_eq!(
+            read_examples("x.csv", &row(MAX_MESSAGE_BYTES))
+                .unwrap()
+                .len(),
+            2
+        );
+        let err = read_examples("x.csv", &row(MAX_MESSAGE_BYTES + 2)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("x.csv: line 3: field `text` is 4002 bytes long"),
+            "{err}"
+        );
+        let answer = "a".repeat(MAX_ANSWER_BYTES + 1);
+        let err = parse_kb("kb.toml", &one_intent_kb("a", &answer)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("kb.toml: line 7: intent `x` field `answer`: is 8001 bytes long"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn qa_empty_text_rows_are_refused_and_conflicts_found() {
+        for csv in [
+            "text,category\nhi,l\n,opening_hours\n",
+            "text,category\nhi,l\n\"  \",l\n",
+        ] {
+            let err = read_examples("x.csv", csv).unwrap_err();
+            assert_eq!(err.to_string(), "x.csv: line 3: field `text` is empty");
+        }
+        let ex = read_examples(
+            "x.csv",
+            "text,category\nWhat time do you open,a\nwhere,b\nwhat time do you open ,a\n what TIME do you open,c\n",
+        )
+        .unwrap();
+        assert_eq!(conflicting_labels(&ex), [(0, 3)]);
+    }
+
+    #[test]
+    fn qa_excel_byte_order_mark_is_ignored_and_a_wrong_header_is_shown() {
+        let ex = read_examples("x.csv", "\u{feff}text,category\r\nhi,l\r\n").unwrap();
+        assert_eq!((ex[0].text.as_str(), ex[0].line), ("hi", 2));
+        let kb = parse_kb("kb.toml", &format!("\u{feff}{}", one_intent_kb("a", "b"))).unwrap();
+        assert_eq!(kb.site_id, "a");
+        let err = read_examples("x.csv", "question;category\nhi;l\n").unwrap_err();
+        assert!(
+            err.to_string().ends_with("found `question;category`"),
+            "{err}"
+        );
+        let long = format!("{}\nhi\n", "h".repeat(200));
+        let err = read_examples("x.csv", &long).unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!("found `{}…`", "h".repeat(80))),
+            "{err}"
         );
     }
 

@@ -107,6 +107,12 @@ pub fn read_word_vectors(file: &str, contents: &str) -> Result<WordVectors, Tria
         }
     }
     let mut dims = declared.map(|(_, d)| d);
+    let dims_problem = |dims: usize| {
+        (dims == 0 || dims > 1024).then(|| format!("{dims} dimensions (1 to 1,024 are supported)"))
+    };
+    if let Some(problem) = declared.and_then(|(_, d)| dims_problem(d)) {
+        return Err(error(1, problem));
+    }
     let mut entries: Vec<(String, Vec<f32>, usize)> = Vec::new();
     let mut skipped = 0;
     let mut rows = 0;
@@ -132,6 +138,11 @@ pub fn read_word_vectors(file: &str, contents: &str) -> Result<WordVectors, Tria
         if values.is_empty() {
             return Err(error(line, "no values after the word".into()));
         }
+        if dims.is_none() {
+            if let Some(problem) = dims_problem(values.len()) {
+                return Err(error(line, problem));
+            }
+        }
         let expected = *dims.get_or_insert(values.len());
         if values.len() != expected {
             return Err(error(
@@ -154,11 +165,9 @@ pub fn read_word_vectors(file: &str, contents: &str) -> Result<WordVectors, Tria
             ));
         }
     }
-    if dims == 0 || dims > 1024 {
-        return Err(error(
-            0,
-            format!("{dims} dimensions (1 to 1,024 are supported)"),
-        ));
+    if let Some(problem) = dims_problem(dims) {
+        // Only an empty file gets here.
+        return Err(error(1, problem));
     }
     if entries.is_empty() {
         return Err(error(
@@ -205,6 +214,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_never_the_word() {
+        let wide = format!("\nsecret{}\n", " 1".repeat(1025));
         let cases = [
             ("secret 1 2\nother 1\n", "line 2: 1 values, expected 2"),
             ("secret 1 x\n", "line 1: value 2 is not a finite number"),
@@ -218,7 +228,9 @@ mod tests {
                 "line 3: the word of line 1 again",
             ),
             ("Secret 1 2\n", "no usable word (1 skipped"),
-            ("", "0 dimensions"),
+            ("", "line 1: 0 dimensions"),
+            ("2 2000\nsecret 1\nother 1\n", "line 1: 2000 dimensions"),
+            (wide.as_str(), "line 2: 1025 dimensions"),
             ("secret\n", "line 1: no values after the word"),
         ];
         for (contents, expected) in cases {
