@@ -315,25 +315,27 @@ impl WebhookOutbox {
                 storage.put(&key, &delivery).await?;
             }
         }
+        // One read of what is left serves both the limit on dead letters and the alarm
+        // (a dead letter is never due, so forgetting one does not move the alarm).
+        let deliveries = self.deliveries().await?;
         if dead_lettered {
-            self.forget_old_dead_letters().await?;
+            self.forget(&dead_letters_over_limit(&deliveries)).await?;
         }
-        self.rearm().await
+        self.arm(earliest_due(&deliveries)).await
     }
 
-    /// Keeps only the newest [`MAX_DEAD_LETTERS`](baton_relay::MAX_DEAD_LETTERS).
-    async fn forget_old_dead_letters(&self) -> Result<(), EdgeError> {
-        let deliveries = self.deliveries().await?;
-        let forget = dead_letters_over_limit(&deliveries);
-        if forget.is_empty() {
+    /// Deletes these deliveries (dead letters beyond
+    /// [`MAX_DEAD_LETTERS`](baton_relay::MAX_DEAD_LETTERS)).
+    async fn forget(&self, ids: &[&str]) -> Result<(), EdgeError> {
+        if ids.is_empty() {
             return Ok(());
         }
         let storage = self.state.storage();
-        for id in &forget {
+        for id in ids {
             storage.delete(&delivery_key(id)).await?;
         }
         let mut index = self.index().await?;
-        index.retain(|id| !forget.contains(&id.as_str()));
+        index.retain(|id| !ids.contains(&id.as_str()));
         storage.put(INDEX_KEY, &index).await?;
         Ok(())
     }
@@ -394,13 +396,7 @@ impl WebhookOutbox {
 
     /// Keeps the one alarm at the earliest due delivery.
     async fn rearm(&self) -> Result<(), EdgeError> {
-        let earliest = self
-            .deliveries()
-            .await?
-            .iter()
-            .filter_map(|d| d.next_due_ms)
-            .min();
-        self.arm(earliest).await
+        self.arm(earliest_due(&self.deliveries().await?)).await
     }
 
     async fn arm(&self, at_ms: Option<u64>) -> Result<(), EdgeError> {
@@ -418,6 +414,11 @@ impl WebhookOutbox {
         }
         Ok(())
     }
+}
+
+/// When the next of `deliveries` is due, if any is.
+fn earliest_due(deliveries: &[Delivery]) -> Option<u64> {
+    deliveries.iter().filter_map(|d| d.next_due_ms).min()
 }
 
 fn delivery_key(id: &str) -> String {

@@ -555,23 +555,22 @@ fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Ex
 /// Warns, on stderr, about messages written under two categories (by file and line,
 /// never the text): the model cannot learn both, and one of them is likely a mistake.
 fn warn_about_conflicts(files: &[(String, Vec<Example>)]) {
-    let every: Vec<Example> = files.iter().flat_map(|(_, rows)| rows.clone()).collect();
-    let file_of: Vec<&str> = files
+    let every: Vec<(&str, &Example)> = files
         .iter()
-        .flat_map(|(name, rows)| std::iter::repeat_n(name.as_str(), rows.len()))
+        .flat_map(|(name, rows)| rows.iter().map(move |row| (name.as_str(), row)))
         .collect();
-    let conflicts = train::conflicting_labels(&every);
+    let conflicts = train::conflicting_labels(every.iter().map(|&(_, row)| row));
     const SHOWN: usize = 10;
     for &(a, b) in conflicts.iter().take(SHOWN) {
-        let (a_row, b_row) = (&every[a], &every[b]);
-        let b_file = if file_of[a] == file_of[b] {
+        let ((a_file, a_row), (b_file, b_row)) = (every[a], every[b]);
+        let b_file = if a_file == b_file {
             String::new()
         } else {
-            format!(" of {}", file_of[b])
+            format!(" of {b_file}")
         };
         eprintln!(
-            "warning: {}: line {} (`{}`) and line {}{b_file} (`{}`) are the same message under two categories",
-            file_of[a], a_row.line, a_row.label, b_row.line, b_row.label
+            "warning: {a_file}: line {} (`{}`) and line {}{b_file} (`{}`) are the same message under two categories",
+            a_row.line, a_row.label, b_row.line, b_row.label
         );
     }
     if conflicts.len() > SHOWN {
@@ -607,7 +606,6 @@ fn run(cli: Cli) -> Result<(), String> {
             for file in &examples {
                 let all = read_example_file(file)?;
                 let (file_rows, file_held) = split_examples(&all, &split)?;
-                read.push((file.display().to_string(), all));
                 // Checked file by file, so that an unknown category is reported in the
                 // file it is in (training checks the rows again, as one set).
                 let name = file.display().to_string();
@@ -615,6 +613,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
                 rows.extend(file_rows);
                 held.extend(file_held);
+                read.push((name, all));
             }
             warn_about_conflicts(&read);
             drop(read);

@@ -30,13 +30,13 @@ fn spawn_baton(args: &[&str]) -> std::process::Child {
 }
 
 fn baton(args: &[&str], stdin: &str) -> (bool, String, String) {
+    baton_bytes(args, stdin.as_bytes())
+}
+
+/// Runs `baton args` with `stdin` as raw bytes (which need not be UTF-8).
+fn baton_bytes(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
     let mut child = spawn_baton(args);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
@@ -346,20 +346,8 @@ fn split_writes_the_rows_that_eval_holds_out() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Runs `baton args` with `stdin` as raw bytes (which need not be UTF-8).
-fn baton_bytes(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
-    let mut child = spawn_baton(args);
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 #[test]
-fn qa_eval_refuses_categories_the_model_lacks_and_files_with_no_rows() {
+fn eval_refuses_categories_the_model_lacks_and_files_with_no_rows() {
     // The shipped demo model (the default) and files a site owner might pass it.
     let dir = scratch("eval-check");
     let eval = |name: &str, contents: &str| {
@@ -394,7 +382,7 @@ fn qa_eval_refuses_categories_the_model_lacks_and_files_with_no_rows() {
 }
 
 #[test]
-fn qa_files_that_are_not_utf8_name_the_file_and_line() {
+fn files_that_are_not_utf8_name_the_file_and_line() {
     let dir = scratch("latin1");
     let examples = std::fs::read(fixture("examples.csv")).unwrap();
     let csv = dir.join("latin1.csv");
@@ -436,7 +424,7 @@ fn qa_files_that_are_not_utf8_name_the_file_and_line() {
 }
 
 #[test]
-fn qa_classify_answers_every_line_even_blank_long_or_not_utf8_ones() {
+fn classify_answers_every_line_even_blank_long_or_not_utf8_ones() {
     let long = "é".repeat(3_000);
     let input = [
         b"my card hasn't arrived\n".as_slice(),
@@ -472,7 +460,7 @@ fn qa_classify_answers_every_line_even_blank_long_or_not_utf8_ones() {
 }
 
 #[test]
-fn qa_chat_names_unknown_commands_and_skips_lines_that_are_not_utf8() {
+fn chat_names_unknown_commands_and_skips_lines_that_are_not_utf8() {
     let (ok, out, err) = baton_bytes(&["chat"], b"/foo\n\xff\xfe\n/quit\n");
     assert!(ok, "{err}");
     let replies: Vec<&str> = out
@@ -489,7 +477,7 @@ fn qa_chat_names_unknown_commands_and_skips_lines_that_are_not_utf8() {
 }
 
 #[test]
-fn qa_train_reads_excel_csv_and_warns_about_a_message_under_two_categories() {
+fn train_reads_excel_csv_and_warns_about_a_message_under_two_categories() {
     let dir = scratch("conflict");
     let examples = std::fs::read_to_string(fixture("examples.csv")).unwrap();
     assert!(examples
@@ -512,5 +500,71 @@ fn qa_train_reads_excel_csv_and_warns_about_a_message_under_two_categories() {
         "{err}"
     );
     assert!(!err.to_lowercase().contains("when will"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A site owner's own model, trained from a handful of intents as the docs describe
+/// (`bike-shop`: a bicycle shop's eight questions, twenty examples each, and nothing out
+/// of scope to learn from), answers its own questions and says honestly when a question
+/// is not its business instead of guessing.
+#[test]
+fn a_small_model_of_its_own_answers_its_questions_and_not_others() {
+    let dir = scratch("bike-shop");
+    let model = dir.join("model.bin");
+    // The command of the docs, with no tuning.
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            fixture("bike-shop/examples.csv").to_str().unwrap(),
+            "--kb",
+            fixture("bike-shop/kb.toml").to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let classify = |messages: &[&str]| -> Vec<serde_json::Value> {
+        let (ok, out, err) = baton(
+            &["classify", "--model", model.to_str().unwrap()],
+            &(messages.join("\n") + "\n"),
+        );
+        assert!(ok, "{err}");
+        out.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+
+    // Phrasings that are in no example.
+    let own = [
+        ("are you open on sunday afternoons?", "opening_hours"),
+        (
+            "my gears keep slipping, can you fix that this week",
+            "book_repair",
+        ),
+        ("how long is the frame guaranteed for", "warranty"),
+    ];
+    let texts: Vec<&str> = own.iter().map(|(text, _)| *text).collect();
+    for (result, (text, intent)) in classify(&texts).iter().zip(own) {
+        assert_eq!(result["intent"], intent, "{text}: {result}");
+    }
+
+    // Not the shop's business, or not in its language: a person is offered, no guess.
+    let others = [
+        "who won the tour de france",
+        "asdfghjkl qwerty",
+        "quelle est l'heure d'ouverture",
+        "wo ist meine Bestellung",
+        "do you sell gift cards",
+    ];
+    for (result, text) in classify(&others).iter().zip(others) {
+        assert!(result["intent"].is_null(), "{text}: {result}");
+        let reasons = result["reasons"].as_array().unwrap();
+        assert!(
+            reasons.iter().any(|r| r == "out_of_scope"),
+            "{text}: {result}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

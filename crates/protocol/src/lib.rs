@@ -39,3 +39,14 @@ pub const API_PREFIX: &str = "/v1";
 
 /// Largest request body the edge accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest id the edge accepts (site, visitor, conversation, `client_id`, …), in bytes.
+pub const MAX_ID_BYTES: usize = 64;
+
+/// Longest message the edge accepts from a customer or an agent, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4_000;
+
+/// Whether `byte` may appear in an id: an ASCII letter or digit, `-` or `_`.
+pub fn is_id_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}

@@ -21,9 +21,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_id_len: 64,
+            max_id_len: baton_protocol::MAX_ID_BYTES,
             max_transcript_entries: 200,
-            max_message_len: 4_000,
+            max_message_len: baton_protocol::MAX_MESSAGE_BYTES,
             max_summary_len: 1_000,
         }
     }
@@ -150,10 +150,7 @@ fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError>
     if value.len() > limits.max_id_len {
         return Err(RelayError::new(RelayErrorKind::TooLong, field));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !value.bytes().all(baton_protocol::is_id_byte) {
         return Err(RelayError::new(RelayErrorKind::BadId, field));
     }
     Ok(())

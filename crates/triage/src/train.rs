@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use baton_protocol::{is_id_byte, MAX_ID_BYTES};
 use serde::Deserialize;
 
 use crate::engine::Engine;
@@ -28,10 +29,9 @@ pub struct Example {
     pub line: usize,
 }
 
-/// Longest customer message, in bytes: the relay's limit on a message from the widget
-/// (`baton_relay::Limits::max_message_len`). Longer example rows are refused, and
-/// `baton classify` and `baton chat` classify only this much of a line.
-pub const MAX_MESSAGE_BYTES: usize = 4_000;
+/// Longest customer message, in bytes, as the edge takes it. Longer example rows are
+/// refused, and `baton classify` and `baton chat` classify only this much of a line.
+pub use baton_protocol::MAX_MESSAGE_BYTES;
 
 /// Reads a `text,category` CSV (header required, RFC 4180 quoting, a leading UTF-8
 /// byte-order mark ignored). A row's text must be non-empty and at most
@@ -63,20 +63,23 @@ pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageE
 }
 
 /// Rows whose text (trimmed, case-insensitive) is also a row of another category, as
-/// `(first, other)` index pairs into `examples`: for each such text, its first row and
-/// the first row of each other category, in file order.
-pub fn conflicting_labels(examples: &[Example]) -> Vec<(usize, usize)> {
-    let mut first_of: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+/// `(first, other)` positions in `examples`: for each such text, its first row and the
+/// first row of each other category, in file order.
+pub fn conflicting_labels<'a>(
+    examples: impl IntoIterator<Item = &'a Example>,
+) -> Vec<(usize, usize)> {
+    // Per text, the first row of each category it was seen under.
+    let mut rows_of: BTreeMap<String, Vec<(usize, &str)>> = BTreeMap::new();
     let mut out = Vec::new();
-    for (i, e) in examples.iter().enumerate() {
-        let seen = first_of.entry(e.text.trim().to_lowercase()).or_default();
-        if seen.iter().any(|&j| examples[j].label == e.label) {
+    for (i, e) in examples.into_iter().enumerate() {
+        let seen = rows_of.entry(e.text.trim().to_lowercase()).or_default();
+        if seen.iter().any(|&(_, label)| label == e.label) {
             continue;
         }
-        if let Some(&first) = seen.first() {
+        if let Some(&(first, _)) = seen.first() {
             out.push((first, i));
         }
-        seen.push(i);
+        seen.push((i, &e.label));
     }
     out
 }
@@ -327,26 +330,20 @@ struct SiteSection {
     name: toml::Spanned<String>,
 }
 
-/// Longest `[site] id`, in bytes: the relay's limit on an id (`Limits::max_id_len`).
-pub const MAX_SITE_ID_BYTES: usize = 64;
-
 /// Longest `answer`, in bytes (a chat answer is a few short paragraphs).
 pub const MAX_ANSWER_BYTES: usize = 8_000;
 
-/// Why the edge would refuse `id` as a site id (the relay's rule: 1 to 64 bytes of
-/// ASCII letters, digits, `-` and `_`), or `None`.
+/// Why the edge would refuse `id` as a site id (1 to [`MAX_ID_BYTES`] bytes of ASCII
+/// letters, digits, `-` and `_`), or `None`.
 fn site_id_problem(id: &str) -> Option<String> {
     if id.is_empty() {
         Some("is empty".into())
-    } else if id.len() > MAX_SITE_ID_BYTES {
+    } else if id.len() > MAX_ID_BYTES {
         Some(format!(
-            "is {} bytes long; at most {MAX_SITE_ID_BYTES}",
+            "is {} bytes long; at most {MAX_ID_BYTES}",
             id.len()
         ))
-    } else if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    } else if !id.bytes().all(is_id_byte) {
         Some("may hold only ASCII letters, digits, `-` and `_` (it is the data-site of the embed tag)".into())
     } else {
         None
@@ -1808,7 +1805,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_links_in_answers_must_be_https_or_mailto() {
+    fn links_in_answers_must_be_https_or_mailto() {
         for (answer, line) in [
             // The answer starts on line 8, after `answer = '''`.
             ("Start [here](javascript:alert(1)).", 8),
@@ -1825,7 +1822,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_a_link_url_with_a_space_is_not_told_to_start_with_https() {
+    fn a_link_url_with_a_space_is_not_told_to_start_with_https() {
         let kb = "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='a'\nlinks=[{label='l', url='https://x.example/a b'}]\n";
         let err = parse_kb("kb.toml", kb).unwrap_err().to_string();
         assert!(
@@ -1835,7 +1832,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_site_id_follows_the_edges_rule() {
+    fn site_id_follows_the_edges_rule() {
         for id in ["", "Spoke Chain!", "caf\u{e9}", &"a".repeat(65)] {
             let err = parse_kb("kb.toml", &one_intent_kb(id, "a")).unwrap_err();
             assert!(
@@ -1849,7 +1846,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_size_limits_on_examples_and_answers() {
+    fn size_limits_on_examples_and_answers() {
         let row = |n: usize| format!("text,category\nok,l\n{},l\n", "é".repeat(n / 2));
         assert_eq!(
             read_examples("x.csv", &row(MAX_MESSAGE_BYTES))
@@ -1873,7 +1870,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_empty_text_rows_are_refused_and_conflicts_found() {
+    fn empty_text_rows_are_refused_and_conflicts_found() {
         for csv in [
             "text,category\nhi,l\n,opening_hours\n",
             "text,category\nhi,l\n\"  \",l\n",
@@ -1890,7 +1887,7 @@ mod tests {
     }
 
     #[test]
-    fn qa_excel_byte_order_mark_is_ignored_and_a_wrong_header_is_shown() {
+    fn excel_byte_order_mark_is_ignored_and_a_wrong_header_is_shown() {
         let ex = read_examples("x.csv", "\u{feff}text,category\r\nhi,l\r\n").unwrap();
         assert_eq!((ex[0].text.as_str(), ex[0].line), ("hi", 2));
         let kb = parse_kb("kb.toml", &format!("\u{feff}{}", one_intent_kb("a", "b"))).unwrap();
