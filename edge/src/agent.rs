@@ -6,9 +6,9 @@
 
 use baton_protocol::{AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTransfer};
 use baton_relay::{
-    helpdesk_agent_name, parse_webhook_secrets, signed_request_payload, validate_id,
-    AgentDirectory, Limits, RelayError, RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER,
-    DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
+    helpdesk_agent_name, signed_request_payload, site_webhook_secrets, validate_id, AgentDirectory,
+    Limits, RelayError, RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER, DEFAULT_LEASE_MS,
+    DEFAULT_PRESENCE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
 };
 use serde::Deserialize;
 use worker::js_sys::Uint8Array;
@@ -263,10 +263,10 @@ async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Req
         EdgeError::Invalid(RelayError::new(RelayErrorKind::TooLong, AGENT_NAME_HEADER))
     })?;
     let secrets = match env.var("BATON_WEBHOOK_SECRETS") {
-        Ok(json) => parse_webhook_secrets(&json.to_string())?,
-        Err(_) => Default::default(),
+        Ok(json) => site_webhook_secrets(&json.to_string(), &site)?,
+        Err(_) => None,
     };
-    let secret = secrets.get(&site).ok_or(EdgeError::Unauthorized)?;
+    let secrets = secrets.ok_or(EdgeError::Unauthorized)?;
     let body = read_body(&mut request).await?;
     let url = request.url()?;
     let path_and_query = match url.query() {
@@ -276,7 +276,7 @@ async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Req
     let method = request.method();
     let payload = signed_request_payload(method.as_ref(), &path_and_query, &body);
     let now = worker::Date::now().as_millis() / 1000;
-    secret
+    secrets
         .verify(&id, timestamp, &signature, &payload, now)
         .map_err(|rejection| match rejection {
             WebhookRejection::StaleTimestamp => EdgeError::SignatureExpired,

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use baton_protocol::{WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay};
 use baton_relay::{
-    dead_letters_over_limit, parse_retry_after, parse_webhook_secrets, validate_id, Delivery,
-    LastOutcome, Limits, WebhookSecret, WebhookSettings,
+    dead_letters_over_limit, parse_retry_after, site_webhook_secrets, validate_id, Delivery,
+    LastOutcome, Limits, SiteSecrets, WebhookSettings,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -290,7 +290,7 @@ impl WebhookOutbox {
             delivery.start_attempt(now_ms, settings.timeout_ms);
             storage.put(&key, &delivery).await?;
             let (outcome, retry_after_ms) = match &target {
-                Some((url, secret)) => attempt(url, secret, &delivery, settings.timeout_ms).await,
+                Some((url, secrets)) => attempt(url, secrets, &delivery, settings.timeout_ms).await,
                 None => (LastOutcome::NotConfigured, None),
             };
             let done = delivery.finish_attempt(
@@ -340,16 +340,16 @@ impl WebhookOutbox {
         Ok(())
     }
 
-    /// The site's receiver URL and secret, if both are configured.
-    fn target(&self, site: &str) -> Option<(String, WebhookSecret)> {
+    /// The site's receiver URL and secrets, if both are configured.
+    fn target(&self, site: &str) -> Option<(String, SiteSecrets)> {
         let url = site_directory(&self.env)
             .ok()?
             .get(site)?
             .webhook_url
             .clone()?;
         let secrets = self.env.var("BATON_WEBHOOK_SECRETS").ok()?.to_string();
-        match parse_webhook_secrets(&secrets) {
-            Ok(mut secrets) => secrets.remove(site).map(|secret| (url, secret)),
+        match site_webhook_secrets(&secrets, site) {
+            Ok(secrets) => secrets.map(|secrets| (url, secrets)),
             Err(err) => {
                 worker::console_error!("webhook outbox: {err}");
                 None
@@ -429,13 +429,13 @@ fn delivery_key(id: &str) -> String {
 /// the receiver's body is ignored.
 async fn attempt(
     url: &str,
-    secret: &WebhookSecret,
+    secrets: &SiteSecrets,
     delivery: &Delivery,
     timeout_ms: u64,
 ) -> (LastOutcome, Option<u64>) {
     let timestamp = worker::Date::now().as_millis() / 1_000;
     let headers = Headers::new();
-    let signature = secret.sign(&delivery.id, timestamp, delivery.payload.as_bytes());
+    let signature = secrets.sign(&delivery.id, timestamp, delivery.payload.as_bytes());
     for (name, value) in [
         ("content-type", "application/json"),
         ("webhook-id", delivery.id.as_str()),

@@ -40,6 +40,10 @@ pub struct Received {
     pub id: String,
     /// The raw body.
     pub body: String,
+    /// `webhook-timestamp` (0 when missing or malformed).
+    pub timestamp: u64,
+    /// `webhook-signature`, as sent.
+    pub signature: String,
     /// Whether the signature verified with the receiver's secret.
     pub signature_valid: bool,
     /// When it arrived.
@@ -204,17 +208,18 @@ async fn handle(
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let signature_valid = timestamp.parse::<u64>().is_ok_and(|timestamp| {
-        secret
-            .verify(&id, timestamp, &signature, &body, now)
-            .is_ok()
-    });
+    let timestamp = timestamp.parse::<u64>().unwrap_or(0);
+    let signature_valid = secret
+        .verify(&id, timestamp, &signature, &body, now)
+        .is_ok();
     let answer = {
         let mut shared = shared.lock().unwrap();
         let answer = shared.script.pop_front().unwrap_or(Answer::Status(204));
         shared.received.push(Received {
             id,
             body: String::from_utf8_lossy(&body).into_owned(),
+            timestamp,
+            signature,
             signature_valid,
             at: Instant::now(),
             answer,

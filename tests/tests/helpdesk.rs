@@ -16,10 +16,15 @@ use serde_json::json;
 
 const SITE: &str = "demo";
 
+/// The secret the helpdesk signs with. The test edge is rotating the site's secret
+/// (`["whsec_new", "whsec_old"]`), and this helpdesk still has the old one.
 fn site_secret() -> WebhookSecret {
     let json = std::env::var("BATON_WEBHOOK_SECRETS").expect("BATON_WEBHOOK_SECRETS is not set");
     let secrets: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
-    WebhookSecret::parse(secrets[SITE].as_str().unwrap()).unwrap()
+    let rotating = secrets[SITE]
+        .as_array()
+        .expect("the demo site rotates its secret");
+    WebhookSecret::parse(rotating.last().unwrap().as_str().unwrap()).unwrap()
 }
 
 fn now() -> u64 {

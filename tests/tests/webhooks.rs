@@ -11,6 +11,7 @@ use baton_protocol::{
     Author, EscalationCreated, EscalationReason, HandoffPacket, TranscriptEntry, WebhookDeliveries,
     WebhookEvent, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,
 };
+use baton_relay::WebhookSecret;
 use baton_tests::browser::{click_inside, Browser, BrowserKind};
 use baton_tests::receiver::{Answer, Received, Receiver};
 use baton_tests::spec::{spec, validate};
@@ -117,6 +118,11 @@ async fn wait_for_deliveries(
     }
 }
 
+/// The secret the `rotating` site moves to; its receiver still has the old one.
+fn rotated_secret() -> WebhookSecret {
+    WebhookSecret::from_key(vec![42; 32])
+}
+
 struct Sites {
     receivers: Vec<(String, Receiver)>,
 }
@@ -144,7 +150,17 @@ impl Sites {
         let secrets: serde_json::Map<String, serde_json::Value> = self
             .receivers
             .iter()
-            .map(|(site, receiver)| (site.clone(), receiver.whsec().into()))
+            .map(|(site, receiver)| {
+                let entry = match site.as_str() {
+                    // Rotating: the new secret first, then the one the receiver knows.
+                    "rotating" => {
+                        serde_json::json!([rotated_secret().to_whsec(), receiver.whsec()])
+                    }
+                    "misconfigured" => serde_json::json!("whsec_not base64"),
+                    _ => receiver.whsec().into(),
+                };
+                (site.clone(), entry)
+            })
             .collect();
         vec![
             ("BATON_AGENT_TOKEN".into(), TOKEN.into()),
@@ -214,7 +230,17 @@ fn baton(wrangler: &Wrangler) -> Baton {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_5_every_escalation_is_relayed_at_least_once() {
     let mut sites = Sites::new(&[
-        "flaky", "patient", "gone", "dead", "down", "killed", "chatty", "late", "moved",
+        "flaky",
+        "patient",
+        "gone",
+        "dead",
+        "down",
+        "killed",
+        "chatty",
+        "late",
+        "moved",
+        "rotating",
+        "misconfigured",
     ])
     .await;
     let elsewhere = Receiver::start().await;
@@ -242,13 +268,17 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
     );
 
     let mut accepted = Vec::new();
-    for site in ["flaky", "patient", "gone", "dead", "moved"] {
+    for site in ["flaky", "patient", "gone", "dead", "moved", "rotating"] {
         let conversation = baton.escalate(&escalation(site, packet())).await;
         // The helpdesk's people are invisible to the queue: nobody in the console does
         // not mean nobody at all, so the customer is not told that.
         assert_eq!(conversation.agents_online, None, "{site}");
         accepted.push((site, conversation.conversation_id));
     }
+
+    // Accepted into the built-in queue, but its secret is wrong, so it is relayed nowhere
+    // (checked below) and is not among those every receiver must get.
+    let unrelayed = baton.escalate(&escalation("misconfigured", packet())).await;
 
     // The idempotent replay of an escalation (200) relays nothing more.
     let again = escalation("flaky", packet());
@@ -329,6 +359,46 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
         elsewhere.received().is_empty(),
         "a redirect was followed to another address"
     );
+    // While a site's secret is rotated, every delivery is signed with the new secret
+    // and with the old one, so receivers on either side of the change accept it.
+    let rotating = sites
+        .get("rotating")
+        .wait_until("a delivery during a rotation", PATIENCE, |r| !r.is_empty())
+        .await;
+    assert_well_formed(&rotating);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for delivery in &rotating {
+        let by_new = rotated_secret().verify(
+            &delivery.id,
+            delivery.timestamp,
+            &delivery.signature,
+            delivery.body.as_bytes(),
+            now,
+        );
+        assert_eq!(by_new, Ok(()), "not signed with the new secret");
+    }
+    // A mistake in one site's secret stops that site's deliveries only (every other
+    // site here was delivered): a dead letter the operator can replay once it is fixed.
+    let misconfigured = wait_for_deliveries(
+        &baton,
+        "misconfigured",
+        "a dead letter for a bad secret",
+        |d| d.dead_letters.len() == 1,
+    )
+    .await;
+    let letter_of_misconfigured = &misconfigured.dead_letters[0];
+    assert_eq!(
+        letter_of_misconfigured.last_outcome.as_deref(),
+        Some("not configured")
+    );
+    assert_eq!(
+        letter_of_misconfigured.conversation_id,
+        unrelayed.conversation_id
+    );
+    assert!(sites.get("misconfigured").received().is_empty());
     replay_in_the_console(&baton, "dead", &dead_conversation[..8]).await;
     let dead_received = sites
         .get("dead")

@@ -119,9 +119,14 @@ pub(crate) fn run() -> Result<()> {
         random_hex(16)?,
         random_hex(16)?
     );
-    // The demo site's webhook secret: it relays nowhere here, but an external helpdesk
-    // signs its agent API calls with it (tests/helpdesk.rs).
-    let webhook_secrets = format!(r#"{{"demo":"whsec_{}"}}"#, random_hex(16)?);
+    // The demo site's webhook secrets, mid-rotation (newest first): it relays nowhere
+    // here, but an external helpdesk signs its agent API calls with the old one
+    // (tests/helpdesk.rs).
+    let webhook_secrets = format!(
+        r#"{{"demo":["whsec_{}","whsec_{}"]}}"#,
+        random_hex(16)?,
+        random_hex(16)?
+    );
     let port = free_port()?;
     let log = workspace_root().join("target/wrangler-test.log");
     let server = report.stage("start wrangler dev", || {

@@ -35,7 +35,7 @@ pub use error::{RelayError, RelayErrorKind};
 pub use identity::verify_identity;
 pub use json::describe_json_error;
 pub use outbox::{
-    dead_letters_over_limit, parse_webhook_secrets, validate_webhook_url, Delivery, LastOutcome,
+    dead_letters_over_limit, site_webhook_secrets, validate_webhook_url, Delivery, LastOutcome,
     WebhookSettings, DEFAULT_TIMEOUT_MS, MAX_DEAD_LETTERS,
 };
 pub use queue::{
@@ -53,4 +53,7 @@ pub use token::tokens_match;
 pub use validate::{
     validate_csat, validate_escalation, validate_id, validate_message, validate_resolution, Limits,
 };
-pub use webhook::{WebhookRejection, WebhookSecret, MAX_SIGNATURES, TOLERANCE_SECONDS};
+pub use webhook::{
+    SiteSecrets, WebhookRejection, WebhookSecret, MAX_SECRETS_PER_SITE, MAX_SIGNATURES,
+    TOLERANCE_SECONDS,
+};

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{RelayError, RelayErrorKind};
 use crate::retry::{AttemptOutcome, NextStep, RetrySchedule};
-use crate::webhook::WebhookSecret;
+use crate::webhook::{SiteSecrets, WebhookSecret};
 
 /// The default attempt timeout, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
@@ -81,20 +81,40 @@ impl WebhookSettings {
     }
 }
 
-/// Parses `BATON_WEBHOOK_SECRETS`, `{"<site>": "whsec_..."}`. Errors name the setting
-/// and the site, never the secret.
-pub fn parse_webhook_secrets(json: &str) -> Result<BTreeMap<String, WebhookSecret>, RelayError> {
-    let raw: BTreeMap<String, String> = serde_json::from_str(json)
+/// One site's entry in `BATON_WEBHOOK_SECRETS`: a secret, or a few while rotating.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SecretEntry {
+    One(String),
+    NewestFirst(Vec<String>),
+}
+
+/// The secrets of `site` in `BATON_WEBHOOK_SECRETS`: `{"<site>": "whsec_..."}`, or
+/// `{"<site>": ["whsec_new", "whsec_old"]}` while rotating (newest first, at most
+/// [`crate::MAX_SECRETS_PER_SITE`]); `None` when the site has none. Only this site's entry is
+/// read, so a mistake in another site's entry does not stop this one. Errors name the
+/// setting and the site, never the secret.
+pub fn site_webhook_secrets(json: &str, site: &str) -> Result<Option<SiteSecrets>, RelayError> {
+    let mut all: BTreeMap<String, serde_json::Value> = serde_json::from_str(json)
         .map_err(|_| RelayError::new(RelayErrorKind::BadConfig, "BATON_WEBHOOK_SECRETS"))?;
-    raw.into_iter()
-        .map(|(site, secret)| match WebhookSecret::parse(&secret) {
-            Ok(secret) => Ok((site, secret)),
-            Err(_) => Err(RelayError::new(
-                RelayErrorKind::BadConfig,
-                format!("BATON_WEBHOOK_SECRETS.{site}"),
-            )),
-        })
-        .collect()
+    let Some(entry) = all.remove(site) else {
+        return Ok(None);
+    };
+    let bad_entry = || {
+        RelayError::new(
+            RelayErrorKind::BadConfig,
+            format!("BATON_WEBHOOK_SECRETS.{site}"),
+        )
+    };
+    let newest_first = match serde_json::from_value(entry).map_err(|_| bad_entry())? {
+        SecretEntry::One(secret) => vec![secret],
+        SecretEntry::NewestFirst(secrets) => secrets,
+    };
+    let parsed = newest_first
+        .iter()
+        .map(|secret| WebhookSecret::parse(secret).map_err(|_| bad_entry()))
+        .collect::<Result<Vec<_>, _>>()?;
+    SiteSecrets::new(parsed).map(Some).ok_or_else(bad_entry)
 }
 
 /// Checks a receiver URL: `https://`, or `http://` only for a loopback host.
@@ -253,6 +273,7 @@ impl Delivery {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::webhook::MAX_SECRETS_PER_SITE;
 
     #[test]
     fn only_the_newest_dead_letters_are_kept() {
@@ -313,14 +334,34 @@ mod tests {
 
     #[test]
     fn secrets_parse_per_site_and_errors_hide_the_secret() {
-        let secret = WebhookSecret::from_key(vec![7; 24]).to_whsec();
-        let secrets = parse_webhook_secrets(&format!(r#"{{"demo":"{secret}"}}"#)).unwrap();
-        assert!(secrets.contains_key("demo"));
-        let err = parse_webhook_secrets(r#"{"demo":"whsec_notbase64!!"}"#).unwrap_err();
-        assert_eq!(err.field, "BATON_WEBHOOK_SECRETS.demo");
-        assert!(!err.to_string().contains("notbase64"));
+        let old = WebhookSecret::from_key(vec![7; 24]);
+        let new = WebhookSecret::from_key(vec![8; 24]);
+        let json = format!(
+            r#"{{"demo":"{}","rotating":["{}","{}"],"broken":"whsec_notbase64!!","empty":[]}}"#,
+            old.to_whsec(),
+            new.to_whsec(),
+            old.to_whsec()
+        );
+        let signed_by = |site: &str| {
+            let header = site_webhook_secrets(&json, site)
+                .unwrap()
+                .unwrap()
+                .sign("m", 1, b"x");
+            [&old, &new].map(|s| s.verify("m", 1, &header, b"x", 1).is_ok())
+        };
+        assert_eq!(signed_by("demo"), [true, false]);
+        assert_eq!(signed_by("rotating"), [true, true]);
+        assert!(site_webhook_secrets(&json, "elsewhere").unwrap().is_none());
+        for bad in ["broken", "empty"] {
+            let err = site_webhook_secrets(&json, bad).unwrap_err();
+            assert_eq!(err.field, format!("BATON_WEBHOOK_SECRETS.{bad}"));
+            assert!(!err.to_string().contains("notbase64"));
+        }
+        let too_many =
+            serde_json::json!({ "demo": vec![old.to_whsec(); MAX_SECRETS_PER_SITE + 1] });
+        assert!(site_webhook_secrets(&too_many.to_string(), "demo").is_err());
         assert_eq!(
-            parse_webhook_secrets("nope").unwrap_err().field,
+            site_webhook_secrets("nope", "demo").unwrap_err().field,
             "BATON_WEBHOOK_SECRETS"
         );
     }

@@ -111,6 +111,59 @@ impl WebhookSecret {
     }
 }
 
+/// How many secrets a site may have at once: the one in use and, while a receiver
+/// moves to it, the ones it replaces.
+pub const MAX_SECRETS_PER_SITE: usize = 3;
+
+/// A site's signing secrets, newest first: one, or a few while they are rotated.
+/// Deliveries carry a signature by each, so a receiver that still knows only the old
+/// secret and one that already has the new one both verify them; a helpdesk's signed
+/// request is accepted with any of them.
+#[derive(Clone, Debug)]
+pub struct SiteSecrets {
+    newest_first: Vec<WebhookSecret>,
+}
+
+impl SiteSecrets {
+    /// The secrets in this order, newest first; `None` when there are none or more than
+    /// [`MAX_SECRETS_PER_SITE`].
+    pub fn new(newest_first: Vec<WebhookSecret>) -> Option<SiteSecrets> {
+        (1..=MAX_SECRETS_PER_SITE)
+            .contains(&newest_first.len())
+            .then_some(SiteSecrets { newest_first })
+    }
+
+    /// The `webhook-signature` header value for one attempt: one `v1,` signature per
+    /// secret, space-separated, newest first.
+    pub fn sign(&self, id: &str, timestamp: u64, body: &[u8]) -> String {
+        let signatures: Vec<String> = self
+            .newest_first
+            .iter()
+            .map(|secret| secret.sign(id, timestamp, body))
+            .collect();
+        signatures.join(" ")
+    }
+
+    /// Verifies a signed request with each secret in turn (see [`WebhookSecret::verify`]).
+    pub fn verify(
+        &self,
+        id: &str,
+        timestamp: u64,
+        signature_header: &str,
+        body: &[u8],
+        now: u64,
+    ) -> Result<(), WebhookRejection> {
+        let mut outcome = Err(WebhookRejection::BadSignature);
+        for secret in &self.newest_first {
+            outcome = secret.verify(id, timestamp, signature_header, body, now);
+            if outcome != Err(WebhookRejection::BadSignature) {
+                break;
+            }
+        }
+        outcome
+    }
+}
+
 /// Why a receiver refuses a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookRejection {
@@ -172,6 +225,34 @@ mod tests {
             s.verify("m", 5, &padded, b"x", 5),
             Err(WebhookRejection::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_rotating_site_signs_with_every_secret_and_accepts_any() {
+        let old = secret();
+        let new = WebhookSecret::from_key(vec![9; 32]);
+        let rotating = SiteSecrets::new(vec![new.clone(), old.clone()]).unwrap();
+        let header = rotating.sign("m", 5, b"x");
+        // Receivers on either side of the rotation verify the same delivery.
+        assert_eq!(old.verify("m", 5, &header, b"x", 5), Ok(()));
+        assert_eq!(new.verify("m", 5, &header, b"x", 5), Ok(()));
+        // Helpdesks signing with either secret are accepted; a stranger is not.
+        for signer in [&old, &new] {
+            let signed = signer.sign("r", 5, b"y");
+            assert_eq!(rotating.verify("r", 5, &signed, b"y", 5), Ok(()));
+        }
+        let stranger = WebhookSecret::from_key(vec![1; 32]).sign("r", 5, b"y");
+        assert_eq!(
+            rotating.verify("r", 5, &stranger, b"y", 5),
+            Err(WebhookRejection::BadSignature)
+        );
+        let stale = old.sign("r", 5, b"y");
+        assert_eq!(
+            rotating.verify("r", 5, &stale, b"y", 5 + TOLERANCE_SECONDS + 1),
+            Err(WebhookRejection::StaleTimestamp)
+        );
+        assert!(SiteSecrets::new(Vec::new()).is_none());
+        assert!(SiteSecrets::new(vec![old; MAX_SECRETS_PER_SITE + 1]).is_none());
     }
 
     #[test]
