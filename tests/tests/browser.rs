@@ -473,7 +473,56 @@ async fn a_site_owners_own_model_answers_their_customers(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// A page's script that runs before the async widget tag sets itself up on
+/// `baton:ready`, as the docs say, and hears the chat's events; misspelt options are
+/// named in the console; the chat hangs from `<html>`, where a page that swaps its body
+/// cannot remove it.
+async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/api.html"))
+        .await
+        .unwrap();
+    browser.open_chat().await;
+    browser.ask("When will my new card arrive?").await;
+    browser
+        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
+        .await;
+    let heard = "return window.__events;";
+    eventually("the page to hear open and the messages", || async {
+        let events = browser.client.execute(heard, vec![]).await.ok()?;
+        let events: Vec<String> = serde_json::from_value(events).ok()?;
+        (events.first().map(String::as_str) == Some("open")
+            && events.iter().filter(|e| *e == "message").count() >= 2)
+            .then_some(())
+    })
+    .await;
+    let warnings = browser
+        .client
+        .execute("return window.__warnings.join(' | ');", vec![])
+        .await
+        .unwrap();
+    let warnings = warnings.as_str().unwrap();
+    for option in [r#"data-color="purpel""#, r#"data-position="lefft""#] {
+        assert!(
+            warnings.contains(option),
+            "{option} not named in: {warnings}"
+        );
+    }
+    // A framework replacing the body (Turbo, pjax) leaves the chat and its conversation.
+    let survives = "document.body.replaceWith(document.createElement('body'));                     return document.querySelector('baton-chat').parentNode === document.documentElement;";
+    let survived = browser.client.execute(survives, vec![]).await.unwrap();
+    assert_eq!(survived, serde_json::json!(true));
+    browser
+        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
+        .await;
+    browser.close().await;
+}
+
 in_both_browsers!(
+    a_page_script_talks_to_the_chat_and_hears_of_its_mistakes,
     a_site_owners_own_model_answers_their_customers,
     customer_gets_an_answer_and_reaches_a_person,
     the_demo_page_embeds_the_widget_with_one_tag,

@@ -540,7 +540,49 @@ async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind:
     browser.close().await;
 }
 
+/// A shop on its own origin embeds the widget from the edge, as the docs say, under a
+/// strict policy that allows the edge's host for scripts and connections: the chat
+/// loads (its glue, wasm and model fetched across origins), answers a routine question,
+/// and a person's reply arrives over the live channel.
+async fn a_shop_on_another_origin_embeds_the_widget_from_the_edge(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let browser = Browser::start(kind).await;
+    let page = baton
+        .url("/test/elsewhere.html")
+        .replacen("127.0.0.1", "localhost", 1);
+    browser.client.goto(&page).await.unwrap();
+    browser.open_chat().await;
+    browser.ask("When will my new card arrive?").await;
+    browser
+        .wait_for_text(".message.from-bot .feedback", "Did this answer")
+        .await;
+    browser.click_in_widget("button.person").await;
+    let conversation = send_to_a_person(&browser).await;
+
+    let at_elsewhere = json!({ "site": "elsewhere", "conversation": conversation });
+    baton.agent_ok(&sam.token, "claim", &at_elsewhere).await;
+    let reply = json!({
+        "site": "elsewhere",
+        "conversation": conversation,
+        "client_id": unique_id("reply"),
+        "text": "Hello from Sam, across origins.",
+    });
+    baton.agent_ok(&sam.token, "reply", &reply).await;
+    browser
+        .wait_for_text(".message.from-agent", "across origins")
+        .await;
+    let reported = browser
+        .client
+        .execute("return [window.__cspViolations, window.__errors];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(reported, json!([[], []]), "CSP violations and page errors");
+    browser.close().await;
+}
+
 in_both_browsers!(
+    a_shop_on_another_origin_embeds_the_widget_from_the_edge,
     a_person_joins_and_replies_live_and_markup_stays_inert,
     no_message_is_lost_while_the_edge_is_away,
     the_whole_flow_works_from_the_keyboard,

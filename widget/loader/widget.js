@@ -11,10 +11,18 @@
  */
 (function () {
   "use strict";
-  if (window.Baton && window.Baton.version) return; // loaded twice: keep the first
+  if (window.Baton && window.Baton.version) {
+    // Loaded again: keep the first, and put its chat back if the page replaced the part
+    // of the document it was in.
+    if (window.Baton.attach) window.Baton.attach();
+    return;
+  }
 
   var script = document.currentScript;
-  if (!script) return;
+  if (!script) {
+    console.error("Baton: widget.js must be loaded as a classic script (<script src=… async>), not a module");
+    return;
+  }
   // Performance marks, for site owners and for `cargo xtask bench widget`.
   function mark(name) {
     if (window.performance && performance.mark) performance.mark(name);
@@ -22,9 +30,21 @@
   mark("baton:loader-start");
   var data = script.dataset;
   var assetBase = new URL(".", script.src).href;
+  // A wrong option is named in the console, and its default used.
+  function ignored(option, value, why) {
+    console.warn("Baton: data-" + option + "=\"" + value + "\" " + why + "; using the default");
+  }
+  var endpoint = new URL(script.src).origin;
+  if (data.endpoint) {
+    if (/^https?:\/\/[^/]/.test(data.endpoint)) endpoint = data.endpoint.replace(/\/+$/, "");
+    else ignored("endpoint", data.endpoint, "is not an http(s) address such as https://help.example.com");
+  }
+  if (data.position && data.position !== "left" && data.position !== "right") {
+    ignored("position", data.position, "is neither left nor right");
+  }
   var options = {
     site: data.site || "",
-    endpoint: (data.endpoint || new URL(script.src).origin).replace(/\/+$/, ""),
+    endpoint: endpoint,
     lang: data.lang || (navigator.language || "en"),
     greeting: data.greeting || "",
     position: data.position === "left" ? "left" : "right",
@@ -36,7 +56,7 @@
   }
 
   var LAUNCHER_CSS =
-    ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483000!important;" +
+    ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483647!important;" +
     "bottom:0!important;right:0!important;width:0!important;height:0!important;" +
     "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif!important;--baton-accent:#1f5f4a}" +
     ".launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;margin:0;padding:0;" +
@@ -56,8 +76,12 @@
 
   var host = document.createElement("baton-chat");
   host.setAttribute("data-position", options.position);
-  if (data.color && window.CSS && CSS.supports("color", data.color)) {
-    host.style.setProperty("--baton-accent", data.color);
+  if (data.color) {
+    if (window.CSS && CSS.supports("color", data.color) && !/var\(/.test(data.color)) {
+      host.style.setProperty("--baton-accent", data.color);
+    } else {
+      ignored("color", data.color, "is not a CSS colour such as #1f5f4a");
+    }
   }
   var root = host.attachShadow({ mode: "open" });
   adoptStyle(root, LAUNCHER_CSS);
@@ -68,27 +92,44 @@
   launcher.setAttribute("aria-label", "Chat with us");
   launcher.setAttribute("aria-haspopup", "dialog");
   launcher.setAttribute("aria-expanded", "false");
-  launcher.innerHTML =
-    '<svg class="icon-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>' +
-    '<svg class="icon-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>' +
-    '<span class="badge" aria-hidden="true" hidden></span>';
-  var badge = launcher.lastChild;
+  // Built node by node, not from markup: pages that enforce Trusted Types refuse innerHTML.
+  function icon(className, path) {
+    var svgNs = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(svgNs, "svg");
+    svg.setAttribute("class", className);
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var shape = document.createElementNS(svgNs, "path");
+    shape.setAttribute("d", path);
+    svg.appendChild(shape);
+    launcher.appendChild(svg);
+  }
+  icon("icon-chat", "M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z");
+  icon("icon-close", "M6 6l12 12M18 6L6 18");
+  var badge = document.createElement("span");
+  badge.className = "badge";
+  badge.setAttribute("aria-hidden", "true");
+  badge.hidden = true;
+  launcher.appendChild(badge);
   var panelRoot = document.createElement("div");
   panelRoot.className = "panel-root";
   root.appendChild(panelRoot);
   root.appendChild(launcher);
 
-  function mount() {
-    (document.body || document.documentElement).appendChild(host);
-    mark("baton:launcher");
+  // The chat hangs from <html>, beside <body>, not inside it: a page that swaps its body
+  // (Turbo, pjax, htmx) keeps it, and a filter or transform on the body cannot move it.
+  function attach() {
+    if (!host.isConnected) document.documentElement.appendChild(host);
   }
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  attach();
+  mark("baton:launcher");
 
   // The public API. Calls made before the app has loaded wait for it.
+  var EVENTS = ["open", "close", "message", "escalated", "agent_joined", "resolved", "unread"];
   var listeners = {};
   var app = null;
   var loading = null;
+  var lastUnread = null;
   function emit(event, detail) {
     if (event === "open") {
       launcher.setAttribute("aria-expanded", "true");
@@ -97,6 +138,7 @@
     if (event === "unread") {
       // Messages from the team that came while the panel was closed; the label says it
       // in the chat's language (the badge itself is hidden from screen readers).
+      lastUnread = detail;
       badge.textContent = detail.count > 0 ? String(detail.count) : "";
       badge.hidden = !(detail.count > 0);
       launcher.setAttribute("aria-label", detail.label);
@@ -149,34 +191,53 @@
     }
     return loading;
   }
+  // Loading ahead of need: a failure is already in the console, and the next reach for
+  // the chat tries again.
+  function preload() {
+    load().catch(function () {});
+  }
+  // API calls wait for the app, and reject when it cannot load, so the page can offer
+  // another way to reach it.
   function withApp(fn) {
-    return load().then(fn, function () {});
+    attach();
+    return load().then(fn);
   }
 
-  launcher.addEventListener("pointerenter", load, { once: true });
-  launcher.addEventListener("focus", load, { once: true });
-  launcher.addEventListener("touchstart", load, { once: true, passive: true });
+  launcher.addEventListener("pointerenter", preload, { once: true });
+  launcher.addEventListener("focus", preload, { once: true });
+  launcher.addEventListener("touchstart", preload, { once: true, passive: true });
   launcher.addEventListener("click", function () {
-    withApp(function (a) { a.toggle(); });
+    withApp(function (a) { a.toggle(); }).catch(function () {});
   });
   var hasConversation = false;
   try { hasConversation = !!localStorage.getItem("baton.chat." + options.site); } catch (e) { /* storage disabled */ }
-  if (hasConversation) load(); // an ongoing conversation comes back at once
-  else if ("requestIdleCallback" in window) requestIdleCallback(load, { timeout: 5000 });
-  else setTimeout(load, 3000);
+  if (hasConversation) preload(); // an ongoing conversation comes back at once
+  else if ("requestIdleCallback" in window) requestIdleCallback(preload, { timeout: 5000 });
+  else setTimeout(preload, 3000);
 
   window.Baton = {
     version: "0.1.0",
     open: function () { return withApp(function (a) { a.open(); }); },
     close: function () { return withApp(function (a) { a.close(); }); },
     identify: function (identity) { return withApp(function (a) { a.identify(identity || {}); }); },
+    attach: attach,
     on: function (event, fn) {
+      if (typeof fn !== "function") throw new TypeError("Baton.on: the listener for '" + event + "' is not a function");
+      if (EVENTS.indexOf(event) < 0) console.warn("Baton.on: no event is called '" + event + "'; the events are " + EVENTS.join(", "));
       (listeners[event] = listeners[event] || []).push(fn);
+      // A listener added after the chat loaded still hears how many messages are unread.
+      if (event === "unread" && lastUnread) {
+        var unread = lastUnread;
+        setTimeout(function () { if ((listeners.unread || []).indexOf(fn) >= 0) fn(unread); });
+      }
       return function off() {
         listeners[event] = (listeners[event] || []).filter(function (f) { return f !== fn; });
       };
     },
   };
+  // For scripts that may run before this one (an async tag runs when it arrives):
+  //   if (window.Baton) setUp(); else addEventListener("baton:ready", setUp);
+  window.dispatchEvent(new Event("baton:ready"));
 
   function adoptStyle(shadowRoot, css) {
     var sheet = new CSSStyleSheet();

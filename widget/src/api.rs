@@ -137,11 +137,18 @@ async fn post_json(
     if response.ok() {
         return Ok(response);
     }
-    let code = read_json::<ApiError>(&response)
-        .await
-        .map(|e| e.error.code)
-        .unwrap_or_else(|| format!("HTTP {}", response.status()));
-    Err(code)
+    let Some(ApiError { error }) = read_json::<ApiError>(&response).await else {
+        return Err(format!("HTTP {}", response.status()));
+    };
+    // The edge's message says what to fix (an origin not allowed, a wrong identity hash,
+    // an unknown site) and never holds customer text: the site's developer reads it here.
+    gloo::console::error!(format!(
+        "Baton: the edge refused the request ({} {}): {}",
+        response.status(),
+        error.code,
+        error.message
+    ));
+    Err(error.code)
 }
 
 /// The response, whatever its status; an error only if the network failed.

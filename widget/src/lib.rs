@@ -55,23 +55,29 @@ impl WidgetHandle {
 
     /// Records who the customer is: `{id, name, email, hash}` from the site, where
     /// `hash` is the hex HMAC-SHA256 of `id` under the site's identity secret. It goes
-    /// with the next escalation, and the edge verifies it.
+    /// with the next escalation, and the edge verifies it. A number is taken as the text
+    /// JavaScript writes for it; an identity without an id (`Baton.identify(null)`, on
+    /// sign-out) forgets the one given before.
     pub fn identify(&self, identity: JsValue) {
         let text = |key: &str| {
-            js_sys::Reflect::get(&identity, &JsValue::from_str(key))
-                .ok()
-                .and_then(|value| value.as_string())
-                .unwrap_or_default()
+            let value = js_sys::Reflect::get(&identity, &JsValue::from_str(key)).ok()?;
+            match value.as_f64() {
+                Some(_) => js_sys::Number::from(value)
+                    .to_string_with_radix(10)
+                    .ok()
+                    .map(String::from),
+                None => value.as_string(),
+            }
         };
+        let text = |key: &str| text(key).unwrap_or_default();
         let identity = baton_protocol::CustomerIdentity {
             id: text("id"),
             name: text("name"),
             email: text("email"),
             hash: text("hash"),
         };
-        if !identity.id.is_empty() {
-            self.app.send_message(Action::Identify(identity));
-        }
+        let identity = (!identity.id.is_empty()).then_some(identity);
+        self.app.send_message(Action::Identify(identity));
     }
 }
 

@@ -260,8 +260,9 @@ pub enum Action {
     },
     /// The live channel dropped a while ago: connect again and resend the outbox.
     ReconnectLive,
-    /// The site told us who the customer is (`Baton.identify`).
-    Identify(CustomerIdentity),
+    /// The site told us who the customer is (`Baton.identify`), or that nobody is signed
+    /// in any more.
+    Identify(Option<CustomerIdentity>),
     /// Try the outbox again (a timer, or the browser came back online).
     FlushOutbox,
     /// The agent's last "typing" notice is old: stop saying they are typing.
@@ -599,7 +600,7 @@ impl ChatState {
             Action::ReconnectLive => self.resume_effects(),
             Action::Synced(saved) => self.sync(saved.map(|saved| *saved)),
             Action::Identify(identity) => {
-                self.identity = Some(identity);
+                self.identity = identity;
                 Vec::new()
             }
             Action::FlushOutbox => self.flush_outbox(),

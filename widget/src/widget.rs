@@ -217,7 +217,7 @@ impl Component for Widget {
                 }
                 Err(problem) => {
                     gloo::console::error!(format!(
-                        "Baton: the site's model did not load: {problem}"
+                        "Baton: the site's model did not load from {model_url}: {problem} (is data-site right?)"
                     ));
                     EngineState::Failed
                 }

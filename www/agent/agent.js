@@ -494,7 +494,8 @@ function renderCustomer(customer, earlier) {
   box.hidden = !customer;
   if (!customer) return;
   box.querySelector(".customer-who").textContent =
-    customer.name + " · " + customer.email + " · id " + customer.id + " (verified by the site)";
+    "id " + customer.id + ", verified by the site · " + customer.name + " · " + customer.email +
+    " (name and email as the page gave them, not verified)";
   const list = box.querySelector(".earlier");
   list.replaceChildren();
   earlier.forEach((conversation) => {

@@ -16,6 +16,10 @@ const AFTER_HOURS_SITES: [&str; 3] = ["after-hours", "after-hours-chromium", "af
 /// one conversation at a time on each site, and both browsers run at once.
 const CAPACITY_SITES: [&str; 2] = ["capacity-chromium", "capacity-firefox"];
 
+/// The site of a shop on another origin (`http://localhost:<port>`, while the edge is
+/// `http://127.0.0.1:<port>`), which embeds the widget from the edge as the docs say.
+const ELSEWHERE_SITE: &str = "elsewhere";
+
 /// The site whose model a site owner trained themselves: the test fixtures' knowledge
 /// base (site id `test`), trained and published as the docs tell site owners to.
 const OWN_MODEL_SITE: &str = "test";
@@ -39,6 +43,8 @@ fn test_sites(port: u16) -> serde_json::Value {
     {
         sites[site] = serde_json::json!({ "allowed_origins": origins });
     }
+    sites[ELSEWHERE_SITE] =
+        serde_json::json!({ "allowed_origins": [format!("http://localhost:{port}")] });
     sites
 }
 
@@ -100,7 +106,11 @@ pub(crate) fn run() -> Result<()> {
     })?;
     report.stage("build (widget, assets, worker)", || {
         build::all(&tools)?;
-        build::demo_model_for(&AFTER_HOURS_SITES)?;
+        let demo_model_sites: Vec<&str> = AFTER_HOURS_SITES
+            .into_iter()
+            .chain([ELSEWHERE_SITE])
+            .collect();
+        build::demo_model_for(&demo_model_sites)?;
         publish_own_model_site()
     })?;
     let state_dir = workspace_root().join(format!("target/test-state/{}", random_hex(4)?));

@@ -113,7 +113,10 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
             </div>
             <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
                 <ul class="messages">
-                    <li class="message from-bot greeting"><p>{ greeting }</p></li>
+                    // Keyed like the messages beside it: in a list of keyed and unkeyed
+                    // children Yew diffs by position and rebuilt every bubble on each new
+                    // message (focus lost, the live region read again).
+                    <li key="greeting" class="message from-bot greeting"><p>{ greeting }</p></li>
                     { for state.messages.iter().map(|message| message_view(MessageProps {
                         message,
                         strings,
