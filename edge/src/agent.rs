@@ -6,9 +6,9 @@
 
 use baton_protocol::{AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTransfer};
 use baton_relay::{
-    helpdesk_agent_name, signed_request_payload, site_webhook_secrets, validate_id, AgentDirectory,
-    Limits, RelayError, RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER, DEFAULT_LEASE_MS,
-    DEFAULT_PRESENCE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
+    helpdesk_agent_name, signed_request_payload, validate_id, AgentDirectory, Limits, RelayError,
+    RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER, DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS,
+    HELPDESK_AGENT_ID, SITE_HEADER,
 };
 use serde::Deserialize;
 use worker::js_sys::Uint8Array;
@@ -16,7 +16,10 @@ use worker::{Env, Method, Request, RequestInit, Response};
 
 use crate::conversation::CONVERSATION_BINDING;
 use crate::error::EdgeError;
-use crate::routes::{configured_site_queue, internal_request, json_response, read_body, read_json};
+use crate::routes::{
+    configured_site_queue, internal_request, json_response, read_body, read_json,
+    site_webhook_secrets,
+};
 use crate::site_queue::{AgentCommand, AgentRequest, SignedRequestSeen};
 
 /// Who calls the agent API: an agent with a token, or a helpdesk signing for one site.
@@ -262,11 +265,7 @@ async fn identify_caller(mut request: Request, env: &Env) -> Result<(Caller, Req
     let name = helpdesk_agent_name(header(AGENT_NAME_HEADER).as_deref()).ok_or_else(|| {
         EdgeError::Invalid(RelayError::new(RelayErrorKind::TooLong, AGENT_NAME_HEADER))
     })?;
-    let secrets = match env.var("BATON_WEBHOOK_SECRETS") {
-        Ok(json) => site_webhook_secrets(&json.to_string(), &site)?,
-        Err(_) => None,
-    };
-    let secrets = secrets.ok_or(EdgeError::Unauthorized)?;
+    let secrets = site_webhook_secrets(env, &site)?.ok_or(EdgeError::Unauthorized)?;
     let body = read_body(&mut request).await?;
     let url = request.url()?;
     let path_and_query = match url.query() {

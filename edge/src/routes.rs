@@ -3,7 +3,7 @@
 use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
 use baton_relay::{
     describe_json_error, validate_escalation, validate_id, verify_identity, Limits, RelayError,
-    RelayErrorKind, SiteConfig, SiteDirectory,
+    RelayErrorKind, SiteConfig, SiteDirectory, SiteSecrets,
 };
 use baton_triage::redact_pii;
 use futures_util::StreamExt;
@@ -242,6 +242,18 @@ pub(crate) fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeEr
 pub(crate) fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {
     let json = env.var("BATON_SITES")?.to_string();
     Ok(SiteDirectory::from_json(&json)?)
+}
+
+/// The webhook secrets of `site` from `BATON_WEBHOOK_SECRETS`; `None` when the setting or
+/// the site's entry is missing.
+pub(crate) fn site_webhook_secrets(
+    env: &Env,
+    site: &str,
+) -> Result<Option<SiteSecrets>, EdgeError> {
+    match env.var("BATON_WEBHOOK_SECRETS") {
+        Ok(json) => Ok(baton_relay::site_webhook_secrets(&json.to_string(), site)?),
+        Err(_) => Ok(None),
+    }
 }
 
 pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(

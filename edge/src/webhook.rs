@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use baton_protocol::{WebhookDeliveries, WebhookDeliverySummary, WebhookEvent, WebhookReplay};
 use baton_relay::{
-    dead_letters_over_limit, parse_retry_after, site_webhook_secrets, validate_id, Delivery,
-    LastOutcome, Limits, SiteSecrets, WebhookSettings,
+    dead_letters_over_limit, parse_retry_after, validate_id, Delivery, LastOutcome, Limits,
+    SiteSecrets, WebhookSettings,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -29,7 +29,9 @@ use worker::{
 };
 
 use crate::error::EdgeError;
-use crate::routes::{authorize_agent, internal_request, json_response, site_directory};
+use crate::routes::{
+    authorize_agent, internal_request, json_response, site_directory, site_webhook_secrets,
+};
 
 /// The binding name of the `WebhookOutbox` namespace in `wrangler.toml`.
 const WEBHOOK_OUTBOX_BINDING: &str = "WEBHOOK_OUTBOX";
@@ -347,8 +349,7 @@ impl WebhookOutbox {
             .get(site)?
             .webhook_url
             .clone()?;
-        let secrets = self.env.var("BATON_WEBHOOK_SECRETS").ok()?.to_string();
-        match site_webhook_secrets(&secrets, site) {
+        match site_webhook_secrets(&self.env, site) {
             Ok(secrets) => secrets.map(|secrets| (url, secrets)),
             Err(err) => {
                 worker::console_error!("webhook outbox: {err}");

@@ -185,6 +185,14 @@ impl Drop for Receiver {
     }
 }
 
+/// This machine's clock in Unix seconds, as `webhook-timestamp` counts.
+pub fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 async fn handle(
     request: Request<Incoming>,
     shared: Arc<Mutex<Shared>>,
@@ -204,10 +212,7 @@ async fn handle(
         header("webhook-signature"),
     );
     let body = request.into_body().collect().await?.to_bytes();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_seconds();
     let timestamp = timestamp.parse::<u64>().unwrap_or(0);
     let signature_valid = secret
         .verify(&id, timestamp, &signature, &body, now)

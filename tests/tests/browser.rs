@@ -35,6 +35,14 @@ fn answer_start(intent: &str) -> String {
         .to_owned()
 }
 
+/// Asks the demo shop when the new card arrives, and waits for its answer.
+async fn ask_when_the_card_arrives(browser: &Browser) {
+    browser.ask("When will my new card arrive?").await;
+    browser
+        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
+        .await;
+}
+
 async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
@@ -212,10 +220,7 @@ async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
         .await
         .unwrap();
     let input = browser.open_chat().await;
-    browser.ask("When will my new card arrive?").await;
-    browser
-        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
-        .await;
+    ask_when_the_card_arrives(&browser).await;
 
     // The page's `* { font: 30px … !important }` does not reach into the widget.
     let font_size = input.css_value("font-size").await.unwrap();
@@ -259,9 +264,8 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
     browser.open_chat().await;
-    browser.ask("When will my new card arrive?").await;
+    ask_when_the_card_arrives(&browser).await;
     let expected = answer_start("card_arrival");
-    browser.wait_for_text(".message.from-bot", &expected).await;
 
     // Another page of the same site: the panel comes back open, with the conversation.
     browser
@@ -486,10 +490,7 @@ async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: Browser
         .await
         .unwrap();
     browser.open_chat().await;
-    browser.ask("When will my new card arrive?").await;
-    browser
-        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
-        .await;
+    ask_when_the_card_arrives(&browser).await;
     let heard = "return window.__events;";
     eventually("the page to hear open and the messages", || async {
         let events = browser.client.execute(heard, vec![]).await.ok()?;
@@ -512,7 +513,8 @@ async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: Browser
         );
     }
     // A framework replacing the body (Turbo, pjax) leaves the chat and its conversation.
-    let survives = "document.body.replaceWith(document.createElement('body'));                     return document.querySelector('baton-chat').parentNode === document.documentElement;";
+    let survives = "document.body.replaceWith(document.createElement('body')); \
+                    return document.querySelector('baton-chat').parentNode === document.documentElement;";
     let survived = browser.client.execute(survives, vec![]).await.unwrap();
     assert_eq!(survived, serde_json::json!(true));
     browser

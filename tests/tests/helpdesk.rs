@@ -4,13 +4,12 @@
 //! tampered, expired, replayed and cross-site requests are refused with their own codes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use baton_protocol::{
     ApiError, Author, EscalationAccepted, EscalationReason, EventBody, HandoffPacket,
     TranscriptEntry,
 };
 use baton_relay::{signed_request_payload, WebhookSecret, AGENT_NAME_HEADER, SITE_HEADER};
+use baton_tests::receiver::unix_seconds;
 use baton_tests::{escalation, unique_id, unique_text, Baton};
 use serde_json::json;
 
@@ -27,13 +26,6 @@ fn site_secret() -> WebhookSecret {
     WebhookSecret::parse(rotating.last().unwrap().as_str().unwrap()).unwrap()
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// One signed call as a helpdesk makes it.
 struct Signed {
     id: String,
@@ -47,7 +39,7 @@ impl Signed {
     fn new(path: &str, body: &serde_json::Value) -> Signed {
         Signed {
             id: unique_id("req"),
-            timestamp: now(),
+            timestamp: unix_seconds(),
             path: path.to_owned(),
             body: body.to_string(),
             secret: site_secret(),

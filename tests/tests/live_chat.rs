@@ -41,12 +41,20 @@ async fn send_to_a_person(browser: &Browser) -> String {
 }
 
 fn target(conversation: &str) -> serde_json::Value {
-    json!({ "site": SITE, "conversation": conversation })
+    target_on(SITE, conversation)
+}
+
+fn target_on(site: &str, conversation: &str) -> serde_json::Value {
+    json!({ "site": site, "conversation": conversation })
 }
 
 async fn agent_reply(baton: &Baton, token: &str, conversation: &str, text: &str) {
+    agent_reply_on(baton, SITE, token, conversation, text).await;
+}
+
+async fn agent_reply_on(baton: &Baton, site: &str, token: &str, conversation: &str, text: &str) {
     let body = json!({
-        "site": SITE,
+        "site": site,
         "conversation": conversation,
         "client_id": unique_id("reply"),
         "text": text,
@@ -560,15 +568,11 @@ async fn a_shop_on_another_origin_embeds_the_widget_from_the_edge(kind: BrowserK
     browser.click_in_widget("button.person").await;
     let conversation = send_to_a_person(&browser).await;
 
-    let at_elsewhere = json!({ "site": "elsewhere", "conversation": conversation });
-    baton.agent_ok(&sam.token, "claim", &at_elsewhere).await;
-    let reply = json!({
-        "site": "elsewhere",
-        "conversation": conversation,
-        "client_id": unique_id("reply"),
-        "text": "Hello from Sam, across origins.",
-    });
-    baton.agent_ok(&sam.token, "reply", &reply).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target_on("elsewhere", &conversation))
+        .await;
+    let hello = "Hello from Sam, across origins.";
+    agent_reply_on(&baton, "elsewhere", &sam.token, &conversation, hello).await;
     browser
         .wait_for_text(".message.from-agent", "across origins")
         .await;

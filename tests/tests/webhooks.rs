@@ -13,7 +13,7 @@ use baton_protocol::{
 };
 use baton_relay::WebhookSecret;
 use baton_tests::browser::{click_inside, Browser, BrowserKind};
-use baton_tests::receiver::{Answer, Received, Receiver};
+use baton_tests::receiver::{unix_seconds, Answer, Received, Receiver};
 use baton_tests::spec::{spec, validate};
 use baton_tests::wrangler::{workspace_root, Wrangler};
 use baton_tests::{escalation, unique_id, Baton};
@@ -125,15 +125,24 @@ fn rotated_secret() -> WebhookSecret {
 
 struct Sites {
     receivers: Vec<(String, Receiver)>,
+    /// Each site's entry in `BATON_WEBHOOK_SECRETS`: its receiver's secret unless set.
+    secrets: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Sites {
     async fn new(names: &[&str]) -> Sites {
         let mut receivers = Vec::new();
+        let mut secrets = serde_json::Map::new();
         for name in names {
-            receivers.push(((*name).to_owned(), Receiver::start().await));
+            let receiver = Receiver::start().await;
+            secrets.insert((*name).to_owned(), receiver.whsec().into());
+            receivers.push(((*name).to_owned(), receiver));
         }
-        Sites { receivers }
+        Sites { receivers, secrets }
+    }
+
+    fn set_secret(&mut self, site: &str, entry: serde_json::Value) {
+        self.secrets.insert(site.to_owned(), entry);
     }
 
     fn vars(&self) -> Vec<(String, String)> {
@@ -147,21 +156,6 @@ impl Sites {
                 )
             })
             .collect();
-        let secrets: serde_json::Map<String, serde_json::Value> = self
-            .receivers
-            .iter()
-            .map(|(site, receiver)| {
-                let entry = match site.as_str() {
-                    // Rotating: the new secret first, then the one the receiver knows.
-                    "rotating" => {
-                        serde_json::json!([rotated_secret().to_whsec(), receiver.whsec()])
-                    }
-                    "misconfigured" => serde_json::json!("whsec_not base64"),
-                    _ => receiver.whsec().into(),
-                };
-                (site.clone(), entry)
-            })
-            .collect();
         vec![
             ("BATON_AGENT_TOKEN".into(), TOKEN.into()),
             (
@@ -170,7 +164,7 @@ impl Sites {
             ),
             (
                 "BATON_WEBHOOK_SECRETS".into(),
-                serde_json::Value::from(secrets).to_string(),
+                serde_json::Value::from(self.secrets.clone()).to_string(),
             ),
             ("BATON_WEBHOOK_SCHEDULE".into(), "0,1,2,3".into()),
             ("BATON_WEBHOOK_TIMEOUT_MS".into(), "1000".into()),
@@ -243,6 +237,11 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
         "misconfigured",
     ])
     .await;
+    // `rotating` is changing its secret: the new one first, then the one its receiver
+    // still has. `misconfigured` has a secret that does not parse.
+    let rotating = serde_json::json!([rotated_secret().to_whsec(), sites.get("rotating").whsec()]);
+    sites.set_secret("rotating", rotating);
+    sites.set_secret("misconfigured", serde_json::json!("whsec_not base64"));
     let elsewhere = Receiver::start().await;
     let state = workspace_root().join(format!("target/test-state/{}", unique_id("webhooks")));
     let mut wrangler = Wrangler::start(&state, sites.vars()).await;
@@ -366,10 +365,7 @@ async fn issue_5_every_escalation_is_relayed_at_least_once() {
         .wait_until("a delivery during a rotation", PATIENCE, |r| !r.is_empty())
         .await;
     assert_well_formed(&rotating);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_seconds();
     for delivery in &rotating {
         let by_new = rotated_secret().verify(
             &delivery.id,

@@ -60,16 +60,15 @@ impl WidgetHandle {
     /// sign-out) forgets the one given before.
     pub fn identify(&self, identity: JsValue) {
         let text = |key: &str| {
-            let value = js_sys::Reflect::get(&identity, &JsValue::from_str(key)).ok()?;
-            match value.as_f64() {
-                Some(_) => js_sys::Number::from(value)
-                    .to_string_with_radix(10)
-                    .ok()
-                    .map(String::from),
-                None => value.as_string(),
+            let value = js_sys::Reflect::get(&identity, &JsValue::from_str(key))
+                .unwrap_or(JsValue::UNDEFINED);
+            if value.as_f64().is_some() {
+                // As JavaScript writes it: 8412, not 8412.0.
+                let written = js_sys::Number::from(value).to_string_with_radix(10);
+                return written.map(String::from).unwrap_or_default();
             }
+            value.as_string().unwrap_or_default()
         };
-        let text = |key: &str| text(key).unwrap_or_default();
         let identity = baton_protocol::CustomerIdentity {
             id: text("id"),
             name: text("name"),

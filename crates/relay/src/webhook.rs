@@ -153,14 +153,11 @@ impl SiteSecrets {
         body: &[u8],
         now: u64,
     ) -> Result<(), WebhookRejection> {
-        let mut outcome = Err(WebhookRejection::BadSignature);
-        for secret in &self.newest_first {
-            outcome = secret.verify(id, timestamp, signature_header, body, now);
-            if outcome != Err(WebhookRejection::BadSignature) {
-                break;
-            }
-        }
-        outcome
+        self.newest_first
+            .iter()
+            .map(|secret| secret.verify(id, timestamp, signature_header, body, now))
+            .find(|outcome| *outcome != Err(WebhookRejection::BadSignature))
+            .unwrap_or(Err(WebhookRejection::BadSignature))
     }
 }
 
