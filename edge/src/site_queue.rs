@@ -460,12 +460,14 @@ impl SiteQueue {
                 book.release(&id, &agent.id)?;
                 events.push(EventBody::AgentLeft {
                     agent_name: agent.name.clone(),
+                    transferred_to: None,
                 });
             }
             AgentCommand::Transfer { to } => {
                 book.transfer(&id, &agent.id, &to, now_ms, lease_ms)?;
                 events.push(EventBody::AgentLeft {
                     agent_name: agent.name.clone(),
+                    transferred_to: Some(to.name.clone()),
                 });
                 events.push(EventBody::AgentJoined {
                     agent_name: to.name.clone(),
@@ -611,6 +613,7 @@ impl SiteQueue {
             let append = AppendEvent {
                 event: EventBody::AgentLeft {
                     agent_name: claim.agent.name,
+                    transferred_to: None,
                 },
                 now_ms,
             };

@@ -283,13 +283,22 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
         Some("true")
     );
 
-    // "End chat" forgets it, also after a reload.
+    // "End chat" asks first; taking it back keeps the conversation, confirming forgets
+    // it, also after a reload.
+    browser.click_in_widget("button.end").await;
     browser
-        .find_in_widget("button.end")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .wait_for_text(".end-question", "cleared from this browser")
+        .await;
+    browser
+        .click_in_widget(".end-question button.secondary")
+        .await;
+    browser
+        .wait_for_text(".message.from-customer", "When will my new card arrive?")
+        .await;
+    browser.click_in_widget("button.end").await;
+    browser
+        .click_in_widget(".end-question button.primary")
+        .await;
     browser.find_in_widget(".suggestions .chip").await;
     browser.client.refresh().await.unwrap();
     browser
@@ -378,7 +387,44 @@ async fn chromium_phone_gets_a_full_screen_panel() {
         "the send button ends at {} px in a {viewport_width} px viewport",
         send_x + send_width
     );
+    // Under the full-screen panel the launcher is out of sight, and out of the tab order.
+    let launcher = browser.find_in_widget("button.launcher").await;
+    assert!(!launcher.is_displayed().await.unwrap());
     browser.screenshot("phone").await;
+
+    // A laptop at 200 % zoom (683 × 384 CSS pixels) gets the full-screen panel too, so
+    // the conversation is not a sliver between the header and the message box.
+    let chrome = browser
+        .number("return window.outerHeight - window.innerHeight;")
+        .await;
+    browser
+        .client
+        .set_window_size(683, 384 + chrome as u32)
+        .await
+        .unwrap();
+    let viewport_height = browser
+        .number("return document.documentElement.clientHeight;")
+        .await;
+    eventually("the panel to fill a short screen", || async {
+        let (_, y, _, height) = browser
+            .find_in_widget(".panel")
+            .await
+            .rectangle()
+            .await
+            .ok()?;
+        (y == 0.0 && (height - viewport_height).abs() < 1.0).then_some(())
+    })
+    .await;
+    let (_, _, _, log_height) = browser
+        .find_in_widget(".log")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert!(
+        log_height >= 150.0,
+        "{log_height} px left for the conversation in a {viewport_height} px viewport"
+    );
     browser.close().await;
 }
 
@@ -520,6 +566,26 @@ async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: Browser
     browser
         .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
         .await;
+    // Sign-out on a shared computer: Baton.reset() leaves nothing for the next person.
+    browser
+        .client
+        .execute("Baton.reset(); return true;", vec![])
+        .await
+        .unwrap();
+    eventually("the conversation to be forgotten", || async {
+        let stored = browser
+            .client
+            .execute("return localStorage.getItem('baton.chat.demo');", vec![])
+            .await
+            .ok()?;
+        let root = browser.widget().await;
+        let shown = root
+            .find_all(Locator::Css(".message.from-customer"))
+            .await
+            .ok()?;
+        (stored.is_null() && shown.is_empty()).then_some(())
+    })
+    .await;
     browser.close().await;
 }
 

@@ -231,6 +231,16 @@ async fn one_agent_holds_a_conversation_and_others_are_refused() {
         kinds(&update.events),
         ["joined", "left", "joined", "agent", "left"]
     );
+    // The customer hears that Sam passed them to Noor, and that Noor just left.
+    let passed_on: Vec<Option<&str>> = update
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            EventBody::AgentLeft { transferred_to, .. } => Some(transferred_to.as_deref()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(passed_on, [Some("Noor"), None]);
     assert!(update.queue.is_some(), "released conversations wait again");
     let queue = baton.queue(SITE).await;
     assert!(queue
@@ -727,7 +737,9 @@ async fn a_vanished_agents_claim_lapses_and_the_customer_waits_again() {
             break event.clone();
         }
     };
-    assert!(matches!(left.event, EventBody::AgentLeft { ref agent_name } if agent_name == "Sam"));
+    assert!(
+        matches!(left.event, EventBody::AgentLeft { ref agent_name, transferred_to: None } if agent_name == "Sam")
+    );
     let update = baton.customer_events(SITE, &accepted, 0).await;
     assert!(update.queue.is_some(), "back in the queue");
 }

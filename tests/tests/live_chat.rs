@@ -261,8 +261,12 @@ async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
     browser.client.goto(&baton.url(&page)).await.unwrap();
     let conversation = escalate_in_widget(&browser, "Can I change the delivery address?").await;
 
-    // The edge goes away. The customer writes anyway and sees it has not gone yet.
+    // The edge goes away: the customer is told at once, with nothing of theirs waiting
+    // (news from the agent may be). They write anyway and see it has not gone yet.
     proxy.stop();
+    browser
+        .wait_for_text(".handoff .offline", "Connection lost")
+        .await;
     let text = format!("Still there? ref {}", unique_text("outbox"));
     browser.ask(&text).await;
     browser
@@ -328,25 +332,57 @@ async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
     browser
         .wait_for_text(".message.from-bot .feedback", "Did this answer")
         .await;
+    // Shift+Tab past "No, talk to a person" to "Yes", then Enter: the buttons go, and
+    // focus goes on to the message box instead of falling out of the chat.
+    press(&browser, "\u{e008}\u{e004}\u{e008}\u{e004}").await;
+    let focused_text = "const h = document.querySelector('baton-chat'); \
+                        const a = h && h.shadowRoot.activeElement; \
+                        return a ? a.textContent : null;";
+    let on_yes = browser.client.execute(focused_text, vec![]).await.unwrap();
+    assert_eq!(on_yes.as_str(), Some("Yes"));
+    press(&browser, "\u{e007}").await;
+    browser
+        .wait_for_text(".message.from-bot .feedback", "Glad that helped")
+        .await;
+    wait_focus(&browser, active, "baton-input").await;
     // Shift+Tab back to "Talk to a person", then Enter: consent, focused.
-    let mut on_person = false;
-    for _ in 0..20 {
-        press(&browser, "\u{e008}\u{e004}").await;
-        let focused = browser.client.execute(active, vec![]).await.unwrap();
-        if focused.as_str() == Some("person") {
-            on_person = true;
-            break;
-        }
-    }
-    assert!(on_person, "Shift+Tab never reached “Talk to a person”");
+    shift_tab_to(&browser, active, "person").await;
     press(&browser, "\u{e007}").await;
     wait_focus(&browser, active, "primary").await;
     press(&browser, "\u{e007}").await; // "Send to a person"
     browser.wait_for_text(".queued", "in line").await;
+    // "End chat" asks first, with focus on the answer; confirmed, the conversation ends
+    // with its transcript still there and focus on the rating question.
+    shift_tab_to(&browser, active, "end").await;
+    press(&browser, "\u{e007}").await;
+    browser
+        .wait_for_text(".end-question", "You can't undo this")
+        .await;
+    wait_focus(&browser, active, "primary").await;
+    press(&browser, "\u{e007}").await;
+    wait_focus(&browser, active, "rating").await;
+    browser
+        .wait_for_text(".message.from-system", "You ended the chat")
+        .await;
+    browser
+        .wait_for_text(".message.from-customer", "When will my new card arrive?")
+        .await;
     // Escape closes the panel and gives focus back to the launcher.
     press(&browser, "\u{e00c}").await;
     wait_focus(&browser, active, "launcher").await;
     browser.close().await;
+}
+
+/// Presses Shift+Tab until `active` (a script naming the focused element) says `target`.
+async fn shift_tab_to(browser: &Browser, active: &str, target: &str) {
+    for _ in 0..20 {
+        press(browser, "\u{e008}\u{e004}").await;
+        let focused = browser.client.execute(active, vec![]).await.unwrap();
+        if focused.as_str() == Some(target) {
+            return;
+        }
+    }
+    panic!("Shift+Tab never reached `{target}`");
 }
 
 /// Types into whatever has focus, as a keyboard would: each key pressed and released
@@ -528,8 +564,22 @@ async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind:
             .await;
         }
     };
-    // "Sam joined" and the reply.
+    // "Sam joined" and the reply; screen readers hear it from a live region that stays
+    // while the panel is closed.
     unread("2").await;
+    eventually("the closed chat's live region to say so", || async {
+        let said = browser
+            .client
+            .execute(
+                "const s = document.querySelector('baton-chat').shadowRoot \
+                   .querySelector('.panel-root [role=status]'); return s && s.textContent;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (said.as_str() == Some("New messages in the chat: 2")).then_some(())
+    })
+    .await;
     browser.screenshot("launcher-unread").await;
 
     // Another page of the shop: the count is still there.

@@ -72,6 +72,9 @@
     ".launcher[aria-expanded=true] .icon-chat{display:none}" +
     ".launcher[aria-expanded=true] .icon-close{display:block}" +
     ":host([data-position=left]) .launcher{left:20px;right:auto}" +
+    // Under a full-screen panel the launcher is out of sight: out of the tab order too.
+    "@media (max-width:640px),(max-height:500px){.launcher[aria-expanded=true]{display:none}}" +
+    "@media (forced-colors:active){.launcher{border:2px solid ButtonText}}" +
     "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}";
 
   var host = document.createElement("baton-chat");
@@ -89,7 +92,10 @@
   var launcher = document.createElement("button");
   launcher.type = "button";
   launcher.className = "launcher";
-  launcher.setAttribute("aria-label", "Chat with us");
+  // Named in the chat's language from the start (the chat, once loaded, keeps it so and
+  // adds the unread count).
+  var LABELS = { fr: "Discuter avec nous", ar: "تحدث معنا" };
+  launcher.setAttribute("aria-label", LABELS[options.lang.slice(0, 2).toLowerCase()] || "Chat with us");
   launcher.setAttribute("aria-haspopup", "dialog");
   launcher.setAttribute("aria-expanded", "false");
   // Built node by node, not from markup: pages that enforce Trusted Types refuse innerHTML.
@@ -220,6 +226,8 @@
     open: function () { return withApp(function (a) { a.open(); }); },
     close: function () { return withApp(function (a) { a.close(); }); },
     identify: function (identity) { return withApp(function (a) { a.identify(identity || {}); }); },
+    // On sign-out on a shared computer: the next person finds no trace of this one.
+    reset: function () { return withApp(function (a) { a.reset(); }); },
     attach: attach,
     on: function (event, fn) {
       if (typeof fn !== "function") throw new TypeError("Baton.on: the listener for '" + event + "' is not a function");

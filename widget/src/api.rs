@@ -81,6 +81,7 @@ pub async fn availability(endpoint: &str, site: &str) -> Option<Availability> {
     let url = format!("{endpoint}/v1/availability?site={site}");
     let response = fetch(&url, &RequestInit::new()).await.ok()?;
     if !response.ok() {
+        refusal(&response).await;
         return None;
     }
     read_json(&response).await
@@ -137,18 +138,24 @@ async fn post_json(
     if response.ok() {
         return Ok(response);
     }
-    let Some(ApiError { error }) = read_json::<ApiError>(&response).await else {
-        return Err(format!("HTTP {}", response.status()));
+    Err(refusal(&response).await)
+}
+
+/// A refused request's reason: the API's error code, or `HTTP n` when the answer was
+/// not the API's. The edge's message says what to fix (an origin not allowed, a wrong
+/// identity hash, an unknown site) and never holds customer text: the site's developer
+/// reads it in the console.
+async fn refusal(response: &Response) -> String {
+    let Some(ApiError { error }) = read_json::<ApiError>(response).await else {
+        return format!("HTTP {}", response.status());
     };
-    // The edge's message says what to fix (an origin not allowed, a wrong identity hash,
-    // an unknown site) and never holds customer text: the site's developer reads it here.
     gloo::console::error!(format!(
         "Baton: the edge refused the request ({} {}): {}",
         response.status(),
         error.code,
         error.message
     ));
-    Err(error.code)
+    error.code
 }
 
 /// The response, whatever its status; an error only if the network failed.

@@ -69,7 +69,7 @@ pub struct Strings {
     pub consent_nobody_online: &'static str,
     /// While sending.
     pub sending: &'static str,
-    /// When sending failed.
+    /// When sending failed and will be tried again.
     pub send_failed: &'static str,
     /// Retry button.
     pub retry: &'static str,
@@ -89,6 +89,8 @@ pub struct Strings {
     pub agent_typing: &'static str,
     /// The person left and the customer waits again, `{name}` replaced.
     pub agent_left: &'static str,
+    /// One person passed the conversation to another, `{from}` and `{to}` replaced.
+    pub agent_passed_on: &'static str,
     /// The person closed the conversation.
     pub resolved: &'static str,
     /// Header line while a person has the conversation, `{name}` replaced.
@@ -109,6 +111,32 @@ pub struct Strings {
     pub rate_thanks: &'static str,
     /// Button that starts over.
     pub new_chat: &'static str,
+    /// Before the customer's own bubbles, for screen readers.
+    pub you_said: &'static str,
+    /// Before the bot's bubbles, for screen readers.
+    pub bot_said: &'static str,
+    /// Under a message that never reached the person.
+    pub not_delivered: &'static str,
+    /// The customer ended the conversation with the person.
+    pub you_ended: &'static str,
+    /// The divider above a new chat after one ended.
+    pub new_conversation: &'static str,
+    /// "End chat?" while a person has (or waits for) the conversation.
+    pub end_question_person: &'static str,
+    /// "End chat?" otherwise.
+    pub end_question: &'static str,
+    /// Confirms "End chat".
+    pub end_confirm: &'static str,
+    /// Takes "End chat" back.
+    pub end_keep: &'static str,
+    /// When the hand-off was refused for too many requests.
+    pub send_busy: &'static str,
+    /// When the edge refused the hand-off for good.
+    pub send_refused: &'static str,
+    /// In the consent preview before the customer wrote anything.
+    pub consent_empty: &'static str,
+    /// Announced while the panel is closed, `{count}` replaced.
+    pub news_while_closed: &'static str,
     /// Why a person was offered, in the order explicit request, frustration,
     /// sensitive topic, out of scope, repeated failure.
     pub reasons: [&'static str; 5],
@@ -157,7 +185,7 @@ pub const EN: Strings = Strings {
     placeholder: "Ask a question…",
     message_label: "Your message",
     send: "Send",
-    greeting: "Hi! Ask me anything about your order, card or payments. If you'd rather talk to a person, tap \"Talk to a person\" at any time.",
+    greeting: "Hi! Ask me anything about your order, card or payments. If you'd rather talk to a person, choose \"Talk to a person\" at any time.",
     loading: "Getting ready…",
     dont_know: "I'm not sure I can answer that well, and I'd rather not guess. A person can help.",
     // The engine's own words, which the agent's transcript records.
@@ -180,7 +208,7 @@ pub const EN: Strings = Strings {
     consent_cancel: "Not now",
     consent_nobody_online: "Nobody from the team is online right now: the first person back will answer, here.",
     sending: "Connecting you with a person…",
-    send_failed: "We couldn't reach our team just now. Your conversation is safe here.",
+    send_failed: "We couldn't reach our team just now. Your request is kept here, and we'll keep trying.",
     retry: "Try again",
     queue_position: "You're number {position} in line.",
     queue_wait: "Estimated wait: about {minutes} min. You can keep this page open or come back later.",
@@ -189,6 +217,7 @@ pub const EN: Strings = Strings {
     masked_note: "masked",
     agent_joined: "{name} joined the conversation.",
     agent_typing: "{name} is typing…",
+    agent_passed_on: "{from} passed you to {to}, who can see everything so far.",
     agent_left: "{name} had to step away. You're back in the queue, and the next person will see everything so far.",
     resolved: "The conversation was closed.",
     with_agent: "You're chatting with {name}.",
@@ -200,6 +229,19 @@ pub const EN: Strings = Strings {
     rate_send: "Send rating",
     rate_thanks: "Thank you. Your rating helps us improve.",
     new_chat: "Start a new chat",
+    you_said: "You:",
+    bot_said: "Assistant:",
+    not_delivered: "Not delivered: the conversation had ended.",
+    you_ended: "You ended the chat.",
+    new_conversation: "New conversation",
+    end_question_person: "End the conversation with our team? You can't undo this.",
+    end_question: "End this chat? It will be cleared from this browser.",
+    end_confirm: "End chat",
+    end_keep: "Keep chatting",
+    send_busy: "Too many requests from this browser just now. Please try again in a minute.",
+    send_refused: "This chat can't reach our team from this page. Please contact us another way.",
+    consent_empty: "Nothing written yet: tell us briefly what you need below, and it goes with your request.",
+    news_while_closed: "New messages in the chat: {count}",
     reasons: [
         "You asked for a person.",
         "This seems frustrating, and a person can sort it out.",
@@ -221,12 +263,12 @@ pub const FR: Strings = Strings {
     person_on_the_way: "Une personne arrive",
     with_a_person: "Vous êtes avec une personne",
     placeholder_person: "Écrivez un message…",
-    end_chat: "Terminer",
+    end_chat: "Terminer la conversation",
     close: "Fermer le chat",
     placeholder: "Posez votre question…",
     message_label: "Votre message",
     send: "Envoyer",
-    greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, touchez « Parler à une personne » à tout moment.",
+    greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, choisissez « Parler à une personne » à tout moment.",
     loading: "Préparation…",
     dont_know: "Je ne suis pas sûr de bien répondre à cela et je préfère ne pas deviner. Une personne peut vous aider.",
     small_talk: [
@@ -248,7 +290,7 @@ pub const FR: Strings = Strings {
     consent_cancel: "Pas maintenant",
     consent_nobody_online: "Personne de l'équipe n'est en ligne pour le moment : la première personne de retour vous répondra, ici.",
     sending: "Mise en relation avec une personne…",
-    send_failed: "Impossible de joindre notre équipe pour l'instant. Votre conversation est conservée ici.",
+    send_failed: "Impossible de joindre notre équipe pour l'instant. Votre demande est conservée ici et nous réessayons.",
     retry: "Réessayer",
     queue_position: "Vous êtes numéro {position} dans la file.",
     queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
@@ -257,8 +299,9 @@ pub const FR: Strings = Strings {
     masked_note: "masqué",
     agent_joined: "{name} a rejoint la conversation.",
     agent_typing: "{name} est en train d'écrire…",
+    agent_passed_on: "{from} vous a confié à {to}, qui voit tout l'échange.",
     agent_left: "{name} a dû s'absenter. Vous êtes de nouveau dans la file, et la prochaine personne verra tout l'échange.",
-    resolved: "La conversation a été close.",
+    resolved: "La conversation est terminée.",
     with_agent: "Vous discutez avec {name}.",
     not_sent_yet: "Pas encore envoyé ; le message partira dès le retour de la connexion.",
     reconnecting: "Connexion perdue. Reconnexion…",
@@ -268,6 +311,19 @@ pub const FR: Strings = Strings {
     rate_send: "Envoyer la note",
     rate_thanks: "Merci. Votre note nous aide à nous améliorer.",
     new_chat: "Nouvelle conversation",
+    you_said: "Vous :",
+    bot_said: "Assistant :",
+    not_delivered: "Non remis : la conversation était terminée.",
+    you_ended: "Vous avez terminé la conversation.",
+    new_conversation: "Nouvelle conversation",
+    end_question_person: "Terminer la conversation avec notre équipe ? Ce n'est pas réversible.",
+    end_question: "Terminer cette conversation ? Elle sera effacée de ce navigateur.",
+    end_confirm: "Terminer",
+    end_keep: "Continuer",
+    send_busy: "Trop de demandes depuis ce navigateur pour l'instant. Réessayez dans une minute.",
+    send_refused: "Ce chat ne peut pas joindre notre équipe depuis cette page. Contactez-nous par un autre moyen.",
+    consent_empty: "Rien d'écrit pour l'instant : dites-nous en quelques mots ce dont vous avez besoin ci-dessous, cela partira avec votre demande.",
+    news_while_closed: "Nouveaux messages dans le chat : {count}",
     reasons: [
         "Vous avez demandé une personne.",
         "Cela semble frustrant, et une personne peut régler le problème.",
@@ -316,15 +372,16 @@ pub const AR: Strings = Strings {
     consent_cancel: "ليس الآن",
     consent_nobody_online: "لا أحد من الفريق متصل الآن: أول من يعود سيرد عليك هنا.",
     sending: "جارٍ توصيلك بموظف…",
-    send_failed: "تعذّر الوصول إلى فريقنا الآن. محادثتك محفوظة هنا.",
+    send_failed: "تعذّر الوصول إلى فريقنا الآن. طلبك محفوظ هنا وسنواصل المحاولة.",
     retry: "أعد المحاولة",
     queue_position: "ترتيبك في قائمة الانتظار: {position}.",
-    queue_wait: "مدة الانتظار المتوقعة: نحو {minutes} دقيقة. يمكنك إبقاء هذه الصفحة مفتوحة أو العودة لاحقًا.",
+    queue_wait: "مدة الانتظار المتوقعة بالدقائق: {minutes} تقريبًا. يمكنك إبقاء هذه الصفحة مفتوحة أو العودة لاحقًا.",
     queue_nobody_online: "لا أحد من الفريق متصل الآن. مكانك محفوظ، وأول من يعود سيرد عليك هنا، لذا يمكنك العودة إلى هذه الصفحة لاحقًا.",
     suggestions: "أسئلة شائعة",
     masked_note: "مخفي",
     agent_joined: "انضم {name} إلى المحادثة.",
     agent_typing: "{name} يكتب…",
+    agent_passed_on: "حوّلك {from} إلى {to}، ويمكنه رؤية المحادثة كاملة.",
     agent_left: "اضطر {name} إلى المغادرة. عدت إلى قائمة الانتظار، وسيرى الموظف التالي المحادثة كاملة.",
     resolved: "أُغلقت المحادثة.",
     with_agent: "أنت تتحدث مع {name}.",
@@ -336,6 +393,19 @@ pub const AR: Strings = Strings {
     rate_send: "أرسل التقييم",
     rate_thanks: "شكرًا لك. تقييمك يساعدنا على التحسن.",
     new_chat: "ابدأ محادثة جديدة",
+    you_said: "أنت:",
+    bot_said: "المساعد:",
+    not_delivered: "لم تُسلَّم: كانت المحادثة قد انتهت.",
+    you_ended: "أنهيت المحادثة.",
+    new_conversation: "محادثة جديدة",
+    end_question_person: "هل تريد إنهاء المحادثة مع فريقنا؟ لا يمكن التراجع عن ذلك.",
+    end_question: "هل تريد إنهاء هذه المحادثة؟ ستُحذف من هذا المتصفح.",
+    end_confirm: "إنهاء",
+    end_keep: "متابعة المحادثة",
+    send_busy: "طلبات كثيرة من هذا المتصفح الآن. يرجى المحاولة بعد دقيقة.",
+    send_refused: "لا يمكن لهذه المحادثة الوصول إلى فريقنا من هذه الصفحة. يرجى التواصل معنا بطريقة أخرى.",
+    consent_empty: "لم تكتب شيئًا بعد: اكتب أدناه باختصار ما تحتاج إليه وسيُرسل مع طلبك.",
+    news_while_closed: "رسائل جديدة في المحادثة: {count}",
     reasons: [
         "طلبت التحدث إلى موظف.",
         "يبدو أن هذا مزعج، ويمكن لموظف حل المشكلة.",
@@ -383,6 +453,9 @@ mod tests {
                 assert!(text.contains("{name}"), "{}: {text}", strings.lang);
             }
             assert!(strings.rate_value.contains("{n}"));
+            assert!(strings.agent_passed_on.contains("{from}"));
+            assert!(strings.agent_passed_on.contains("{to}"));
+            assert!(strings.news_while_closed.contains("{count}"));
             for kind in [
                 SmallTalk::Greeting,
                 SmallTalk::Thanks,

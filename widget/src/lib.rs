@@ -53,6 +53,12 @@ impl WidgetHandle {
         self.app.send_message(Action::Toggle);
     }
 
+    /// Forgets everything this browser holds of the chat (for a shared computer, on
+    /// sign-out): a conversation with a person ends, the transcript and the identity go.
+    pub fn reset(&self) {
+        self.app.send_message(Action::Reset);
+    }
+
     /// Records who the customer is: `{id, name, email, hash}` from the site, where
     /// `hash` is the hex HMAC-SHA256 of `id` under the site's identity secret. It goes
     /// with the next escalation, and the edge verifies it. A number is taken as the text

@@ -79,8 +79,19 @@ pub enum Note {
     AgentJoined(String),
     /// The person left; the customer is back in the queue.
     AgentLeft(String),
+    /// One person passed the conversation to another, who can see all of it.
+    PassedOn {
+        /// Who had it.
+        from: String,
+        /// Who has it now.
+        to: String,
+    },
     /// The conversation was closed by the agent, with their note.
     Resolved(Option<String>),
+    /// The customer ended the conversation with the person ("End chat").
+    CustomerEnded,
+    /// The customer wrote again after a conversation ended: a new one starts below.
+    NewChat,
 }
 
 /// A customer message on its way to the person: kept until the edge confirms it, and
@@ -111,6 +122,10 @@ pub struct LiveState {
     /// Whether the live channel is connected now (not saved).
     #[serde(skip)]
     pub connected: bool,
+    /// Whether the live channel was lost and is not back yet (not saved): the customer
+    /// is told, as news may be waiting.
+    #[serde(skip)]
+    pub dropped: bool,
 }
 
 /// Where the hand-off to a person stands.
@@ -194,8 +209,17 @@ pub enum Action {
     Close,
     /// Open if closed, close if open (the launcher).
     Toggle,
-    /// "End chat": forget the conversation in this browser.
+    /// "End chat": asks the customer to confirm first.
     EndChat,
+    /// The customer confirmed (`true`) or took back (`false`) "End chat". With a person
+    /// the conversation ends at the edge and its transcript stays for the rating;
+    /// otherwise everything is forgotten.
+    ConfirmEnd(bool),
+    /// "Start a new chat" after a conversation with a person ended: forget it all.
+    NewChat,
+    /// The site forgets the customer (`Baton.reset()`, on sign-out on a shared computer):
+    /// a conversation with a person ends at the edge, and the transcript and identity go.
+    Reset,
     /// Reopen the panel after a reload, without moving keyboard focus.
     Reopen,
     /// The engine finished loading (`Ready`) or could not load (`Failed`).
@@ -263,8 +287,11 @@ pub enum Action {
     /// The site told us who the customer is (`Baton.identify`), or that nobody is signed
     /// in any more.
     Identify(Option<CustomerIdentity>),
-    /// Try the outbox again (a timer, or the browser came back online).
+    /// Try the outbox again (a timer).
     FlushOutbox,
+    /// The browser is back online: a failed hand-off, the live channel and the outbox
+    /// go again at once.
+    BackOnline,
     /// The agent's last "typing" notice is old: stop saying they are typing.
     TypingOver,
     /// The customer typed in the message box (the shell tells the agent, see
@@ -333,10 +360,55 @@ pub enum Effect {
     TypingOverLater,
     /// Tell the host page (for `Baton.on(event, fn)`).
     Emit(HostEvent),
-    /// Move keyboard focus to the message input.
-    FocusInput,
-    /// Move keyboard focus to the consent question's "send" button.
-    FocusConsent,
+    /// Move keyboard focus (the control that had it is gone, or a question needs an
+    /// answer).
+    Focus(FocusTarget),
+    /// Send [`Action::Retry`] after a pause that grows with each failure.
+    RetryHandoffLater,
+}
+
+/// Where keyboard focus goes after an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FocusTarget {
+    /// The message input.
+    Input,
+    /// The consent question's "send" button.
+    Consent,
+    /// The "End chat?" question's confirming button.
+    EndQuestion,
+    /// The rating form, or its thanks once sent.
+    Rating,
+}
+
+/// Why a hand-off failed, as far as the customer needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffProblem {
+    /// The network or the edge was down, or the page changed mid-request: it is tried
+    /// again by itself.
+    Unreachable,
+    /// Too many requests from this browser: try again in a minute.
+    Busy,
+    /// The edge refused, and repeating will not help (a site misconfigured, say).
+    Refused,
+}
+
+impl HandoffProblem {
+    /// Sorts the shell's problem text (`network unreachable`, an edge error code, or
+    /// `HTTP <status>`).
+    pub fn of(problem: &str) -> HandoffProblem {
+        match problem.strip_prefix("HTTP ") {
+            Some("429") => HandoffProblem::Busy,
+            Some(status) if status.starts_with('5') || status == "408" => {
+                HandoffProblem::Unreachable
+            }
+            Some(_) => HandoffProblem::Refused,
+            None => match problem {
+                "rate_limited" => HandoffProblem::Busy,
+                "network unreachable" | "internal" | "interrupted" => HandoffProblem::Unreachable,
+                _ => HandoffProblem::Refused,
+            },
+        }
+    }
 }
 
 /// Events the host page can listen to.
@@ -388,6 +460,11 @@ pub struct ChatState {
     pub unread: u32,
     /// The agent writing a reply right now, as the live channel last said (not saved).
     pub agent_typing: Option<String>,
+    /// Whether "End chat?" is being asked (not saved).
+    pub confirming_end: bool,
+    /// Customer bubbles that never reached the person (the conversation ended first,
+    /// or the edge refused them).
+    pub undelivered: Vec<usize>,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -414,6 +491,9 @@ pub struct SavedChat {
     /// Messages from the team not seen yet.
     #[serde(default)]
     pub unread: u32,
+    /// Customer bubbles that never reached the person.
+    #[serde(default)]
+    pub undelivered: Vec<usize>,
 }
 
 impl SavedChat {
@@ -444,6 +524,8 @@ impl ChatState {
             rating_choice: 0,
             unread: 0,
             agent_typing: None,
+            confirming_end: false,
+            undelivered: Vec::new(),
         }
     }
 
@@ -463,7 +545,7 @@ impl ChatState {
         match action {
             Action::Open if !self.open => {
                 let mut effects = self.opened();
-                effects.push(Effect::FocusInput);
+                effects.push(Effect::Focus(FocusTarget::Input));
                 effects
             }
             Action::Close if self.open => {
@@ -473,7 +555,35 @@ impl ChatState {
             Action::Open | Action::Close => Vec::new(),
             Action::Reopen if !self.open => self.opened(),
             Action::Reopen => Vec::new(),
-            Action::EndChat => self.end_chat(),
+            Action::EndChat => self.ask_to_end(),
+            Action::ConfirmEnd(confirmed) => {
+                self.confirming_end = false;
+                if confirmed {
+                    self.end_chat()
+                } else {
+                    vec![Effect::Focus(FocusTarget::Input)]
+                }
+            }
+            Action::NewChat => {
+                self.clear();
+                vec![Effect::CloseLive, Effect::Focus(FocusTarget::Input)]
+            }
+            Action::Reset => {
+                let mut effects = match &self.handoff {
+                    Handoff::Queued(accepted) => vec![
+                        Effect::EndConversation(accepted.clone()),
+                        Effect::Emit(HostEvent::Resolved),
+                    ],
+                    _ => Vec::new(),
+                };
+                if self.unread > 0 {
+                    effects.push(Effect::Emit(HostEvent::Unread(0)));
+                }
+                self.clear();
+                self.identity = None;
+                effects.push(Effect::CloseLive);
+                effects
+            }
             Action::Toggle => {
                 let next = if self.open {
                     Action::Close
@@ -499,7 +609,7 @@ impl ChatState {
             } => self.feedback(message_id, helpful, now_ms),
             Action::RequestPerson => {
                 if matches!(self.handoff, Handoff::Ended { .. }) {
-                    self.clear();
+                    self.start_over();
                 }
                 if matches!(self.handoff, Handoff::None) {
                     let packet = self.packet();
@@ -509,7 +619,10 @@ impl ChatState {
                     };
                     // The button that was pressed is disabled now; keyboard users land
                     // on the question they must answer.
-                    return vec![Effect::FocusConsent, Effect::CheckAvailability];
+                    return vec![
+                        Effect::Focus(FocusTarget::Consent),
+                        Effect::CheckAvailability,
+                    ];
                 }
                 Vec::new()
             }
@@ -523,7 +636,7 @@ impl ChatState {
                 Handoff::Consent { packet, .. } => {
                     let packet = packet.clone();
                     let mut effects = self.send(packet, idempotency_key);
-                    effects.push(Effect::FocusInput);
+                    effects.push(Effect::Focus(FocusTarget::Input));
                     effects
                 }
                 _ => Vec::new(),
@@ -532,7 +645,7 @@ impl ChatState {
                 if matches!(self.handoff, Handoff::Consent { .. }) {
                     self.handoff = Handoff::None;
                 }
-                vec![Effect::FocusInput]
+                vec![Effect::Focus(FocusTarget::Input)]
             }
             Action::Retry => match &self.handoff {
                 Handoff::Failed {
@@ -567,22 +680,29 @@ impl ChatState {
                 effects
             }
             Action::EscalationFailed(problem) => {
-                if let Handoff::Sending {
+                let Handoff::Sending {
                     packet,
                     idempotency_key,
                 } = &self.handoff
-                {
-                    self.handoff = Handoff::Failed {
-                        packet: packet.clone(),
-                        idempotency_key: idempotency_key.clone(),
-                        problem,
-                    };
+                else {
+                    return Vec::new();
+                };
+                let retry = HandoffProblem::of(&problem) != HandoffProblem::Refused;
+                self.handoff = Handoff::Failed {
+                    packet: packet.clone(),
+                    idempotency_key: idempotency_key.clone(),
+                    problem,
+                };
+                if retry {
+                    vec![Effect::RetryHandoffLater]
+                } else {
+                    Vec::new()
                 }
-                Vec::new()
             }
             Action::LiveUpdate(update) => self.live_update(update),
             Action::LiveConnection(connected) => {
                 self.live.connected = connected;
+                self.live.dropped = !connected;
                 Vec::new()
             }
             Action::MessageDelivered { client_id } => {
@@ -593,10 +713,13 @@ impl ChatState {
                 if retry {
                     vec![Effect::RetryLater]
                 } else {
-                    self.live.outbox.retain(|m| m.client_id != client_id);
+                    self.give_up_on(|m| m.client_id == client_id);
                     Vec::new()
                 }
             }
+            // A hand-off interrupted by a page change goes again (same key) as the
+            // next page loads.
+            Action::ReconnectLive if self.retries_handoff() => self.apply(Action::Retry),
             Action::ReconnectLive => self.resume_effects(),
             Action::Synced(saved) => self.sync(saved.map(|saved| *saved)),
             Action::Identify(identity) => {
@@ -604,6 +727,8 @@ impl ChatState {
                 Vec::new()
             }
             Action::FlushOutbox => self.flush_outbox(),
+            Action::BackOnline if self.retries_handoff() => self.apply(Action::Retry),
+            Action::BackOnline => self.resume_effects(),
             Action::TypingOver => {
                 self.agent_typing = None;
                 Vec::new()
@@ -633,11 +758,14 @@ impl ChatState {
                         rating: RatingStage::Sent,
                     };
                     let comment = baton_triage::redact_pii(comment.trim()).text;
-                    vec![Effect::SendRating {
-                        accepted,
-                        rating,
-                        comment,
-                    }]
+                    vec![
+                        Effect::SendRating {
+                            accepted,
+                            rating,
+                            comment,
+                        },
+                        Effect::Focus(FocusTarget::Rating),
+                    ]
                 }
                 _ => Vec::new(),
             },
@@ -694,12 +822,28 @@ impl ChatState {
             .collect()
     }
 
-    /// "End chat": with a person, the conversation ends at the edge too and the
-    /// customer is asked for a rating; otherwise everything is forgotten at once.
+    /// "End chat" asks first: with a person it cannot be undone, and otherwise the
+    /// conversation is forgotten. Not while the hand-off is on its way (the edge may be
+    /// creating the conversation this very moment).
+    fn ask_to_end(&mut self) -> Vec<Effect> {
+        let nothing_to_end = self.messages.is_empty() && self.handoff == Handoff::None;
+        if nothing_to_end || matches!(self.handoff, Handoff::Sending { .. }) {
+            return Vec::new();
+        }
+        self.confirming_end = true;
+        vec![Effect::Focus(FocusTarget::EndQuestion)]
+    }
+
+    /// "End chat", confirmed: with a person, the conversation ends at the edge too, its
+    /// transcript stays and the customer is asked for a rating; otherwise everything is
+    /// forgotten at once.
     fn end_chat(&mut self) -> Vec<Effect> {
         match std::mem::replace(&mut self.handoff, Handoff::None) {
             Handoff::Queued(accepted) => {
-                self.clear();
+                self.give_up_on(|_| true);
+                self.live.agent_name = None;
+                self.agent_typing = None;
+                self.push(Author::System, MessageBody::Note(Note::CustomerEnded));
                 self.rating_choice = 0;
                 self.handoff = Handoff::Ended {
                     accepted: accepted.clone(),
@@ -709,13 +853,48 @@ impl ChatState {
                     Effect::EndConversation(accepted),
                     Effect::CloseLive,
                     Effect::Emit(HostEvent::Resolved),
+                    Effect::Focus(FocusTarget::Rating),
                 ]
             }
             _ => {
                 self.clear();
-                vec![Effect::CloseLive, Effect::FocusInput]
+                vec![Effect::CloseLive, Effect::Focus(FocusTarget::Input)]
             }
         }
+    }
+
+    /// The customer writes again (or asks for a person) after a conversation with a
+    /// person ended: what was said stays above a divider, and a new chat with the bot
+    /// starts below it.
+    fn start_over(&mut self) {
+        self.push(Author::System, MessageBody::Note(Note::NewChat));
+        self.conversation = ConversationMemory::default();
+        self.handoff = Handoff::None;
+        self.live = LiveState::default();
+        self.rating_choice = 0;
+        self.agent_typing = None;
+    }
+
+    /// Takes the outbox's messages that match out of it for good, marking their bubbles
+    /// as never delivered.
+    fn give_up_on(&mut self, lost: impl Fn(&Outgoing) -> bool) {
+        let (gone, kept) = std::mem::take(&mut self.live.outbox)
+            .into_iter()
+            .partition(|m| lost(m));
+        self.live.outbox = kept;
+        self.undelivered
+            .extend(gone.iter().map(|m: &Outgoing| m.message_id));
+    }
+
+    /// Whether the hand-off failed in a way that trying again may fix.
+    fn retries_handoff(&self) -> bool {
+        matches!(&self.handoff, Handoff::Failed { problem, .. }
+            if HandoffProblem::of(problem) != HandoffProblem::Refused)
+    }
+
+    /// Whether a customer bubble never reached the person.
+    pub fn is_undelivered(&self, message_id: usize) -> bool {
+        self.undelivered.contains(&message_id)
     }
 
     /// Applies what the live channel reported, each event once, in order.
@@ -759,20 +938,34 @@ impl ChatState {
                 }
                 EventBody::AgentJoined { agent_name } => {
                     self.live.agent_name = Some(agent_name.clone());
-                    self.push(
-                        Author::System,
-                        MessageBody::Note(Note::AgentJoined(agent_name.clone())),
+                    // "Sam passed you to Noor" already said who joins.
+                    let passed_on = matches!(
+                        self.messages.last().map(|m| &m.body),
+                        Some(MessageBody::Note(Note::PassedOn { to, .. })) if *to == agent_name
                     );
+                    if !passed_on {
+                        self.push(
+                            Author::System,
+                            MessageBody::Note(Note::AgentJoined(agent_name.clone())),
+                        );
+                    }
                     self.note_unseen();
                     effects.push(Effect::Emit(HostEvent::AgentJoined(agent_name)));
                 }
-                EventBody::AgentLeft { agent_name } => {
+                EventBody::AgentLeft {
+                    agent_name,
+                    transferred_to,
+                } => {
                     self.live.agent_name = None;
                     self.agent_typing = None;
-                    self.push(
-                        Author::System,
-                        MessageBody::Note(Note::AgentLeft(agent_name)),
-                    );
+                    let note = match transferred_to {
+                        Some(to) => Note::PassedOn {
+                            from: agent_name,
+                            to,
+                        },
+                        None => Note::AgentLeft(agent_name),
+                    };
+                    self.push(Author::System, MessageBody::Note(note));
                 }
                 EventBody::Resolved { resolution, .. } => {
                     self.agent_typing = None;
@@ -785,7 +978,7 @@ impl ChatState {
                         rating: RatingStage::Asking,
                     };
                     self.rating_choice = 0;
-                    self.live.outbox.clear();
+                    self.give_up_on(|_| true);
                     effects.push(Effect::CloseLive);
                     effects.push(Effect::Emit(HostEvent::Resolved));
                     break;
@@ -863,20 +1056,48 @@ impl ChatState {
             return self.send_to_person(text, client_id);
         }
         if matches!(self.handoff, Handoff::Ended { .. }) {
-            // Writing again after the end starts a new chat with the bot.
-            self.clear();
+            self.start_over();
         }
+        // While the consent question is open the customer is telling the person what
+        // they need: it joins the preview, and the bot does not offer a person again.
+        let consenting = matches!(self.handoff, Handoff::Consent { .. });
+        let mut effects = self.answer(text, now_ms, chosen, consenting);
+        if consenting {
+            let fresh = self.packet();
+            if let Handoff::Consent { packet, .. } = &mut self.handoff {
+                *packet = fresh;
+            }
+        }
+        if chosen.is_some() {
+            // The tapped chip is gone (or no longer current): keyboard users go on
+            // typing where they would.
+            effects.push(Effect::Focus(FocusTarget::Input));
+        }
+        effects
+    }
+
+    /// The bot's turn: the customer's redacted bubble, then an answer, small talk, "I
+    /// don't know", or an offer of a person (`quiet_offers`: none of the last two).
+    fn answer(
+        &mut self,
+        text: &str,
+        now_ms: u64,
+        chosen: Option<&str>,
+        quiet_offers: bool,
+    ) -> Vec<Effect> {
         let EngineState::Ready(engine) = &self.engine else {
             // Without the engine nothing leaves the browser unredacted: keep only the
             // redacted text and offer a person.
             let redacted = baton_triage::redact_pii(text).text;
             self.push(Author::Customer, MessageBody::Text(redacted));
-            self.push(
-                Author::Bot,
-                MessageBody::OfferPerson {
-                    reasons: vec![EscalationReason::OutOfScope],
-                },
-            );
+            if !quiet_offers {
+                self.push(
+                    Author::Bot,
+                    MessageBody::OfferPerson {
+                        reasons: vec![EscalationReason::OutOfScope],
+                    },
+                );
+            }
             return vec![Effect::Emit(HostEvent::Message(Author::Customer))];
         };
         let engine = Rc::clone(engine);
@@ -916,10 +1137,10 @@ impl ChatState {
             );
         } else if let Some(kind) = turn.small_talk {
             self.push(Author::Bot, MessageBody::SmallTalk(kind));
-        } else if turn.escalation.is_none() {
+        } else if turn.escalation.is_none() && !quiet_offers {
             self.push(Author::Bot, MessageBody::DontKnow);
         }
-        if let Some(escalation) = turn.escalation {
+        if let Some(escalation) = turn.escalation.filter(|_| !quiet_offers) {
             self.push(
                 Author::Bot,
                 MessageBody::OfferPerson {
@@ -927,7 +1148,13 @@ impl ChatState {
                 },
             );
         }
-        effects.push(Effect::Emit(HostEvent::Message(Author::Bot)));
+        if self
+            .messages
+            .last()
+            .is_some_and(|m| m.author == Author::Bot)
+        {
+            effects.push(Effect::Emit(HostEvent::Message(Author::Bot)));
+        }
         effects
     }
 
@@ -950,7 +1177,10 @@ impl ChatState {
             .0
             .record_feedback(&intent, helpful, now_ms);
         let mut effects = vec![Effect::SendFeedback(helpful)];
-        if !helpful {
+        if helpful {
+            // The question's buttons are gone; keyboard users go on in the input.
+            effects.push(Effect::Focus(FocusTarget::Input));
+        } else {
             // "No, talk to a person" goes straight to the consent preview.
             effects.extend(self.apply(Action::RequestPerson));
         }
@@ -978,8 +1208,7 @@ impl ChatState {
                 self.conversation.0.handoff_packet(engine, &self.language)
             }
             _ => HandoffPacket {
-                transcript: self
-                    .messages
+                transcript: self.messages[self.current_chat_start()..]
                     .iter()
                     .filter_map(|m| match &m.body {
                         MessageBody::Text(text) if m.author == Author::Customer => {
@@ -998,6 +1227,15 @@ impl ChatState {
         }
     }
 
+    /// Where the current chat starts in [`ChatState::messages`]: after the last
+    /// "new conversation" divider.
+    fn current_chat_start(&self) -> usize {
+        self.messages
+            .iter()
+            .rposition(|m| m.body == MessageBody::Note(Note::NewChat))
+            .map_or(0, |divider| divider + 1)
+    }
+
     /// A snapshot for the browser's storage.
     pub fn save(&self) -> SavedChat {
         SavedChat {
@@ -1008,6 +1246,7 @@ impl ChatState {
             handoff: self.handoff.clone(),
             live: self.live.clone(),
             unread: self.unread,
+            undelivered: self.undelivered.clone(),
         }
     }
 
@@ -1023,6 +1262,7 @@ impl ChatState {
         self.conversation = saved.conversation;
         self.live = saved.live;
         self.unread = saved.unread;
+        self.undelivered = saved.undelivered;
         self.handoff = match saved.handoff {
             Handoff::Sending {
                 packet,
@@ -1043,6 +1283,10 @@ impl ChatState {
         self.handoff = Handoff::None;
         self.live = LiveState::default();
         self.unread = 0;
+        self.rating_choice = 0;
+        self.agent_typing = None;
+        self.confirming_end = false;
+        self.undelivered.clear();
     }
 
     fn push(&mut self, author: Author, body: MessageBody) {
@@ -1094,12 +1338,16 @@ mod tests {
         };
         let suggestions = engine.suggestions(4);
         let (intent, title) = suggestions.first().expect("a suggestion").clone();
-        chat.apply(Action::CustomerSent {
+        let effects = chat.apply(Action::CustomerSent {
             text: title.clone(),
             now_ms: 1_000,
             client_id: "m0".into(),
             chosen: Some(intent.clone()),
         });
+        assert!(
+            effects.contains(&Effect::Focus(FocusTarget::Input)),
+            "the chip is gone: focus goes on to the input"
+        );
         assert_eq!(chat.messages[0].body, MessageBody::Text(title));
         assert!(
             matches!(&chat.messages[1].body, MessageBody::Answer { intent: answered, .. } if *answered == intent)
@@ -1189,7 +1437,7 @@ mod tests {
         assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons } if reasons.contains(&EscalationReason::ExplicitRequest))));
         assert_eq!(
             chat.apply(Action::RequestPerson),
-            vec![Effect::FocusConsent, Effect::CheckAvailability],
+            vec![Effect::Focus(FocusTarget::Consent), Effect::CheckAvailability],
             "nothing of the conversation is sent before consent (asking who is online sends only the site)"
         );
         chat.apply(Action::Availability(Some(0)));
@@ -1206,7 +1454,8 @@ mod tests {
         let effects = chat.apply(Action::ConsentGiven {
             idempotency_key: "k1".into(),
         });
-        let [Effect::SendEscalation(first), Effect::FocusInput] = effects.as_slice() else {
+        let [Effect::SendEscalation(first), Effect::Focus(FocusTarget::Input)] = effects.as_slice()
+        else {
             panic!("one send expected: {effects:?}")
         };
         assert_eq!(first.idempotency_key, "k1");
@@ -1277,11 +1526,48 @@ mod tests {
         assert!(
             matches!(&reloaded.handoff, Handoff::Failed { idempotency_key, .. } if idempotency_key == "k7")
         );
-        let effects = reloaded.apply(Action::Retry);
+        // The next page sends it again by itself, with the same key.
+        let effects = reloaded.apply(Action::ReconnectLive);
         let [Effect::SendEscalation(request)] = effects.as_slice() else {
-            panic!("retry sends")
+            panic!("the next page sends: {effects:?}")
         };
         assert_eq!(request.idempotency_key, "k7");
+    }
+
+    #[test]
+    fn a_failed_hand_off_says_why_and_is_tried_again_unless_refused() {
+        for (problem, kind) in [
+            ("network unreachable", HandoffProblem::Unreachable),
+            ("HTTP 503", HandoffProblem::Unreachable),
+            ("internal", HandoffProblem::Unreachable),
+            ("rate_limited", HandoffProblem::Busy),
+            ("HTTP 429", HandoffProblem::Busy),
+            ("origin_not_allowed", HandoffProblem::Refused),
+            ("HTTP 404", HandoffProblem::Refused),
+        ] {
+            assert_eq!(HandoffProblem::of(problem), kind, "{problem}");
+        }
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k1".into(),
+        });
+        let effects = chat.apply(Action::EscalationFailed("network unreachable".into()));
+        assert_eq!(effects, vec![Effect::RetryHandoffLater]);
+        // Back online: at once, with the same key.
+        let effects = chat.apply(Action::BackOnline);
+        let [Effect::SendEscalation(request)] = effects.as_slice() else {
+            panic!("back online sends: {effects:?}")
+        };
+        assert_eq!(request.idempotency_key, "k1");
+        let effects = chat.apply(Action::EscalationFailed("origin_not_allowed".into()));
+        assert!(effects.is_empty(), "a refusal is not repeated");
+        assert!(chat.apply(Action::BackOnline).is_empty());
+        assert!(chat.apply(Action::ReconnectLive).is_empty());
+        assert!(
+            matches!(&chat.handoff, Handoff::Failed { problem, .. } if problem == "origin_not_allowed")
+        );
     }
 
     #[test]
@@ -1301,10 +1587,17 @@ mod tests {
     }
 
     #[test]
-    fn ending_the_chat_forgets_it() {
+    fn ending_the_chat_asks_first_then_forgets_it() {
         let mut chat = ready_chat();
         sent(&mut chat, "When will my new card arrive?");
+        let asked = chat.apply(Action::EndChat);
+        assert_eq!(asked, vec![Effect::Focus(FocusTarget::EndQuestion)]);
+        assert!(chat.confirming_end);
+        chat.apply(Action::ConfirmEnd(false));
+        assert!(!chat.confirming_end);
+        assert_eq!(chat.messages.len(), 2, "taking it back keeps the chat");
         chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
         assert!(chat.messages.is_empty());
         assert!(chat.conversation.0.transcript().is_empty());
         assert_eq!(chat.handoff, Handoff::None);
@@ -1315,7 +1608,10 @@ mod tests {
         let mut chat = ChatState::new("demo".into(), "en".into(), "v".into());
         assert_eq!(
             chat.apply(Action::Toggle),
-            vec![Effect::Emit(HostEvent::Open), Effect::FocusInput]
+            vec![
+                Effect::Emit(HostEvent::Open),
+                Effect::Focus(FocusTarget::Input)
+            ]
         );
         assert_eq!(
             chat.apply(Action::Toggle),
@@ -1636,7 +1932,7 @@ mod tests {
         });
         let [Effect::SendRating {
             rating, comment, ..
-        }] = &rated[..]
+        }, Effect::Focus(FocusTarget::Rating)] = &rated[..]
         else {
             panic!("{rated:?}");
         };
@@ -1661,6 +1957,7 @@ mod tests {
         chat.apply(Action::ChooseRating(4));
         assert_eq!(chat.rating_choice, 0, "no rating form yet");
         chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
         chat.apply(Action::ChooseRating(9));
         assert_eq!(chat.rating_choice, 0, "1 to 5 only");
         chat.apply(Action::ChooseRating(4));
@@ -1682,12 +1979,206 @@ mod tests {
     #[test]
     fn ending_a_chat_with_a_person_ends_it_at_the_edge_then_asks_for_a_rating() {
         let mut chat = with_person();
-        let effects = chat.apply(Action::EndChat);
-        assert!(matches!(effects[0], Effect::EndConversation(_)));
-        assert!(chat.messages.is_empty(), "End chat clears the conversation");
-        assert!(matches!(chat.handoff, Handoff::Ended { .. }));
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Message {
+                author: Author::Agent,
+                text: "Your tracking number is LK-77".into(),
+                client_id: "a1".into(),
+                agent_name: Some("Sam".into()),
+            },
+        )]));
         chat.apply(Action::EndChat);
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        assert!(matches!(effects[0], Effect::EndConversation(_)));
+        assert!(effects.contains(&Effect::Focus(FocusTarget::Rating)));
+        assert!(
+            chat.messages
+                .iter()
+                .any(|m| matches!(&m.body, MessageBody::Agent { name, .. } if name == "Sam")),
+            "what the person said stays readable"
+        );
+        assert_eq!(
+            chat.messages.last().map(|m| &m.body),
+            Some(&MessageBody::Note(Note::CustomerEnded))
+        );
+        assert!(matches!(chat.handoff, Handoff::Ended { .. }));
+        // "Start a new chat" forgets it all.
+        chat.apply(Action::NewChat);
         assert_eq!(chat.handoff, Handoff::None);
+        assert!(chat.messages.is_empty());
+    }
+
+    #[test]
+    fn a_reset_ends_the_conversation_and_forgets_the_customer() {
+        let mut chat = with_person();
+        chat.apply(Action::Identify(Some(CustomerIdentity {
+            id: "8412".into(),
+            name: "Jane".into(),
+            email: String::new(),
+            hash: "ab".into(),
+        })));
+        let effects = chat.apply(Action::Reset);
+        assert!(matches!(effects[0], Effect::EndConversation(_)));
+        assert!(effects.contains(&Effect::CloseLive));
+        assert!(chat.messages.is_empty());
+        assert_eq!(chat.handoff, Handoff::None);
+        assert_eq!(chat.identity, None);
+        assert_eq!(chat.save().messages, Vec::new());
+    }
+
+    #[test]
+    fn a_transfer_says_who_passed_the_customer_to_whom() {
+        let mut chat = with_person();
+        let before = chat.messages.len();
+        chat.apply(update(vec![
+            event(
+                1,
+                EventBody::AgentJoined {
+                    agent_name: "Sam".into(),
+                },
+            ),
+            event(
+                2,
+                EventBody::AgentLeft {
+                    agent_name: "Sam".into(),
+                    transferred_to: Some("Noor".into()),
+                },
+            ),
+            event(
+                3,
+                EventBody::AgentJoined {
+                    agent_name: "Noor".into(),
+                },
+            ),
+        ]));
+        let notes: Vec<&MessageBody> = chat.messages[before..].iter().map(|m| &m.body).collect();
+        assert_eq!(
+            notes,
+            [
+                &MessageBody::Note(Note::AgentJoined("Sam".into())),
+                &MessageBody::Note(Note::PassedOn {
+                    from: "Sam".into(),
+                    to: "Noor".into()
+                }),
+            ],
+            "not \"Sam had to step away\", and Noor's joining is said once"
+        );
+        assert_eq!(chat.live.agent_name.as_deref(), Some("Noor"));
+    }
+
+    #[test]
+    fn writing_after_the_end_keeps_the_conversation_above_a_new_one() {
+        let mut chat = with_person();
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: Some("Replacement sent".into()),
+            },
+        )]));
+        let before = chat.messages.clone();
+        sent(&mut chat, "When will my new card arrive?");
+        assert_eq!(chat.messages[..before.len()], before[..], "history kept");
+        assert_eq!(
+            chat.messages[before.len()].body,
+            MessageBody::Note(Note::NewChat)
+        );
+        assert!(chat.messages.iter().skip(before.len()).any(
+            |m| matches!(&m.body, MessageBody::Answer { intent, .. } if intent == "card_arrival")
+        ));
+        assert_eq!(chat.handoff, Handoff::None);
+        // The new chat's hand-off carries only the new chat.
+        chat.apply(Action::RequestPerson);
+        assert_eq!(
+            consent_customer_lines(&chat),
+            ["When will my new card arrive?"]
+        );
+    }
+
+    /// The customer's lines in the preview the consent question shows.
+    fn consent_customer_lines(chat: &ChatState) -> Vec<String> {
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
+            panic!("asking for consent: {:?}", chat.handoff)
+        };
+        packet
+            .transcript
+            .iter()
+            .filter(|e| e.author == Author::Customer)
+            .map(|e| e.text.clone())
+            .collect()
+    }
+
+    #[test]
+    fn what_the_customer_writes_while_asked_for_consent_joins_the_preview() {
+        let mut chat = ready_chat();
+        chat.apply(Action::RequestPerson);
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
+            panic!("consent")
+        };
+        assert!(packet.transcript.is_empty());
+        sent(
+            &mut chat,
+            "my lamp arrived broken, card 4111 1111 1111 1111",
+        );
+        let customer_lines = consent_customer_lines(&chat);
+        assert_eq!(customer_lines.len(), 1, "{customer_lines:?}");
+        assert!(customer_lines[0].starts_with("my lamp arrived broken"));
+        assert!(!customer_lines[0].contains("4111 1111"), "redacted");
+        assert!(
+            !chat.messages.iter().any(|m| matches!(
+                m.body,
+                MessageBody::OfferPerson { .. } | MessageBody::DontKnow
+            )),
+            "no second offer of a person while the question is open"
+        );
+        let Handoff::Consent { packet, .. } = chat.handoff.clone() else {
+            panic!("still asking")
+        };
+        let effects = chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        let Some(Effect::SendEscalation(request)) = effects.first() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(request.packet, packet, "what was previewed is sent");
+    }
+
+    #[test]
+    fn the_chat_cannot_be_ended_while_the_hand_off_is_on_its_way() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        assert!(chat.apply(Action::EndChat).is_empty());
+        assert!(!chat.confirming_end);
+    }
+
+    #[test]
+    fn a_message_that_never_reached_the_person_says_so() {
+        let mut chat = with_person();
+        chat.apply(Action::LiveConnection(true));
+        chat.apply(Action::LiveConnection(false));
+        assert!(chat.live.dropped, "the lost connection shows");
+        sent(&mut chat, "one more thing, reference R-1234");
+        let waiting = chat.messages.len() - 1;
+        assert!(chat.is_pending(waiting));
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: None,
+            },
+        )]));
+        assert!(chat.is_undelivered(waiting));
+        assert!(!chat.is_pending(waiting));
+        let saved: SavedChat =
+            serde_json::from_str(&serde_json::to_string(&chat.save()).unwrap()).unwrap();
+        let mut reloaded = ready_chat();
+        reloaded.restore(saved);
+        assert!(reloaded.is_undelivered(waiting), "kept over a reload");
     }
 
     #[test]
@@ -1705,6 +2196,12 @@ mod tests {
             helpful: true,
             now_ms: 2_000,
         });
-        assert_eq!(effects, vec![Effect::SendFeedback(true)]);
+        assert_eq!(
+            effects,
+            vec![
+                Effect::SendFeedback(true),
+                Effect::Focus(FocusTarget::Input)
+            ]
+        );
     }
 }

@@ -14,7 +14,9 @@ use yew::prelude::*;
 use crate::api;
 use crate::components::chat_panel::{chat_panel, ChatPanelProps};
 use crate::i18n::{strings_for, Strings};
-use crate::state::{Action, ChatState, Effect, EngineState, Handoff, HostEvent, SavedChat};
+use crate::state::{
+    Action, ChatState, Effect, EngineState, FocusTarget, Handoff, HostEvent, SavedChat,
+};
 
 /// Settings from the embed tag, read once by the loader.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,8 +112,8 @@ pub struct Widget {
     state: ChatState,
     input: NodeRef,
     log: NodeRef,
-    focus_input: bool,
-    focus_consent: bool,
+    /// Where keyboard focus goes after the next render.
+    focus: Option<FocusTarget>,
     shown: (usize, bool),
     /// The conversation's scroll height at the last render (0 while the panel is closed).
     log_height: i32,
@@ -119,35 +121,59 @@ pub struct Widget {
     reconnect: Option<Timeout>,
     reconnect_delay_ms: u32,
     retry: Option<Timeout>,
+    /// Sends a failed hand-off again; the pause doubles after each failure.
+    handoff_retry: Option<Timeout>,
+    handoff_retry_delay_ms: u32,
     /// Ends "… is typing" unless a newer notice replaced (and so cancelled) it.
     typing_over: Option<Timeout>,
     /// When the agent was last told the customer is typing (ms since the epoch).
     typing_told_at_ms: f64,
-    _other_tabs: Option<TabSync>,
+    /// Follows what other tabs of the same site save, so every tab shows the same
+    /// conversation and none overwrites it with an older copy.
+    _other_tabs: Option<WindowListener>,
+    /// Hears the browser come back online.
+    _online: Option<WindowListener>,
 }
 
-/// Follows what other tabs of the same site save, so every tab shows the same
-/// conversation and none overwrites it with an older copy.
-struct TabSync {
+/// A listener on `window`, removed when dropped.
+struct WindowListener {
     window: web_sys::Window,
-    on_storage: Closure<dyn FnMut(StorageEvent)>,
+    event: &'static str,
+    listener: Closure<dyn FnMut(web_sys::Event)>,
 }
 
-impl Drop for TabSync {
+impl WindowListener {
+    fn new(event: &'static str, listener: impl FnMut(web_sys::Event) + 'static) -> Option<Self> {
+        let window = web_sys::window()?;
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(listener);
+        window
+            .add_event_listener_with_callback(event, listener.as_ref().unchecked_ref())
+            .ok()?;
+        Some(WindowListener {
+            window,
+            event,
+            listener,
+        })
+    }
+}
+
+impl Drop for WindowListener {
     fn drop(&mut self) {
         let _ = self.window.remove_event_listener_with_callback(
-            "storage",
-            self.on_storage.as_ref().unchecked_ref(),
+            self.event,
+            self.listener.as_ref().unchecked_ref(),
         );
     }
 }
 
 /// Listens for other tabs saving `site`'s conversation.
-fn follow_other_tabs(site: &str, ctx: &Context<Widget>) -> Option<TabSync> {
-    let window = web_sys::window()?;
+fn follow_other_tabs(site: &str, ctx: &Context<Widget>) -> Option<WindowListener> {
     let key = storage_key(site);
     let link = ctx.link().clone();
-    let on_storage = Closure::<dyn FnMut(StorageEvent)>::new(move |event: StorageEvent| {
+    WindowListener::new("storage", move |event| {
+        let Ok(event) = event.dyn_into::<StorageEvent>() else {
+            return;
+        };
         // No key: the site's storage was cleared as a whole.
         if event.key().is_some_and(|changed| changed != key) {
             return;
@@ -161,11 +187,7 @@ fn follow_other_tabs(site: &str, ctx: &Context<Widget>) -> Option<TabSync> {
             },
         };
         link.send_message(Action::Synced(saved));
-    });
-    window
-        .add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref())
-        .ok()?;
-    Some(TabSync { window, on_storage })
+    })
 }
 
 /// The open WebSocket to the conversation and the handlers that keep it alive.
@@ -247,17 +269,22 @@ impl Component for Widget {
             state,
             input: NodeRef::default(),
             log: NodeRef::default(),
-            focus_input: false,
-            focus_consent: false,
+            focus: None,
             shown: (0, false),
             log_height: 0,
             live: None,
             reconnect: None,
             reconnect_delay_ms: RECONNECT_MIN_MS,
             retry: None,
+            handoff_retry: None,
+            handoff_retry_delay_ms: HANDOFF_RETRY_MIN_MS,
             typing_over: None,
             typing_told_at_ms: 0.0,
             _other_tabs: follow_other_tabs(&options.site, ctx),
+            _online: {
+                let link = ctx.link().clone();
+                WindowListener::new("online", move |_| link.send_message(Action::BackOnline))
+            },
         }
     }
 
@@ -279,6 +306,8 @@ impl Component for Widget {
         }
         match &action {
             Action::FlushOutbox => self.retry = None,
+            Action::Retry | Action::BackOnline => self.handoff_retry = None,
+            Action::Escalated(_) => self.handoff_retry_delay_ms = HANDOFF_RETRY_MIN_MS,
             Action::ReconnectLive => self.reconnect = None,
             Action::LiveConnection(true) => self.reconnect_delay_ms = RECONNECT_MIN_MS,
             Action::LiveConnection(false) => {
@@ -308,20 +337,27 @@ impl Component for Widget {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
-        if std::mem::take(&mut self.focus_consent) {
-            let button = self
-                .log
+        let selector = match self.focus.take() {
+            None => None,
+            Some(FocusTarget::Input) => {
+                if let Some(input) = self.input.cast::<HtmlInputElement>() {
+                    let _ = input.focus();
+                }
+                None
+            }
+            Some(FocusTarget::Consent) => Some(".consent button.primary"),
+            Some(FocusTarget::EndQuestion) => Some(".end-question button.primary"),
+            Some(FocusTarget::Rating) => Some(".rating, .rated"),
+        };
+        let element = selector.and_then(|selector| {
+            self.log
                 .cast::<web_sys::Element>()
-                .and_then(|log| log.query_selector(".consent button.primary").ok().flatten())
-                .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
-            if let Some(button) = button {
-                let _ = button.focus();
-            }
-        }
-        if std::mem::take(&mut self.focus_input) {
-            if let Some(input) = self.input.cast::<HtmlInputElement>() {
-                let _ = input.focus();
-            }
+                .and_then(|log| log.closest(".panel").ok().flatten())
+                .and_then(|panel| panel.query_selector(selector).ok().flatten())
+                .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok())
+        });
+        if let Some(element) = element {
+            let _ = element.focus();
         }
         self.keep_newest_in_view();
     }
@@ -330,6 +366,9 @@ impl Component for Widget {
 /// The first pause before reconnecting the live channel; it doubles up to the maximum.
 const RECONNECT_MIN_MS: u32 = 1_000;
 const RECONNECT_MAX_MS: u32 = 15_000;
+/// The first pause before sending a failed hand-off again; it doubles up to the maximum.
+const HANDOFF_RETRY_MIN_MS: u32 = 3_000;
+const HANDOFF_RETRY_MAX_MS: u32 = 60_000;
 /// The pause before sending the outbox again after a failure.
 const RETRY_MS: u32 = 3_000;
 /// How long "… is typing" shows after the last notice: consoles send one every few
@@ -460,8 +499,15 @@ impl Widget {
                     link.send_message(Action::TypingOver);
                 }));
             }
-            Effect::FocusInput => self.focus_input = true,
-            Effect::FocusConsent => self.focus_consent = true,
+            Effect::Focus(target) => self.focus = Some(target),
+            Effect::RetryHandoffLater => {
+                let link = ctx.link().clone();
+                let delay = self.handoff_retry_delay_ms;
+                self.handoff_retry_delay_ms = (delay * 2).min(HANDOFF_RETRY_MAX_MS);
+                self.handoff_retry = Some(Timeout::new(delay, move || {
+                    link.send_message(Action::Retry);
+                }));
+            }
         }
     }
 

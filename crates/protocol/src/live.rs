@@ -51,6 +51,10 @@ pub enum EventBody {
     AgentLeft {
         /// The agent's display name.
         agent_name: String,
+        /// Set when they passed the conversation to another agent: that agent's display
+        /// name (an `agent_joined` for them follows).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transferred_to: Option<String>,
     },
     /// The conversation is over.
     Resolved {

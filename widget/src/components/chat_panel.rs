@@ -24,7 +24,7 @@ pub struct ChatPanelProps<'a> {
     pub log: &'a NodeRef,
 }
 
-/// The panel; renders nothing while closed. A plain view function, not a component: it
+/// The panel; while closed, only a live region saying that news came. A plain view function, not a component: it
 /// has no state of its own, and each component type costs the download its own copy of
 /// Yew's lifecycle code.
 pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
@@ -35,10 +35,18 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         input,
         log,
     } = props;
-    if !state.open {
-        return html! {};
-    }
     let strings = strings_for(&state.language);
+    if !state.open {
+        // Screen readers hear what the launcher's badge shows: present before the news,
+        // so the change is announced.
+        return html! {
+            <p class="visually-hidden" role="status" lang={strings.lang}>
+                if state.unread > 0 {
+                    { strings.news_while_closed.replace("{count}", &state.unread.to_string()) }
+                }
+            </p>
+        };
+    }
     let emit = |action: Action| {
         let on_action = on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
@@ -99,18 +107,30 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>
                 </button>
             </div>
-            <div class="person-bar">
-                if !state.messages.is_empty() {
-                    <button type="button" class="end" onclick={emit(Action::EndChat)}>{ strings.end_chat }</button>
-                }
-                <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
-                    { match (state.with_person(), &state.live.agent_name) {
-                        (true, Some(_)) => strings.with_a_person,
-                        (true, None) => strings.person_on_the_way,
-                        (false, _) => strings.talk_to_person,
-                    } }
-                </button>
-            </div>
+            if state.confirming_end {
+                <div class="person-bar end-question" role="group" aria-labelledby="baton-end-question">
+                    <p id="baton-end-question">{ if matches!(state.handoff, Handoff::Queued(_)) { strings.end_question_person } else { strings.end_question } }</p>
+                    <div class="actions">
+                        <button type="button" class="primary" onclick={emit(Action::ConfirmEnd(true))}>{ strings.end_confirm }</button>
+                        <button type="button" class="secondary" onclick={emit(Action::ConfirmEnd(false))}>{ strings.end_keep }</button>
+                    </div>
+                </div>
+            } else {
+                <div class="person-bar">
+                    if !state.messages.is_empty() {
+                        // Not while the hand-off is on its way: the conversation may be
+                        // being created at this moment, and nobody could end it.
+                        <button type="button" class="end" disabled={matches!(state.handoff, Handoff::Sending { .. })} onclick={emit(Action::EndChat)}>{ strings.end_chat }</button>
+                    }
+                    <button type="button" class="person" disabled={!can_request_person} onclick={emit(Action::RequestPerson)}>
+                        { match (state.with_person(), &state.live.agent_name) {
+                            (true, Some(_)) => strings.with_a_person,
+                            (true, None) => strings.person_on_the_way,
+                            (false, _) => strings.talk_to_person,
+                        } }
+                    </button>
+                </div>
+            }
             <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
                 <ul class="messages">
                     // Keyed like the messages beside it: in a list of keyed and unkeyed
@@ -123,6 +143,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         on_action,
                         can_request_person,
                         pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
+                        undelivered: state.is_undelivered(message.id),
                         current: latest_customer_message.is_none_or(|latest| message.id > latest),
                     })) }
                 </ul>

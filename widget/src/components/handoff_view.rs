@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::i18n::Strings;
-use crate::state::{Action, Handoff, LiveState, RatingStage};
+use crate::state::{Action, Handoff, HandoffProblem, LiveState, RatingStage};
 
 /// What [`handoff_view`] shows.
 pub struct HandoffProps<'a> {
@@ -48,11 +48,15 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
                 if *agents_online == Some(0) {
                     <p class="nobody-online" role="status">{ strings.consent_nobody_online }</p>
                 }
-                <ol class="preview">
-                    { for packet.transcript.iter().filter(|e| e.author == Author::Customer).map(|entry| html! {
-                        <li>{ entry.text.clone() }</li>
-                    }) }
-                </ol>
+                if packet.transcript.iter().any(|e| e.author == Author::Customer) {
+                    <ol class="preview">
+                        { for packet.transcript.iter().filter(|e| e.author == Author::Customer).map(|entry| html! {
+                            <li dir="auto">{ entry.text.clone() }</li>
+                        }) }
+                    </ol>
+                } else {
+                    <p class="preview empty">{ strings.consent_empty }</p>
+                }
                 <div class="actions">
                     <button type="button" class="primary" onclick={send(|| Action::ConsentGiven { idempotency_key: crate::random_id() })}>
                         { strings.consent_send }
@@ -66,9 +70,13 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
         Handoff::Sending { .. } => html! {
             <section class="handoff sending" role="status"><p>{ strings.sending }</p></section>
         },
-        Handoff::Failed { .. } => html! {
+        Handoff::Failed { problem, .. } => html! {
             <section class="handoff failed" role="alert">
-                <p>{ strings.send_failed }</p>
+                <p>{ match HandoffProblem::of(problem) {
+                    HandoffProblem::Unreachable => strings.send_failed,
+                    HandoffProblem::Busy => strings.send_busy,
+                    HandoffProblem::Refused => strings.send_refused,
+                } }</p>
                 <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
             </section>
         },
@@ -97,7 +105,8 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
                         }
                     }
                 } }
-                if !live.connected && !live.outbox.is_empty() {
+                // Lost, or never there with messages waiting: news may not be arriving.
+                if live.dropped || (!live.connected && !live.outbox.is_empty()) {
                     <p class="offline">{ strings.reconnecting }</p>
                 }
             </section>
@@ -120,11 +129,11 @@ fn rating_view(
 ) -> Html {
     let new_chat = {
         let on_action = on_action.clone();
-        Callback::from(move |_: MouseEvent| on_action.emit(Action::EndChat))
+        Callback::from(move |_: MouseEvent| on_action.emit(Action::NewChat))
     };
     if stage == RatingStage::Sent {
         return html! {
-            <section class="handoff rated" role="status">
+            <section class="handoff rated" role="status" tabindex="-1">
                 <p>{ strings.rate_thanks }</p>
                 <button type="button" class="secondary" onclick={new_chat}>{ strings.new_chat }</button>
             </section>
@@ -150,7 +159,7 @@ fn rating_view(
         })
     };
     html! {
-        <section class="handoff rating" aria-labelledby="baton-rate-title">
+        <section class="handoff rating" aria-labelledby="baton-rate-title" tabindex="-1">
             <form onsubmit={on_submit}>
                 <fieldset>
                     <legend id="baton-rate-title">{ strings.rate_title }</legend>

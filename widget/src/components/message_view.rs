@@ -20,6 +20,8 @@ pub struct MessageProps<'a> {
     pub can_request_person: bool,
     /// Whether this customer message still waits in the outbox.
     pub pending: bool,
+    /// Whether this customer message never reached the person.
+    pub undelivered: bool,
     /// Whether the message answers the customer's latest message (its alternatives
     /// are only offered until the customer writes again).
     pub current: bool,
@@ -35,19 +37,30 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         on_action,
         can_request_person,
         pending,
+        undelivered,
         current,
     } = props;
-    let class = match message.author {
-        Author::Customer => "message from-customer",
-        Author::Bot => "message from-bot",
-        Author::Agent => "message from-agent",
-        Author::System => "message from-system",
+    let class = match (message.author, &message.body) {
+        (_, MessageBody::Note(Note::NewChat)) => "message from-system new-chat",
+        (Author::Customer, _) => "message from-customer",
+        (Author::Bot, _) => "message from-bot",
+        (Author::Agent, _) => "message from-agent",
+        (Author::System, _) => "message from-system",
+    };
+    // Colour and side say who wrote a bubble; screen readers hear it (agents' bubbles
+    // carry their name already).
+    let said_by = match message.author {
+        Author::Customer => strings.you_said,
+        Author::Bot => strings.bot_said,
+        Author::Agent | Author::System => "",
     };
     let body = match &message.body {
         MessageBody::Text(text) => html! {
             <>
                 <p>{ text.clone() }</p>
-                if pending {
+                if undelivered {
+                    <p class="pending undelivered">{ strings.not_delivered }</p>
+                } else if pending {
                     <p class="pending">{ strings.not_sent_yet }</p>
                 }
             </>
@@ -62,8 +75,14 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             let text = match note {
                 Note::AgentJoined(name) => strings.agent_joined.replace("{name}", name),
                 Note::AgentLeft(name) => strings.agent_left.replace("{name}", name),
+                Note::PassedOn { from, to } => strings
+                    .agent_passed_on
+                    .replace("{from}", from)
+                    .replace("{to}", to),
                 Note::Resolved(None) => strings.resolved.to_owned(),
                 Note::Resolved(Some(resolution)) => format!("{} {resolution}", strings.resolved),
+                Note::CustomerEnded => strings.you_ended.to_owned(),
+                Note::NewChat => strings.new_conversation.to_owned(),
             };
             html! { <p>{ text }</p> }
         }
@@ -143,5 +162,12 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             }
         }
     };
-    html! { <li key={message.id} class={class} dir="auto">{ body }</li> }
+    html! {
+        <li key={message.id} class={class} dir="auto">
+            if !said_by.is_empty() {
+                <span class="visually-hidden">{ said_by }</span>
+            }
+            { body }
+        </li>
+    }
 }
