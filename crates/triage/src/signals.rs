@@ -261,7 +261,7 @@ const ARABIC_PREFIXES: &[&str] = &["وال", "بال", "فال", "كال", "لل
 /// Folds the spellings customers use interchangeably into the one the lists hold:
 /// French accented letters into plain ones, and the Arabic hamza forms of alif, yā' and
 /// wāw, tā' marbūṭa and alif maqṣūra into the letters they are typed as without them.
-fn fold(word: &str) -> Cow<'_, str> {
+pub(crate) fn fold(word: &str) -> Cow<'_, str> {
     let folded = |c: char| match c {
         'à' | 'â' | 'ä' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',
