@@ -8,7 +8,7 @@ use crate::features::{extract, normalize, without_courtesies, Features};
 use crate::kb::{KbEntry, KbLink};
 use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
-use crate::signals::{read_signals, Signals, SmallTalk};
+use crate::signals::{only_asks_for_a_person, read_signals, Signals, SmallTalk};
 
 /// What the bot says when it does not know the answer.
 pub const DONT_KNOW_REPLY: &str =
@@ -413,6 +413,14 @@ impl Engine {
             }
             None => {}
         }
+        // What the customer needs, for the agent: a request for a person leaves out the
+        // asking ("I want a person, my lamp arrived broken" -> "my lamp arrived broken"),
+        // and a bare request has nothing to tell.
+        let need = if a.signals.explicit_request {
+            need_beside_request(&redacted.text)
+        } else {
+            redacted.text.as_str()
+        };
         if let Some(g) = &guess {
             conversation.intents_seen.push(g.intent.clone());
             let better = conversation
@@ -421,10 +429,12 @@ impl Engine {
                 .is_none_or(|b| g.confidence >= b.confidence * 0.9);
             if better {
                 conversation.best_intent = Some(g.clone());
-                conversation.summary = summarize(&redacted.text);
+                if !need.trim().is_empty() {
+                    conversation.summary = summarize(need);
+                }
             }
-        } else if conversation.summary.is_empty() && !a.signals.explicit_request {
-            conversation.summary = summarize(&redacted.text);
+        } else if conversation.summary.is_empty() {
+            conversation.summary = summarize(need);
         }
         for r in &reasons {
             if !conversation.reasons.contains(r) {
@@ -464,6 +474,38 @@ fn most_likely(probs: &[f32], n: usize) -> Vec<(usize, f32)> {
         top.truncate(n);
     }
     top
+}
+
+/// The part of a redacted message that says what the customer needs, with the clauses
+/// that only ask for a person or make small talk left out from its start and end ("Hi, I
+/// want a person. My lamp arrived broken" -> "My lamp arrived broken"); empty when
+/// nothing else is left. Always a slice of the redacted text.
+fn need_beside_request(redacted: &str) -> &str {
+    let is_break = |c: char| {
+        matches!(
+            c,
+            '.' | ',' | '!' | '?' | ';' | ':' | '\n' | '،' | '؟' | '؛'
+        )
+    };
+    let mut clauses = Vec::new();
+    let mut start = 0;
+    for (at, c) in redacted.char_indices() {
+        if is_break(c) {
+            clauses.push(start..at);
+            start = at + c.len_utf8();
+        }
+    }
+    clauses.push(start..redacted.len());
+    let carries_need = |range: &std::ops::Range<usize>| {
+        let clause = normalize(&redacted[range.clone()]);
+        !clause.is_empty() && !only_asks_for_a_person(&clause)
+    };
+    let first = clauses.iter().position(carries_need);
+    let last = clauses.iter().rposition(carries_need);
+    match (first, last) {
+        (Some(first), Some(last)) => redacted[clauses[first].start..clauses[last].end].trim(),
+        _ => "",
+    }
 }
 
 fn summarize(redacted: &str) -> String {
@@ -707,6 +749,72 @@ mod tests {
         assert_eq!(p.sentiment.len(), 1);
         assert_eq!(p.language, "en");
         assert!(p.summary.contains("[card •••• 4242]"));
+    }
+
+    /// Agent tester A9: every request for a person had an empty summary.
+    #[test]
+    fn a_request_for_a_person_is_summarised_by_its_need() {
+        let e = engine();
+        for (text, summary) in [
+            (
+                "Hi, I want to talk to a person please. The side table from order LK-4471 has a wobbly leg",
+                "The side table from order LK-4471 has a wobbly leg",
+            ),
+            (
+                "I want a person, my lamp arrived broken, order LK-4471",
+                "my lamp arrived broken, order LK-4471",
+            ),
+            (
+                "my lamp arrived broken, call me on 07700 900123. Thanks!",
+                "my lamp arrived broken",
+            ),
+            (
+                "Je voudrais parler à un conseiller. Ma lampe est arrivée cassée",
+                "Ma lampe est arrivée cassée",
+            ),
+            ("أريد التحدث مع موظف، المصباح وصل مكسور", "المصباح وصل مكسور"),
+            ("agent please", ""),
+            ("Hi! I want to talk to a real person now, please.", ""),
+            ("I want a person", ""),
+        ] {
+            let mut c = Conversation::new();
+            let t = e.respond(&mut c, text, 1);
+            assert!(
+                t.escalation
+                    .unwrap()
+                    .reasons
+                    .contains(&EscalationReason::ExplicitRequest),
+                "{text}"
+            );
+            assert_eq!(c.handoff_packet(&e, "en").summary, summary, "{text}");
+        }
+        // A bare request first, the need next: the need is the summary.
+        let mut c = Conversation::new();
+        e.respond(&mut c, "agent pls", 1);
+        e.respond(&mut c, "my sofa has a tear", 2);
+        assert_eq!(c.handoff_packet(&e, "en").summary, "my sofa has a tear");
+        // A later bare request keeps the need already told.
+        e.respond(&mut c, "human please", 3);
+        assert_eq!(c.handoff_packet(&e, "en").summary, "my sofa has a tear");
+    }
+
+    /// Customer tester #22: "I want a person" was out of scope.
+    #[test]
+    fn wanting_a_person_is_an_explicit_request() {
+        let e = engine();
+        for text in [
+            "I want a person",
+            "I need a person",
+            "a person please",
+            "someone?",
+        ] {
+            let t = e.respond(&mut Conversation::new(), text, 1);
+            assert_eq!(
+                t.escalation.unwrap().reasons,
+                [EscalationReason::ExplicitRequest],
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //! - **Pure and small.** No web dependencies, no regex engine, no TOML parser in the
 //!   default build: the crate compiles natively and for `wasm32-unknown-unknown`, and
 //!   the widget ships it with one model file.
-//! - **Redact first.** [`redact_pii`] masks card numbers (Luhn), IBANs (mod 97), email
-//!   addresses and phone numbers with hand-written scanners. The engine classifies the
-//!   redacted text and a [`Conversation`] only ever stores redacted text.
+//! - **Redact first.** [`redact_pii`] masks card numbers (Luhn) with their expiry dates
+//!   and security codes, IBANs (mod 97, of their country's length), email addresses and
+//!   phone numbers with hand-written scanners, reading digits of any script the widget
+//!   meets (ASCII, Arabic-Indic, Persian, full-width) alike; order and reference numbers
+//!   and amounts are not phone numbers. The engine classifies the redacted text and a
+//!   [`Conversation`] only ever stores redacted text.
 //! - **Intent model.** Hashed word unigrams and bigrams plus character 3-5 grams,
 //!   L2-normalised, feed a multinomial logistic regression trained deterministically
 //!   (fixed seed, AdaGrad), quantised to int8 with one scale per class and stored

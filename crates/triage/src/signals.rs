@@ -153,6 +153,41 @@ const PERSON_PHRASES: &str = concat!(
     // Arabic: customer service, call me
     "خدمه عملاء, اتصل بي",
 );
+/// Words before a word for a person that make them someone else's (an estate agent, "my
+/// manager"): such a word asks for a person only with a contact verb.
+const PERSON_OF_ANOTHER: &str = "my his her their letting estate travel insurance customs \
+     shipping booking border delivery freight forwarding leasing rental property land talent \
+     literary sports secret undercover fbi cleaning chemical";
+/// Words right after a word for a person that make it a third party it is about ("the
+/// agent said", "agent immobilier").
+const PERSON_THEN_REPORT: &str = "said says told tells was were signed took gave hung \
+     promised refused delivered left replied sent did didnt had has hasnt never kept dropped \
+     called asked insisted explained confirmed lied ignored cut wouldnt couldnt wont \
+     immobilier immobiliere dassurance dassurances";
+/// French kinds of agent after "de"/"des"/"du" ("agent de voyage").
+const PERSON_OF_A_TRADE: &str = "voyage voyages assurance assurances douane douanes police \
+     securite change nettoyage livraison";
+/// Verbs of wanting that ask for a person with a word that alone does not ("I want a
+/// person", "je veux quelqu'un", "اريد شخص").
+const WANT_VERBS: &str = "want wanna need like get give veux voudrais besoin souhaite \
+     aimerais jaimerais اريد بدي ابي ابغي عايز محتاج";
+/// Words between a verb of wanting and the person ("a real", "me an").
+const WANT_DETERMINERS: &str = "a an some one real actual me to une un de dun dune";
+/// Words that, with words for a person, contact verbs and small talk, make up a bare
+/// request for a person ("I would like to talk to a real person now please").
+const REQUEST_FILLER: &str = concat!(
+    "i id im want wanna would like need to with a an the me can could may please pls plz \
+     now just get give let some one real live actual your you is there available urgent \
+     urgently asap directly right away immediately connect transfer put through customer \
+     care chat of on for ",
+    // French
+    "je jaimerais veux voudrais aimerais souhaite besoin jai ai a un une le la les avec svp \
+     stp sil plait vous moi me mettre en relation passer vrai vraie possible est ce que \
+     peux puis pouvez de du des au maintenant directement client clients service etre ",
+    // Arabic: I want, please, with, to, can, me
+    "اريد بدي ابي ابغي عايز محتاج ممكن مع من فضلك لو سمحت الي انا",
+);
+
 /// Words for a bot, and the negations that turn them into "not a bot".
 const BOT_WORDS: &str = "bot robot chatbot روبوت";
 const NEGATIONS: &str = "not no stop pas non ليس لا مش";
@@ -261,7 +296,7 @@ const ARABIC_PREFIXES: &[&str] = &["وال", "بال", "فال", "كال", "لل
 /// Folds the spellings customers use interchangeably into the one the lists hold:
 /// French accented letters into plain ones, and the Arabic hamza forms of alif, yā' and
 /// wāw, tā' marbūṭa and alif maqṣūra into the letters they are typed as without them.
-fn fold(word: &str) -> Cow<'_, str> {
+pub(crate) fn fold(word: &str) -> Cow<'_, str> {
     let folded = |c: char| match c {
         'à' | 'â' | 'ä' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',
@@ -361,6 +396,8 @@ enum Cue {
     Positive,
     Sensitive,
     SmallTalk(Option<SmallTalk>),
+    /// A word that, beside words for a person, only asks for one ("I", "want", "please").
+    RequestFiller,
     /// The first word of a phrase: the phrase, and what it marks.
     Phrase(&'static str, PhraseCue),
 }
@@ -378,6 +415,40 @@ enum PhraseCue {
 /// Reads the signals of one message.
 pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
     LEXICON.read_signals(raw, normalized)
+}
+
+/// Whether a normalised message (or part of one) only asks for a person or makes small
+/// talk, and so carries no need a person should read about.
+pub(crate) fn only_asks_for_a_person(normalized: &str) -> bool {
+    LEXICON.only_asks_for_a_person(normalized)
+}
+
+/// Whether the word for a person at `i` names someone else's ("my letting agent", "the
+/// agent said", "agent de voyage") rather than one to talk to.
+fn names_another(words: &Words, i: usize) -> bool {
+    let is_any =
+        |at: usize, list: &'static str| at < words.len() && words_of(list).any(|w| words.is(at, w));
+    (i > 0 && is_any(i - 1, PERSON_OF_ANOTHER))
+        || is_any(i + 1, PERSON_THEN_REPORT)
+        || (is_any(i + 1, "de des du") && is_any(i + 2, PERSON_OF_A_TRADE))
+}
+
+/// Whether the word for a person at `i` follows a verb of wanting ("I want a person",
+/// "give me someone"), and is not "someone else".
+fn is_wanted(words: &Words, i: usize) -> bool {
+    let is_any = |at: usize, list: &'static str| words_of(list).any(|w| words.is(at, w));
+    if i + 1 < words.len() && is_any(i + 1, "else") {
+        return false;
+    }
+    (1..=3)
+        .take_while(|&back| back <= i)
+        .map(|back| i - back)
+        .take_while(|&at| at + 1 == i || is_any(at + 1, WANT_DETERMINERS))
+        .any(|at| {
+            // "like" wants only as "I'd like", "would like" ("looks like someone…").
+            is_any(at, WANT_VERBS)
+                && (!words.is(at, "like") || (at > 0 && is_any(at - 1, "id would")))
+        })
 }
 
 /// The lists, indexed once, when the first message is read (not when a model loads: the
@@ -404,6 +475,7 @@ impl Lexicon {
             (NEGATIONS, Cue::Negation),
             (POSITIVE_WORDS, Cue::Positive),
             (SENSITIVE_WORDS, Cue::Sensitive),
+            (REQUEST_FILLER, Cue::RequestFiller),
         ]
         .into_iter()
         .chain(
@@ -466,26 +538,64 @@ impl Lexicon {
         // Small talk: whether every word so far is, and the kinds they mark.
         let mut only_small_talk = words.len() > 0 && words.len() <= SMALL_TALK_MAX_WORDS;
         let mut small_talk: Option<SmallTalk> = None;
+        // Whether every word is a word for a person or one that only asks for one.
+        let mut only_person_and_filler = words.len() > 0;
         for i in 0..words.len() {
             let mut is_small_talk = false;
+            let mut is_person_or_filler = false;
             for form in words.forms(i) {
                 for (index, cue) in self.look_up(form) {
-                    if let Cue::SmallTalk(kind) = cue {
-                        is_small_talk = true;
-                        small_talk = small_talk.into_iter().chain(kind).min();
+                    match cue {
+                        Cue::SmallTalk(kind) => {
+                            is_small_talk = true;
+                            small_talk = small_talk.into_iter().chain(kind).min();
+                        }
+                        Cue::PersonWeak | Cue::RequestFiller => is_person_or_filler = true,
+                        _ => {}
                     }
-                    let matched = match cue {
-                        Cue::Phrase(phrase, _) => words.phrase_at(i, phrase),
-                        _ => true,
-                    };
-                    if matched && !std::mem::replace(&mut counted[index], true) {
-                        cues.add(cue);
+                    match cue {
+                        // Where a word for a person stands decides what it marks.
+                        Cue::PersonStrong if names_another(&words, i) => cues.add(Cue::PersonWeak),
+                        Cue::PersonStrong | Cue::PersonWeak => {
+                            cues.add(cue);
+                            cues.person_wanted |= cue == Cue::PersonWeak && is_wanted(&words, i);
+                        }
+                        Cue::Phrase(phrase, _) if !words.phrase_at(i, phrase) => {}
+                        _ if !std::mem::replace(&mut counted[index], true) => cues.add(cue),
+                        _ => {}
                     }
                 }
             }
             only_small_talk &= is_small_talk;
+            only_person_and_filler &= is_person_or_filler;
         }
+        // "a person please", "someone?": nothing but a word for a person.
+        cues.person_wanted |= only_person_and_filler && cues.person_weak;
         cues.signals(raw, &words, only_small_talk.then_some(small_talk))
+    }
+
+    /// Whether every word of a message only asks for a person or is small talk ("Hi, I
+    /// want to talk to a real person please"): it carries no need of its own.
+    fn only_asks_for_a_person(&self, normalized: &str) -> bool {
+        let words = Words::new(normalized);
+        (0..words.len()).all(|i| {
+            let request_word = |cue: Cue| {
+                matches!(
+                    cue,
+                    Cue::PersonStrong
+                        | Cue::PersonWeak
+                        | Cue::ContactVerb
+                        | Cue::Bot
+                        | Cue::Negation
+                        | Cue::RequestFiller
+                        | Cue::SmallTalk(_)
+                        | Cue::Phrase(_, PhraseCue::Person | PhraseCue::Capabilities)
+                )
+            };
+            words
+                .forms(i)
+                .any(|form| self.look_up(form).any(|(_, cue)| request_word(cue)))
+        })
     }
 }
 
@@ -503,6 +613,8 @@ struct Found {
     sensitive: bool,
     not_helped: bool,
     capabilities: bool,
+    /// A word for a person after a verb of wanting, or alone with request words.
+    person_wanted: bool,
 }
 
 impl Found {
@@ -518,7 +630,7 @@ impl Found {
             }
             Cue::Positive => self.positive += 1,
             Cue::Sensitive | Cue::Phrase(_, PhraseCue::Sensitive) => self.sensitive = true,
-            Cue::SmallTalk(_) => {}
+            Cue::SmallTalk(_) | Cue::RequestFiller => {}
             Cue::Phrase(_, PhraseCue::Person) => self.person_phrase = true,
             Cue::Phrase(_, PhraseCue::NotHelped) => self.not_helped = true,
             Cue::Phrase(_, PhraseCue::Capabilities) => self.capabilities = true,
@@ -530,6 +642,7 @@ impl Found {
     fn signals(self, raw: &str, words: &Words, small_talk: Option<Option<SmallTalk>>) -> Signals {
         let explicit_request = self.person_strong
             || self.person_phrase
+            || self.person_wanted
             || (self.person_weak && self.contact_verb)
             || (self.bot && self.negation);
 
@@ -628,6 +741,90 @@ mod tests {
             "متى تصل بطاقتي",
         ] {
             assert!(!sig(t).explicit_request, "{t}");
+        }
+    }
+
+    /// Agent tester A18: "agent" anywhere was a request for a person.
+    #[test]
+    fn an_agent_of_someone_else_is_no_request() {
+        for t in [
+            "My letting agent signed for the parcel, where is the invoice?",
+            "the estate agent has my keys",
+            "my travel agent booked it",
+            "the customs agent opened the parcel",
+            "your delivery agent left it in the rain",
+            "the agent said I would get a refund",
+            "an agent told me it would arrive monday",
+            "mon agent immobilier a signé",
+            "l'agent de voyage a réservé",
+            "my manager paid with his card",
+        ] {
+            assert!(!sig(t).explicit_request, "{t}");
+        }
+        for t in [
+            "agent",
+            "agent pls",
+            "Agent!",
+            "talk to an agent",
+            "real agent",
+            "human agent please",
+            "I want an agent",
+            "get me an agent",
+            "the agent said it would arrive, I want to talk to an agent",
+            "my letting agent signed for it, can I speak to someone",
+        ] {
+            assert!(sig(t).explicit_request, "{t}");
+        }
+    }
+
+    /// Customer tester #22: "I want a person" was not a request for a person.
+    #[test]
+    fn wanting_a_person_is_a_request() {
+        for t in [
+            "I want a person",
+            "I need a person",
+            "I'd like a real person",
+            "give me a person",
+            "a person please",
+            "person",
+            "someone please",
+            "je veux une personne",
+            "j'ai besoin de quelqu'un",
+            "أريد شخص",
+        ] {
+            assert!(sig(t).explicit_request, "{t}");
+        }
+        for t in [
+            "I want someone else to use my card",
+            "it looks like someone used my card",
+            "a person at the shop said it was free",
+            "my card has not arrived",
+            "thanks team",
+        ] {
+            assert!(!sig(t).explicit_request, "{t}");
+        }
+    }
+
+    #[test]
+    fn bare_requests_and_courtesy_carry_no_need() {
+        for t in [
+            "I want to talk to a person please",
+            "agent pls",
+            "hi",
+            "thanks",
+            "Je voudrais parler à un conseiller",
+            "أريد التحدث مع موظف",
+            "customer service please",
+            "",
+        ] {
+            assert!(only_asks_for_a_person(&normalize(t)), "{t}");
+        }
+        for t in [
+            "my lamp arrived broken",
+            "I want a refund",
+            "talk to a person about my order",
+        ] {
+            assert!(!only_asks_for_a_person(&normalize(t)), "{t}");
         }
     }
 
