@@ -1,7 +1,7 @@
 //! What the widget says, per language.
 
 use baton_protocol::EscalationReason;
-use baton_triage::SmallTalk;
+use baton_triage::{PiiKind, SmallTalk};
 
 /// Every string the widget shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +83,18 @@ pub struct Strings {
     pub suggestions: &'static str,
     /// Caption of masked personal data.
     pub masked_note: &'static str,
+    /// A masked card number, `{last4}` replaced.
+    pub mask_card: &'static str,
+    /// A masked IBAN.
+    pub mask_iban: &'static str,
+    /// A masked email address.
+    pub mask_email: &'static str,
+    /// A masked phone number.
+    pub mask_phone: &'static str,
+    /// A masked card expiry date.
+    pub mask_expiry: &'static str,
+    /// A masked card security code.
+    pub mask_cvv: &'static str,
     /// A person joined, `{name}` replaced.
     pub agent_joined: &'static str,
     /// The person is writing a reply, `{name}` replaced.
@@ -155,6 +167,18 @@ impl Strings {
         self.reasons[index]
     }
 
+    /// What a mask hides, in words ("card ending 4242").
+    pub fn mask(&self, kind: PiiKind, last_four: &str) -> String {
+        match kind {
+            PiiKind::CardNumber => self.mask_card.replace("{last4}", last_four),
+            PiiKind::Iban => self.mask_iban.to_owned(),
+            PiiKind::Email => self.mask_email.to_owned(),
+            PiiKind::Phone => self.mask_phone.to_owned(),
+            PiiKind::CardExpiry => self.mask_expiry.to_owned(),
+            PiiKind::CardSecurityCode => self.mask_cvv.to_owned(),
+        }
+    }
+
     /// The bot's reply to small talk of this kind.
     pub fn small_talk_reply(&self, kind: SmallTalk) -> &'static str {
         let index = match kind {
@@ -215,6 +239,12 @@ pub const EN: Strings = Strings {
     queue_nobody_online: "Nobody from the team is online right now. Your place is kept: the first person back will answer here, so you can come back to this page later.",
     suggestions: "Common questions",
     masked_note: "masked",
+    mask_card: "card ending {last4}",
+    mask_iban: "bank account",
+    mask_email: "email address",
+    mask_phone: "phone number",
+    mask_expiry: "expiry date",
+    mask_cvv: "security code",
     agent_joined: "{name} joined the conversation.",
     agent_typing: "{name} is typing…",
     agent_passed_on: "{from} passed you to {to}, who can see everything so far.",
@@ -297,6 +327,12 @@ pub const FR: Strings = Strings {
     queue_nobody_online: "Personne de l'équipe n'est en ligne pour le moment. Votre place est gardée : la première personne de retour vous répondra ici, vous pouvez donc revenir sur cette page plus tard.",
     suggestions: "Questions fréquentes",
     masked_note: "masqué",
+    mask_card: "carte finissant par {last4}",
+    mask_iban: "compte bancaire",
+    mask_email: "adresse e-mail",
+    mask_phone: "numéro de téléphone",
+    mask_expiry: "date d'expiration",
+    mask_cvv: "code de sécurité",
     agent_joined: "{name} a rejoint la conversation.",
     agent_typing: "{name} est en train d'écrire…",
     agent_passed_on: "{from} vous a confié à {to}, qui voit tout l'échange.",
@@ -379,6 +415,12 @@ pub const AR: Strings = Strings {
     queue_nobody_online: "لا أحد من الفريق متصل الآن. مكانك محفوظ، وأول من يعود سيرد عليك هنا، لذا يمكنك العودة إلى هذه الصفحة لاحقًا.",
     suggestions: "أسئلة شائعة",
     masked_note: "مخفي",
+    mask_card: "بطاقة تنتهي بـ {last4}",
+    mask_iban: "حساب مصرفي",
+    mask_email: "بريد إلكتروني",
+    mask_phone: "رقم هاتف",
+    mask_expiry: "تاريخ الانتهاء",
+    mask_cvv: "رمز الأمان",
     agent_joined: "انضم {name} إلى المحادثة.",
     agent_typing: "{name} يكتب…",
     agent_passed_on: "حوّلك {from} إلى {to}، ويمكنه رؤية المحادثة كاملة.",
@@ -456,6 +498,7 @@ mod tests {
             assert!(strings.agent_passed_on.contains("{from}"));
             assert!(strings.agent_passed_on.contains("{to}"));
             assert!(strings.news_while_closed.contains("{count}"));
+            assert!(strings.mask_card.contains("{last4}"));
             for kind in [
                 SmallTalk::Greeting,
                 SmallTalk::Thanks,

@@ -149,6 +149,11 @@ async fn personal_data_is_masked_in_the_customers_own_bubble() {
     assert_eq!(mine.len(), 1);
     assert!(!mine[0].contains("jane.doe@example.com"), "{}", mine[0]);
     assert!(!mine[0].contains("4242 4242 4242 4242"), "{}", mine[0]);
+    // The customer sees what was masked, in words.
+    let masks = texts(&widget.root, ".message.from-customer .mask");
+    assert_eq!(masks.len(), 2, "{masks:?}");
+    assert!(masks[0].starts_with("email address"), "{masks:?}");
+    assert!(masks[1].starts_with("card ending 4242"), "{masks:?}");
 }
 
 #[wasm_bindgen_test]

@@ -48,6 +48,89 @@ pub enum PiiKind {
     Phone,
 }
 
+impl PiiKind {
+    const ALL: [PiiKind; 6] = [
+        PiiKind::CardNumber,
+        PiiKind::Iban,
+        PiiKind::Email,
+        PiiKind::CardExpiry,
+        PiiKind::CardSecurityCode,
+        PiiKind::Phone,
+    ];
+
+    /// The mask's text; a card's goes on with its last four digits and `]`.
+    fn mask(self) -> &'static str {
+        match self {
+            PiiKind::CardNumber => "[card •••• ",
+            PiiKind::Iban => "[iban]",
+            PiiKind::Email => "[email]",
+            PiiKind::CardExpiry => "[expiry]",
+            PiiKind::CardSecurityCode => "[cvv]",
+            PiiKind::Phone => "[phone]",
+        }
+    }
+}
+
+/// A piece of redacted text, as [`masked_pieces`] reads it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskedPiece<'a> {
+    /// The customer's own words.
+    Text(&'a str),
+    /// A mask: what it hides, and for a card its last four digits.
+    Mask {
+        /// What the mask hides.
+        kind: PiiKind,
+        /// A card's last four digits, empty for other kinds.
+        last_four: &'a str,
+    },
+}
+
+/// Splits redacted text (stored, so its spans are gone) back into words and masks, so
+/// an interface can show each mask in the customer's language.
+///
+/// ```
+/// use baton_triage::{masked_pieces, MaskedPiece, PiiKind};
+/// let pieces = masked_pieces("card [card •••• 4242], mail [email]");
+/// assert_eq!(pieces[1], MaskedPiece::Mask { kind: PiiKind::CardNumber, last_four: "4242" });
+/// assert_eq!(pieces[3], MaskedPiece::Mask { kind: PiiKind::Email, last_four: "" });
+/// ```
+pub fn masked_pieces(text: &str) -> Vec<MaskedPiece<'_>> {
+    let mut pieces = Vec::new();
+    let mut words_from = 0;
+    let mut at = 0;
+    while let Some(offset) = text.get(at..).and_then(|rest| rest.find('[')) {
+        let start = at + offset;
+        let rest = text.get(start..).unwrap_or_default();
+        let found = PiiKind::ALL.into_iter().find_map(|kind| {
+            let after = rest.strip_prefix(kind.mask())?;
+            if kind != PiiKind::CardNumber {
+                return Some((kind, "", kind.mask().len()));
+            }
+            let last_four = after
+                .get(..4)
+                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+            after[4..]
+                .starts_with(']')
+                .then_some((kind, last_four, kind.mask().len() + 5))
+        });
+        match found {
+            Some((kind, last_four, length)) => {
+                if words_from < start {
+                    pieces.push(MaskedPiece::Text(&text[words_from..start]));
+                }
+                pieces.push(MaskedPiece::Mask { kind, last_four });
+                at = start + length;
+                words_from = at;
+            }
+            None => at = start + 1,
+        }
+    }
+    if words_from < text.len() {
+        pieces.push(MaskedPiece::Text(&text[words_from..]));
+    }
+    pieces
+}
+
 /// Where a mask sits in the redacted text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PiiSpan {
@@ -109,17 +192,10 @@ pub fn redact_pii(text: &str) -> Redacted {
         let (from, to) = (scan.offsets[pos], scan.offsets[f.start]);
         out.text.push_str(text.get(from..to).unwrap_or_default());
         let start = out.text.len();
-        match f.kind {
-            PiiKind::CardNumber => {
-                out.text.push_str("[card •••• ");
-                out.text.push_str(&f.last4);
-                out.text.push(']');
-            }
-            PiiKind::Iban => out.text.push_str("[iban]"),
-            PiiKind::Email => out.text.push_str("[email]"),
-            PiiKind::CardExpiry => out.text.push_str("[expiry]"),
-            PiiKind::CardSecurityCode => out.text.push_str("[cvv]"),
-            PiiKind::Phone => out.text.push_str("[phone]"),
+        out.text.push_str(f.kind.mask());
+        if f.kind == PiiKind::CardNumber {
+            out.text.push_str(&f.last4);
+            out.text.push(']');
         }
         out.spans.push(PiiSpan {
             kind: f.kind,
@@ -1152,6 +1228,24 @@ mod tests {
         format!("{country}{:02}{body}", 98 - rem)
     }
 
+    #[test]
+    fn brackets_that_are_not_masks_stay_words() {
+        assert_eq!(
+            masked_pieces("[note] [card •••• 12ab] [phone"),
+            [MaskedPiece::Text("[note] [card •••• 12ab] [phone")]
+        );
+        assert_eq!(
+            masked_pieces("call [phone]"),
+            [
+                MaskedPiece::Text("call "),
+                MaskedPiece::Mask {
+                    kind: PiiKind::Phone,
+                    last_four: ""
+                }
+            ]
+        );
+    }
+
     const SCRIPTS: [char; 4] = ['0', '\u{0660}', '\u{06F0}', '\u{FF10}'];
 
     proptest! {
@@ -1185,6 +1279,34 @@ mod tests {
             prop_assert_eq!(in_ascii(&other.text), ascii.text.clone());
             let kinds = |r: &Redacted| r.spans.iter().map(|s| s.kind).collect::<Vec<_>>();
             prop_assert_eq!(kinds(&other), kinds(&ascii));
+        }
+
+        /// Every mask written is read back, in order, and nothing else is.
+        #[test]
+        fn masks_read_back_as_written(
+            text in "([a-z]{1,8}|[0-9]{1,5}|[ @.+()/\\-]|\\[|cvv |exp |4111 1111 1111 1111 |a.b@example.com |FR76 3000 6000 0112 3456 7890 189 ){0,12}",
+        ) {
+            let r = redact_pii(&text);
+            let pieces = masked_pieces(&r.text);
+            let kinds: Vec<PiiKind> = pieces
+                .iter()
+                .filter_map(|p| match p {
+                    MaskedPiece::Mask { kind, .. } => Some(*kind),
+                    MaskedPiece::Text(_) => None,
+                })
+                .collect();
+            prop_assert_eq!(kinds, r.spans.iter().map(|s| s.kind).collect::<Vec<_>>());
+            let rebuilt: String = pieces
+                .iter()
+                .map(|p| match p {
+                    MaskedPiece::Text(words) => (*words).to_owned(),
+                    MaskedPiece::Mask { kind: PiiKind::CardNumber, last_four } => {
+                        format!("{}{last_four}]", PiiKind::CardNumber.mask())
+                    }
+                    MaskedPiece::Mask { kind, .. } => kind.mask().to_owned(),
+                })
+                .collect();
+            prop_assert_eq!(rebuilt, r.text);
         }
 
         #[test]

@@ -4,6 +4,7 @@ use baton_protocol::Author;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::components::message_view::redacted_text_view;
 use crate::i18n::Strings;
 use crate::state::{Action, Handoff, HandoffProblem, LiveState, RatingStage};
 
@@ -51,7 +52,7 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
                 if packet.transcript.iter().any(|e| e.author == Author::Customer) {
                     <ol class="preview">
                         { for packet.transcript.iter().filter(|e| e.author == Author::Customer).map(|entry| html! {
-                            <li dir="auto">{ entry.text.clone() }</li>
+                            <li dir="auto">{ redacted_text_view(&entry.text, strings) }</li>
                         }) }
                     </ol>
                 } else {

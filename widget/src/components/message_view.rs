@@ -1,6 +1,7 @@
 //! One bubble of the chat.
 
 use baton_protocol::{is_safe_url, Author};
+use baton_triage::MaskedPiece;
 use yew::prelude::*;
 
 use crate::components::ask_chosen;
@@ -25,6 +26,24 @@ pub struct MessageProps<'a> {
     /// Whether the message answers the customer's latest message (its alternatives
     /// are only offered until the customer writes again).
     pub current: bool,
+}
+
+/// Redacted text with each mask shown as what it hides, in the customer's language
+/// ("card ending 4242 · masked"), rather than as the redactor's token.
+pub fn redacted_text_view(text: &str, strings: &Strings) -> Html {
+    html! {
+        <>
+            { for baton_triage::masked_pieces(text).into_iter().map(|piece| match piece {
+                MaskedPiece::Text(words) => html! { { words } },
+                MaskedPiece::Mask { kind, last_four } => html! {
+                    <span class="mask" lang={strings.lang}>
+                        { strings.mask(kind, last_four) }
+                        <span class="mask-note">{ strings.masked_note }</span>
+                    </span>
+                },
+            }) }
+        </>
+    }
 }
 
 /// A customer, bot or agent bubble, keyed by its id. A plain view function, not a
@@ -57,7 +76,7 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
     let body = match &message.body {
         MessageBody::Text(text) => html! {
             <>
-                <p>{ text.clone() }</p>
+                <p>{ redacted_text_view(text, strings) }</p>
                 if undelivered {
                     <p class="pending undelivered">{ strings.not_delivered }</p>
                 } else if pending {
