@@ -106,6 +106,50 @@ async fn count(browser: &Browser, css: &str) -> usize {
         .len()
 }
 
+/// Focuses the button matching `css`, waits for two queue refreshes and checks that the
+/// same button (rebuilt by the refresh) has focus again.
+async fn focus_survives_refreshes(browser: &Browser, css: &str) {
+    let focused = browser
+        .client
+        .execute(
+            "const b = document.querySelector(arguments[0]); b.focus(); \
+             return document.activeElement === b;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(true), "{css} takes focus");
+    for _ in 0..2 {
+        let before = live_text(browser).await;
+        eventually("the queue to refresh", || async {
+            (live_text(browser).await != before).then_some(())
+        })
+        .await;
+    }
+    let still = browser
+        .client
+        .execute(
+            "const b = document.querySelector(arguments[0]); \
+             return b !== null && document.activeElement === b;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(still, json!(true), "focus stays on {css} across refreshes");
+}
+
+/// The "Live · updated …" line, which changes at every queue refresh.
+async fn live_text(browser: &Browser) -> String {
+    browser
+        .client
+        .find(Locator::Css("#live"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn lease_until(baton: &Baton, conversation: &str) -> Option<(String, u64)> {
     let queue: serde_json::Value = baton
         .agent_get(&baton.agent_token, &format!("/v1/agent/queue?site={SITE}"))
@@ -212,6 +256,14 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     )
     .await;
     wait_gone(&browser, &entry_css).await;
+
+    // A keyboard user on the Active entry's Open button stays there while the list
+    // refreshes (every 2 s).
+    focus_survives_refreshes(
+        &browser,
+        &format!("#active li[data-conversation='{id}'] button.open"),
+    )
+    .await;
 
     // The knowledge base suggests the card-arrival answer; Insert fills the reply box.
     let suggestion = wait_text(

@@ -255,6 +255,20 @@ function fillEntry(item, entry, index) {
   return label;
 }
 
+// The entry button that has focus in `list`, so that a refresh, which rebuilds the list,
+// can give it back: a keyboard user stays where they were.
+function focusedEntry(list) {
+  const element = document.activeElement;
+  const item = element && list.contains(element) ? element.closest("li.entry") : null;
+  return item ? { id: item.dataset.conversation, className: element.className.split(" ")[0] } : null;
+}
+
+function restoreFocus(item, focus) {
+  if (!focus || focus.id !== item.dataset.conversation || !focus.className) return;
+  const again = item.querySelector("." + focus.className);
+  if (again) again.focus();
+}
+
 function renderWaiting(waiting) {
   $("count").textContent = String(waiting.length);
   // An agent working in another tab sees customers waiting in this tab's title, and a
@@ -270,9 +284,7 @@ function renderWaiting(waiting) {
   }
   state.waitingIds = ids;
   $("empty").hidden = waiting.length > 0;
-  const focused = document.activeElement && document.activeElement.closest("#waiting li");
-  const focusId = focused && focused.dataset.conversation;
-  const focusClass = focused && document.activeElement.className;
+  const focus = focusedEntry(waitingList);
   waitingList.replaceChildren();
   waiting.forEach((entry, index) => {
     const item = template.content.firstElementChild.cloneNode(true);
@@ -287,10 +299,7 @@ function renderWaiting(waiting) {
     claim.setAttribute("aria-label", "Claim: " + label);
     claim.addEventListener("click", () => claimConversation(entry.conversation_id));
     waitingList.appendChild(item);
-    if (focusId === entry.conversation_id) {
-      const again = item.querySelector("." + focusClass.split(" ")[0]);
-      if (again) again.focus();
-    }
+    restoreFocus(item, focus);
   });
   tick();
 }
@@ -299,6 +308,7 @@ function renderActive(active, askedAt) {
   $("active-count").textContent = String(active.length);
   $("active-empty").hidden = active.length > 0;
   const mine = new Set();
+  const focus = focusedEntry(activeList);
   activeList.replaceChildren();
   active.forEach((entry, index) => {
     const item = template.content.firstElementChild.cloneNode(true);
@@ -331,6 +341,7 @@ function renderActive(active, askedAt) {
     }
     meta.append(" · " + (entry.first_reply_at_ms ? "first reply sent" : "no reply yet"));
     activeList.appendChild(item);
+    restoreFocus(item, focus);
   });
   // The server is the truth about what this agent holds, except for what this console
   // claimed or let go of after the snapshot was requested.
