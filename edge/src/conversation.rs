@@ -296,6 +296,14 @@ impl Conversation {
                         now,
                     )
                     .await?;
+                // The message is stored: a queue that does not hear of it only leaves the
+                // agent's Active list without its "new message" mark.
+                if let Err(err) = self
+                    .tell_queue(&format!("/customer-message?at_ms={now}"), &meta)
+                    .await
+                {
+                    worker::console_error!("the site queue did not hear of a message: {err}");
+                }
                 json_response(201, &MessageStored { seq: event.seq })
             }
             (Method::Post, "close") => {

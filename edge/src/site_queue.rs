@@ -130,6 +130,7 @@ impl DurableObject for SiteQueue {
             (Method::Post, "/agent") => self.agent(request).await,
             (Method::Post, "/signed-request") => self.take_signed_request(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
+            (Method::Post, "/customer-message") => self.customer_message(&request).await,
             (Method::Post, "/csat") => self.csat(&request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
             (Method::Get, "/analytics") => self.analytics().await,
@@ -325,6 +326,7 @@ impl SiteQueue {
                     entry: queue_entry(stored, sites.get(&site)),
                     claim: claim.info(),
                     first_reply_at_ms: claim.first_reply_at_ms,
+                    last_customer_message_at_ms: claim.last_customer_message_at_ms,
                 });
             }
         }
@@ -540,6 +542,20 @@ impl SiteQueue {
             storage.put(&conversation_key(&id), &stored).await?;
         }
         self.push_positions(&before, &book, None).await?;
+        json_response(200, &serde_json::json!({ "ok": true }))
+    }
+
+    /// The customer wrote: a held conversation's entry in `active` says when, so the
+    /// agent's console can mark it while another is on screen.
+    async fn customer_message(&self, request: &Request) -> Result<Response, EdgeError> {
+        let id = query_value(request, "conversation").unwrap_or_default();
+        let at_ms = query_value(request, "at_ms")
+            .and_then(|value| value.parse::<u64>().ok())
+            .ok_or(EdgeError::BadQuery("at_ms"))?;
+        let mut book = self.book().await?;
+        if book.record_customer_message(&id, at_ms) {
+            self.state.storage().put(BOOK_KEY, &book).await?;
+        }
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 

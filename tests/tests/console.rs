@@ -8,7 +8,7 @@
 
 use baton_protocol::{
     Author, ConversationUpdate, EscalationAccepted, EscalationReason, EventBody, HandoffPacket,
-    IntentGuess, TranscriptEntry,
+    IntentGuess, TranscriptEntry, MAX_MESSAGE_BYTES,
 };
 use baton_tests::browser::{click_inside, eventually, Browser, BrowserKind};
 use baton_tests::{escalation, identity_hash, in_both_browsers, unique_id, unique_text, Baton};
@@ -74,7 +74,26 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
 
 /// Waits until the queue entry matching `css` shows `text`, and opens its packet.
 async fn open_from(browser: &Browser, css: &str, text: &str) {
-    click_inside(&wait_text(browser, css, text).await, "button.open").await;
+    press_in_entry(browser, css, text, "button.open").await;
+}
+
+/// Waits until the queue entry matching `css` shows `text`, and presses its `button`.
+/// The lists are rebuilt every 2 s: an entry found just before is pressed again, fresh.
+async fn press_in_entry(browser: &Browser, css: &str, text: &str, button: &str) {
+    let what = format!(
+        "`{css}` showing {text:?} to press {button} ({})",
+        browser.kind.name()
+    );
+    eventually(&what, || async {
+        for entry in browser.client.find_all(Locator::Css(css)).await.ok()? {
+            if entry.text().await.ok()?.contains(text) {
+                let inner = entry.find(Locator::Css(button)).await.ok()?;
+                return inner.click().await.ok();
+            }
+        }
+        None
+    })
+    .await
 }
 
 /// Waits until a displayed element matching `css` contains `text`.
@@ -104,6 +123,76 @@ async fn count(browser: &Browser, css: &str) -> usize {
         .await
         .unwrap()
         .len()
+}
+
+/// Focuses the button matching `css`, waits for two queue refreshes and checks that the
+/// same button (rebuilt by the refresh) has focus again.
+async fn focus_survives_refreshes(browser: &Browser, css: &str) {
+    let focused = browser
+        .client
+        .execute(
+            "const b = document.querySelector(arguments[0]); b.focus(); \
+             return document.activeElement === b;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(true), "{css} takes focus");
+    for _ in 0..2 {
+        let before = live_text(browser).await;
+        eventually("the queue to refresh", || async {
+            (live_text(browser).await != before).then_some(())
+        })
+        .await;
+    }
+    let still = browser
+        .client
+        .execute(
+            "const b = document.querySelector(arguments[0]); \
+             return b !== null && document.activeElement === b;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(still, json!(true), "focus stays on {css} across refreshes");
+}
+
+/// The "Live · updated …" line, which changes at every queue refresh.
+async fn live_text(browser: &Browser) -> String {
+    browser
+        .client
+        .find(Locator::Css("#live"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// `n` with thousands separators, as the console writes numbers ("4,100").
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Waits until the tab's title contains `text`.
+async fn wait_title(browser: &Browser, text: &str) {
+    let what = format!(
+        "the title to say {text:?} (now {:?})",
+        browser.client.title().await.unwrap_or_default()
+    );
+    eventually(&what, || async {
+        let title = browser.client.title().await.ok()?;
+        title.contains(text).then_some(())
+    })
+    .await;
 }
 
 async fn lease_until(baton: &Baton, conversation: &str) -> Option<(String, u64)> {
@@ -145,7 +234,11 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
             .text()
             .await
             .ok()?;
-        (title == format!("({waiting} waiting) Baton · Agent console")).then_some(())
+        // (Sam works in the other browser at the same time: what needs them there, such
+        // as a new message, may follow the count.)
+        (title.starts_with(&format!("({waiting} waiting"))
+            && title.ends_with(") Baton · Agent console"))
+        .then_some(())
     })
     .await;
     escalate(&baton, "another customer, arriving while Sam watches").await;
@@ -175,7 +268,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_shown(&browser, "#analytics #stat-escalated").await;
 
     // Claim: the packet opens, summary first, then reasons, then the transcript.
-    click_inside(&entry, "button.claim").await;
+    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
     let packet_css = format!("#packet[data-conversation='{id}']");
     wait_text(&browser, &format!("{packet_css} .packet-summary"), &summary).await;
     wait_text(
@@ -213,6 +306,19 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     .await;
     wait_gone(&browser, &entry_css).await;
 
+    // A keyboard user on the Active entry's Open button stays there while the list
+    // refreshes (every 2 s).
+    focus_survives_refreshes(
+        &browser,
+        &format!("#active li[data-conversation='{id}'] button.open"),
+    )
+    .await;
+
+    // The customer's chat, live: it hears that Sam is typing.
+    let (mut live, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
+        .await
+        .unwrap();
+
     // The knowledge base suggests the card-arrival answer; Insert fills the reply box.
     let suggestion = wait_text(
         &browser,
@@ -224,22 +330,19 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         suggestion.attr("data-intent").await.unwrap().as_deref(),
         Some("card_arrival")
     );
+    // Insert adds the answer after what Sam already wrote, instead of replacing it.
+    let own_words = "I have re-sent the card; reference FR-7.";
+    reply.send_keys(own_words).await.unwrap();
     browser.click_on_page("#insert").await;
-    assert_eq!(
-        reply
-            .prop("value")
-            .await
-            .unwrap()
-            .unwrap_or_default()
-            .trim(),
-        card_arrival_answer().trim()
+    let drafted = reply.prop("value").await.unwrap().unwrap_or_default();
+    assert!(
+        drafted.starts_with(own_words)
+            && drafted.trim_end().ends_with(card_arrival_answer().trim()),
+        "own words kept, then the answer: {drafted:?}"
     );
     reply.clear().await.unwrap();
 
     // Ctrl+Enter sends; the customer receives the reply, told first that Sam is typing.
-    let (mut live, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
-        .await
-        .unwrap();
     let greeting = unique_text("Hello from Sam");
     let first_reply = format!("**{greeting}**");
     reply
@@ -296,8 +399,87 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         )
         .await;
     assert!(response.status().is_success(), "{}", response.status());
-    wait_text(&browser, "#thread li.from-customer", &customer_text).await;
+    let line = wait_text(&browser, "#thread li.from-customer", &customer_text).await;
     wait_text(&browser, "#announce", &customer_text).await;
+    // When it was written: relative, with the exact time in `datetime` and `title`.
+    let time = line.find(Locator::Css("time")).await.unwrap();
+    assert_eq!(time.text().await.unwrap(), "just now");
+    assert!(time
+        .attr("datetime")
+        .await
+        .unwrap()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert!(time
+        .attr("title")
+        .await
+        .unwrap()
+        .is_some_and(|t| !t.is_empty()));
+
+    // Arabic reads right to left, the order number in its place.
+    let arabic = "مرحبا، طلبي LK-9090 لم يصل.";
+    let response = baton
+        .customer_post(
+            SITE,
+            &accepted,
+            "messages",
+            &json!({"client_id": unique_id("c"), "text": arabic}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let line = wait_text(&browser, "#thread li.from-customer", "LK-9090").await;
+    let direction = browser
+        .client
+        .execute(
+            "return getComputedStyle(arguments[0].querySelector('.text')).direction;",
+            vec![serde_json::to_value(&line).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        direction,
+        json!("rtl"),
+        "an Arabic line is laid out right to left"
+    );
+
+    // A reply over the edge's limit is stopped in the console, in words, with a count.
+    let too_long = "a".repeat(MAX_MESSAGE_BYTES + 100);
+    browser
+        .client
+        .execute(
+            "const box = document.querySelector('#reply'); box.value = arguments[0]; \
+             box.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![json!(too_long)],
+        )
+        .await
+        .unwrap();
+    let limit = thousands(MAX_MESSAGE_BYTES);
+    let length = thousands(MAX_MESSAGE_BYTES + 100);
+    wait_text(
+        &browser,
+        "#reply-count",
+        &format!("{length} of {limit} characters"),
+    )
+    .await;
+    browser
+        .click_on_page("#reply-form button[type=submit]")
+        .await;
+    let alert = wait_text(
+        &browser,
+        "#alert",
+        &format!("Your reply is {length} characters; the limit is {limit}."),
+    )
+    .await;
+    // The alert says which conversation it is about.
+    assert!(
+        alert
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Reply not sent (“Console test: customer asks"),
+        "{}",
+        alert.text().await.unwrap()
+    );
+    reply.clear().await.unwrap();
 
     // A second reply with the Send button; nothing in the thread is duplicated.
     let second_reply = unique_text("Your PIN comes by post");
@@ -322,6 +504,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         );
     }
     assert_eq!(reply.prop("value").await.unwrap().as_deref(), Some(""));
+    // The error went with the success.
+    wait_gone(&browser, "#alert:not(:empty)").await;
 
     // The console renews its claim (leases are 15 s under test).
     let (holder, first_lease) = lease_until(&baton, &id).await.unwrap();
@@ -332,12 +516,102 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     })
     .await;
 
+    // A second conversation Sam holds, not on screen: its customer writes, and its
+    // Active entry and the tab's title say so.
+    let (other, _) = escalate(&baton, "one more question about my card").await;
+    let other_id = other.conversation_id.clone();
+    let other_target = json!({"site": SITE, "conversation": other_id});
+    wait_shown(
+        &browser,
+        &format!("#waiting li.entry[data-conversation='{other_id}']"),
+    )
+    .await;
+    baton.agent_ok(&sam.token, "claim", &other_target).await;
+    let other_css = format!("#active li[data-conversation='{other_id}']");
+    wait_text(&browser, &other_css, "With you").await;
+    let draft = unique_text("Draft for the first customer");
+    reply.send_keys(&draft).await.unwrap();
+    let response = baton
+        .customer_post(
+            SITE,
+            &other,
+            "messages",
+            &json!({"client_id": unique_id("c"), "text": "Hello? Anyone there?"}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    wait_text(&browser, &other_css, "New message from the customer").await;
+    // (Sam works in the other browser too: count at least this one.)
+    wait_title(&browser, " new message").await;
+    // The one on screen is not marked.
+    assert!(
+        !wait_shown(&browser, &format!("#active li[data-conversation='{id}']"))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("New message")
+    );
+
+    // Opening it clears the mark; each conversation keeps its own draft.
+    open_from(&browser, &other_css, "With you").await;
+    wait_text(
+        &browser,
+        &format!("#packet[data-conversation='{other_id}'] .transcript"),
+        "one more question",
+    )
+    .await;
+    wait_gone(&browser, &format!("{other_css}.unread")).await;
+    let reply = wait_shown(&browser, "#reply").await;
+    assert_eq!(reply.prop("value").await.unwrap().as_deref(), Some(""));
+    open_from(
+        &browser,
+        &format!("#active li[data-conversation='{id}']"),
+        "With you",
+    )
+    .await;
+    wait_shown(&browser, &format!("#packet[data-conversation='{id}']")).await;
+    assert_eq!(
+        reply.prop("value").await.unwrap().as_deref(),
+        Some(draft.as_str())
+    );
+    // A reload reopens that conversation, draft and all.
+    browser.client.refresh().await.unwrap();
+    wait_text(
+        &browser,
+        &format!("#packet[data-conversation='{id}'] .holder"),
+        "You have",
+    )
+    .await;
+    let reply = wait_shown(&browser, "#reply").await;
+    assert_eq!(
+        reply.prop("value").await.unwrap().as_deref(),
+        Some(draft.as_str())
+    );
+    baton.agent_ok(&sam.token, "close", &other_target).await;
+
+    // The Waiting heading says in what order the queue comes.
+    wait_text(
+        &browser,
+        "#queue-order",
+        "customers in your languages first",
+    )
+    .await;
+
     // No accessibility violations with a conversation open.
     let violations = browser.axe_violations().await;
     assert_eq!(violations, json!([]), "axe-core violations");
     browser.screenshot("agent-console-conversation").await;
 
-    // Close with a note: it leaves Active; the customer sees it resolved.
+    // Close with a note, which the console says the customer reads: it leaves Active;
+    // the customer sees it resolved.
+    wait_text(
+        &browser,
+        "#close-form label[for='resolution']",
+        "Closing message to the customer (optional)",
+    )
+    .await;
+    wait_text(&browser, "#resolution-hint", "The customer sees it").await;
     browser
         .client
         .find(Locator::Css("#resolution"))
@@ -405,8 +679,12 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
         .is_displayed()
         .await
         .unwrap());
+    // The open packet says whose it is, and offers no claim that would fail.
+    wait_text(&browser, "#holder", "With Noor.").await;
+    wait_gone(&browser, "#claim-open:not([hidden])").await;
 
-    // Noor transfers to Sam: the console shows it as Sam's, and Sam can work on it.
+    // Noor transfers to Sam: Sam is told who passed it, the entry and the title show it,
+    // and Sam can work on it.
     baton
         .agent_ok(
             &noor.token,
@@ -414,8 +692,17 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
             &json!({"site": SITE, "conversation": id, "to_agent": "sam"}),
         )
         .await;
+    wait_text(
+        &browser,
+        "#news",
+        "Noor transferred a conversation to you: “Console test: customer asks",
+    )
+    .await;
+    wait_text(&browser, &active_css, "Transferred to you by Noor").await;
+    wait_title(&browser, " transferred to you").await;
     open_from(&browser, &active_css, "With you").await;
     wait_shown(&browser, "#reply").await;
+    wait_gone(&browser, &format!("{active_css}.transferred")).await;
 
     // Sam transfers back to Noor from the console.
     let options = browser
@@ -443,14 +730,12 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
         .await;
     wait_text(&browser, "#status", "Transferred to Noor").await;
     wait_text(&browser, &active_css, "With Noor").await;
+    // The failed claim's alert went with this success.
+    wait_gone(&browser, "#alert:not(:empty)").await;
 
     // Noor releases it; Sam claims it from Waiting and releases it from the console.
     baton.agent_ok(&noor.token, "release", &target).await;
-    click_inside(
-        &wait_text(&browser, &entry_css, &summary).await,
-        "button.claim",
-    )
-    .await;
+    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
     wait_text(&browser, &active_css, "With you").await;
     wait_shown(&browser, "#release")
         .await
@@ -461,9 +746,34 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
     wait_text(&browser, &entry_css, &summary).await;
     assert!(lease_until(&baton, &id).await.is_none(), "still claimed");
 
-    // Tidy up: the shared demo queue should not keep this conversation.
-    baton.agent_ok(&sam.token, "claim", &target).await;
-    baton.agent_ok(&sam.token, "close", &target).await;
+    // Sam claims it again and starts a reply; the customer ends the chat. The console
+    // says so, offers no claim, and keeps the draft to copy, read-only.
+    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
+    let reply = wait_shown(&browser, "#reply").await;
+    wait_text(&browser, "#holder", "You have this conversation").await;
+    let draft = "I am checking your account now and will";
+    reply.send_keys(draft).await.unwrap();
+    let response = baton
+        .customer_post(SITE, &accepted, "close", &json!({}))
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    wait_text(&browser, "#holder", "Ended by the customer.").await;
+    wait_text(&browser, "#news", "The customer ended the chat").await;
+    let reply = wait_shown(&browser, "#reply").await;
+    assert_eq!(reply.prop("value").await.unwrap().as_deref(), Some(draft));
+    assert_eq!(
+        reply.prop("readOnly").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(count(&browser, "#claim-open:not([hidden])").await, 0);
+    assert!(!browser
+        .client
+        .find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap());
     browser.close().await;
 }
 
@@ -574,20 +884,32 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     wait_text(&browser, "#me", "Signed in as Kim · 0 of 1 conversations").await;
 
     let entry_css = |id: &str| format!("#waiting li.entry[data-conversation='{id}']");
-    let entry = wait_text(&browser, &entry_css(&first.conversation_id), &first_summary).await;
-    click_inside(&entry, "button.claim").await;
+    press_in_entry(
+        &browser,
+        &entry_css(&first.conversation_id),
+        &first_summary,
+        "button.claim",
+    )
+    .await;
     wait_text(&browser, "#me", "1 of 1 conversations").await;
-    let entry = wait_text(
+    press_in_entry(
         &browser,
         &entry_css(&second.conversation_id),
         &second_summary,
+        "button.claim",
     )
     .await;
-    click_inside(&entry, "button.claim").await;
+    // The alert names the conversation it is about.
     wait_text(
         &browser,
         "#alert",
-        "Could not claim: you already have as many conversations as you take at once.",
+        "): you already have as many conversations as you take at once.",
+    )
+    .await;
+    wait_text(
+        &browser,
+        "#alert",
+        &format!("Could not claim (“{}", &second_summary[..30]),
     )
     .await;
     // The second still waits for someone else.

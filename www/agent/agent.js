@@ -18,6 +18,7 @@ const FRIENDLY_ERRORS = {
   not_claimed: "You no longer hold this conversation; claim it first.",
   not_in_queue: "This conversation is no longer in the queue.",
   at_capacity: "you already have as many conversations as you take at once. Close, release or transfer one first.",
+  conversation_closed: "this conversation has ended.",
 };
 const QUEUE_EVERY_MS = 2000;
 // In a background tab the console still asks, less often: asking is what keeps its agent
@@ -26,6 +27,10 @@ const QUEUE_EVERY_MS = 2000;
 const HIDDEN_QUEUE_EVERY_MS = 30000;
 const EVENTS_EVERY_MS = 1000;
 const RENEW_EVERY_MS = 20000;
+// The longest reply the edge takes, in UTF-8 bytes as it counts them
+// (`baton_protocol::MAX_MESSAGE_BYTES`); the console counts down from near it.
+const MAX_REPLY_BYTES = 4000;
+const COUNT_FROM_BYTES = 3500;
 const AMBER_AFTER_MS = 2 * 60 * 1000;
 const RED_AFTER_MS = 5 * 60 * 1000;
 
@@ -63,8 +68,37 @@ const state = {
   richText: null, // the widget's formatter, once its wasm has loaded
   waitingIds: null, // conversations waiting at the last refresh (null before the first)
   away: false, // the agent said they are away: customers are not told someone is online
+  waitingCount: 0,
+  activeById: new Map(), // conversation → its entry in the last snapshot's active list
+  holderOf: new Map(), // conversation → who held it at the last snapshot (another agent)
+  knowsActive: false, // after the first snapshot: a conversation arriving later is news
+  transferred: new Map(), // conversation → who passed it to this agent, until opened
+  unread: new Set(), // held conversations where the customer wrote since the agent looked
+  ended: new Map(), // conversation → who ended it ("customer" or "agent"), from its thread
+  caughtUp: false, // the open conversation's thread so far has been read once
+  labels: {}, // conversation → the customer's words, to say which one a message is about
+  newsAbout: null, // the conversation the news line is about
 };
 const TITLE = document.title;
+
+// Kept for this tab across reloads (sessionStorage, like the token): one draft reply per
+// conversation, when the agent last saw each customer's newest message, and the
+// conversation on screen.
+function recall(key, fallback) {
+  try {
+    return JSON.parse(sessionStorage.getItem(key)) || fallback;
+  } catch (_) {
+    return fallback;
+  }
+}
+function keep(key, value) {
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, JSON.stringify(value));
+  } catch (_) { /* storage full or off: the console works without it */ }
+}
+const drafts = recall("baton.drafts", {});
+const seenCustomerAt = recall("baton.seen", {});
 
 // `cargo xtask dev` prints a link with the token in the fragment (never sent to the
 // server); keep it for this tab and drop it from the address bar.
@@ -116,14 +150,45 @@ const q = (params) => Object.entries(params)
   .map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
 
 function say(message) { $("status").textContent = message; }
-// `words`: this call's own wording for some codes, over FRIENDLY_ERRORS.
-function alertUser(error, what, words = {}) {
+// `words`: this call's own wording for some codes, over FRIENDLY_ERRORS; `about`: the
+// conversation it concerns, named so the agent knows which one.
+function alertUser(error, what, words = {}, about = null) {
   const text = error instanceof ApiError
     ? (words[error.code] || FRIENDLY_ERRORS[error.code] || error.message)
     : "Network error; check the connection and try again.";
-  $("alert").textContent = (what ? what + ": " : "") + text;
+  showAlert(what, text, about);
+}
+function showAlert(what, text, about = null) {
+  $("alert").textContent = (what ? what + (about ? " (" + nameOf(about) + ")" : "") + ": " : "") + text;
 }
 function clearAlert() { $("alert").textContent = ""; }
+// Good news and things that happened to a conversation (a transfer to this agent, the
+// customer leaving): an alert too, but not an error. It goes once the agent has opened
+// that conversation, or moved on from it.
+function tell(message, about) {
+  $("news").textContent = message;
+  state.newsAbout = about;
+}
+
+// The customer's words for a conversation (its summary or first line), for messages.
+function remember(id, words) {
+  if (id && words && !state.labels[id]) state.labels[id] = words;
+}
+function nameOf(id) {
+  const words = state.labels[id];
+  if (!words) return "conversation " + id.slice(0, 8);
+  return "“" + (words.length > 48 ? words.slice(0, 47).trimEnd() + "…" : words) + "”";
+}
+
+// What needs the agent, in this tab's title for when they work in another tab.
+function updateTitle() {
+  const parts = [];
+  if (state.waitingCount) parts.push(state.waitingCount + " waiting");
+  const unread = state.unread.size;
+  if (unread) parts.push(unread + (unread === 1 ? " new message" : " new messages"));
+  if (state.transferred.size) parts.push(state.transferred.size + " transferred to you");
+  document.title = (parts.length ? "(" + parts.join(" · ") + ") " : "") + TITLE;
+}
 
 // --- Sign-in -------------------------------------------------------------------
 
@@ -151,7 +216,10 @@ async function connect() {
   }
   fillTransferTargets();
   loadSuggester();
-  refreshQueue();
+  await refreshQueue();
+  // After a reload, the conversation that was on screen, with its draft.
+  const last = recall("baton.open", null);
+  if (last && last.site === site() && !state.open) openConversation(last.id);
   refreshAnalytics();
   refreshRelay();
 }
@@ -184,8 +252,9 @@ async function refreshQueue() {
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
+    const wasWaiting = state.waitingIds || [];
     renderWaiting(queue.waiting || []);
-    renderActive(queue.active || [], askedAt);
+    renderActive(queue.active || [], askedAt, wasWaiting);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
     if ($("status").textContent === "Offline; retrying…") say("Back online.");
     state.polls += 1;
@@ -242,6 +311,7 @@ function fillEntry(item, entry, index) {
     intent.dataset.confidence = String(entry.intent.confidence);
   }
   item.querySelector(".summary").textContent = entry.summary || "(no summary)";
+  remember(entry.conversation_id, entry.summary);
   const reasons = item.querySelector(".reasons");
   entry.reasons.forEach((reason) => {
     const li = document.createElement("li");
@@ -255,11 +325,26 @@ function fillEntry(item, entry, index) {
   return label;
 }
 
+// The entry button that has focus in `list`, so that a refresh, which rebuilds the list,
+// can give it back: a keyboard user stays where they were.
+function focusedEntry(list) {
+  const element = document.activeElement;
+  const item = element && list.contains(element) ? element.closest("li.entry") : null;
+  return item ? { id: item.dataset.conversation, className: element.className.split(" ")[0] } : null;
+}
+
+function restoreFocus(item, focus) {
+  if (!focus || focus.id !== item.dataset.conversation || !focus.className) return;
+  const again = item.querySelector("." + focus.className);
+  if (again) again.focus();
+}
+
 function renderWaiting(waiting) {
   $("count").textContent = String(waiting.length);
   // An agent working in another tab sees customers waiting in this tab's title, and a
   // screen reader hears when one arrives.
-  document.title = (waiting.length ? "(" + waiting.length + " waiting) " : "") + TITLE;
+  state.waitingCount = waiting.length;
+  updateTitle();
   const ids = waiting.map((entry) => entry.conversation_id);
   if (state.waitingIds) {
     const arrived = ids.filter((id) => !state.waitingIds.includes(id)).length;
@@ -270,9 +355,7 @@ function renderWaiting(waiting) {
   }
   state.waitingIds = ids;
   $("empty").hidden = waiting.length > 0;
-  const focused = document.activeElement && document.activeElement.closest("#waiting li");
-  const focusId = focused && focused.dataset.conversation;
-  const focusClass = focused && document.activeElement.className;
+  const focus = focusedEntry(waitingList);
   waitingList.replaceChildren();
   waiting.forEach((entry, index) => {
     const item = template.content.firstElementChild.cloneNode(true);
@@ -287,18 +370,18 @@ function renderWaiting(waiting) {
     claim.setAttribute("aria-label", "Claim: " + label);
     claim.addEventListener("click", () => claimConversation(entry.conversation_id));
     waitingList.appendChild(item);
-    if (focusId === entry.conversation_id) {
-      const again = item.querySelector("." + focusClass.split(" ")[0]);
-      if (again) again.focus();
-    }
+    restoreFocus(item, focus);
   });
   tick();
 }
 
-function renderActive(active, askedAt) {
+// `wasWaiting`: the conversations waiting at the snapshot before, which were not passed
+// to this agent by anyone if they are its now.
+function renderActive(active, askedAt, wasWaiting) {
   $("active-count").textContent = String(active.length);
   $("active-empty").hidden = active.length > 0;
   const mine = new Set();
+  const focus = focusedEntry(activeList);
   activeList.replaceChildren();
   active.forEach((entry, index) => {
     const item = template.content.firstElementChild.cloneNode(true);
@@ -308,6 +391,7 @@ function renderActive(active, askedAt) {
     item.querySelector(".claim").remove();
     const held = entry.claim && state.me && entry.claim.agent_id === state.me.id;
     if (held) mine.add(entry.conversation_id);
+    noteNews(entry, held, wasWaiting);
     item.classList.toggle("mine", Boolean(held));
     // The accessible name starts with the visible word (WCAG 2.5.3, label in name).
     const verb = held ? "Open" : "View";
@@ -330,8 +414,22 @@ function renderActive(active, askedAt) {
       meta.append(" · ", lease);
     }
     meta.append(" · " + (entry.first_reply_at_ms ? "first reply sent" : "no reply yet"));
+    markEntry(item);
     activeList.appendChild(item);
+    restoreFocus(item, focus);
   });
+  state.activeById = new Map(active.map((entry) => [entry.conversation_id, entry]));
+  state.holderOf = new Map(active
+    .filter((entry) => entry.claim && state.me && entry.claim.agent_id !== state.me.id)
+    .map((entry) => [entry.conversation_id, entry.claim.agent_name]));
+  state.knowsActive = true;
+  // Signals only for what this agent still holds.
+  state.unread.forEach((id) => { if (!state.activeById.has(id)) state.unread.delete(id); });
+  state.transferred.forEach((_, id) => { if (!state.activeById.has(id)) state.transferred.delete(id); });
+  const before = Object.keys(seenCustomerAt).length;
+  Object.keys(seenCustomerAt).forEach((id) => { if (!mine.has(id)) delete seenCustomerAt[id]; });
+  if (Object.keys(seenCustomerAt).length !== before) keep("baton.seen", seenCustomerAt);
+  updateTitle();
   // The server is the truth about what this agent holds, except for what this console
   // claimed or let go of after the snapshot was requested.
   state.held.forEach((id) => { if ((state.claimedAt[id] || 0) > askedAt) mine.add(id); });
@@ -344,6 +442,73 @@ function renderActive(active, askedAt) {
   });
   if (state.open) updateDetailMode();
   tick();
+}
+
+// What is new about a held conversation: another agent passed it to this one (seen
+// holding it at the snapshot before), or its customer wrote while it was not on screen.
+function noteNews(entry, held, wasWaiting) {
+  const id = entry.conversation_id;
+  if (!held) {
+    state.unread.delete(id);
+    return;
+  }
+  const from = state.holderOf.get(id);
+  if (state.knowsActive && !state.held.has(id) && !state.claimedAt[id] && from && !wasWaiting.includes(id)) {
+    state.transferred.set(id, from);
+    tell(from + " transferred a conversation to you: " + nameOf(id) + ".", id);
+  }
+  const last = entry.last_customer_message_at_ms || 0;
+  const onScreen = state.open === id && !document.hidden;
+  if (seenCustomerAt[id] === undefined || onScreen) {
+    if (seenCustomerAt[id] !== last) {
+      seenCustomerAt[id] = last;
+      keep("baton.seen", seenCustomerAt);
+    }
+  }
+  if (last > seenCustomerAt[id]) {
+    if (!state.unread.has(id)) $("arrivals").textContent = "New message from the customer in " + nameOf(id) + ".";
+    state.unread.add(id);
+  } else {
+    state.unread.delete(id);
+  }
+}
+
+// An Active entry's marks: a new message from its customer, passed to this agent.
+function markEntry(item) {
+  const id = item.dataset.conversation;
+  const unread = state.unread.has(id);
+  const from = state.transferred.get(id);
+  item.classList.toggle("unread", unread);
+  item.classList.toggle("transferred", from !== undefined);
+  const flags = item.querySelector(".flags");
+  flags.replaceChildren();
+  const flag = (text) => {
+    const span = document.createElement("span");
+    span.className = "flag";
+    span.textContent = text;
+    flags.append(span);
+  };
+  if (unread) flag("New message from the customer");
+  if (from !== undefined) flag("Transferred to you by " + from);
+  const open = item.querySelector(".open");
+  if (!open.dataset.name) open.dataset.name = open.getAttribute("aria-label") || "";
+  const base = open.dataset.name;
+  const notes = [unread ? "new message" : "", from !== undefined ? "transferred to you" : ""].filter(Boolean);
+  open.setAttribute("aria-label", base + (notes.length ? " (" + notes.join(", ") + ")" : ""));
+}
+
+// The agent looked at `id`: its marks go.
+function markSeen(id) {
+  const entry = state.activeById.get(id);
+  if (entry && entry.last_customer_message_at_ms) {
+    seenCustomerAt[id] = entry.last_customer_message_at_ms;
+    keep("baton.seen", seenCustomerAt);
+  }
+  state.unread.delete(id);
+  state.transferred.delete(id);
+  const item = activeList.querySelector("li[data-conversation='" + CSS.escape(id) + "']");
+  if (item) markEntry(item);
+  updateTitle();
 }
 
 function clock(ms) {
@@ -367,6 +532,9 @@ function tick() {
       item.classList.toggle("sla-red", level === "red");
     }
   });
+  document.querySelectorAll("time.ago[data-at]").forEach((el) => {
+    el.textContent = ago(now - Number(el.dataset.at), new Date(Number(el.dataset.at)));
+  });
   document.querySelectorAll(".lease[data-until]").forEach((el) => {
     const left = Number(el.dataset.until) - now;
     el.textContent = left > 0 ? "lease " + clock(left) + " left" : "lease lapsed";
@@ -382,7 +550,7 @@ async function claimConversation(id) {
   try {
     result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
   } catch (error) {
-    alertUser(error, "Could not claim");
+    alertUser(error, "Could not claim", {}, id);
     refreshQueue();
     return;
   }
@@ -422,9 +590,17 @@ setInterval(async () => {
         if (state.open === id) updateDetailMode();
       }
     } catch (error) {
-      if (error instanceof ApiError) {
+      if (error instanceof ApiError && error.code === "conversation_closed") {
+        forget(id); // the customer ended it
+        if (state.open !== id) tell("A chat you had has ended: " + nameOf(id) + ".", id);
+        else {
+          // Its thread says how in a moment; meanwhile no claim button, the draft kept.
+          if (!state.ended.has(id)) state.ended.set(id, "customer");
+          updateDetailMode();
+        }
+      } else if (error instanceof ApiError) {
         forget(id);
-        alertUser(error, "Lost a conversation");
+        alertUser(error, "Lost a conversation", {}, id);
         if (state.open === id) updateDetailMode();
       }
     }
@@ -439,12 +615,19 @@ async function openConversation(id) {
   try {
     view = await api("GET", "/v1/agent/packet?" + q({ site: site(), conversation: id }));
   } catch (error) {
-    alertUser(error, "Could not open the packet");
+    alertUser(error, "Could not open the packet", {}, id);
+    if (error instanceof ApiError && state.open === null) keep("baton.open", null);
     return;
   }
   const packet = view.packet;
   const switching = state.open !== view.conversation_id;
+  if (switching) saveDraft();
+  if (switching && state.newsAbout && [state.open, view.conversation_id].includes(state.newsAbout)) tell("", null);
   state.open = view.conversation_id;
+  keep("baton.open", { site: site(), id: state.open });
+  remember(state.open, packet.summary ||
+    (packet.transcript.find((line) => line.author === "customer") || {}).text);
+  markSeen(state.open);
   if (switching) $("customer-typing").hidden = true;
   packetSection.dataset.conversation = view.conversation_id;
   $("packet-title").textContent = "Conversation " + view.conversation_id.slice(0, 8);
@@ -467,7 +650,7 @@ async function openConversation(id) {
   transcript.replaceChildren();
   state.packetCustomerText = null;
   packet.transcript.forEach((line) => {
-    transcript.appendChild(lineItem(line.author, authorName(line.author), line.text));
+    transcript.appendChild(lineItem(line.author, authorName(line.author), line.text, line.at_ms));
     if (line.author === "customer") state.packetCustomerText = line.text;
   });
   if (switching) {
@@ -475,9 +658,12 @@ async function openConversation(id) {
     $("thread-empty").hidden = false;
     state.lastSeq = 0;
     state.seen = new Set();
+    state.caughtUp = false;
     state.threadCustomerText = null;
     state.pendingReply = null;
-    replyBox.value = "";
+    // Each conversation keeps its own draft: switching back finds it as it was left.
+    replyBox.value = drafts[state.open] || "";
+    showCount();
     $("resolution").value = "";
   }
   packetSection.hidden = false;
@@ -530,15 +716,51 @@ function authorName(author, agentName) {
   return "Note";
 }
 
-function lineItem(author, who, text) {
+// One line of a conversation: who, when (relative, the exact time on hover and in
+// `datetime`), and the text, laid out in its own direction (Arabic right to left).
+function lineItem(author, who, text, atMs) {
   const li = document.createElement("li");
   li.className = "line from-" + author;
   const strong = document.createElement("strong");
   strong.textContent = who;
+  li.append(strong, " ");
+  if (atMs) li.append(timeOf(atMs), " ");
   // The bot's answers and agents' messages in the formatting the customer sees; the
   // customer's own text and the notes are never markup.
-  li.append(strong, " ", author === "agent" || author === "bot" ? formatted(text) : text);
+  let body;
+  if (author === "agent" || author === "bot") {
+    body = formatted(text);
+    if (body.nodeType === Node.TEXT_NODE) {
+      const span = document.createElement("span");
+      span.append(body);
+      body = span;
+    }
+  } else {
+    body = document.createElement("span");
+    body.textContent = text;
+  }
+  body.classList.add("text");
+  body.dir = "auto";
+  li.append(body);
   return li;
+}
+
+function timeOf(atMs) {
+  const time = document.createElement("time");
+  time.className = "ago";
+  const at = new Date(atMs);
+  time.dateTime = at.toISOString();
+  time.title = at.toLocaleString();
+  time.dataset.at = String(atMs);
+  time.textContent = ago(Date.now() - atMs, at);
+  return time;
+}
+
+function ago(ms, at) {
+  if (ms < 45 * 1000) return "just now";
+  if (ms < 60 * 60 * 1000) return Math.max(1, Math.round(ms / 60000)) + " min ago";
+  if (ms < 24 * 60 * 60 * 1000) return Math.round(ms / 3600000) + " h ago";
+  return at.toLocaleDateString();
 }
 
 // Text in the widget's safe formatting (paragraphs, "- " lists, **bold**, https and mailto
@@ -591,11 +813,28 @@ function appendInlines(parent, inlines) {
   });
 }
 
+// The detail pane's header and tools say where the conversation stands: this agent's,
+// another agent's, waiting, or ended (then an unsent draft stays, read-only, to copy).
 function updateDetailMode() {
-  const mine = state.held.has(state.open);
-  $("work").hidden = !mine;
-  $("claim-open").hidden = mine;
-  $("holder").textContent = mine ? "You have this conversation." : "Not yours — claim it to reply.";
+  const id = state.open;
+  const ended = state.ended.get(id);
+  const mine = state.held.has(id) && !ended;
+  const holder = state.holderOf.get(id);
+  const keepsDraft = Boolean(ended) && replyBox.value.trim() !== "";
+  const hadFocus = $("work").contains(document.activeElement);
+  $("work").hidden = !mine && !keepsDraft;
+  if (hadFocus && $("work").hidden) packetSection.focus();
+  $("work").classList.toggle("ended", Boolean(ended));
+  replyBox.readOnly = Boolean(ended);
+  $("reply-label").textContent = ended
+    ? "Your unsent reply (the chat has ended: copy it to reach the customer another way)"
+    : "Reply to the customer";
+  $("claim-open").hidden = mine || Boolean(ended) || Boolean(holder);
+  $("holder").textContent = ended === "customer" ? "Ended by the customer."
+    : ended ? "Closed."
+    : mine ? "You have this conversation."
+    : holder ? "With " + holder + "."
+    : "Waiting — claim it to reply.";
 }
 
 $("claim-open").addEventListener("click", () => { if (state.open) claimConversation(state.open); });
@@ -616,6 +855,11 @@ function holdAgain(id) {
 }
 
 function closeDetail(message) {
+  if (state.open) delete drafts[state.open];
+  if (state.newsAbout && state.newsAbout === state.open) tell("", null);
+  keep("baton.drafts", drafts);
+  keep("baton.open", null);
+  clearAlert();
   state.open = null;
   clearTimeout(state.eventsTimer);
   packetSection.hidden = true;
@@ -636,6 +880,7 @@ async function pollEvents() {
         q({ site: site(), conversation: id, after: state.lastSeq }));
       if (state.open === id) {
         appendEvents(update.events || []);
+        state.caughtUp = true;
         // Only that they type, never what: the widget says so every few seconds.
         $("customer-typing").hidden = !update.customer_typing;
       }
@@ -658,18 +903,19 @@ function appendEvents(events) {
     let li;
     if (event.type === "message") {
       const who = event.author === "customer" ? "Customer" : (event.agent_name || "Agent");
-      li = lineItem(event.author, who, event.text);
+      li = lineItem(event.author, who, event.text, entry.at_ms);
       if (event.author === "customer") {
         state.threadCustomerText = event.text;
         newCustomerText = event.text;
       }
     } else if (event.type === "agent_joined") {
-      li = lineItem("system", "Note", event.agent_name + " joined.");
+      li = lineItem("system", "Note", event.agent_name + " joined.", entry.at_ms);
     } else if (event.type === "agent_left") {
-      li = lineItem("system", "Note", event.agent_name + " left.");
+      li = lineItem("system", "Note", event.agent_name + " left.", entry.at_ms);
     } else if (event.type === "resolved") {
       li = lineItem("system", "Note", "Resolved by " + (event.by === "customer" ? "the customer" : "an agent") +
-        (event.resolution ? ": " + event.resolution : "."));
+        (event.resolution ? ": " + event.resolution : "."), entry.at_ms);
+      conversationEnded(event.by === "customer" ? "customer" : "agent");
     } else {
       return;
     }
@@ -681,6 +927,20 @@ function appendEvents(events) {
     $("announce").textContent = "Customer: " + newCustomerText;
     updateSuggestion();
   }
+}
+
+// The open conversation ended. While the agent was on it (not when an old one is
+// opened), they are told, and their draft stays to copy.
+function conversationEnded(by) {
+  const id = state.open;
+  state.ended.set(id, by);
+  if (state.held.has(id)) forget(id); // nothing left to renew
+  if (state.caughtUp && by === "customer") {
+    clearAlert(); // a "lost the conversation" from the renewal meanwhile says less
+    tell("The customer ended the chat (" + nameOf(id) + ")." +
+      (replyBox.value.trim() ? " Your unsent reply is kept to copy." : ""), id);
+  }
+  updateDetailMode();
 }
 
 // --- Reply, release, transfer, close -----------------------------------------------
@@ -704,7 +964,41 @@ replyBox.addEventListener("keydown", (event) => {
 // notice only means the customer does not see it; nothing else depends on it.
 const TYPING_EVERY_MS = 3000;
 let typingSentAt = 0;
+// The draft of the conversation on screen, kept for switching back and for a reload.
+function saveDraft() {
+  const id = state.open;
+  if (!id || replyBox.readOnly) return;
+  if (replyBox.value.trim()) drafts[id] = replyBox.value;
+  else delete drafts[id];
+  keep("baton.drafts", drafts);
+}
+
+const utf8 = new TextEncoder();
+// The reply's length as the edge counts it: UTF-8 bytes of what is sent.
+function replyBytes(text) { return utf8.encode(text).length; }
+const number = (n) => n.toLocaleString("en-US");
+
+function tooLongMessage(text) {
+  const bytes = replyBytes(text);
+  const plain = bytes === Array.from(text).length;
+  return "Your reply is " + number(bytes) + " characters" +
+    (plain ? "" : " (accented and non-Latin letters count as 2 to 4)") +
+    "; the limit is " + number(MAX_REPLY_BYTES) + ".";
+}
+
+// Near the limit, how much is left; over it, by how much.
+function showCount() {
+  const bytes = replyBytes(replyBox.value.trim());
+  const counter = $("reply-count");
+  counter.hidden = bytes < COUNT_FROM_BYTES;
+  counter.classList.toggle("over", bytes > MAX_REPLY_BYTES);
+  counter.textContent = number(bytes) + " of " + number(MAX_REPLY_BYTES) + " characters" +
+    (bytes > MAX_REPLY_BYTES ? ": too long to send" : "");
+}
+
 replyBox.addEventListener("input", () => {
+  saveDraft();
+  showCount();
   const id = state.open;
   const now = Date.now();
   if (!id || !state.held.has(id) || !replyBox.value.trim() || now - typingSentAt < TYPING_EVERY_MS) return;
@@ -716,7 +1010,11 @@ let sending = false;
 async function sendReply() {
   const text = replyBox.value.trim();
   const id = state.open;
-  if (!text || !id || sending) return;
+  if (!text || !id || sending || replyBox.readOnly) return;
+  if (replyBytes(text) > MAX_REPLY_BYTES) {
+    showAlert("Reply not sent", tooLongMessage(text), id);
+    return;
+  }
   // Retrying the same text after a network error reuses its client_id: stored once.
   const pending = state.pendingReply;
   const clientId = pending && pending.text === text && pending.conversation === id ? pending.clientId : randomId();
@@ -727,12 +1025,19 @@ async function sendReply() {
     await api("POST", "/v1/agent/reply", { site: site(), conversation: id, client_id: clientId, text });
     typingSentAt = 0;
     state.pendingReply = null;
-    if (replyBox.value.trim() === text) replyBox.value = "";
+    if (replyBox.value.trim() === text && state.open === id) {
+      replyBox.value = "";
+      showCount();
+    }
+    if (drafts[id] && drafts[id].trim() === text) {
+      delete drafts[id];
+      keep("baton.drafts", drafts);
+    }
     say("Reply sent.");
     pollEvents();
   } catch (error) {
     if (error instanceof ApiError) state.pendingReply = null;
-    alertUser(error, "Reply not sent");
+    alertUser(error, "Reply not sent", { field_too_long: tooLongMessage(text) }, id);
   } finally {
     sending = false;
   }
@@ -747,7 +1052,7 @@ $("release").addEventListener("click", async () => {
   } catch (error) {
     if (!(error instanceof ApiError)) holdAgain(id);
     updateDetailMode();
-    alertUser(error, "Could not release");
+    alertUser(error, "Could not release", {}, id);
     return;
   }
   closeDetail("Released back to the queue.");
@@ -769,7 +1074,7 @@ $("transfer-form").addEventListener("submit", async (event) => {
     updateDetailMode();
     alertUser(error, "Could not transfer", {
       at_capacity: name + " already has as many conversations as they take at once.",
-    });
+    }, id);
     return;
   }
   closeDetail("Transferred to " + name + ".");
@@ -788,7 +1093,7 @@ $("close-form").addEventListener("submit", async (event) => {
   } catch (error) {
     if (!(error instanceof ApiError)) holdAgain(id);
     updateDetailMode();
-    alertUser(error, "Could not close");
+    alertUser(error, "Could not close", {}, id);
     return;
   }
   closeDetail("Conversation closed.");
@@ -845,10 +1150,19 @@ function updateSuggestion() {
   box.hidden = false;
 }
 
+// Insert puts the answer where the cursor is (at the end unless the agent moved it),
+// keeping what they wrote, on its own paragraph.
 $("insert").addEventListener("click", () => {
-  if (suggestedAnswer === null) return;
-  replyBox.value = suggestedAnswer;
+  if (suggestedAnswer === null || replyBox.readOnly) return;
+  const start = replyBox.selectionStart;
+  const end = replyBox.selectionEnd;
+  const before = replyBox.value.slice(0, start);
+  const after = replyBox.value.slice(end);
+  const text = (before.trim() && !before.endsWith("\n\n") ? (before.endsWith("\n") ? "\n" : "\n\n") : "") +
+    suggestedAnswer + (after.trim() ? "\n\n" : "");
   replyBox.focus();
+  replyBox.setRangeText(text, start, end, "end");
+  replyBox.dispatchEvent(new Event("input", { bubbles: true }));
 });
 
 // --- Analytics -----------------------------------------------------------------------

@@ -222,6 +222,10 @@ pub struct ActiveEntry {
     pub claim: ClaimInfo,
     /// When a person first replied, if anyone has.
     pub first_reply_at_ms: Option<u64>,
+    /// When the customer last wrote while a person held it, if they have: a console
+    /// marks a conversation with something new that its agent has not seen.
+    #[serde(default)]
+    pub last_customer_message_at_ms: Option<u64>,
 }
 
 /// The answer to every agent action: the conversation's state afterwards.

@@ -74,6 +74,11 @@ pub struct Claim {
     pub lease_until_ms: u64,
     /// When a person first replied, if anyone has.
     pub first_reply_at_ms: Option<u64>,
+    /// When the customer last wrote while a person held it, so a console can show a
+    /// conversation that is not on screen has something new (stored before there was
+    /// this: nothing heard).
+    #[serde(default)]
+    pub last_customer_message_at_ms: Option<u64>,
 }
 
 impl Claim {
@@ -203,6 +208,7 @@ impl QueueBook {
                 claimed_at_ms: now_ms,
                 lease_until_ms: lease_end(&agent.id, now_ms, lease_ms),
                 first_reply_at_ms: None,
+                last_customer_message_at_ms: None,
             },
         );
         Ok(ClaimChange::Joined)
@@ -307,6 +313,22 @@ impl QueueBook {
             claim.first_reply_at_ms = Some(now_ms);
         }
         Ok(first)
+    }
+
+    /// Records that the customer wrote at `now_ms`. Only a held conversation keeps it
+    /// (a waiting one shows its messages when it is opened); returns whether it did.
+    pub fn record_customer_message(&mut self, conversation_id: &str, now_ms: u64) -> bool {
+        match self.claimed.get_mut(conversation_id) {
+            Some(claim) => {
+                claim.last_customer_message_at_ms = Some(
+                    claim
+                        .last_customer_message_at_ms
+                        .map_or(now_ms, |before| before.max(now_ms)),
+                );
+                true
+            }
+            None => false,
+        }
     }
 
     /// The holding agent closes the conversation; it leaves the queue for good.
@@ -517,6 +539,22 @@ mod tests {
         let claim = &book.claimed["c"];
         assert_eq!(claim.first_reply_at_ms, Some(50_000));
         assert_eq!(claim.lease_until_ms, 130_000);
+    }
+
+    #[test]
+    fn a_customer_message_is_recorded_on_a_held_conversation_only() {
+        let mut book = book_with(&[("c", 0, &[]), ("w", 0, &[])]);
+        book.claim("c", &agent("a"), 0, 60_000).unwrap();
+        assert!(book.record_customer_message("c", 20_000));
+        // Out of order (two messages at once): the latest time stays.
+        assert!(book.record_customer_message("c", 10_000));
+        assert_eq!(book.claimed["c"].last_customer_message_at_ms, Some(20_000));
+        // It stays with the conversation when it changes hands.
+        book.transfer("c", "a", &agent("b"), 30_000, 60_000)
+            .unwrap();
+        assert_eq!(book.claimed["c"].last_customer_message_at_ms, Some(20_000));
+        assert!(!book.record_customer_message("w", 20_000), "waiting");
+        assert!(!book.record_customer_message("nope", 20_000));
     }
 
     #[test]
