@@ -43,6 +43,9 @@ pub(crate) const FRUSTRATION_HEAD: &str = "frustration";
 #[derive(Debug, Clone)]
 pub struct Engine {
     model: ModelFile,
+    /// Each knowledge-base entry's title, normalised, in the entries' order: a message
+    /// typed as one of them is that entry's question.
+    titles: Vec<String>,
 }
 
 /// The engine's decision for one customer message.
@@ -113,6 +116,20 @@ pub(crate) struct Assessment {
     pub(crate) signals: Signals,
 }
 
+impl Assessment {
+    /// The customer picked (or typed) the entry at `index` itself: certain, nothing else
+    /// to read into it.
+    fn chosen(index: usize) -> Assessment {
+        Assessment {
+            best: Some((index, 1.0)),
+            runner_ups: Vec::new(),
+            in_scope: true,
+            sensitive_mass: 0.0,
+            signals: Signals::default(),
+        }
+    }
+}
+
 impl Engine {
     /// Loads a compiled model file (which carries the knowledge-base answers too).
     pub fn from_bytes(model_file: &[u8]) -> Result<Engine, TriageError> {
@@ -121,7 +138,8 @@ impl Engine {
 
     /// An engine for a decoded model.
     pub(crate) fn from_model(model: ModelFile) -> Engine {
-        Engine { model }
+        let titles = model.kb.iter().map(|e| normalize(&e.title)).collect();
+        Engine { model, titles }
     }
 
     /// The classifier's view of one message (redacted first), with no conversation state.
@@ -291,6 +309,12 @@ impl Engine {
         now_ms: u64,
     ) -> Turn {
         let redacted = redact_pii(customer_text);
+        // A suggestion typed as it reads gets the answer tapping it gives, not whatever
+        // a near-synonym intent scores.
+        let asked = normalize(&redacted.text);
+        if let Some(index) = self.titles.iter().position(|title| *title == asked) {
+            return self.decide(conversation, redacted, &Assessment::chosen(index), now_ms);
+        }
         let a = self.assess(customer_text, &redacted.text);
         self.decide(conversation, redacted, &a, now_ms)
     }
@@ -308,14 +332,12 @@ impl Engine {
     ) -> Option<Turn> {
         let index = self.model.kb.iter().position(|e| e.id == intent)?;
         let title = &self.model.kb[index].title;
-        let chosen = Assessment {
-            best: Some((index, 1.0)),
-            runner_ups: Vec::new(),
-            in_scope: true,
-            sensitive_mass: 0.0,
-            signals: Signals::default(),
-        };
-        Some(self.decide(conversation, redact_pii(title), &chosen, now_ms))
+        Some(self.decide(
+            conversation,
+            redact_pii(title),
+            &Assessment::chosen(index),
+            now_ms,
+        ))
     }
 
     /// Answers an assessed message and records it in `conversation`.

@@ -27,6 +27,22 @@ fn loads_with_the_demo_site_and_all_intents() {
     assert_eq!(e.suggestions(4).len(), 4);
 }
 
+/// A customer tester typed "When will my card arrive?", the suggestion's own words, and
+/// got another entry's answer than tapping the suggestion gives.
+#[test]
+fn a_suggestion_typed_as_it_reads_gets_the_answer_tapping_it_gives() {
+    let e = engine();
+    for entry in e.kb_entries() {
+        let typed = entry.title.to_lowercase().replace('?', "");
+        let t = e.respond(&mut Conversation::new(), &typed, 0);
+        assert_eq!(
+            t.answer.map(|a| a.intent).as_deref(),
+            Some(entry.id.as_str()),
+            "{typed}"
+        );
+    }
+}
+
 #[test]
 fn answers_a_plain_question_without_escalating() {
     let t = engine().respond(&mut Conversation::new(), "my card still hasn't arrived", 0);
