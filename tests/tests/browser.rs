@@ -390,6 +390,22 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     // Under the full-screen panel the launcher is out of sight, and out of the tab order.
     let launcher = browser.find_in_widget("button.launcher").await;
     assert!(!launcher.is_displayed().await.unwrap());
+    // The panel covers the page, so Tab goes round inside it: from Send to the close
+    // button, not on into the page's links under the panel.
+    let send = browser.find_in_widget("button.send").await;
+    send.send_keys("\u{e004}").await.unwrap();
+    eventually("Tab to go round to the close button", || async {
+        let focused = browser
+            .client
+            .execute(
+                "return document.querySelector('baton-chat').shadowRoot.activeElement.className;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (focused.as_str() == Some("close")).then_some(())
+    })
+    .await;
     browser.screenshot("phone").await;
 
     // A laptop at 200 % zoom (683 × 384 CSS pixels) gets the full-screen panel too, so

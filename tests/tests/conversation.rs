@@ -214,6 +214,14 @@ async fn one_agent_holds_a_conversation_and_others_are_refused() {
         json!({ "site": SITE, "conversation": accepted.conversation_id, "to_agent": "noor" });
     let moved = baton.agent_ok(&sam.token, "transfer", &transfer).await;
     assert_eq!(moved["claim"]["agent_id"], "noor");
+    // Noor's console hears who passed it, however quickly it happened.
+    let queue = baton.queue(SITE).await;
+    let held = queue
+        .active
+        .iter()
+        .find(|a| a.entry.conversation_id == accepted.conversation_id)
+        .expect("held");
+    assert_eq!(held.claim.transferred_by.as_deref(), Some("Sam"));
     let (status, _) = baton
         .agent_post(&sam.token, "reply", &reply(&accepted, "still me?"))
         .await;

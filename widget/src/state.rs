@@ -367,6 +367,15 @@ pub enum Effect {
     RetryHandoffLater,
 }
 
+/// What "End chat?" asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndQuestion {
+    /// End the conversation with the team, for good.
+    WithPerson,
+    /// Forget the chat in this browser.
+    Forget,
+}
+
 /// Where keyboard focus goes after an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FocusTarget {
@@ -383,6 +392,8 @@ pub enum FocusTarget {
 /// Why a hand-off failed, as far as the customer needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandoffProblem {
+    /// The browser is offline: it goes as soon as the browser is back online.
+    Offline,
     /// The network or the edge was down, or the page changed mid-request: it is tried
     /// again by itself.
     Unreachable,
@@ -393,8 +404,13 @@ pub enum HandoffProblem {
 }
 
 impl HandoffProblem {
-    /// Sorts the shell's problem text (`network unreachable`, an edge error code, or
-    /// `HTTP <status>`).
+    /// Whether the hand-off goes again by itself: the way to the edge was down.
+    pub fn retries(self) -> bool {
+        matches!(self, HandoffProblem::Offline | HandoffProblem::Unreachable)
+    }
+
+    /// Sorts the shell's problem text (`offline`, `network unreachable`, an edge error
+    /// code, or `HTTP <status>`).
     pub fn of(problem: &str) -> HandoffProblem {
         match problem.strip_prefix("HTTP ") {
             Some("429") => HandoffProblem::Busy,
@@ -404,6 +420,7 @@ impl HandoffProblem {
             Some(_) => HandoffProblem::Refused,
             None => match problem {
                 "rate_limited" => HandoffProblem::Busy,
+                "offline" => HandoffProblem::Offline,
                 "network unreachable" | "internal" | "interrupted" => HandoffProblem::Unreachable,
                 _ => HandoffProblem::Refused,
             },
@@ -460,8 +477,9 @@ pub struct ChatState {
     pub unread: u32,
     /// The agent writing a reply right now, as the live channel last said (not saved).
     pub agent_typing: Option<String>,
-    /// Whether "End chat?" is being asked (not saved).
-    pub confirming_end: bool,
+    /// The "End chat?" question being asked, if any (not saved). It lapses when the
+    /// conversation changes under it (the agent closes it, the hand-off goes out).
+    pub confirming_end: Option<EndQuestion>,
     /// Customer bubbles that never reached the person (the conversation ended first,
     /// or the edge refused them).
     pub undelivered: Vec<usize>,
@@ -524,7 +542,7 @@ impl ChatState {
             rating_choice: 0,
             unread: 0,
             agent_typing: None,
-            confirming_end: false,
+            confirming_end: None,
             undelivered: Vec::new(),
         }
     }
@@ -550,6 +568,7 @@ impl ChatState {
             }
             Action::Close if self.open => {
                 self.open = false;
+                self.confirming_end = None;
                 vec![Effect::Emit(HostEvent::Close)]
             }
             Action::Open | Action::Close => Vec::new(),
@@ -557,16 +576,19 @@ impl ChatState {
             Action::Reopen => Vec::new(),
             Action::EndChat => self.ask_to_end(),
             Action::ConfirmEnd(confirmed) => {
-                self.confirming_end = false;
-                if confirmed {
+                let still_asked = self.end_question_asked().is_some();
+                self.confirming_end = None;
+                if confirmed && still_asked {
                     self.end_chat()
                 } else {
                     vec![Effect::Focus(FocusTarget::Input)]
                 }
             }
             Action::NewChat => {
-                self.clear();
-                vec![Effect::CloseLive, Effect::Focus(FocusTarget::Input)]
+                if matches!(self.handoff, Handoff::Ended { .. }) {
+                    self.start_over();
+                }
+                vec![Effect::Focus(FocusTarget::Input)]
             }
             Action::Reset => {
                 let mut effects = match &self.handoff {
@@ -641,8 +663,12 @@ impl ChatState {
                 }
                 _ => Vec::new(),
             },
+            // "Not now" on the consent question, or on a hand-off the edge refused.
             Action::ConsentDeclined => {
-                if matches!(self.handoff, Handoff::Consent { .. }) {
+                if matches!(
+                    self.handoff,
+                    Handoff::Consent { .. } | Handoff::Failed { .. }
+                ) {
                     self.handoff = Handoff::None;
                 }
                 vec![Effect::Focus(FocusTarget::Input)]
@@ -660,7 +686,16 @@ impl ChatState {
             },
             Action::Escalated(accepted) => {
                 if !matches!(self.handoff, Handoff::Sending { .. }) {
-                    return Vec::new();
+                    // This browser asked, then moved on before the answer came (a reset,
+                    // say): nobody would ever answer the customer there, so it ends.
+                    let known = matches!(&self.handoff,
+                        Handoff::Queued(held) | Handoff::Ended { accepted: held, .. }
+                            if held.conversation_id == accepted.conversation_id);
+                    return if known {
+                        Vec::new()
+                    } else {
+                        vec![Effect::EndConversation(accepted)]
+                    };
                 }
                 let id = accepted.conversation_id.clone();
                 self.live = LiveState {
@@ -687,7 +722,7 @@ impl ChatState {
                 else {
                     return Vec::new();
                 };
-                let retry = HandoffProblem::of(&problem) != HandoffProblem::Refused;
+                let retry = HandoffProblem::of(&problem).retries();
                 self.handoff = Handoff::Failed {
                     packet: packet.clone(),
                     idempotency_key: idempotency_key.clone(),
@@ -826,12 +861,11 @@ impl ChatState {
     /// conversation is forgotten. Not while the hand-off is on its way (the edge may be
     /// creating the conversation this very moment).
     fn ask_to_end(&mut self) -> Vec<Effect> {
-        let nothing_to_end = self.messages.is_empty() && self.handoff == Handoff::None;
-        if nothing_to_end || matches!(self.handoff, Handoff::Sending { .. }) {
-            return Vec::new();
+        self.confirming_end = self.end_question();
+        match self.confirming_end {
+            Some(_) => vec![Effect::Focus(FocusTarget::EndQuestion)],
+            None => Vec::new(),
         }
-        self.confirming_end = true;
-        vec![Effect::Focus(FocusTarget::EndQuestion)]
     }
 
     /// "End chat", confirmed: with a person, the conversation ends at the edge too, its
@@ -878,18 +912,34 @@ impl ChatState {
     /// Takes the outbox's messages that match out of it for good, marking their bubbles
     /// as never delivered.
     fn give_up_on(&mut self, lost: impl Fn(&Outgoing) -> bool) {
-        let (gone, kept) = std::mem::take(&mut self.live.outbox)
+        let (gone, kept): (Vec<Outgoing>, _) = std::mem::take(&mut self.live.outbox)
             .into_iter()
             .partition(|m| lost(m));
         self.live.outbox = kept;
-        self.undelivered
-            .extend(gone.iter().map(|m: &Outgoing| m.message_id));
+        self.undelivered.extend(gone.iter().map(|m| m.message_id));
     }
 
-    /// Whether the hand-off failed in a way that trying again may fix.
+    /// Whether the hand-off failed in a way that trying again at once may fix.
     fn retries_handoff(&self) -> bool {
         matches!(&self.handoff, Handoff::Failed { problem, .. }
-            if HandoffProblem::of(problem) != HandoffProblem::Refused)
+            if HandoffProblem::of(problem).retries())
+    }
+
+    /// The "End chat?" question that fits the conversation now: none while the hand-off
+    /// is on its way (the edge may be creating the conversation at this moment).
+    fn end_question(&self) -> Option<EndQuestion> {
+        match self.handoff {
+            Handoff::Queued(_) => Some(EndQuestion::WithPerson),
+            Handoff::Sending { .. } => None,
+            Handoff::None if self.messages.is_empty() => None,
+            _ => Some(EndQuestion::Forget),
+        }
+    }
+
+    /// The "End chat?" question being asked, if it still fits the conversation.
+    pub fn end_question_asked(&self) -> Option<EndQuestion> {
+        self.confirming_end
+            .filter(|&asked| Some(asked) == self.end_question())
     }
 
     /// Whether a customer bubble never reached the person.
@@ -1285,7 +1335,7 @@ impl ChatState {
         self.unread = 0;
         self.rating_choice = 0;
         self.agent_typing = None;
-        self.confirming_end = false;
+        self.confirming_end = None;
         self.undelivered.clear();
     }
 
@@ -1537,6 +1587,7 @@ mod tests {
     #[test]
     fn a_failed_hand_off_says_why_and_is_tried_again_unless_refused() {
         for (problem, kind) in [
+            ("offline", HandoffProblem::Offline),
             ("network unreachable", HandoffProblem::Unreachable),
             ("HTTP 503", HandoffProblem::Unreachable),
             ("internal", HandoffProblem::Unreachable),
@@ -1561,6 +1612,13 @@ mod tests {
             panic!("back online sends: {effects:?}")
         };
         assert_eq!(request.idempotency_key, "k1");
+        let effects = chat.apply(Action::EscalationFailed("rate_limited".into()));
+        assert!(
+            effects.is_empty(),
+            "too many requests: not repeated by itself"
+        );
+        assert!(chat.apply(Action::BackOnline).is_empty());
+        chat.apply(Action::Retry);
         let effects = chat.apply(Action::EscalationFailed("origin_not_allowed".into()));
         assert!(effects.is_empty(), "a refusal is not repeated");
         assert!(chat.apply(Action::BackOnline).is_empty());
@@ -1592,9 +1650,9 @@ mod tests {
         sent(&mut chat, "When will my new card arrive?");
         let asked = chat.apply(Action::EndChat);
         assert_eq!(asked, vec![Effect::Focus(FocusTarget::EndQuestion)]);
-        assert!(chat.confirming_end);
+        assert_eq!(chat.end_question_asked(), Some(EndQuestion::Forget));
         chat.apply(Action::ConfirmEnd(false));
-        assert!(!chat.confirming_end);
+        assert_eq!(chat.end_question_asked(), None);
         assert_eq!(chat.messages.len(), 2, "taking it back keeps the chat");
         chat.apply(Action::EndChat);
         chat.apply(Action::ConfirmEnd(true));
@@ -2003,10 +2061,15 @@ mod tests {
             Some(&MessageBody::Note(Note::CustomerEnded))
         );
         assert!(matches!(chat.handoff, Handoff::Ended { .. }));
-        // "Start a new chat" forgets it all.
+        // "Start a new chat" begins one below, the old one still readable above.
+        let before = chat.messages.len();
         chat.apply(Action::NewChat);
         assert_eq!(chat.handoff, Handoff::None);
-        assert!(chat.messages.is_empty());
+        assert_eq!(chat.messages.len(), before + 1);
+        assert_eq!(
+            chat.messages.last().map(|m| &m.body),
+            Some(&MessageBody::Note(Note::NewChat))
+        );
     }
 
     #[test]
@@ -2153,7 +2216,71 @@ mod tests {
             idempotency_key: "k".into(),
         });
         assert!(chat.apply(Action::EndChat).is_empty());
-        assert!(!chat.confirming_end);
+        assert_eq!(chat.end_question_asked(), None);
+    }
+
+    #[test]
+    fn the_end_question_lapses_when_the_conversation_changes_under_it() {
+        // Asked while the consent question was open; then the customer sent it.
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        assert_eq!(chat.end_question_asked(), None, "not shown any more");
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        assert!(
+            matches!(chat.handoff, Handoff::Sending { .. }),
+            "{effects:?}"
+        );
+
+        // Asked while with a person; then the agent closed the conversation.
+        let mut chat = with_person();
+        chat.apply(Action::EndChat);
+        assert_eq!(chat.end_question_asked(), Some(EndQuestion::WithPerson));
+        chat.apply(update(vec![event(
+            1,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: None,
+            },
+        )]));
+        assert_eq!(chat.end_question_asked(), None);
+        chat.apply(Action::ConfirmEnd(true));
+        assert!(
+            matches!(chat.handoff, Handoff::Ended { .. }) && !chat.messages.is_empty(),
+            "the transcript and the rating form stay"
+        );
+
+        // Closing the panel takes the question back.
+        let mut chat = ready_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        chat.apply(Action::EndChat);
+        chat.apply(Action::Close);
+        assert_eq!(chat.end_question_asked(), None);
+    }
+
+    #[test]
+    fn a_hand_off_answered_after_a_reset_is_ended_not_left_waiting() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        chat.apply(Action::Reset);
+        let accepted = EscalationAccepted {
+            conversation_id: "late".into(),
+            customer_token: "t".into(),
+            queue_position: 1,
+            estimated_wait_seconds: 60,
+            agents_online: Some(1),
+        };
+        let effects = chat.apply(Action::Escalated(accepted.clone()));
+        assert_eq!(effects, vec![Effect::EndConversation(accepted)]);
+        assert_eq!(chat.handoff, Handoff::None);
     }
 
     #[test]

@@ -413,6 +413,8 @@ impl Widget {
                 wasm_bindgen_futures::spawn_local(async move {
                     let action = match api::send_escalation(&endpoint, &request).await {
                         Ok(accepted) => Action::Escalated(accepted),
+                        // The customer's own connection, not the team, is what is down.
+                        Err(_) if !is_online() => Action::EscalationFailed("offline".into()),
                         Err(problem) => Action::EscalationFailed(problem),
                     };
                     link.send_message(action);
@@ -565,6 +567,11 @@ fn is_transient(problem: &str) -> bool {
         Some(status) => status.starts_with('5') || status == "429" || status == "408",
         None => matches!(problem, "network unreachable" | "rate_limited" | "internal"),
     }
+}
+
+/// Whether the browser believes it is online (true when it cannot say).
+fn is_online() -> bool {
+    web_sys::window().is_none_or(|window| window.navigator().on_line())
 }
 
 fn storage_key(site: &str) -> String {

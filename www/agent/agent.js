@@ -71,7 +71,6 @@ const state = {
   waitingCount: 0,
   activeById: new Map(), // conversation → its entry in the last snapshot's active list
   holderOf: new Map(), // conversation → who held it at the last snapshot (another agent)
-  knowsActive: false, // after the first snapshot: a conversation arriving later is news
   transferred: new Map(), // conversation → who passed it to this agent, until opened
   unread: new Set(), // held conversations where the customer wrote since the agent looked
   ended: new Map(), // conversation → who ended it ("customer" or "agent"), from its thread
@@ -99,6 +98,8 @@ function keep(key, value) {
 }
 const drafts = recall("baton.drafts", {});
 const seenCustomerAt = recall("baton.seen", {});
+// Conversation → who passed it to this agent, once the agent has looked at it.
+const seenTransfers = recall("baton.transfers", {});
 
 // `cargo xtask dev` prints a link with the token in the fragment (never sent to the
 // server); keep it for this tab and drop it from the address bar.
@@ -252,9 +253,8 @@ async function refreshQueue() {
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
-    const wasWaiting = state.waitingIds || [];
     renderWaiting(queue.waiting || []);
-    renderActive(queue.active || [], askedAt, wasWaiting);
+    renderActive(queue.active || [], askedAt);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
     if ($("status").textContent === "Offline; retrying…") say("Back online.");
     state.polls += 1;
@@ -375,9 +375,7 @@ function renderWaiting(waiting) {
   tick();
 }
 
-// `wasWaiting`: the conversations waiting at the snapshot before, which were not passed
-// to this agent by anyone if they are its now.
-function renderActive(active, askedAt, wasWaiting) {
+function renderActive(active, askedAt) {
   $("active-count").textContent = String(active.length);
   $("active-empty").hidden = active.length > 0;
   const mine = new Set();
@@ -391,7 +389,7 @@ function renderActive(active, askedAt, wasWaiting) {
     item.querySelector(".claim").remove();
     const held = entry.claim && state.me && entry.claim.agent_id === state.me.id;
     if (held) mine.add(entry.conversation_id);
-    noteNews(entry, held, wasWaiting);
+    noteNews(entry, held);
     item.classList.toggle("mine", Boolean(held));
     // The accessible name starts with the visible word (WCAG 2.5.3, label in name).
     const verb = held ? "Open" : "View";
@@ -422,13 +420,15 @@ function renderActive(active, askedAt, wasWaiting) {
   state.holderOf = new Map(active
     .filter((entry) => entry.claim && state.me && entry.claim.agent_id !== state.me.id)
     .map((entry) => [entry.conversation_id, entry.claim.agent_name]));
-  state.knowsActive = true;
   // Signals only for what this agent still holds.
   state.unread.forEach((id) => { if (!state.activeById.has(id)) state.unread.delete(id); });
   state.transferred.forEach((_, id) => { if (!state.activeById.has(id)) state.transferred.delete(id); });
   const before = Object.keys(seenCustomerAt).length;
   Object.keys(seenCustomerAt).forEach((id) => { if (!mine.has(id)) delete seenCustomerAt[id]; });
   if (Object.keys(seenCustomerAt).length !== before) keep("baton.seen", seenCustomerAt);
+  // A conversation that left this agent can come back by another transfer: news again.
+  Object.keys(seenTransfers).forEach((id) => { if (!mine.has(id)) delete seenTransfers[id]; });
+  keep("baton.transfers", seenTransfers);
   updateTitle();
   // The server is the truth about what this agent holds, except for what this console
   // claimed or let go of after the snapshot was requested.
@@ -444,16 +444,17 @@ function renderActive(active, askedAt, wasWaiting) {
   tick();
 }
 
-// What is new about a held conversation: another agent passed it to this one (seen
-// holding it at the snapshot before), or its customer wrote while it was not on screen.
-function noteNews(entry, held, wasWaiting) {
+// What is new about a held conversation: another agent passed it to this one (the queue
+// says who, however quickly it happened), or its customer wrote while it was not on
+// screen.
+function noteNews(entry, held) {
   const id = entry.conversation_id;
   if (!held) {
     state.unread.delete(id);
     return;
   }
-  const from = state.holderOf.get(id);
-  if (state.knowsActive && !state.held.has(id) && !state.claimedAt[id] && from && !wasWaiting.includes(id)) {
+  const from = entry.claim.transferred_by;
+  if (from && seenTransfers[id] !== from && !state.transferred.has(id)) {
     state.transferred.set(id, from);
     tell(from + " transferred a conversation to you: " + nameOf(id) + ".", id);
   }
@@ -505,6 +506,11 @@ function markSeen(id) {
     keep("baton.seen", seenCustomerAt);
   }
   state.unread.delete(id);
+  const from = state.transferred.get(id);
+  if (from) {
+    seenTransfers[id] = from;
+    keep("baton.transfers", seenTransfers);
+  }
   state.transferred.delete(id);
   const item = activeList.querySelector("li[data-conversation='" + CSS.escape(id) + "']");
   if (item) markEntry(item);
@@ -978,22 +984,26 @@ const utf8 = new TextEncoder();
 function replyBytes(text) { return utf8.encode(text).length; }
 const number = (n) => n.toLocaleString("en-US");
 
+// The edge counts bytes: where that is more than the letters the agent sees, say why.
+function countNote(text, bytes) {
+  return bytes === Array.from(text).length ? "" : " (accented and non-Latin letters count as 2 to 4)";
+}
+
 function tooLongMessage(text) {
   const bytes = replyBytes(text);
-  const plain = bytes === Array.from(text).length;
-  return "Your reply is " + number(bytes) + " characters" +
-    (plain ? "" : " (accented and non-Latin letters count as 2 to 4)") +
+  return "Your reply is " + number(bytes) + " characters" + countNote(text, bytes) +
     "; the limit is " + number(MAX_REPLY_BYTES) + ".";
 }
 
 // Near the limit, how much is left; over it, by how much.
 function showCount() {
-  const bytes = replyBytes(replyBox.value.trim());
+  const text = replyBox.value.trim();
+  const bytes = replyBytes(text);
   const counter = $("reply-count");
   counter.hidden = bytes < COUNT_FROM_BYTES;
   counter.classList.toggle("over", bytes > MAX_REPLY_BYTES);
   counter.textContent = number(bytes) + " of " + number(MAX_REPLY_BYTES) + " characters" +
-    (bytes > MAX_REPLY_BYTES ? ": too long to send" : "");
+    countNote(text, bytes) + (bytes > MAX_REPLY_BYTES ? ": too long to send" : "");
 }
 
 replyBox.addEventListener("input", () => {

@@ -210,6 +210,10 @@ pub struct ClaimInfo {
     /// `None` for a claim that does not lapse (an external helpdesk's, held until it
     /// closes, releases or transfers the conversation).
     pub lease_until_ms: Option<u64>,
+    /// The display name of the agent who passed the conversation to this one, when it
+    /// came by a transfer: the console tells its agent, however quickly it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_by: Option<String>,
 }
 
 /// One conversation an agent holds, as the console lists it.

@@ -79,6 +79,9 @@ pub struct Claim {
     /// this: nothing heard).
     #[serde(default)]
     pub last_customer_message_at_ms: Option<u64>,
+    /// Who passed the conversation to its holder, if it came by a transfer.
+    #[serde(default)]
+    pub transferred_by: Option<String>,
 }
 
 impl Claim {
@@ -88,6 +91,7 @@ impl Claim {
             agent_id: self.agent.id.clone(),
             agent_name: self.agent.name.clone(),
             lease_until_ms: (self.lease_until_ms != NEVER_MS).then_some(self.lease_until_ms),
+            transferred_by: self.transferred_by.clone(),
         }
     }
 }
@@ -209,6 +213,7 @@ impl QueueBook {
                 lease_until_ms: lease_end(&agent.id, now_ms, lease_ms),
                 first_reply_at_ms: None,
                 last_customer_message_at_ms: None,
+                transferred_by: None,
             },
         );
         Ok(ClaimChange::Joined)
@@ -286,6 +291,9 @@ impl QueueBook {
             .get_mut(conversation_id)
             .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
         let previous = std::mem::replace(&mut claim.agent, to.clone());
+        if previous.id != to.id {
+            claim.transferred_by = Some(previous.name.clone());
+        }
         claim.claimed_at_ms = now_ms;
         claim.lease_until_ms = lease_end(&to.id, now_ms, lease_ms);
         Ok(previous)
@@ -553,6 +561,11 @@ mod tests {
         book.transfer("c", "a", &agent("b"), 30_000, 60_000)
             .unwrap();
         assert_eq!(book.claimed["c"].last_customer_message_at_ms, Some(20_000));
+        assert_eq!(
+            book.claimed["c"].info().transferred_by.as_deref(),
+            Some("Agent a"),
+            "the new holder hears who passed it"
+        );
         assert!(!book.record_customer_message("w", 20_000), "waiting");
         assert!(!book.record_customer_message("nope", 20_000));
     }

@@ -1,14 +1,15 @@
 //! The chat panel: header with the always-visible "Talk to a person", the conversation,
 //! and the message box.
 
-use web_sys::HtmlInputElement;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::components::ask_chosen;
 use crate::components::handoff_view::{handoff_view, HandoffProps};
 use crate::components::message_view::{message_view, MessageProps};
 use crate::i18n::strings_for;
-use crate::state::{Action, ChatState, EngineState, Handoff};
+use crate::state::{Action, ChatState, EndQuestion, EngineState, Handoff};
 
 /// What [`chat_panel`] shows.
 pub struct ChatPanelProps<'a> {
@@ -22,6 +23,42 @@ pub struct ChatPanelProps<'a> {
     pub input: &'a NodeRef,
     /// The scrolling conversation, so the root can keep the newest message in view.
     pub log: &'a NodeRef,
+}
+
+/// When the panel fills the screen (the media query of `styles.css` that makes it so).
+const FULL_SCREEN: &str = "(max-width: 640px), (max-height: 500px)";
+
+/// A panel that fills the screen covers the page: Tab goes round inside it, from Send to
+/// the close button and back, instead of on into links nobody can see.
+fn keep_focus_in_full_screen_panel(event: &KeyboardEvent) {
+    let fills_screen = web_sys::window()
+        .and_then(|window| window.match_media(FULL_SCREEN).ok().flatten())
+        .is_some_and(|query| query.matches());
+    let Some(from) = event
+        .target()
+        .and_then(|target| target.dyn_into::<Element>().ok())
+        .filter(|_| fills_screen)
+    else {
+        return;
+    };
+    let (last, first) = if event.shift_key() {
+        (".close", ".send")
+    } else {
+        (".send", ".close")
+    };
+    if !from.matches(last).unwrap_or(false) {
+        return;
+    }
+    let next = from
+        .closest(".panel")
+        .ok()
+        .flatten()
+        .and_then(|panel| panel.query_selector(first).ok().flatten())
+        .and_then(|element| element.dyn_into::<HtmlElement>().ok());
+    if let Some(next) = next {
+        event.prevent_default();
+        let _ = next.focus();
+    }
 }
 
 /// The panel; while closed, only a live region saying that news came. A plain view function, not a component: it
@@ -76,10 +113,10 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
     };
     let on_keydown = {
         let on_action = on_action.clone();
-        Callback::from(move |event: KeyboardEvent| {
-            if event.key() == "Escape" {
-                on_action.emit(Action::Close);
-            }
+        Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
+            "Escape" => on_action.emit(Action::Close),
+            "Tab" => keep_focus_in_full_screen_panel(&event),
+            _ => {}
         })
     };
     let can_request_person = matches!(state.handoff, Handoff::None | Handoff::Ended { .. });
@@ -107,9 +144,12 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>
                 </button>
             </div>
-            if state.confirming_end {
+            if let Some(question) = state.end_question_asked() {
                 <div class="person-bar end-question" role="group" aria-labelledby="baton-end-question">
-                    <p id="baton-end-question">{ if matches!(state.handoff, Handoff::Queued(_)) { strings.end_question_person } else { strings.end_question } }</p>
+                    <p id="baton-end-question">{ match question {
+                        EndQuestion::WithPerson => strings.end_question_person,
+                        EndQuestion::Forget => strings.end_question,
+                    } }</p>
                     <div class="actions">
                         <button type="button" class="primary" onclick={emit(Action::ConfirmEnd(true))}>{ strings.end_confirm }</button>
                         <button type="button" class="secondary" onclick={emit(Action::ConfirmEnd(false))}>{ strings.end_keep }</button>

@@ -71,16 +71,25 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
         Handoff::Sending { .. } => html! {
             <section class="handoff sending" role="status"><p>{ strings.sending }</p></section>
         },
-        Handoff::Failed { problem, .. } => html! {
-            <section class="handoff failed" role="alert">
-                <p>{ match HandoffProblem::of(problem) {
-                    HandoffProblem::Unreachable => strings.send_failed,
-                    HandoffProblem::Busy => strings.send_busy,
-                    HandoffProblem::Refused => strings.send_refused,
-                } }</p>
-                <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
-            </section>
-        },
+        Handoff::Failed { problem, .. } => {
+            let problem = HandoffProblem::of(problem);
+            html! {
+                <section class="handoff failed" role="alert">
+                    <p>{ match problem {
+                        HandoffProblem::Offline => strings.send_offline,
+                        HandoffProblem::Unreachable => strings.send_failed,
+                        HandoffProblem::Busy => strings.send_busy,
+                        HandoffProblem::Refused => strings.send_refused,
+                    } }</p>
+                    // Trying again cannot fix a refusal: the customer goes back to the chat.
+                    if problem == HandoffProblem::Refused {
+                        <button type="button" class="secondary" onclick={send(|| Action::ConsentDeclined)}>{ strings.consent_cancel }</button>
+                    } else {
+                        <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
+                    }
+                </section>
+            }
+        }
         Handoff::Queued(accepted) => html! {
             <section class="handoff queued" role="status" data-conversation={accepted.conversation_id.clone()}>
                 { match (&live.agent_name, live.queue) {

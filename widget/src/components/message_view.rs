@@ -147,8 +147,9 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                     }
                     <div class="feedback" role="group" aria-label={strings.did_this_help}>
                         { match helpful {
-                            // Once a person has the conversation the question is moot.
-                            None if !can_request_person => html! {},
+                            // Once a person has the conversation, or the customer has
+                            // moved on, the question is moot.
+                            None if !can_request_person || !current => html! {},
                             None => html! {
                                 <>
                                     <span>{ strings.did_this_help }</span>
