@@ -920,6 +920,34 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     )
     .await;
     browser.close().await;
+
+    // Sam's transfer list shows Kim full, and Kim cannot be picked.
+    let sam = baton.agent("sam");
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/agent/")).await.unwrap();
+    let site_input = wait_shown(&browser, "#site").await;
+    site_input.clear().await.unwrap();
+    site_input.send_keys(&site).await.unwrap();
+    wait_shown(&browser, "#token")
+        .await
+        .send_keys(&format!("{}\u{e007}", sam.token))
+        .await
+        .unwrap();
+    wait_text(&browser, "#me", "Signed in as Sam").await;
+    eventually("Kim shown full in the transfer list", || async {
+        let option = browser
+            .client
+            .execute(
+                "const o = document.querySelector('#transfer-to option[value=kim]'); \
+                 return o && [o.textContent, o.disabled];",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (option[0].as_str()?.ends_with(" · 1 of 1, full") && option[1] == json!(true)).then_some(())
+    })
+    .await;
+    browser.close().await;
 }
 
 in_both_browsers!(

@@ -215,7 +215,8 @@ pub enum Action {
     /// the conversation ends at the edge and its transcript stays for the rating;
     /// otherwise everything is forgotten.
     ConfirmEnd(bool),
-    /// "Start a new chat" after a conversation with a person ended: forget it all.
+    /// "Start a new chat" after a conversation with a person ended: a new chat with the
+    /// bot starts below it, as writing again does.
     NewChat,
     /// The site forgets the customer (`Baton.reset()`, on sign-out on a shared computer):
     /// a conversation with a person ends at the edge, and the transcript and identity go.

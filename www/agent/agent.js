@@ -240,9 +240,23 @@ function fillTransferTargets() {
     option.value = agent.id;
     const knows = (agent.languages || []).concat(agent.skills || []);
     option.textContent = agent.name + (knows.length ? " (" + knows.join(", ") + ")" : "");
+    option.dataset.name = option.textContent;
     select.appendChild(option);
   });
   $("transfer-form").hidden = select.options.length === 0;
+}
+
+// How many conversations each colleague with a capacity holds, in the transfer list, and
+// a full one cannot be picked: the agent sees it before trying, not after.
+function showTransferLoads(active) {
+  Array.from($("transfer-to").options).forEach((option) => {
+    const agent = state.agents.find((a) => a.id === option.value);
+    if (!agent || !agent.capacity) return;
+    const held = active.filter((entry) => entry.claim && entry.claim.agent_id === agent.id).length;
+    const full = held >= agent.capacity;
+    option.textContent = option.dataset.name + " · " + held + " of " + agent.capacity + (full ? ", full" : "");
+    option.disabled = full;
+  });
 }
 
 // --- Queue ---------------------------------------------------------------------
@@ -417,6 +431,7 @@ function renderActive(active, askedAt) {
     restoreFocus(item, focus);
   });
   state.activeById = new Map(active.map((entry) => [entry.conversation_id, entry]));
+  showTransferLoads(active);
   state.holderOf = new Map(active
     .filter((entry) => entry.claim && state.me && entry.claim.agent_id !== state.me.id)
     .map((entry) => [entry.conversation_id, entry.claim.agent_name]));
