@@ -72,6 +72,19 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
     assert!(!url.as_str().contains(token), "token still in {url}");
 }
 
+/// Opens the console and signs in to `site` with `token` through the form.
+async fn sign_in_on(browser: &Browser, baton: &Baton, site: &str, token: &str) {
+    browser.client.goto(&baton.url("/agent/")).await.unwrap();
+    let site_input = wait_shown(browser, "#site").await;
+    site_input.clear().await.unwrap();
+    site_input.send_keys(site).await.unwrap();
+    wait_shown(browser, "#token")
+        .await
+        .send_keys(&format!("{token}\u{e007}"))
+        .await
+        .unwrap();
+}
+
 /// Waits until the queue entry matching `css` shows `text`, and opens its packet.
 async fn open_from(browser: &Browser, css: &str, text: &str) {
     press_in_entry(browser, css, text, "button.open").await;
@@ -872,15 +885,7 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     let second = escalate_to(&baton, &site, &second_summary).await;
 
     let browser = Browser::start(kind).await;
-    browser.client.goto(&baton.url("/agent/")).await.unwrap();
-    let site_input = wait_shown(&browser, "#site").await;
-    site_input.clear().await.unwrap();
-    site_input.send_keys(&site).await.unwrap();
-    wait_shown(&browser, "#token")
-        .await
-        .send_keys(&format!("{}\u{e007}", kim.token))
-        .await
-        .unwrap();
+    sign_in_on(&browser, &baton, &site, &kim.token).await;
     wait_text(&browser, "#me", "Signed in as Kim · 0 of 1 conversations").await;
 
     let entry_css = |id: &str| format!("#waiting li.entry[data-conversation='{id}']");
@@ -924,15 +929,7 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     // Sam's transfer list shows Kim full, and Kim cannot be picked.
     let sam = baton.agent("sam");
     let browser = Browser::start(kind).await;
-    browser.client.goto(&baton.url("/agent/")).await.unwrap();
-    let site_input = wait_shown(&browser, "#site").await;
-    site_input.clear().await.unwrap();
-    site_input.send_keys(&site).await.unwrap();
-    wait_shown(&browser, "#token")
-        .await
-        .send_keys(&format!("{}\u{e007}", sam.token))
-        .await
-        .unwrap();
+    sign_in_on(&browser, &baton, &site, &sam.token).await;
     wait_text(&browser, "#me", "Signed in as Sam").await;
     eventually("Kim shown full in the transfer list", || async {
         let option = browser

@@ -72,8 +72,6 @@
     ".launcher[aria-expanded=true] .icon-chat{display:none}" +
     ".launcher[aria-expanded=true] .icon-close{display:block}" +
     ":host([data-position=left]) .launcher{left:20px;right:auto}" +
-    // Under a full-screen panel the launcher is out of sight: out of the tab order too.
-    "@media (max-width:640px),(max-height:500px){.launcher[aria-expanded=true]{display:none}}" +
     "@media (forced-colors:active){.launcher{border:2px solid ButtonText}}" +
     "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}";
 
