@@ -582,6 +582,28 @@ async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: Browser
     browser
         .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
         .await;
+    // A message box filled to its limit (a long paste) says so, instead of cutting the
+    // rest silently; sending empties it, and the note goes.
+    browser
+        .client
+        .execute(
+            "const i = document.querySelector('baton-chat').shadowRoot.querySelector('#baton-input'); \
+             i.value = 'x'.repeat(Number(i.maxLength)); \
+             i.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true })); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".input-full", "as long as one message can be")
+        .await;
+    browser.click_in_widget("button.send").await;
+    eventually("the note to go once the message is sent", || async {
+        let root = browser.widget().await;
+        let notes = root.find_all(Locator::Css(".input-full")).await.ok()?;
+        notes.is_empty().then_some(())
+    })
+    .await;
     // Sign-out on a shared computer: Baton.reset() leaves nothing for the next person.
     browser
         .client

@@ -141,6 +141,8 @@ pub struct Strings {
     pub end_confirm: &'static str,
     /// Takes "End chat" back.
     pub end_keep: &'static str,
+    /// Above the message box when it is full.
+    pub input_full: &'static str,
     /// When the hand-off could not go because the browser is offline.
     pub send_offline: &'static str,
     /// When the hand-off was refused for too many requests.
@@ -270,6 +272,7 @@ pub const EN: Strings = Strings {
     end_question: "End this chat? It will be cleared from this browser.",
     end_confirm: "End chat",
     end_keep: "Keep chatting",
+    input_full: "That is as long as one message can be: send this part, then go on in the next.",
     send_offline: "You seem to be offline. Your request is kept here and goes as soon as you're back online.",
     send_busy: "Too many requests from this browser just now. Please try again in a minute.",
     send_refused: "This chat can't reach our team from this page. Please contact us another way.",
@@ -359,6 +362,7 @@ pub const FR: Strings = Strings {
     end_question: "Terminer cette conversation ? Elle sera effacée de ce navigateur.",
     end_confirm: "Terminer",
     end_keep: "Continuer",
+    input_full: "Un message ne peut pas être plus long : envoyez cette partie, puis continuez dans le suivant.",
     send_offline: "Vous semblez hors ligne. Votre demande est conservée ici et partira dès le retour de la connexion.",
     send_busy: "Trop de demandes depuis ce navigateur pour l'instant. Réessayez dans une minute.",
     send_refused: "Ce chat ne peut pas joindre notre équipe depuis cette page. Contactez-nous par un autre moyen.",
@@ -448,6 +452,7 @@ pub const AR: Strings = Strings {
     end_question: "هل تريد إنهاء هذه المحادثة؟ ستُحذف من هذا المتصفح.",
     end_confirm: "إنهاء",
     end_keep: "متابعة المحادثة",
+    input_full: "هذا أقصى طول للرسالة: أرسل هذا الجزء ثم تابع في الرسالة التالية.",
     send_offline: "يبدو أنك غير متصل بالإنترنت. طلبك محفوظ هنا وسيُرسل فور عودة الاتصال.",
     send_busy: "طلبات كثيرة من هذا المتصفح الآن. يرجى المحاولة بعد دقيقة.",
     send_refused: "لا يمكن لهذه المحادثة الوصول إلى فريقنا من هذه الصفحة. يرجى التواصل معنا بطريقة أخرى.",

@@ -298,6 +298,9 @@ pub enum Action {
     /// The customer typed in the message box (the shell tells the agent, see
     /// [`ChatState::tells_agent_typing`]; nothing changes here).
     CustomerTyping,
+    /// The message box reached (`true`) or left (`false`) its length limit: what the
+    /// customer types or pastes beyond it is not taken, and they are told.
+    InputFull(bool),
     /// The customer picked a rating (1 to 5) in the rating form, before sending it.
     ChooseRating(u8),
     /// The customer rated the conversation.
@@ -478,6 +481,8 @@ pub struct ChatState {
     pub unread: u32,
     /// The agent writing a reply right now, as the live channel last said (not saved).
     pub agent_typing: Option<String>,
+    /// Whether the message box is at its length limit (not saved).
+    pub input_full: bool,
     /// The "End chat?" question being asked, if any (not saved). It lapses when the
     /// conversation changes under it (the agent closes it, the hand-off goes out).
     pub confirming_end: Option<EndQuestion>,
@@ -543,6 +548,7 @@ impl ChatState {
             rating_choice: 0,
             unread: 0,
             agent_typing: None,
+            input_full: false,
             confirming_end: None,
             undelivered: Vec::new(),
         }
@@ -770,6 +776,10 @@ impl ChatState {
                 Vec::new()
             }
             Action::CustomerTyping => Vec::new(),
+            Action::InputFull(full) => {
+                self.input_full = full;
+                Vec::new()
+            }
             Action::ChooseRating(rating) => {
                 let asking = matches!(
                     self.handoff,
@@ -1103,6 +1113,8 @@ impl ChatState {
         if text.is_empty() {
             return Vec::new();
         }
+        // Sent: the box is empty again.
+        self.input_full = false;
         if self.with_person() {
             return self.send_to_person(text, client_id);
         }
@@ -2089,6 +2101,15 @@ mod tests {
         assert_eq!(chat.handoff, Handoff::None);
         assert_eq!(chat.identity, None);
         assert_eq!(chat.save().messages, Vec::new());
+    }
+
+    #[test]
+    fn a_full_message_box_is_said_until_the_message_goes() {
+        let mut chat = ready_chat();
+        chat.apply(Action::InputFull(true));
+        assert!(chat.input_full);
+        sent(&mut chat, "When will my new card arrive?");
+        assert!(!chat.input_full, "the box is empty again");
     }
 
     #[test]

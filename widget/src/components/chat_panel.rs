@@ -25,6 +25,10 @@ pub struct ChatPanelProps<'a> {
     pub log: &'a NodeRef,
 }
 
+/// The longest message the box takes, in characters (the edge takes 4,000 bytes: even
+/// in a script of 4-byte characters this fits).
+const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// When the panel fills the screen (the media query of `styles.css` that makes it so).
 const FULL_SCREEN: &str = "(max-width: 640px), (max-height: 500px)";
 
@@ -90,7 +94,17 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
     };
     let on_typing = {
         let on_action = on_action.clone();
-        Callback::from(move |_: InputEvent| on_action.emit(Action::CustomerTyping))
+        let input = input.clone();
+        let was_full = state.input_full;
+        Callback::from(move |_: InputEvent| {
+            let full = input
+                .cast::<HtmlInputElement>()
+                .is_some_and(|field| field.value().chars().count() >= MAX_MESSAGE_CHARS);
+            if full != was_full {
+                on_action.emit(Action::InputFull(full));
+            }
+            on_action.emit(Action::CustomerTyping);
+        })
     };
     let on_submit = {
         let on_action = on_action.clone();
@@ -202,11 +216,15 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 }
                 { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, rating_choice: state.rating_choice, strings, on_action }) }
             </div>
+            if state.input_full {
+                <p class="input-full" id="baton-input-full" role="status">{ strings.input_full }</p>
+            }
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
                 <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"
                     oninput={on_typing}
-                    maxlength="1000"
+                    maxlength={MAX_MESSAGE_CHARS.to_string()}
+                    aria-describedby={state.input_full.then_some("baton-input-full")}
                     placeholder={if state.with_person() { strings.placeholder_person } else { strings.placeholder }} />
                 <button type="submit" class="send">{ strings.send }</button>
             </form>
