@@ -931,6 +931,34 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     let browser = Browser::start(kind).await;
     sign_in_on(&browser, &baton, &site, &sam.token).await;
     wait_text(&browser, "#me", "Signed in as Sam").await;
+    // A customer who wrote in French: Sam, who reads English only, is warned before
+    // claiming.
+    let french = baton
+        .escalate(&escalation(
+            &site,
+            HandoffPacket {
+                summary: unique_text("Capacity test: French"),
+                language: "fr".to_owned(),
+                ..HandoffPacket::default()
+            },
+        ))
+        .await;
+    wait_text(
+        &browser,
+        &entry_css(&french.conversation_id),
+        "French, not one of your languages",
+    )
+    .await;
+    eventually("no warning where the language is unknown", || async {
+        let entry = browser
+            .client
+            .find(Locator::Css(&entry_css(&second.conversation_id)))
+            .await
+            .ok()?;
+        let shown = entry.text().await.ok()?;
+        (shown.contains("language unknown") && !shown.contains("not one of your")).then_some(())
+    })
+    .await;
     eventually("Kim shown full in the transfer list", || async {
         let option = browser
             .client

@@ -339,6 +339,19 @@ function fillEntry(item, entry, index) {
   return label;
 }
 
+// A conversation's language by name, and whether this agent speaks it: a customer who
+// wrote in French is not claimed by an agent who only reads English without a warning.
+const languageNames = typeof Intl.DisplayNames === "function"
+  ? new Intl.DisplayNames(["en"], { type: "language" }) : null;
+function languageNote(language) {
+  if (!language) return "language unknown";
+  let name = language;
+  try { name = (languageNames && languageNames.of(language)) || language; } catch (_) { /* not a language tag */ }
+  const mine = (state.me && state.me.languages) || [];
+  const speaks = !mine.length || mine.includes(language.split("-")[0].toLowerCase());
+  return name + (speaks ? "" : ", not one of your languages");
+}
+
 // The entry button that has focus in `list`, so that a refresh, which rebuilds the list,
 // can give it back: a keyboard user stays where they were.
 function focusedEntry(list) {
@@ -378,7 +391,7 @@ function renderWaiting(waiting) {
     sla.dataset.since = String(entry.created_at_ms);
     sla.dataset.kind = "waiting";
     item.querySelector(".meta").textContent =
-      "Conversation " + entry.conversation_id.slice(0, 8) + " · language " + (entry.language || "unknown") +
+      "Conversation " + entry.conversation_id.slice(0, 8) + " · " + languageNote(entry.language) +
       (entry.skill ? " · needs " + entry.skill : "");
     const claim = item.querySelector(".claim");
     claim.setAttribute("aria-label", "Claim: " + label);
