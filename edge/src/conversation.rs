@@ -296,13 +296,18 @@ impl Conversation {
                         now,
                     )
                     .await?;
-                // The message is stored: a queue that does not hear of it only leaves the
+                // The message is stored. The queue marks it for the agent who holds the
+                // conversation; while it waits (it has a place in line) nobody does, so
+                // the queue is not asked. One that does not hear of it only leaves the
                 // agent's Active list without its "new message" mark.
-                if let Err(err) = self
-                    .tell_queue(&format!("/customer-message?at_ms={now}"), &meta)
-                    .await
-                {
-                    worker::console_error!("the site queue did not hear of a message: {err}");
+                let held = meta.queue.is_none();
+                if held {
+                    if let Err(err) = self
+                        .tell_queue(&format!("/customer-message?at_ms={now}"), &meta)
+                        .await
+                    {
+                        worker::console_error!("the site queue did not hear of a message: {err}");
+                    }
                 }
                 json_response(201, &MessageStored { seq: event.seq })
             }

@@ -223,6 +223,16 @@ impl Browser {
         self.find_in_widget("#baton-input").await
     }
 
+    /// What has keyboard focus in the widget: the element's id, or its class names when
+    /// it has none; `None` when nothing in the widget has focus.
+    pub async fn focus_in_widget(&self) -> Option<String> {
+        let script = "const h = document.querySelector('baton-chat'); \
+                      const a = h && h.shadowRoot.activeElement; \
+                      return a ? (a.id || a.className) : null;";
+        let focused = self.client.execute(script, vec![]).await.ok()?;
+        focused.as_str().map(str::to_owned)
+    }
+
     /// Runs `script` in the page, which must `return` a number, and gives that number.
     pub async fn number(&self, script: &str) -> f64 {
         let value = self.client.execute(script, vec![]).await.unwrap();

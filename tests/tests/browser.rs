@@ -122,15 +122,7 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
         .send_keys("\u{e00c}")
         .await
         .unwrap();
-    let focused_launcher = browser
-        .client
-        .execute(
-            "const h = document.querySelector('baton-chat'); return h.shadowRoot.activeElement && h.shadowRoot.activeElement.className;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(focused_launcher.as_str(), Some("launcher"));
+    assert_eq!(browser.focus_in_widget().await.as_deref(), Some("launcher"));
 
     // An agent opening the console sees the conversation, with its summary.
     browser
@@ -395,15 +387,7 @@ async fn chromium_phone_gets_a_full_screen_panel() {
     let send = browser.find_in_widget("button.send").await;
     send.send_keys("\u{e004}").await.unwrap();
     eventually("Tab to go round to the close button", || async {
-        let focused = browser
-            .client
-            .execute(
-                "return document.querySelector('baton-chat').shadowRoot.activeElement.className;",
-                vec![],
-            )
-            .await
-            .ok()?;
-        (focused.as_str() == Some("close")).then_some(())
+        (browser.focus_in_widget().await.as_deref() == Some("close")).then_some(())
     })
     .await;
     browser.screenshot("phone").await;

@@ -72,6 +72,15 @@ async fn sign_in(browser: &Browser, baton: &Baton, token: &str, name: &str) {
     assert!(!url.as_str().contains(token), "token still in {url}");
 }
 
+/// The customer writes `text` in their conversation on the demo site, through the API.
+async fn customer_writes(baton: &Baton, accepted: &EscalationAccepted, text: &str) {
+    let message = json!({"client_id": unique_id("c"), "text": text});
+    let response = baton
+        .customer_post(SITE, accepted, "messages", &message)
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
 /// Opens the console and signs in to `site` with `token` through the form.
 async fn sign_in_on(browser: &Browser, baton: &Baton, site: &str, token: &str) {
     browser.client.goto(&baton.url("/agent/")).await.unwrap();
@@ -403,15 +412,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
 
     // The customer answers through the API; it appears in the console's thread.
     let customer_text = unique_text("Thanks, and my PIN?");
-    let response = baton
-        .customer_post(
-            SITE,
-            &accepted,
-            "messages",
-            &json!({"client_id": unique_id("c"), "text": customer_text}),
-        )
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
+    customer_writes(&baton, &accepted, &customer_text).await;
     let line = wait_text(&browser, "#thread li.from-customer", &customer_text).await;
     wait_text(&browser, "#announce", &customer_text).await;
     // When it was written: relative, with the exact time in `datetime` and `title`.
@@ -430,15 +431,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
 
     // Arabic reads right to left, the order number in its place.
     let arabic = "مرحبا، طلبي LK-9090 لم يصل.";
-    let response = baton
-        .customer_post(
-            SITE,
-            &accepted,
-            "messages",
-            &json!({"client_id": unique_id("c"), "text": arabic}),
-        )
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
+    customer_writes(&baton, &accepted, arabic).await;
     let line = wait_text(&browser, "#thread li.from-customer", "LK-9090").await;
     let direction = browser
         .client
@@ -544,15 +537,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_text(&browser, &other_css, "With you").await;
     let draft = unique_text("Draft for the first customer");
     reply.send_keys(&draft).await.unwrap();
-    let response = baton
-        .customer_post(
-            SITE,
-            &other,
-            "messages",
-            &json!({"client_id": unique_id("c"), "text": "Hello? Anyone there?"}),
-        )
-        .await;
-    assert!(response.status().is_success(), "{}", response.status());
+    customer_writes(&baton, &other, "Hello? Anyone there?").await;
     wait_text(&browser, &other_css, "New message from the customer").await;
     // (Sam works in the other browser too: count at least this one.)
     wait_title(&browser, " new message").await;

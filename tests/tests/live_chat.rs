@@ -311,22 +311,10 @@ async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
         .goto(&baton.url("/test/strict.html"))
         .await
         .unwrap();
-    let active = "const h = document.querySelector('baton-chat'); \
-                  const a = h && h.shadowRoot.activeElement; \
-                  return a ? (a.id || a.className) : null;";
     // Tab from the top of the page until the launcher has focus.
-    let mut reached = false;
-    for _ in 0..30 {
-        press(&browser, "\u{e004}").await;
-        let focused = browser.client.execute(active, vec![]).await.unwrap();
-        if focused.as_str() == Some("launcher") {
-            reached = true;
-            break;
-        }
-    }
-    assert!(reached, "Tab never reached the launcher");
+    tab_to(&browser, TAB, "launcher").await;
     press(&browser, "\u{e007}").await; // Enter opens the chat
-    wait_focus(&browser, active, "baton-input").await;
+    wait_focus(&browser, "baton-input").await;
     browser.find_in_widget(".suggestions .chip").await;
     press(&browser, "When will my new card arrive?\u{e007}").await;
     browser
@@ -334,7 +322,7 @@ async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
         .await;
     // Shift+Tab past "No, talk to a person" to "Yes", then Enter: the buttons go, and
     // focus goes on to the message box instead of falling out of the chat.
-    press(&browser, "\u{e008}\u{e004}\u{e008}\u{e004}").await;
+    press(&browser, &SHIFT_TAB.repeat(2)).await;
     let focused_text = "const h = document.querySelector('baton-chat'); \
                         const a = h && h.shadowRoot.activeElement; \
                         return a ? a.textContent : null;";
@@ -344,23 +332,23 @@ async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
     browser
         .wait_for_text(".message.from-bot .feedback", "Glad that helped")
         .await;
-    wait_focus(&browser, active, "baton-input").await;
+    wait_focus(&browser, "baton-input").await;
     // Shift+Tab back to "Talk to a person", then Enter: consent, focused.
-    shift_tab_to(&browser, active, "person").await;
+    tab_to(&browser, SHIFT_TAB, "person").await;
     press(&browser, "\u{e007}").await;
-    wait_focus(&browser, active, "primary").await;
+    wait_focus(&browser, "primary").await;
     press(&browser, "\u{e007}").await; // "Send to a person"
     browser.wait_for_text(".queued", "in line").await;
     // "End chat" asks first, with focus on the answer; confirmed, the conversation ends
     // with its transcript still there and focus on the rating question.
-    shift_tab_to(&browser, active, "end").await;
+    tab_to(&browser, SHIFT_TAB, "end").await;
     press(&browser, "\u{e007}").await;
     browser
         .wait_for_text(".end-question", "You can't undo this")
         .await;
-    wait_focus(&browser, active, "primary").await;
+    wait_focus(&browser, "primary").await;
     press(&browser, "\u{e007}").await;
-    wait_focus(&browser, active, "rating").await;
+    wait_focus(&browser, "rating").await;
     browser
         .wait_for_text(".message.from-system", "You ended the chat")
         .await;
@@ -369,20 +357,23 @@ async fn the_whole_flow_works_from_the_keyboard(kind: BrowserKind) {
         .await;
     // Escape closes the panel and gives focus back to the launcher.
     press(&browser, "\u{e00c}").await;
-    wait_focus(&browser, active, "launcher").await;
+    wait_focus(&browser, "launcher").await;
     browser.close().await;
 }
 
-/// Presses Shift+Tab until `active` (a script naming the focused element) says `target`.
-async fn shift_tab_to(browser: &Browser, active: &str, target: &str) {
-    for _ in 0..20 {
-        press(browser, "\u{e008}\u{e004}").await;
-        let focused = browser.client.execute(active, vec![]).await.unwrap();
-        if focused.as_str() == Some(target) {
+const TAB: &str = "\u{e004}";
+const SHIFT_TAB: &str = "\u{e008}\u{e004}";
+
+/// Presses `keys` (Tab or Shift+Tab) until the widget's focus is on `target` (an id, or
+/// the class names of an element without one).
+async fn tab_to(browser: &Browser, keys: &str, target: &str) {
+    for _ in 0..30 {
+        press(browser, keys).await;
+        if browser.focus_in_widget().await.as_deref() == Some(target) {
             return;
         }
     }
-    panic!("Shift+Tab never reached `{target}`");
+    panic!("{keys:?} never reached `{target}`");
 }
 
 /// Types into whatever has focus, as a keyboard would: each key pressed and released
@@ -407,13 +398,11 @@ async fn press(browser: &Browser, keys: &str) {
     browser.client.perform_actions(actions).await.unwrap();
 }
 
-async fn wait_focus(browser: &Browser, script: &str, expected: &str) {
+/// Waits until the widget's focus is on an element with the id or class `expected`.
+async fn wait_focus(browser: &Browser, expected: &str) {
     eventually(&format!("focus on {expected}"), || async {
-        let focused = browser.client.execute(script, vec![]).await.ok()?;
-        focused
-            .as_str()
-            .is_some_and(|f| f.split(' ').any(|c| c == expected))
-            .then_some(())
+        let focused = browser.focus_in_widget().await?;
+        focused.split(' ').any(|c| c == expected).then_some(())
     })
     .await;
 }

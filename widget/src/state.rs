@@ -393,9 +393,10 @@ pub enum FocusTarget {
     Rating,
 }
 
-/// Why a hand-off failed, as far as the customer needs to know.
+/// Why sending to the edge failed (a hand-off, a message), as far as the customer needs
+/// to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandoffProblem {
+pub enum SendProblem {
     /// The browser is offline: it goes as soon as the browser is back online.
     Offline,
     /// The network or the edge was down, or the page changed mid-request: it is tried
@@ -407,26 +408,24 @@ pub enum HandoffProblem {
     Refused,
 }
 
-impl HandoffProblem {
+impl SendProblem {
     /// Whether the hand-off goes again by itself: the way to the edge was down.
     pub fn retries(self) -> bool {
-        matches!(self, HandoffProblem::Offline | HandoffProblem::Unreachable)
+        matches!(self, SendProblem::Offline | SendProblem::Unreachable)
     }
 
     /// Sorts the shell's problem text (`offline`, `network unreachable`, an edge error
     /// code, or `HTTP <status>`).
-    pub fn of(problem: &str) -> HandoffProblem {
+    pub fn of(problem: &str) -> SendProblem {
         match problem.strip_prefix("HTTP ") {
-            Some("429") => HandoffProblem::Busy,
-            Some(status) if status.starts_with('5') || status == "408" => {
-                HandoffProblem::Unreachable
-            }
-            Some(_) => HandoffProblem::Refused,
+            Some("429") => SendProblem::Busy,
+            Some(status) if status.starts_with('5') || status == "408" => SendProblem::Unreachable,
+            Some(_) => SendProblem::Refused,
             None => match problem {
-                "rate_limited" => HandoffProblem::Busy,
-                "offline" => HandoffProblem::Offline,
-                "network unreachable" | "internal" | "interrupted" => HandoffProblem::Unreachable,
-                _ => HandoffProblem::Refused,
+                "rate_limited" => SendProblem::Busy,
+                "offline" => SendProblem::Offline,
+                "network unreachable" | "internal" | "interrupted" => SendProblem::Unreachable,
+                _ => SendProblem::Refused,
             },
         }
     }
@@ -729,7 +728,7 @@ impl ChatState {
                 else {
                     return Vec::new();
                 };
-                let retry = HandoffProblem::of(&problem).retries();
+                let retry = SendProblem::of(&problem).retries();
                 self.handoff = Handoff::Failed {
                     packet: packet.clone(),
                     idempotency_key: idempotency_key.clone(),
@@ -933,7 +932,7 @@ impl ChatState {
     /// Whether the hand-off failed in a way that trying again at once may fix.
     fn retries_handoff(&self) -> bool {
         matches!(&self.handoff, Handoff::Failed { problem, .. }
-            if HandoffProblem::of(problem).retries())
+            if SendProblem::of(problem).retries())
     }
 
     /// The "End chat?" question that fits the conversation now: none while the hand-off
@@ -1600,16 +1599,16 @@ mod tests {
     #[test]
     fn a_failed_hand_off_says_why_and_is_tried_again_unless_refused() {
         for (problem, kind) in [
-            ("offline", HandoffProblem::Offline),
-            ("network unreachable", HandoffProblem::Unreachable),
-            ("HTTP 503", HandoffProblem::Unreachable),
-            ("internal", HandoffProblem::Unreachable),
-            ("rate_limited", HandoffProblem::Busy),
-            ("HTTP 429", HandoffProblem::Busy),
-            ("origin_not_allowed", HandoffProblem::Refused),
-            ("HTTP 404", HandoffProblem::Refused),
+            ("offline", SendProblem::Offline),
+            ("network unreachable", SendProblem::Unreachable),
+            ("HTTP 503", SendProblem::Unreachable),
+            ("internal", SendProblem::Unreachable),
+            ("rate_limited", SendProblem::Busy),
+            ("HTTP 429", SendProblem::Busy),
+            ("origin_not_allowed", SendProblem::Refused),
+            ("HTTP 404", SendProblem::Refused),
         ] {
-            assert_eq!(HandoffProblem::of(problem), kind, "{problem}");
+            assert_eq!(SendProblem::of(problem), kind, "{problem}");
         }
         let mut chat = ready_chat();
         sent(&mut chat, "I want to talk to a real person");
@@ -1749,6 +1748,17 @@ mod tests {
         }
     }
 
+    /// The live channel says the agent closed the conversation, with `resolution`.
+    fn agent_closes(seq: u64, resolution: Option<&str>) -> Action {
+        update(vec![event(
+            seq,
+            EventBody::Resolved {
+                by: Author::Agent,
+                resolution: resolution.map(str::to_owned),
+            },
+        )])
+    }
+
     fn update(events: Vec<baton_protocol::ConversationEvent>) -> Action {
         Action::LiveUpdate(ConversationUpdate {
             events,
@@ -1776,13 +1786,7 @@ mod tests {
             chat.apply(Action::CustomerTyping).is_empty(),
             "the shell sends it"
         );
-        chat.apply(update(vec![event(
-            2,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: None,
-            },
-        )]));
+        chat.apply(agent_closes(2, None));
         assert!(!chat.tells_agent_typing(), "the conversation is over");
     }
 
@@ -1981,13 +1985,7 @@ mod tests {
     #[test]
     fn when_the_agent_closes_the_customer_is_asked_for_a_rating() {
         let mut chat = with_person();
-        let effects = chat.apply(update(vec![event(
-            1,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: Some("Refund issued".into()),
-            },
-        )]));
+        let effects = chat.apply(agent_closes(1, Some("Refund issued")));
         assert!(effects.contains(&Effect::Emit(HostEvent::Resolved)));
         assert!(effects.contains(&Effect::CloseLive));
         assert!(matches!(
@@ -2037,13 +2035,7 @@ mod tests {
 
         let mut chat = with_person();
         chat.rating_choice = 3;
-        chat.apply(update(vec![event(
-            1,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: None,
-            },
-        )]));
+        chat.apply(agent_closes(1, None));
         assert_eq!(chat.rating_choice, 0, "each rating form starts empty");
     }
 
@@ -2155,13 +2147,7 @@ mod tests {
     #[test]
     fn writing_after_the_end_keeps_the_conversation_above_a_new_one() {
         let mut chat = with_person();
-        chat.apply(update(vec![event(
-            1,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: Some("Replacement sent".into()),
-            },
-        )]));
+        chat.apply(agent_closes(1, Some("Replacement sent")));
         let before = chat.messages.clone();
         sent(&mut chat, "When will my new card arrive?");
         assert_eq!(chat.messages[..before.len()], before[..], "history kept");
@@ -2262,13 +2248,7 @@ mod tests {
         let mut chat = with_person();
         chat.apply(Action::EndChat);
         assert_eq!(chat.end_question_asked(), Some(EndQuestion::WithPerson));
-        chat.apply(update(vec![event(
-            1,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: None,
-            },
-        )]));
+        chat.apply(agent_closes(1, None));
         assert_eq!(chat.end_question_asked(), None);
         chat.apply(Action::ConfirmEnd(true));
         assert!(
@@ -2314,13 +2294,7 @@ mod tests {
         sent(&mut chat, "one more thing, reference R-1234");
         let waiting = chat.messages.len() - 1;
         assert!(chat.is_pending(waiting));
-        chat.apply(update(vec![event(
-            1,
-            EventBody::Resolved {
-                by: Author::Agent,
-                resolution: None,
-            },
-        )]));
+        chat.apply(agent_closes(1, None));
         assert!(chat.is_undelivered(waiting));
         assert!(!chat.is_pending(waiting));
         let saved: SavedChat =

@@ -15,7 +15,7 @@ use crate::api;
 use crate::components::chat_panel::{chat_panel, ChatPanelProps};
 use crate::i18n::{strings_for, Strings};
 use crate::state::{
-    Action, ChatState, Effect, EngineState, FocusTarget, Handoff, HostEvent, SavedChat,
+    Action, ChatState, Effect, EngineState, FocusTarget, Handoff, HostEvent, SavedChat, SendProblem,
 };
 
 /// Settings from the embed tag, read once by the loader.
@@ -119,11 +119,11 @@ pub struct Widget {
     log_height: i32,
     live: Option<LiveChannel>,
     reconnect: Option<Timeout>,
-    reconnect_delay_ms: u32,
+    reconnect_delay: Backoff,
     retry: Option<Timeout>,
-    /// Sends a failed hand-off again; the pause doubles after each failure.
+    /// Sends a failed hand-off again.
     handoff_retry: Option<Timeout>,
-    handoff_retry_delay_ms: u32,
+    handoff_retry_delay: Backoff,
     /// Ends "… is typing" unless a newer notice replaced (and so cancelled) it.
     typing_over: Option<Timeout>,
     /// When the agent was last told the customer is typing (ms since the epoch).
@@ -274,10 +274,10 @@ impl Component for Widget {
             log_height: 0,
             live: None,
             reconnect: None,
-            reconnect_delay_ms: RECONNECT_MIN_MS,
+            reconnect_delay: RECONNECT_DELAY,
             retry: None,
             handoff_retry: None,
-            handoff_retry_delay_ms: HANDOFF_RETRY_MIN_MS,
+            handoff_retry_delay: HANDOFF_RETRY_DELAY,
             typing_over: None,
             typing_told_at_ms: 0.0,
             _other_tabs: follow_other_tabs(&options.site, ctx),
@@ -307,9 +307,9 @@ impl Component for Widget {
         match &action {
             Action::FlushOutbox => self.retry = None,
             Action::Retry | Action::BackOnline => self.handoff_retry = None,
-            Action::Escalated(_) => self.handoff_retry_delay_ms = HANDOFF_RETRY_MIN_MS,
+            Action::Escalated(_) => self.handoff_retry_delay.reset(),
             Action::ReconnectLive => self.reconnect = None,
-            Action::LiveConnection(true) => self.reconnect_delay_ms = RECONNECT_MIN_MS,
+            Action::LiveConnection(true) => self.reconnect_delay.reset(),
             Action::LiveConnection(false) => {
                 self.live = None;
                 self.schedule_reconnect(ctx);
@@ -363,12 +363,40 @@ impl Component for Widget {
     }
 }
 
-/// The first pause before reconnecting the live channel; it doubles up to the maximum.
-const RECONNECT_MIN_MS: u32 = 1_000;
-const RECONNECT_MAX_MS: u32 = 15_000;
-/// The first pause before sending a failed hand-off again; it doubles up to the maximum.
-const HANDOFF_RETRY_MIN_MS: u32 = 3_000;
-const HANDOFF_RETRY_MAX_MS: u32 = 60_000;
+/// A pause that doubles each time it is taken, from its first length up to a maximum,
+/// until a success resets it.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    first_ms: u32,
+    max_ms: u32,
+    next_ms: u32,
+}
+
+impl Backoff {
+    const fn new(first_ms: u32, max_ms: u32) -> Backoff {
+        Backoff {
+            first_ms,
+            max_ms,
+            next_ms: first_ms,
+        }
+    }
+
+    /// The pause to take now; the next one is twice as long.
+    fn take(&mut self) -> u32 {
+        let pause = self.next_ms;
+        self.next_ms = pause.saturating_mul(2).min(self.max_ms);
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.next_ms = self.first_ms;
+    }
+}
+
+/// Before reconnecting the live channel.
+const RECONNECT_DELAY: Backoff = Backoff::new(1_000, 15_000);
+/// Before sending a failed hand-off again.
+const HANDOFF_RETRY_DELAY: Backoff = Backoff::new(3_000, 60_000);
 /// The pause before sending the outbox again after a failure.
 const RETRY_MS: u32 = 3_000;
 /// How long "… is typing" shows after the last notice: consoles send one every few
@@ -448,7 +476,8 @@ impl Widget {
                         Ok(()) => Action::MessageDelivered { client_id },
                         Err(problem) => Action::MessageFailed {
                             client_id,
-                            retry: is_transient(&problem),
+                            // Refusals are final; a message waits out a slow-down too.
+                            retry: SendProblem::of(&problem) != SendProblem::Refused,
                         },
                     };
                     link.send_message(action);
@@ -504,11 +533,10 @@ impl Widget {
             Effect::Focus(target) => self.focus = Some(target),
             Effect::RetryHandoffLater => {
                 let link = ctx.link().clone();
-                let delay = self.handoff_retry_delay_ms;
-                self.handoff_retry_delay_ms = (delay * 2).min(HANDOFF_RETRY_MAX_MS);
-                self.handoff_retry = Some(Timeout::new(delay, move || {
-                    link.send_message(Action::Retry);
-                }));
+                self.handoff_retry =
+                    Some(Timeout::new(self.handoff_retry_delay.take(), move || {
+                        link.send_message(Action::Retry);
+                    }));
             }
         }
     }
@@ -518,9 +546,7 @@ impl Widget {
             return;
         }
         let link = ctx.link().clone();
-        let delay = self.reconnect_delay_ms;
-        self.reconnect_delay_ms = (delay * 2).min(RECONNECT_MAX_MS);
-        self.reconnect = Some(Timeout::new(delay, move || {
+        self.reconnect = Some(Timeout::new(self.reconnect_delay.take(), move || {
             link.send_message(Action::ReconnectLive);
         }));
     }
@@ -558,15 +584,6 @@ fn open_live(url: &str, conversation_id: &str, ctx: &Context<Widget>) -> Option<
         _on_open: on_open,
         _on_close: on_close,
     })
-}
-
-/// Whether a failed send is worth repeating: the network or the edge was down, or
-/// asked us to slow down. Refusals (4xx) are final.
-fn is_transient(problem: &str) -> bool {
-    match problem.strip_prefix("HTTP ") {
-        Some(status) => status.starts_with('5') || status == "429" || status == "408",
-        None => matches!(problem, "network unreachable" | "rate_limited" | "internal"),
-    }
 }
 
 /// Whether the browser believes it is online (true when it cannot say).

@@ -70,7 +70,6 @@ const state = {
   away: false, // the agent said they are away: customers are not told someone is online
   waitingCount: 0,
   activeById: new Map(), // conversation → its entry in the last snapshot's active list
-  holderOf: new Map(), // conversation → who held it at the last snapshot (another agent)
   transferred: new Map(), // conversation → who passed it to this agent, until opened
   unread: new Set(), // held conversations where the customer wrote since the agent looked
   ended: new Map(), // conversation → who ended it ("customer" or "agent"), from its thread
@@ -95,6 +94,12 @@ function keep(key, value) {
     if (value === null) sessionStorage.removeItem(key);
     else sessionStorage.setItem(key, JSON.stringify(value));
   } catch (_) { /* storage full or off: the console works without it */ }
+}
+// Drops from a kept record the conversations not in `ids`, storing it only if it changed.
+function keepOnly(record, key, ids) {
+  const gone = Object.keys(record).filter((id) => !ids.has(id));
+  gone.forEach((id) => { delete record[id]; });
+  if (gone.length) keep(key, record);
 }
 const drafts = recall("baton.drafts", {});
 const seenCustomerAt = recall("baton.seen", {});
@@ -445,18 +450,12 @@ function renderActive(active, askedAt) {
   });
   state.activeById = new Map(active.map((entry) => [entry.conversation_id, entry]));
   showTransferLoads(active);
-  state.holderOf = new Map(active
-    .filter((entry) => entry.claim && state.me && entry.claim.agent_id !== state.me.id)
-    .map((entry) => [entry.conversation_id, entry.claim.agent_name]));
   // Signals only for what this agent still holds.
   state.unread.forEach((id) => { if (!state.activeById.has(id)) state.unread.delete(id); });
   state.transferred.forEach((_, id) => { if (!state.activeById.has(id)) state.transferred.delete(id); });
-  const before = Object.keys(seenCustomerAt).length;
-  Object.keys(seenCustomerAt).forEach((id) => { if (!mine.has(id)) delete seenCustomerAt[id]; });
-  if (Object.keys(seenCustomerAt).length !== before) keep("baton.seen", seenCustomerAt);
   // A conversation that left this agent can come back by another transfer: news again.
-  Object.keys(seenTransfers).forEach((id) => { if (!mine.has(id)) delete seenTransfers[id]; });
-  keep("baton.transfers", seenTransfers);
+  keepOnly(seenCustomerAt, "baton.seen", mine);
+  keepOnly(seenTransfers, "baton.transfers", mine);
   updateTitle();
   // The server is the truth about what this agent holds, except for what this console
   // claimed or let go of after the snapshot was requested.
@@ -524,6 +523,13 @@ function markEntry(item) {
   const base = open.dataset.name;
   const notes = [unread ? "new message" : "", from !== undefined ? "transferred to you" : ""].filter(Boolean);
   open.setAttribute("aria-label", base + (notes.length ? " (" + notes.join(", ") + ")" : ""));
+}
+
+// The other agent who holds `id` at the last snapshot, if another does.
+function otherHolder(id) {
+  const entry = state.activeById.get(id);
+  const claim = entry && entry.claim;
+  return claim && state.me && claim.agent_id !== state.me.id ? claim.agent_name : undefined;
 }
 
 // The agent looked at `id`: its marks go.
@@ -853,7 +859,7 @@ function updateDetailMode() {
   const id = state.open;
   const ended = state.ended.get(id);
   const mine = state.held.has(id) && !ended;
-  const holder = state.holderOf.get(id);
+  const holder = otherHolder(id);
   const keepsDraft = Boolean(ended) && replyBox.value.trim() !== "";
   const hadFocus = $("work").contains(document.activeElement);
   $("work").hidden = !mine && !keepsDraft;

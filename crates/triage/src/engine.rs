@@ -145,7 +145,7 @@ impl Engine {
     /// The classifier's view of one message (redacted first), with no conversation state.
     pub fn predict(&self, customer_text: &str) -> Prediction {
         let redacted = redact_pii(customer_text);
-        let a = self.assess(customer_text, &redacted.text);
+        let a = self.assess(customer_text, &normalize(&redacted.text));
         Prediction {
             best: a.best.and_then(|(i, p)| self.guess(i, p)),
             in_scope: a.in_scope,
@@ -238,14 +238,14 @@ impl Engine {
         (z, hits)
     }
 
-    /// Classifies one already-redacted message without touching any conversation.
-    pub(crate) fn assess(&self, raw: &str, redacted_text: &str) -> Assessment {
+    /// Classifies one already-redacted message, `normalize`d, without touching any
+    /// conversation.
+    pub(crate) fn assess(&self, raw: &str, normalized: &str) -> Assessment {
         // The cue detectors hear the whole message, greetings and thanks too; the
         // classifiers read what it is about.
-        let normalized = normalize(redacted_text);
-        let about = without_courtesies(&normalized);
+        let about = without_courtesies(normalized);
         let features = extract(&self.model.features, about);
-        let mut signals = read_signals(raw, &normalized);
+        let mut signals = read_signals(raw, normalized);
         for head in &self.model.heads {
             let p = head.linear.probability(&features);
             match head.name.as_str() {
@@ -309,13 +309,13 @@ impl Engine {
         now_ms: u64,
     ) -> Turn {
         let redacted = redact_pii(customer_text);
+        let normalized = normalize(&redacted.text);
         // A suggestion typed as it reads gets the answer tapping it gives, not whatever
         // a near-synonym intent scores.
-        let asked = normalize(&redacted.text);
-        if let Some(index) = self.titles.iter().position(|title| *title == asked) {
-            return self.decide(conversation, redacted, &Assessment::chosen(index), now_ms);
-        }
-        let a = self.assess(customer_text, &redacted.text);
+        let a = match self.titles.iter().position(|title| *title == normalized) {
+            Some(index) => Assessment::chosen(index),
+            None => self.assess(customer_text, &normalized),
+        };
         self.decide(conversation, redacted, &a, now_ms)
     }
 

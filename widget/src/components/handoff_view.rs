@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::components::message_view::redacted_text_view;
 use crate::i18n::Strings;
-use crate::state::{Action, Handoff, HandoffProblem, LiveState, RatingStage};
+use crate::state::{Action, Handoff, LiveState, RatingStage, SendProblem};
 
 /// What [`handoff_view`] shows.
 pub struct HandoffProps<'a> {
@@ -72,17 +72,17 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
             <section class="handoff sending" role="status"><p>{ strings.sending }</p></section>
         },
         Handoff::Failed { problem, .. } => {
-            let problem = HandoffProblem::of(problem);
+            let problem = SendProblem::of(problem);
             html! {
                 <section class="handoff failed" role="alert">
                     <p>{ match problem {
-                        HandoffProblem::Offline => strings.send_offline,
-                        HandoffProblem::Unreachable => strings.send_failed,
-                        HandoffProblem::Busy => strings.send_busy,
-                        HandoffProblem::Refused => strings.send_refused,
+                        SendProblem::Offline => strings.send_offline,
+                        SendProblem::Unreachable => strings.send_failed,
+                        SendProblem::Busy => strings.send_busy,
+                        SendProblem::Refused => strings.send_refused,
                     } }</p>
                     // Trying again cannot fix a refusal: the customer goes back to the chat.
-                    if problem == HandoffProblem::Refused {
+                    if problem == SendProblem::Refused {
                         <button type="button" class="secondary" onclick={send(|| Action::ConsentDeclined)}>{ strings.consent_cancel }</button>
                     } else {
                         <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
