@@ -325,7 +325,12 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
     browser
         .wait_for_text("button.person", "التحدث إلى موظف")
         .await;
-    browser.find_in_widget(".suggestions .chip").await;
+    let suggestion = browser.find_in_widget(".suggestions .chip").await;
+    assert_eq!(
+        suggestion.attr("lang").await.unwrap().as_deref(),
+        Some("en"),
+        "the English knowledge base's questions are marked English for screen readers"
+    );
     let launcher = browser.find_in_widget("button.launcher").await;
     assert_eq!(
         launcher.attr("aria-label").await.unwrap().as_deref(),
@@ -333,6 +338,18 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
         "the launcher is named in the chat's language once it has loaded"
     );
     browser.screenshot("rtl").await;
+    // An Arabic question gets no English guess: the bot says it answers only in
+    // English by itself, and offers a person.
+    browser.ask("متى ستصل بطاقتي الجديدة؟").await;
+    browser
+        .wait_for_text(".reasons", "لا أستطيع الإجابة وحدي إلا باللغة الإنجليزية")
+        .await;
+    let root = browser.widget().await;
+    let answers = root.find_all(Locator::Css(".feedback")).await.unwrap();
+    assert!(
+        answers.is_empty(),
+        "an English answer to an Arabic question"
+    );
     // Written in Arabic (the demo model knows English only), a request for a person is
     // heard as one, and the customer reads why in Arabic.
     browser.ask("أريد التحدث مع موظف من فضلك").await;

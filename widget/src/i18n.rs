@@ -42,6 +42,14 @@ pub struct Strings {
     pub loading: &'static str,
     /// Shown when the bot cannot answer.
     pub dont_know: &'static str,
+    /// Why a person was offered for a message in another language than the knowledge
+    /// base's, `{language}` replaced by its name (see `language_names`).
+    pub only_answers_in: &'static str,
+    /// The same, for a knowledge-base language without a name here.
+    pub only_answers_in_its_language: &'static str,
+    /// Names of the languages a knowledge base may be written in, in the order of
+    /// [`KB_LANGUAGES`].
+    pub language_names: [&'static str; 8],
     /// The bot's replies to small talk, in the order greeting, thanks, goodbye,
     /// "what can you do", "ok".
     pub small_talk: [&'static str; 5],
@@ -171,6 +179,21 @@ impl Strings {
         self.reasons[index]
     }
 
+    /// Why a person was offered for a message the knowledge base, written in
+    /// `language` (a BCP 47 tag), cannot read.
+    pub fn only_answers_in(&self, language: &str) -> String {
+        let primary = language.split('-').next().unwrap_or_default();
+        match KB_LANGUAGES
+            .iter()
+            .position(|&tag| tag.eq_ignore_ascii_case(primary))
+        {
+            Some(index) => self
+                .only_answers_in
+                .replace("{language}", self.language_names[index]),
+            None => self.only_answers_in_its_language.to_owned(),
+        }
+    }
+
     /// What a mask hides, in words ("card ending 4242").
     pub fn mask(&self, kind: PiiKind, last_four: &str) -> String {
         match kind {
@@ -196,6 +219,9 @@ impl Strings {
     }
 }
 
+/// The knowledge-base languages the interface can name, as BCP 47 primary subtags.
+pub const KB_LANGUAGES: [&str; 8] = ["en", "fr", "ar", "de", "es", "it", "pt", "nl"];
+
 /// English.
 pub const EN: Strings = Strings {
     lang: "en",
@@ -216,6 +242,9 @@ pub const EN: Strings = Strings {
     greeting: "Hi! Ask me anything about your order, card or payments. If you'd rather talk to a person, choose \"Talk to a person\" at any time.",
     loading: "Getting ready…",
     dont_know: "I'm not sure I can answer that well, and I'd rather not guess. A person can help.",
+    only_answers_in: "I can only answer questions in {language} by myself, so I won't guess.",
+    only_answers_in_its_language: "I can't answer questions in this language by myself, so I won't guess.",
+    language_names: ["English", "French", "Arabic", "German", "Spanish", "Italian", "Portuguese", "Dutch"],
     // The engine's own words, which the agent's transcript records.
     small_talk: [
         SmallTalk::Greeting.reply(),
@@ -307,6 +336,9 @@ pub const FR: Strings = Strings {
     greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, choisissez « Parler à une personne » à tout moment.",
     loading: "Préparation…",
     dont_know: "Je ne suis pas sûr de bien répondre à cela et je préfère ne pas deviner. Une personne peut vous aider.",
+    only_answers_in: "Je ne sais répondre seul qu'en {language}, et je préfère ne pas deviner.",
+    only_answers_in_its_language: "Je ne sais pas répondre seul dans cette langue, et je préfère ne pas deviner.",
+    language_names: ["anglais", "français", "arabe", "allemand", "espagnol", "italien", "portugais", "néerlandais"],
     small_talk: [
         "Bonjour ! Comment puis-je vous aider ?",
         "Je vous en prie ! Puis-je vous aider pour autre chose ?",
@@ -397,6 +429,9 @@ pub const AR: Strings = Strings {
     greeting: "مرحبًا! اسألني عن طلبك أو بطاقتك أو مدفوعاتك. وإن أردت التحدث إلى موظف فاضغط «التحدث إلى موظف» في أي وقت.",
     loading: "جارٍ التحضير…",
     dont_know: "لست متأكدًا من أنني أستطيع الإجابة عن هذا جيدًا، ولا أريد التخمين. يمكن لموظف مساعدتك.",
+    only_answers_in: "لا أستطيع الإجابة وحدي إلا باللغة {language}، ولا أريد التخمين.",
+    only_answers_in_its_language: "لا أستطيع الإجابة وحدي بهذه اللغة، ولا أريد التخمين.",
+    language_names: ["الإنجليزية", "الفرنسية", "العربية", "الألمانية", "الإسبانية", "الإيطالية", "البرتغالية", "الهولندية"],
     small_talk: [
         "مرحبًا! كيف يمكنني مساعدتك؟",
         "على الرحب والسعة! هل هناك شيء آخر يمكنني مساعدتك به؟",

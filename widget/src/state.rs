@@ -47,6 +47,10 @@ pub enum MessageBody {
     OfferPerson {
         /// Why, in the order the engine gave.
         reasons: Vec<EscalationReason>,
+        /// When the message was in another language than the knowledge base's: that
+        /// language (a BCP 47 tag), which the bot names instead of saying it is unsure.
+        #[serde(default)]
+        only_answers_in: Option<String>,
     },
     /// The bot does not know, and says so.
     DontKnow,
@@ -1157,6 +1161,7 @@ impl ChatState {
                     Author::Bot,
                     MessageBody::OfferPerson {
                         reasons: vec![EscalationReason::OutOfScope],
+                        only_answers_in: None,
                     },
                 );
             }
@@ -1207,6 +1212,7 @@ impl ChatState {
                 Author::Bot,
                 MessageBody::OfferPerson {
                     reasons: escalation.reasons,
+                    only_answers_in: turn.in_other_language.then(|| engine.language().to_owned()),
                 },
             );
         }
@@ -1474,6 +1480,32 @@ mod tests {
         assert_eq!(reloaded.messages, chat.messages);
     }
 
+    /// "Quand vais-je recevoir ma carte ?" got the English answer to how to pay.
+    #[test]
+    fn a_question_in_another_language_gets_a_person_and_the_reason() {
+        let mut chat = ready_chat();
+        sent(&mut chat, "Quand vais-je recevoir ma carte ?");
+        assert!(!chat
+            .messages
+            .iter()
+            .any(|m| matches!(m.body, MessageBody::Answer { .. })));
+        assert!(chat.messages.iter().any(|m| matches!(
+            &m.body,
+            MessageBody::OfferPerson { reasons, only_answers_in: Some(language) }
+                if *reasons == [EscalationReason::OutOfScope] && language == "en"
+        )));
+        assert_eq!(
+            crate::i18n::FR.only_answers_in("en"),
+            "Je ne sais répondre seul qu'en anglais, et je préfère ne pas deviner."
+        );
+        // The agent is told the customer writes French, though the chat is in English.
+        chat.apply(Action::RequestPerson);
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
+            panic!("consent expected")
+        };
+        assert_eq!(packet.language, "fr");
+    }
+
     #[test]
     fn customer_text_is_shown_and_sent_redacted() {
         let mut chat = ready_chat();
@@ -1496,7 +1528,7 @@ mod tests {
     fn a_person_needs_consent_and_a_retry_reuses_the_idempotency_key() {
         let mut chat = ready_chat();
         sent(&mut chat, "I want to talk to a real person");
-        assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons } if reasons.contains(&EscalationReason::ExplicitRequest))));
+        assert!(chat.messages.iter().any(|m| matches!(&m.body, MessageBody::OfferPerson { reasons, .. } if reasons.contains(&EscalationReason::ExplicitRequest))));
         assert_eq!(
             chat.apply(Action::RequestPerson),
             vec![Effect::Focus(FocusTarget::Consent), Effect::CheckAvailability],

@@ -10,7 +10,9 @@
 //! - `baton split` writes a hold-out split as JSON, for benchmarks of other classifiers.
 //!
 //! - `baton eval-handoff`, `eval-oos`, `eval-escalation`, `eval-frustration` score the
-//!   escalation detectors on NLU++, CLINC150, BANKING77 and GoEmotions.
+//!   escalation detectors on NLU++, CLINC150, BANKING77 and GoEmotions;
+//!   `eval-language` scores how messages in other languages than the knowledge base's
+//!   are told apart.
 //!
 //! Hold-out splits are computed, not stored: `train --holdout-fraction F --seed S`
 //! leaves out exactly the rows that `eval --holdout-fraction F --seed S` scores.
@@ -107,6 +109,21 @@ enum Command {
         /// NLU++ JSON files, e.g. `nlupp/banking_fold5.json`.
         #[arg(long, required = true, num_args = 1..)]
         nlupp: Vec<PathBuf>,
+        /// The model file.
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+    },
+    /// Score telling messages in other languages than the knowledge base's apart, on a
+    /// CSV `text,language` (BCP 47 tags); last line is JSON.
+    EvalLanguage {
+        /// The messages, CSV with `text,language` columns (or any second column with
+        /// `--all-in`).
+        #[arg(long)]
+        data: PathBuf,
+        /// Every message is in this language (e.g. `en` for BANKING77's `train.csv`);
+        /// the second column is then ignored.
+        #[arg(long)]
+        all_in: Option<String>,
         /// The model file.
         #[arg(long, default_value = DEFAULT_MODEL)]
         model: PathBuf,
@@ -602,6 +619,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let kb_name = kb.display().to_string();
             let knowledge =
                 train::parse_kb(&kb_name, &read_text(&kb)?).map_err(|e| e.to_string())?;
+            match (&knowledge.stated_language, knowledge.language()) {
+                (Some(stated), _) => eprintln!("knowledge base language: {stated}"),
+                (None, recognised) if !recognised.is_empty() => eprintln!(
+                    "knowledge base language: {recognised}, recognised from its answers (state it with `language` under [site])"
+                ),
+                (None, _) => eprintln!(
+                    "warning: {kb_name}: the knowledge base's language is not stated and not recognised; \
+                     state it with `language` under [site] so that the bot does not answer messages in other languages"
+                ),
+            }
             let (mut rows, mut held, mut read) = (Vec::new(), Vec::new(), Vec::new());
             for file in &examples {
                 let all = read_example_file(file)?;
@@ -899,6 +926,20 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::EvalHandoff { nlupp, model } => eval_handoff(&load_engine(&model)?, &nlupp),
+        Command::EvalLanguage {
+            data,
+            all_in,
+            model,
+        } => {
+            let name = data.display().to_string();
+            let text = read_text(&data)?;
+            let rows = match all_in {
+                Some(_) => train::read_examples(&name, &text),
+                None => train::read_language_rows(&name, &text),
+            }
+            .map_err(|e| e.to_string())?;
+            eval_language(&load_engine(&model)?, &rows, all_in)
+        }
         Command::EvalOos {
             clinc,
             domains,
@@ -923,6 +964,80 @@ fn escalates_for(engine: &Engine, text: &str, reason: EscalationReason) -> bool 
         .respond(&mut Conversation::new(), text, 0)
         .escalation
         .is_some_and(|e| e.reasons.contains(&reason))
+}
+
+/// Per language: how many messages, how many the engine took for another language
+/// than its knowledge base's, and how many it answered from the knowledge base.
+fn eval_language(engine: &Engine, rows: &[Example], all_in: Option<String>) -> Result<(), String> {
+    let primary = |tag: &str| {
+        tag.split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let own = primary(engine.language());
+    if own.is_empty() {
+        return Err("the model does not say its knowledge base's language (train it again with `language` under [site])".into());
+    }
+    // language -> (messages, taken for another language, answered)
+    let mut by_language: std::collections::BTreeMap<String, (usize, usize, usize)> =
+        Default::default();
+    // Lines of the messages told wrong, to look them up in the file.
+    let mut wrong = Vec::new();
+    for row in rows {
+        let language = primary(all_in.as_deref().unwrap_or(&row.label));
+        let turn = engine.respond(&mut Conversation::new(), &row.text, 0);
+        if turn.in_other_language != (language != own) {
+            wrong.push(row.line.to_string());
+        }
+        let counts = by_language.entry(language).or_default();
+        counts.0 += 1;
+        counts.1 += usize::from(turn.in_other_language);
+        counts.2 += usize::from(turn.answer.is_some());
+    }
+    say!("knowledge base in `{own}`");
+    say!(
+        "{:<9} {:>8} {:>22} {:>9}",
+        "language",
+        "messages",
+        "taken for another one",
+        "answered"
+    );
+    let (mut own_n, mut own_other, mut other_n, mut other_caught, mut other_answered) =
+        (0, 0, 0, 0, 0);
+    for (language, &(n, other, answered)) in &by_language {
+        say!("{language:<9} {n:>8} {other:>22} {answered:>9}");
+        if *language == own {
+            (own_n, own_other) = (own_n + n, own_other + other);
+        } else {
+            other_n += n;
+            other_caught += other;
+            other_answered += answered;
+        }
+    }
+    const LISTED: usize = 60;
+    if !wrong.is_empty() {
+        let more = wrong.len().saturating_sub(LISTED);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        wrong.truncate(LISTED);
+        say!("told wrong: lines {}{more}", wrong.join(", "));
+    }
+    let rate = |part: usize, whole: usize| part as f64 / whole.max(1) as f64;
+    say!(
+        "{}",
+        serde_json::json!({
+            "own_taken_for_other": rate(own_other, own_n),
+            "other_recognised": rate(other_caught, other_n),
+            "other_answered": rate(other_answered, other_n),
+            "own_n": own_n,
+            "other_n": other_n,
+        })
+    );
+    Ok(())
 }
 
 fn eval_handoff(engine: &Engine, files: &[PathBuf]) -> Result<(), String> {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TriageError;
 use crate::features::{extract, normalize, without_courtesies, Features};
 use crate::kb::{KbEntry, KbLink};
+use crate::language::KbLanguage;
 use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
 use crate::signals::{only_asks_for_a_person, read_signals, Signals, SmallTalk};
@@ -13,6 +14,11 @@ use crate::signals::{only_asks_for_a_person, read_signals, Signals, SmallTalk};
 /// What the bot says when it does not know the answer.
 pub const DONT_KNOW_REPLY: &str =
     "Sorry, I don't know the answer to that. A person from our team can help you.";
+
+/// What the bot says to a message in a language its knowledge base is not written in,
+/// `{language}` replaced by the knowledge base's language.
+const OTHER_LANGUAGE_REPLY: &str =
+    "I can only answer questions in {language} by myself. A person from our team can help you.";
 
 /// Confidence an intent needs when the same message asks for a person.
 const EXPLICIT_REQUEST_MIN_CONFIDENCE: f32 = 0.6;
@@ -46,6 +52,8 @@ pub struct Engine {
     /// Each knowledge-base entry's title, normalised, in the entries' order: a message
     /// typed as one of them is that entry's question.
     titles: Vec<String>,
+    /// The knowledge base's language, to tell the messages it cannot read.
+    language: KbLanguage,
 }
 
 /// The engine's decision for one customer message.
@@ -65,6 +73,11 @@ pub struct Turn {
     /// When the answer is unsure, the next likeliest entries, likeliest first: the
     /// widget offers them as one-tap questions ("Did you mean…").
     pub alternatives: Vec<IntentGuess>,
+    /// The message is written in another language than the knowledge base
+    /// ([`Engine::language`]): the bot does not guess an answer from the words the two
+    /// languages share, and says which language it answers in.
+    #[serde(default)]
+    pub in_other_language: bool,
 }
 
 /// A knowledge-base answer to show.
@@ -114,6 +127,8 @@ pub(crate) struct Assessment {
     /// Total probability of the sensitive intents.
     pub(crate) sensitive_mass: f32,
     pub(crate) signals: Signals,
+    /// The message is in a language the knowledge base is not written in.
+    pub(crate) in_other_language: bool,
 }
 
 impl Assessment {
@@ -126,6 +141,19 @@ impl Assessment {
             in_scope: true,
             sensitive_mass: 0.0,
             signals: Signals::default(),
+            in_other_language: false,
+        }
+    }
+
+    /// A message with no evidence for any intent.
+    fn unknown(signals: Signals, in_other_language: bool) -> Assessment {
+        Assessment {
+            best: None,
+            runner_ups: Vec::new(),
+            in_scope: false,
+            sensitive_mass: 0.0,
+            signals,
+            in_other_language,
         }
     }
 }
@@ -139,7 +167,12 @@ impl Engine {
     /// An engine for a decoded model.
     pub(crate) fn from_model(model: ModelFile) -> Engine {
         let titles = model.kb.iter().map(|e| normalize(&e.title)).collect();
-        Engine { model, titles }
+        let language = KbLanguage::of(&model.language);
+        Engine {
+            model,
+            titles,
+            language,
+        }
     }
 
     /// The classifier's view of one message (redacted first), with no conversation state.
@@ -191,6 +224,12 @@ impl Engine {
     /// The site's display name, e.g. "Larkspur".
     pub fn site_name(&self) -> &str {
         &self.model.site_name
+    }
+
+    /// The language the knowledge base is written in, a BCP 47 tag such as `en`; empty
+    /// when the model does not say (models before format 4).
+    pub fn language(&self) -> &str {
+        &self.model.language
     }
 
     /// The site's id, e.g. `demo`.
@@ -257,16 +296,15 @@ impl Engine {
                 _ => {}
             }
         }
+        if self.language.cannot_read(&signals.language) {
+            // The words it shares with the knowledge base's language ("PIN", "Apple
+            // Pay") are no evidence of what it asks.
+            return Assessment::unknown(signals, true);
+        }
         let (probs, hits) = self.probabilities(about, &features);
         if hits == 0 {
             // Nothing in the message is known to the model: no evidence for any intent.
-            return Assessment {
-                best: None,
-                runner_ups: Vec::new(),
-                in_scope: false,
-                sensitive_mass: 0.0,
-                signals,
-            };
+            return Assessment::unknown(signals, false);
         }
         let n_kb = self.model.kb.len();
         let mut likeliest = most_likely(&probs[..n_kb.min(probs.len())], 1 + MAX_ALTERNATIVES);
@@ -298,6 +336,7 @@ impl Engine {
             in_scope,
             sensitive_mass,
             signals,
+            in_other_language: false,
         }
     }
 
@@ -350,6 +389,9 @@ impl Engine {
     ) -> Turn {
         conversation.push(Author::Customer, redacted.text.clone(), now_ms);
         conversation.sentiment.push(a.signals.sentiment);
+        if let Some(language) = a.signals.language.language() {
+            conversation.written_in = Some(language.to_string());
+        }
         // A bare "no" right after an answer replies to "Did this answer your question?".
         let not_helped =
             a.signals.not_helped || (a.signals.bare_no && conversation.last_turn_answered);
@@ -364,6 +406,7 @@ impl Engine {
                 escalation: None,
                 small_talk: Some(kind),
                 alternatives: Vec::new(),
+                in_other_language: false,
             };
         }
 
@@ -431,7 +474,13 @@ impl Engine {
                 }
             }
             None if guess.is_none() && !a.signals.explicit_request && !not_helped => {
-                conversation.push(Author::Bot, DONT_KNOW_REPLY.to_string(), now_ms);
+                let reply = if a.in_other_language {
+                    let language = language_name(&self.model.language);
+                    OTHER_LANGUAGE_REPLY.replace("{language}", language)
+                } else {
+                    DONT_KNOW_REPLY.to_string()
+                };
+                conversation.push(Author::Bot, reply, now_ms);
             }
             None => {}
         }
@@ -479,7 +528,25 @@ impl Engine {
             escalation,
             small_talk: None,
             alternatives,
+            in_other_language: a.in_other_language,
         }
+    }
+}
+
+/// A language's name in English, for the transcript an agent reads: the tag itself for
+/// a language not named here.
+fn language_name(tag: &str) -> &str {
+    let primary = tag.split('-').next().unwrap_or_default();
+    match primary.to_ascii_lowercase().as_str() {
+        "en" => "English",
+        "fr" => "French",
+        "ar" => "Arabic",
+        "de" => "German",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "pt" => "Portuguese",
+        "nl" => "Dutch",
+        _ => tag,
     }
 }
 
@@ -559,6 +626,9 @@ pub struct Conversation {
     /// The bot's last turn showed an answer (so a bare "no" now means it did not help).
     #[serde(default)]
     last_turn_answered: bool,
+    /// The language the customer's messages were last recognised in, a BCP 47 tag.
+    #[serde(default)]
+    written_in: Option<String>,
 }
 
 impl Conversation {
@@ -612,7 +682,10 @@ impl Conversation {
         self.unhelpful_count
     }
 
-    /// Everything an agent needs so the customer never repeats themselves.
+    /// Everything an agent needs so the customer never repeats themselves. `language`
+    /// is the chat's language, the packet's unless the customer's messages were
+    /// recognised in another (an English chat written to in French reaches the agent
+    /// as French).
     pub fn handoff_packet(&self, engine: &Engine, language: &str) -> HandoffPacket {
         let reasons = EscalationReason::most_urgent_first(&self.reasons);
         let intent = self
@@ -626,7 +699,7 @@ impl Conversation {
             answers_shown: self.answers_shown.clone(),
             summary: self.summary.clone(),
             transcript: self.transcript.clone(),
-            language: language.to_string(),
+            language: self.written_in.as_deref().unwrap_or(language).to_string(),
         }
     }
 }
@@ -707,6 +780,80 @@ mod tests {
         let reasons = t.escalation.unwrap().reasons;
         assert!(reasons.contains(&EscalationReason::ExplicitRequest));
         assert!(reasons.contains(&EscalationReason::Frustration));
+    }
+
+    /// The test engine, its knowledge base written in `language`.
+    fn engine_in(language: &str) -> Engine {
+        let mut model = engine().model;
+        model.language = language.into();
+        Engine::from_model(model)
+    }
+
+    #[test]
+    fn a_message_in_another_language_is_not_answered_from_shared_words() {
+        let e = engine_in("en");
+        // "arrive" is what the classifier keys on: in French it proves nothing.
+        for text in [
+            "ma carte n'est pas encore arrivée, elle arrive quand ?",
+            "متى تصل بطاقتي arrive",
+        ] {
+            let mut c = Conversation::new();
+            let t = e.respond(&mut c, text, 1);
+            assert!(t.in_other_language && t.answer.is_none(), "{text}: {t:?}");
+            assert_eq!(
+                t.escalation.unwrap().reasons,
+                [EscalationReason::OutOfScope]
+            );
+            assert_eq!(
+                c.transcript()[1].text,
+                "I can only answer questions in English by myself. A person from our team can help you."
+            );
+        }
+        // English with French and Arabic words in it is English.
+        for text in [
+            "the parcel for the café on rue de la Paix, when will it arrive?",
+            "when will it arrive? it is for my mother فاطمة",
+        ] {
+            let t = e.respond(&mut Conversation::new(), text, 1);
+            assert!(!t.in_other_language && t.answer.is_some(), "{text}: {t:?}");
+        }
+        // A model that does not say its language reads every message as its own.
+        let t = engine_in("").respond(
+            &mut Conversation::new(),
+            "ma carte n'est pas encore arrivée, elle arrive quand ?",
+            1,
+        );
+        assert!(!t.in_other_language && t.answer.is_some(), "{t:?}");
+    }
+
+    #[test]
+    fn a_request_for_a_person_in_another_language_is_a_request() {
+        let t = engine_in("en").respond(
+            &mut Conversation::new(),
+            "je veux parler à un conseiller",
+            1,
+        );
+        assert!(t.in_other_language);
+        assert_eq!(
+            t.escalation.unwrap().reasons,
+            [EscalationReason::ExplicitRequest]
+        );
+    }
+
+    #[test]
+    fn the_agent_learns_the_language_the_customer_writes_in() {
+        let e = engine_in("en");
+        let mut c = Conversation::new();
+        e.respond(&mut c, "hi", 1);
+        assert_eq!(
+            c.handoff_packet(&e, "en").language,
+            "en",
+            "nothing to tell from"
+        );
+        e.respond(&mut c, "bonjour, ma carte n'est toujours pas arrivée", 2);
+        assert_eq!(c.handoff_packet(&e, "en").language, "fr");
+        e.respond(&mut c, "بطاقتي لم تصل بعد", 3);
+        assert_eq!(c.handoff_packet(&e, "fr").language, "ar");
     }
 
     #[test]

@@ -28,6 +28,11 @@
 //!   entries ([`Turn::alternatives`]); a customer who picks one, like one who taps a
 //!   suggested question, gets that entry's answer directly
 //!   ([`Engine::respond_to_choice`]), with no second classification.
+//! - **Languages.** A message written in another language than the knowledge base's
+//!   (another script, or French words to an English model and the other way round)
+//!   is not answered from the words the two share: it is out of scope, and
+//!   [`Turn::in_other_language`] lets the widget say which language the bot answers in.
+//!   The handoff packet carries the language the customer wrote in.
 //! - **Small talk.** A message that is only a greeting, thanks, a goodbye, "ok" or
 //!   "what can you do" ([`SmallTalk`]) is answered in kind and escalates nothing,
 //!   unless it also asks for a person, is upset, says an answer did not help or names a
@@ -58,6 +63,7 @@
 //! [site]
 //! id = "demo"                              # the site id of the embed tag
 //! name = "Larkspur"                        # shown in the widget
+//! language = "en"                          # optional BCP 47 tag; recognised from the answers if absent
 //!
 //! [[intent]]
 //! id = "card_arrival"                      # must match a category of the training CSV
@@ -99,6 +105,7 @@ mod engine;
 mod error;
 mod features;
 mod kb;
+mod language;
 mod model;
 mod redact;
 mod signals;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! header  magic "BTNTRIAG" | u16 version | u16 reserved (0) | u32 body length | u32 FNV-1a checksum of body
-//! body    str site id | str site name
+//! body    str site id | str site name | str language (version 4: a BCP 47 tag, empty when unknown)
 //!         features: u8 log2 buckets | f32 word weight | f32 bigram weight | f32 char weight | u8 char min | u8 char max | u8 signed hashing
 //!         f32 temperature | f32 out-of-scope threshold
 //!         varint intents, each: str id | str title | str answer | varint links (str label | str url)* | u8 sensitive
@@ -24,17 +24,19 @@
 //! quarters nonzero, and dense rows compress better under brotli than class ids beside
 //! the weights (50.0 KB against 59.1 KB for version 1's sparse rows). They are also the
 //! layout the engine scores with, so loading is a copy.
-//! Version 2 files (no word vectors) are still read.
+//! Version 2 files (no word vectors) and version 3 files (no language) are still read;
+//! their language is unknown.
 //! Decoding validates every count against the bytes left before allocating, every
 //! index against its bound and every float for finiteness; it never panics.
 
 use crate::error::TriageError;
 use crate::features::{FeatureConfig, Features};
 use crate::kb::{is_allowed_url, KbEntry, KbLink};
+use crate::language::is_language_tag;
 
 const MAGIC: &[u8; 8] = b"BTNTRIAG";
 /// The format version this build writes.
-pub(crate) const VERSION: u16 = 3;
+pub(crate) const VERSION: u16 = 4;
 /// The oldest format version this build reads.
 pub(crate) const OLDEST_VERSION: u16 = 2;
 const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4;
@@ -424,6 +426,8 @@ pub(crate) struct BinaryHead {
 pub(crate) struct ModelFile {
     pub(crate) site_id: String,
     pub(crate) site_name: String,
+    /// The language of the knowledge base, a BCP 47 tag; empty when unknown.
+    pub(crate) language: String,
     pub(crate) features: FeatureConfig,
     pub(crate) temperature: f32,
     pub(crate) oos_threshold: f32,
@@ -516,6 +520,7 @@ mod write {
             let mut w = Writer(Vec::new());
             w.str(&self.site_id);
             w.str(&self.site_name);
+            w.str(&self.language);
             let f = &self.features;
             w.u8(f.buckets_log2);
             w.f32(f.word_weight);
@@ -772,6 +777,14 @@ impl ModelFile {
         };
         let site_id = r.str("site id")?;
         let site_name = r.str("site name")?;
+        let language = if version >= 4 {
+            r.str("site language")?
+        } else {
+            String::new()
+        };
+        if !language.is_empty() && !is_language_tag(&language) {
+            return Err(corrupt("site language", "not a BCP 47 language tag"));
+        }
         let features = FeatureConfig {
             buckets_log2: r.u8("features")?,
             word_weight: r.f32("features")?,
@@ -867,6 +880,7 @@ impl ModelFile {
         Ok(ModelFile {
             site_id,
             site_name,
+            language,
             features,
             temperature,
             oos_threshold,
@@ -894,6 +908,7 @@ pub(crate) mod tests {
         ModelFile {
             site_id: "test".into(),
             site_name: "Test Bank".into(),
+            language: String::new(),
             features,
             temperature: 1.0,
             oos_threshold: 0.3,
@@ -984,10 +999,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn version_2_files_still_load_without_word_vectors() {
+    fn version_2_files_still_load_without_word_vectors_or_language() {
         let mut bytes = tiny_model().encode();
         // Version 2 ends after the heads: drop the word-vector flag.
         bytes.pop();
+        // Nor has it a language after the site id ("test") and name ("Test Bank").
+        let language_at = HEADER_LEN + (1 + 4) + (1 + 9);
+        assert_eq!(bytes.remove(language_at), 0, "an empty language");
         bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
         let len = (bytes.len() - HEADER_LEN) as u32;
         bytes[12..16].copy_from_slice(&len.to_le_bytes());
@@ -1015,8 +1033,18 @@ pub(crate) mod tests {
 
     #[test]
     fn round_trips() {
-        let m = tiny_model();
+        let mut m = tiny_model();
         assert_eq!(ModelFile::decode(&m.encode()).unwrap(), m);
+        m.language = "pt-BR".into();
+        assert_eq!(ModelFile::decode(&m.encode()).unwrap(), m);
+    }
+
+    #[test]
+    fn a_language_that_is_no_tag_is_named() {
+        let mut m = tiny_model();
+        m.language = "English".into();
+        let err = ModelFile::decode(&m.encode()).unwrap_err().to_string();
+        assert!(err.contains("site language"), "{err}");
     }
 
     #[test]

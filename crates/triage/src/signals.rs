@@ -13,6 +13,9 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use crate::features::hash_word;
+use crate::language::{
+    LanguageEvidence, WordLanguage, ENGLISH_WORDS, FRENCH_WORDS, OTHER_LATIN_WORDS,
+};
 
 /// Surface and lexical signals of one customer message.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -34,6 +37,8 @@ pub(crate) struct Signals {
     /// The whole message is a greeting, thanks, goodbye, "ok" or "what can you do":
     /// no question for the knowledge base, and nothing a person is needed for.
     pub(crate) small_talk: Option<SmallTalk>,
+    /// What the words say about the message's language.
+    pub(crate) language: LanguageEvidence,
 }
 
 /// A message that is only conversation: the bot replies in kind instead of saying it
@@ -396,6 +401,8 @@ enum Cue {
     Positive,
     Sensitive,
     SmallTalk(Option<SmallTalk>),
+    /// A word that marks a message as written in this language.
+    LanguageWord(WordLanguage),
     /// A word that, beside words for a person, only asks for one ("I", "want", "please").
     RequestFiller,
     /// The first word of a phrase: the phrase, and what it marks.
@@ -415,6 +422,15 @@ enum PhraseCue {
 /// Reads the signals of one message.
 pub(crate) fn read_signals(raw: &str, normalized: &str) -> Signals {
     LEXICON.read_signals(raw, normalized)
+}
+
+/// The language a normalised text is recognised in (see [`LanguageEvidence::language`]).
+#[cfg(feature = "train")]
+pub(crate) fn recognised_language(normalized: &str) -> Option<&'static str> {
+    LEXICON
+        .read_signals(normalized, normalized)
+        .language
+        .language()
 }
 
 /// Whether a normalised message (or part of one) only asks for a person or makes small
@@ -476,6 +492,9 @@ impl Lexicon {
             (POSITIVE_WORDS, Cue::Positive),
             (SENSITIVE_WORDS, Cue::Sensitive),
             (REQUEST_FILLER, Cue::RequestFiller),
+            (ENGLISH_WORDS, Cue::LanguageWord(WordLanguage::English)),
+            (FRENCH_WORDS, Cue::LanguageWord(WordLanguage::French)),
+            (OTHER_LATIN_WORDS, Cue::LanguageWord(WordLanguage::Other)),
         ]
         .into_iter()
         .chain(
@@ -535,6 +554,10 @@ impl Lexicon {
         // Each listed word or phrase counts once, however often it occurs.
         let mut counted = vec![false; self.entries.len()];
         let mut cues = Found::default();
+        // Letters as written: folding drops the accents that tell languages apart.
+        for word in normalized.split(' ') {
+            cues.language.add_letters(word);
+        }
         // Small talk: whether every word so far is, and the kinds they mark.
         let mut only_small_talk = words.len() > 0 && words.len() <= SMALL_TALK_MAX_WORDS;
         let mut small_talk: Option<SmallTalk> = None;
@@ -613,6 +636,7 @@ struct Found {
     sensitive: bool,
     not_helped: bool,
     capabilities: bool,
+    language: LanguageEvidence,
     /// A word for a person after a verb of wanting, or alone with request words.
     person_wanted: bool,
 }
@@ -631,6 +655,7 @@ impl Found {
             Cue::Positive => self.positive += 1,
             Cue::Sensitive | Cue::Phrase(_, PhraseCue::Sensitive) => self.sensitive = true,
             Cue::SmallTalk(_) | Cue::RequestFiller => {}
+            Cue::LanguageWord(language) => self.language.add_marker(language),
             Cue::Phrase(_, PhraseCue::Person) => self.person_phrase = true,
             Cue::Phrase(_, PhraseCue::NotHelped) => self.not_helped = true,
             Cue::Phrase(_, PhraseCue::Capabilities) => self.capabilities = true,
@@ -678,6 +703,7 @@ impl Found {
             bare_no: list_phrases(BARE_NO).any(|p| words.are(p)),
             sensitive_topic: self.sensitive,
             small_talk,
+            language: self.language,
         }
     }
 }

@@ -14,8 +14,10 @@ use crate::engine::Engine;
 use crate::error::TriageError;
 use crate::features::{extract, normalize, FeatureConfig, Features};
 use crate::kb::{refused_answer_link, url_problem, KbEntry, KbLink};
+use crate::language::is_language_tag;
 use crate::model::{BinaryHead, Linear, ModelFile, WordTable, WordVectorClassifier};
 use crate::redact::redact_pii;
+use crate::signals::recognised_language;
 pub use crate::word_vectors::{read_word_vectors, WordVectors};
 
 /// One labelled training or evaluation message.
@@ -58,6 +60,28 @@ pub fn read_examples(file: &str, contents: &str) -> Result<Vec<Example>, TriageE
             )));
         }
         out.push(Example { text, label, line });
+    }
+    Ok(out)
+}
+
+/// Reads messages labelled with their language (CSV `text,language`, BCP 47 tags such
+/// as `fr` or `pt-BR`), for scoring how the engine tells languages apart; the language
+/// is each [`Example`]'s label.
+pub fn read_language_rows(file: &str, contents: &str) -> Result<Vec<Example>, TriageError> {
+    let mut out = Vec::new();
+    for (line, [text, language]) in read_columns(file, contents, ["text", "language"])? {
+        if !is_language_tag(language.trim()) {
+            return Err(TriageError::Examples {
+                file: file.into(),
+                line,
+                problem: "field `language` is not a language tag such as `en` or `pt-BR`".into(),
+            });
+        }
+        out.push(Example {
+            text,
+            label: language.trim().to_string(),
+            line,
+        });
     }
     Ok(out)
 }
@@ -309,6 +333,8 @@ pub struct KnowledgeBase {
     pub site_id: String,
     /// `[site] name`.
     pub site_name: String,
+    /// `[site] language`, a BCP 47 tag, when the file states it.
+    pub stated_language: Option<String>,
     /// The `[[intent]]` entries, in file order.
     pub entries: Vec<KbEntry>,
     /// 1-based line of each entry's `id`, for error messages.
@@ -328,6 +354,7 @@ struct KbFile {
 struct SiteSection {
     id: toml::Spanned<String>,
     name: toml::Spanned<String>,
+    language: Option<toml::Spanned<String>>,
 }
 
 /// Longest `answer`, in bytes (a chat answer is a few short paragraphs).
@@ -398,6 +425,12 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
     }
     if parsed.site.name.get_ref().trim().is_empty() {
         return Err(site("name", &parsed.site.name, "is empty".into()));
+    }
+    if let Some(language) = &parsed.site.language {
+        if !is_language_tag(language.get_ref()) {
+            let problem = "is not a language tag: write it like `en`, `fr` or `pt-BR`".into();
+            return Err(site("language", language, problem));
+        }
     }
     for section in parsed.intent {
         let id_line = line_of(text, section.id.span().start);
@@ -478,9 +511,30 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
     Ok(KnowledgeBase {
         site_id: parsed.site.id.into_inner(),
         site_name: parsed.site.name.into_inner(),
+        stated_language: parsed.site.language.map(toml::Spanned::into_inner),
         entries,
         lines,
     })
+}
+
+impl KnowledgeBase {
+    /// The language of the knowledge base: `[site] language` as written, else the one
+    /// its titles and answers are recognised in (English, French or Arabic), else empty
+    /// (unknown: the engine then reads messages in any language as it would its own).
+    pub fn language(&self) -> String {
+        if let Some(stated) = &self.stated_language {
+            return stated.clone();
+        }
+        let text: String = self
+            .entries
+            .iter()
+            .flat_map(|e| [e.title.as_str(), e.answer.as_str()])
+            .collect::<Vec<_>>()
+            .join("\n");
+        recognised_language(&normalize(&text))
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 /// A small deterministic random number generator (SplitMix64).
@@ -1405,6 +1459,7 @@ fn fit(
     Ok(ModelFile {
         site_id: kb.site_id.clone(),
         site_name: kb.site_name.clone(),
+        language: kb.language(),
         features: *config,
         temperature,
         oos_threshold: options
@@ -1843,6 +1898,28 @@ mod tests {
         }
         let kb = parse_kb("kb.toml", &one_intent_kb(&"spoke-chain_2".repeat(4), "a")).unwrap();
         assert_eq!(kb.site_id.len(), 52);
+    }
+
+    #[test]
+    fn the_language_is_stated_or_recognised_from_the_answers() {
+        let stated = "[site]\nid = 'a'\nname = 'b'\nlanguage = 'fr-CA'\n[[intent]]\nid = 'x'\ntitle = 't'\nanswer = 'a'\n";
+        assert_eq!(parse_kb("kb.toml", stated).unwrap().language(), "fr-CA");
+        let wrong = stated.replace("'fr-CA'", "'French'");
+        let err = parse_kb("kb.toml", &wrong).unwrap_err().to_string();
+        assert!(
+            err.starts_with("kb.toml: line 4: [site] field `language`: is not a language tag"),
+            "{err}"
+        );
+        let english = "Your card is posted within two days. If it has not arrived after a week, tell us and we will send another.";
+        let french = "Votre carte est envoyée sous deux jours. Si elle n'est pas arrivée après une semaine, dites-le nous.";
+        let recognised = |answer| {
+            parse_kb("kb.toml", &one_intent_kb("a", answer))
+                .unwrap()
+                .language()
+        };
+        assert_eq!(recognised(english), "en");
+        assert_eq!(recognised(french), "fr");
+        assert_eq!(recognised("ok"), "", "too little to tell");
     }
 
     #[test]

@@ -147,6 +147,17 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         EngineState::Ready(engine) if state.messages.is_empty() => engine.suggestions(4),
         _ => Vec::new(),
     };
+    // The knowledge base's own words (answers, suggested questions) carry its language
+    // where the interface speaks another, so that screen readers pronounce them right.
+    let kb_lang: Option<AttrValue> = match &state.engine {
+        EngineState::Ready(engine) => {
+            let language = engine.language();
+            let primary = language.split('-').next().unwrap_or_default();
+            (!primary.is_empty() && !primary.eq_ignore_ascii_case(strings.lang))
+                .then(|| AttrValue::from(language.to_owned()))
+        }
+        _ => None,
+    };
     html! {
         <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
             <div class="header">
@@ -199,6 +210,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
                         undelivered: state.is_undelivered(message.id),
                         current: latest_customer_message.is_none_or(|latest| message.id > latest),
+                        kb_lang: kb_lang.clone(),
                     })) }
                 </ul>
                 if let Some(name) = &state.agent_typing {
@@ -207,7 +219,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
                         { for suggestions.into_iter().map(|(intent, title)| html! {
-                            <button type="button" class="chip" dir="auto" onclick={ask_chosen(on_action, intent, title.clone())}>{ title }</button>
+                            <button type="button" class="chip" dir="auto" lang={kb_lang.clone()} onclick={ask_chosen(on_action, intent, title.clone())}>{ title }</button>
                         }) }
                     </nav>
                 }

@@ -1,6 +1,6 @@
 //! One bubble of the chat.
 
-use baton_protocol::{is_safe_url, Author};
+use baton_protocol::{is_safe_url, Author, EscalationReason};
 use baton_triage::MaskedPiece;
 use yew::prelude::*;
 
@@ -26,6 +26,9 @@ pub struct MessageProps<'a> {
     /// Whether the message answers the customer's latest message (its alternatives
     /// are only offered until the customer writes again).
     pub current: bool,
+    /// The knowledge base's language, when the interface speaks another: an answer's
+    /// words are in it.
+    pub kb_lang: Option<AttrValue>,
 }
 
 /// Redacted text with each mask shown as what it hides, in the customer's language
@@ -58,7 +61,9 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         pending,
         undelivered,
         current,
+        kb_lang,
     } = props;
+    let lang = kb_lang.filter(|_| matches!(message.body, MessageBody::Answer { .. }));
     let class = match (message.author, &message.body) {
         (_, MessageBody::Note(Note::NewChat)) => "message from-system new-chat",
         (Author::Customer, _) => "message from-customer",
@@ -139,13 +144,13 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                     }
                     if offer_alternatives {
                         <div class="alternatives" role="group" aria-label={strings.did_you_mean}>
-                            <span>{ strings.did_you_mean }</span>
+                            <span lang={strings.lang}>{ strings.did_you_mean }</span>
                             { for alternatives.iter().map(|alternative| html! {
                                 <button type="button" class="chip" dir="auto" onclick={ask_chosen(on_action, alternative.intent.clone(), alternative.title.clone())}>{ alternative.title.clone() }</button>
                             }) }
                         </div>
                     }
-                    <div class="feedback" role="group" aria-label={strings.did_this_help}>
+                    <div class="feedback" role="group" aria-label={strings.did_this_help} lang={strings.lang}>
                         { match helpful {
                             // Once a person has the conversation, or the customer has
                             // moved on, the question is moot.
@@ -164,7 +169,10 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                 </>
             }
         }
-        MessageBody::OfferPerson { reasons } => {
+        MessageBody::OfferPerson {
+            reasons,
+            only_answers_in,
+        } => {
             let request = {
                 let on_action = on_action.clone();
                 Callback::from(move |_: MouseEvent| on_action.emit(Action::RequestPerson))
@@ -173,7 +181,12 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                 <>
                     <p>{ strings.offer_person }</p>
                     <ul class="reasons">
-                        { for reasons.iter().map(|reason| html! { <li>{ strings.reason(*reason) }</li> }) }
+                        { for reasons.iter().map(|&reason| match only_answers_in {
+                            Some(language) if reason == EscalationReason::OutOfScope => {
+                                html! { <li>{ strings.only_answers_in(language) }</li> }
+                            }
+                            _ => html! { <li>{ strings.reason(reason) }</li> },
+                        }) }
                     </ul>
                     if can_request_person {
                         <button type="button" class="primary" onclick={request}>{ strings.talk_to_person }</button>
@@ -183,9 +196,9 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         }
     };
     html! {
-        <li key={message.id} class={class} dir="auto">
+        <li key={message.id} class={class} dir="auto" lang={lang}>
             if !said_by.is_empty() {
-                <span class="visually-hidden">{ said_by }</span>
+                <span class="visually-hidden" lang={strings.lang}>{ said_by }</span>
             }
             { body }
         </li>
