@@ -351,7 +351,7 @@ async fn a_message_sent_twice_with_one_client_id_is_stored_once() {
 async fn the_edge_redacts_customer_messages_again() {
     let baton = Baton::from_env();
     let accepted = new_conversation(&baton).await;
-    let message = json!({ "client_id": unique_id("m"), "text": "card 4111 1111 1111 1111 please" });
+    let message = json!({ "client_id": unique_id("m"), "text": "card 4111 1111 1111 1111 please, my PIN is 4821 and my password is hunter2" });
     let response = baton
         .customer_post(SITE, &accepted, "messages", &message)
         .await;
@@ -361,6 +361,10 @@ async fn the_edge_redacts_customer_messages_again() {
         panic!("expected a message");
     };
     assert!(!text.contains("4111 1111"), "card number stored: {text}");
+    assert!(
+        text.ends_with("my PIN is [pin] and my password is [password]"),
+        "PIN or password stored: {text}"
+    );
 }
 
 #[tokio::test]

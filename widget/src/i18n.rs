@@ -101,6 +101,10 @@ pub struct Strings {
     pub mask_phone: &'static str,
     /// A masked card expiry date.
     pub mask_expiry: &'static str,
+    /// A masked PIN.
+    pub mask_pin: &'static str,
+    /// A masked password.
+    pub mask_password: &'static str,
     /// A masked card security code.
     pub mask_cvv: &'static str,
     /// A person joined, `{name}` replaced.
@@ -203,6 +207,8 @@ impl Strings {
             PiiKind::Phone => self.mask_phone.to_owned(),
             PiiKind::CardExpiry => self.mask_expiry.to_owned(),
             PiiKind::CardSecurityCode => self.mask_cvv.to_owned(),
+            PiiKind::Pin => self.mask_pin.to_owned(),
+            PiiKind::Password => self.mask_password.to_owned(),
         }
     }
 
@@ -277,6 +283,8 @@ pub const EN: Strings = Strings {
     mask_email: "email address",
     mask_phone: "phone number",
     mask_expiry: "expiry date",
+    mask_pin: "PIN",
+    mask_password: "password",
     mask_cvv: "security code",
     agent_joined: "{name} joined the conversation.",
     agent_typing: "{name} is typing…",
@@ -370,6 +378,8 @@ pub const FR: Strings = Strings {
     mask_email: "adresse e-mail",
     mask_phone: "numéro de téléphone",
     mask_expiry: "date d'expiration",
+    mask_pin: "code PIN",
+    mask_password: "mot de passe",
     mask_cvv: "code de sécurité",
     agent_joined: "{name} a rejoint la conversation.",
     agent_typing: "{name} est en train d'écrire…",
@@ -463,6 +473,8 @@ pub const AR: Strings = Strings {
     mask_email: "بريد إلكتروني",
     mask_phone: "رقم هاتف",
     mask_expiry: "تاريخ الانتهاء",
+    mask_pin: "الرقم السري",
+    mask_password: "كلمة المرور",
     mask_cvv: "رمز الأمان",
     agent_joined: "انضم {name} إلى المحادثة.",
     agent_typing: "{name} يكتب…",

@@ -110,7 +110,9 @@ pub(crate) const OTHER_LATIN_WORDS: &str =
 
 /// The words the redactor's masks leave in a normalised message ("[card •••• 1111]" is
 /// "card 0000"): not the customer's words, so no evidence of their language.
-const MASK_WORDS: &[&str] = &["card", "iban", "email", "expiry", "cvv", "phone"];
+const MASK_WORDS: &[&str] = &[
+    "card", "iban", "email", "expiry", "cvv", "phone", "pin", "password",
+];
 
 /// What a message's words say about its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,8 +7,9 @@
 //!   default build: the crate compiles natively and for `wasm32-unknown-unknown`, and
 //!   the widget ships it with one model file.
 //! - **Redact first.** [`redact_pii`] masks card numbers (Luhn) with their expiry dates
-//!   and security codes, IBANs (mod 97, of their country's length), email addresses and
-//!   phone numbers with hand-written scanners, reading digits of any script the widget
+//!   and security codes, PINs and passwords after the words that name them, IBANs (mod
+//!   97, of their country's length), email addresses and phone numbers with hand-written
+//!   scanners, reading digits of any script the widget
 //!   meets (ASCII, Arabic-Indic, Persian, full-width) alike; order and reference numbers
 //!   and amounts are not phone numbers. The engine classifies the redacted text and a
 //!   [`Conversation`] only ever stores redacted text.

@@ -7,7 +7,7 @@
 //! spans, which are turned back into byte offsets of the original text, so a number typed
 //! in Arabic-Indic digits is masked like the same number in ASCII digits.
 //!
-//! Six detectors propose spans:
+//! Eight detectors propose spans:
 //! - card numbers: 12-19 digits, single spaces or dashes allowed between digits, Luhn-valid;
 //! - IBANs: a country code, two check digits and exactly as many more letters or digits
 //!   as that country's IBAN has (single spaces allowed), mod-97 checksum valid;
@@ -16,6 +16,10 @@
 //!   thru" or "date d'expiration", or a few words from a card number;
 //! - card security codes (3-4 digits) after "cvv", "cvc", "security code",
 //!   "cryptogramme"…, or right after a card's expiry date;
+//! - PINs (4-6 digits) after "PIN", "PIN code", "code confidentiel", "الرقم السري"…;
+//! - passwords: the word after "password", "passcode", "mot de passe", "كلمة المرور"…
+//!   (with "is", ":" and the like between), when it looks like one (four characters or
+//!   more with a digit, a symbol or a capital inside: "hunter2", not "not working");
 //! - phone numbers: 9-15 digits (7-15 after a leading `+`) with spaces, dashes, dots or
 //!   parentheses between them, unless the number is plainly something else: after `#`,
 //!   glued to a letter prefix by a dash (`LK-2024-558812`), next to a currency sign or
@@ -46,16 +50,22 @@ pub enum PiiKind {
     CardSecurityCode,
     /// A telephone number.
     Phone,
+    /// A card's or an account's PIN.
+    Pin,
+    /// A password or passcode.
+    Password,
 }
 
 impl PiiKind {
-    const ALL: [PiiKind; 6] = [
+    const ALL: [PiiKind; 8] = [
         PiiKind::CardNumber,
         PiiKind::Iban,
         PiiKind::Email,
         PiiKind::CardExpiry,
         PiiKind::CardSecurityCode,
         PiiKind::Phone,
+        PiiKind::Pin,
+        PiiKind::Password,
     ];
 
     /// The mask's text; a card's goes on with its last four digits and `]`.
@@ -67,6 +77,8 @@ impl PiiKind {
             PiiKind::CardExpiry => "[expiry]",
             PiiKind::CardSecurityCode => "[cvv]",
             PiiKind::Phone => "[phone]",
+            PiiKind::Pin => "[pin]",
+            PiiKind::Password => "[password]",
         }
     }
 }
@@ -175,6 +187,7 @@ pub fn redact_pii(text: &str) -> Redacted {
     scan.set_aside_cards(&found);
     find_phones(&scan, &mut found);
     find_card_details(&scan, &mut found);
+    find_passwords(&scan, &mut found);
     // Each kind has its own rank, so equal keys are equal findings: an unstable sort
     // serves (and the widget then carries no stable sort's code).
     found.sort_unstable_by_key(|f| (f.start, f.kind.rank(), usize::MAX - f.end));
@@ -219,6 +232,8 @@ impl PiiKind {
             PiiKind::CardExpiry => 3,
             PiiKind::CardSecurityCode => 4,
             PiiKind::Phone => 5,
+            PiiKind::Pin => 6,
+            PiiKind::Password => 7,
         }
     }
 }
@@ -784,6 +799,37 @@ const SECURITY_CODE_CUES: &[&str] = &[
 const SECURITY_CODE_FILLERS: &[&str] = &[
     "is", "number", "no", "num", "code", "visuel", "est", "de", "du", "هو",
 ];
+/// Words before a PIN (folded), and phrases ending in them.
+const PIN_CUES: &[&str] = &[
+    "pin",
+    "pin code",
+    "pincode",
+    "code pin",
+    "code confidentiel",
+    "code secret",
+    "الرقم السري",
+    "رمز pin",
+    "الرمز السري",
+];
+/// Words that may stand between such a cue and the PIN ("my PIN is", "changed my PIN to").
+const PIN_FILLERS: &[&str] = &[
+    "is", "was", "number", "no", "code", "to", "now", "new", "old", "est", "etait", "mon", "hm",
+    "هو",
+];
+/// Words before a password (folded), and phrases ending in them.
+const PASSWORD_CUES: &[&str] = &[
+    "password",
+    "passwd",
+    "passcode",
+    "pwd",
+    "mdp",
+    "mot de passe",
+    "كلمه المرور",
+    "كلمه السر",
+];
+/// Words that may stand between such a cue and the password.
+const PASSWORD_FILLERS: &[&str] = &["is", "was", "to", "now", "new", "old", "est", "هي"];
+
 /// Most words between a card number and a date for the date to be its expiry.
 const EXPIRY_NEAR_CARD_WORDS: usize = 3;
 
@@ -848,9 +894,55 @@ fn find_card_details(scan: &Scan, found: &mut Vec<Found>) {
                 details.push(Found::new(PiiKind::CardSecurityCode, i, run_end));
             }
         }
+        let pin_like = (4..=6).contains(&(run_end - i))
+            && ends_alone(bytes, run_end)
+            && !glued_to_letter(bytes, i);
+        if pin_like && follows_cue(&words_before(scan, i, 5), PIN_CUES, PIN_FILLERS) {
+            details.push(Found::new(PiiKind::Pin, i, run_end));
+        }
         i = run_end;
     }
     found.append(&mut details);
+}
+
+/// Masks the word after a word for a password when it looks like one: four characters
+/// or more with a digit, a symbol (not an apostrophe or a hyphen) or a capital after
+/// the first letter ("hunter2", "Tr0ub4dor&3"), so that "my password is not working"
+/// and "my passcode doesn't work" keep their words.
+fn find_passwords(scan: &Scan, found: &mut Vec<Found>) {
+    let chars = &scan.chars;
+    let mut start = 0;
+    while start < chars.len() {
+        if chars[start].is_whitespace() {
+            start += 1;
+            continue;
+        }
+        let mut end = (start..chars.len())
+            .find(|&k| chars[k].is_whitespace())
+            .unwrap_or(chars.len());
+        let next = end;
+        // Punctuation that ends a sentence is not part of the word.
+        while end > start && matches!(chars[end - 1], '.' | ',' | '!' | '?' | ';' | ')') {
+            end -= 1;
+        }
+        let word = &chars[start..end];
+        let looks_secret = word.len() >= 4
+            && !word.iter().any(|&c| matches!(c, '[' | ']'))
+            && word.iter().enumerate().any(|(k, c)| {
+                let symbol = !c.is_alphanumeric() && !matches!(c, '\'' | '\u{2019}' | '-');
+                c.is_numeric() || symbol || (k > 0 && c.is_uppercase())
+            });
+        if looks_secret
+            && follows_cue(
+                &words_before(scan, start, 5),
+                PASSWORD_CUES,
+                PASSWORD_FILLERS,
+            )
+        {
+            found.push(Found::new(PiiKind::Password, start, end));
+        }
+        start = next;
+    }
 }
 
 fn is_number_sep(b: u8) -> bool {
@@ -1099,6 +1191,46 @@ mod tests {
         for s in &r.spans {
             assert!(r.text[s.start..s.end].starts_with('['));
         }
+    }
+
+    /// PINs and passwords are the most dangerous things a customer can type into a chat:
+    /// nobody at the shop may ever see them.
+    #[test]
+    fn masks_pins_and_passwords() {
+        for (text, expected) in [
+            ("my PIN is 4821", "my PIN is [pin]"),
+            (
+                "I changed my pin to 0912 yesterday",
+                "I changed my pin to [pin] yesterday",
+            ),
+            ("new PIN code: 123456", "new PIN code: [pin]"),
+            (
+                "mon code confidentiel est 7391",
+                "mon code confidentiel est [pin]",
+            ),
+            ("الرقم السري ٤٨٢١", "الرقم السري [pin]"),
+            ("my password is hunter2", "my password is [password]"),
+            ("password: Tr0ub4dor&3.", "password: [password]."),
+            ("passcode 928174", "passcode [password]"),
+            (
+                "mon mot de passe est Azerty123",
+                "mon mot de passe est [password]",
+            ),
+            ("كلمة المرور هي Salam2024", "كلمة المرور هي [password]"),
+        ] {
+            assert_eq!(masked(text), expected, "{text}");
+        }
+        for text in [
+            "my PIN was blocked after 3 attempts",
+            "PIN blocked since 2023",
+            "My passcode doesn't work",
+            "my password is not working",
+            "I forgot my password, can you reset it",
+            "pin 12345678",
+        ] {
+            assert_eq!(masked(text), text);
+        }
+        assert_eq!(masked(&masked("pin 4821")), "pin [pin]");
     }
 
     #[test]
