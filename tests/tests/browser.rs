@@ -338,18 +338,25 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
         "the launcher is named in the chat's language once it has loaded"
     );
     browser.screenshot("rtl").await;
-    // An Arabic question gets no English guess: the bot says it answers only in
+    // An English question gets the English answer, marked English inside the Arabic
+    // chat; an Arabic question gets no English guess: the bot says it answers only in
     // English by itself, and offers a person.
+    browser.ask("When will my new card arrive?").await;
+    let question = browser
+        .find_in_widget(".message.from-bot[lang='en'] .feedback")
+        .await;
+    assert_eq!(
+        question.attr("lang").await.unwrap().as_deref(),
+        Some("ar"),
+        "the question under the answer is the chat's own"
+    );
     browser.ask("متى ستصل بطاقتي الجديدة؟").await;
     browser
         .wait_for_text(".reasons", "لا أستطيع الإجابة وحدي إلا باللغة الإنجليزية")
         .await;
     let root = browser.widget().await;
     let answers = root.find_all(Locator::Css(".feedback")).await.unwrap();
-    assert!(
-        answers.is_empty(),
-        "an English answer to an Arabic question"
-    );
+    assert_eq!(answers.len(), 1, "an English answer to an Arabic question");
     // Written in Arabic (the demo model knows English only), a request for a person is
     // heard as one, and the customer reads why in Arabic.
     browser.ask("أريد التحدث مع موظف من فضلك").await;
