@@ -1,9 +1,9 @@
 //! End-to-end: the agent console (`www/agent`) in real headless Chromium and Firefox,
 //! served by real `wrangler dev`. An agent signs in, sees a conversation waiting,
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
-//! the customer's answer live and closes; a second agent's claim shows as a conflict;
-//! transfer and release work from the console; the console renews its leases and tells
-//! the customer while its agent types.
+//! the customer's answer live and closes; a second agent's claim shows as a conflict,
+//! naming that agent; transfer and release work from the console; the console renews its
+//! leases and tells the customer while its agent types.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
@@ -666,7 +666,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
     let claim = wait_shown(&browser, "#claim-open").await;
     baton.agent_ok(&noor.token, "claim", &target).await;
     claim.click().await.unwrap();
-    wait_text(&browser, "#alert", "Another agent took this conversation").await;
+    wait_text(&browser, "#alert", "): Noor has this conversation.").await;
     let active_css = format!("#active li[data-conversation='{id}']");
     wait_text(&browser, &active_css, "With Noor").await;
     assert!(!browser

@@ -14,7 +14,7 @@ const REASONS = {
   out_of_scope: "Bot couldn't answer",
 };
 const FRIENDLY_ERRORS = {
-  already_claimed: "Another agent took this conversation.",
+  already_claimed: "Another agent has this conversation.",
   not_claimed: "You no longer hold this conversation; claim it first.",
   not_in_queue: "This conversation is no longer in the queue.",
   at_capacity: "you already have as many conversations as you take at once. Close, release or transfer one first.",
@@ -584,14 +584,24 @@ setInterval(tick, 1000);
 
 // --- Claims ---------------------------------------------------------------------
 
+// Words naming who has `id` now, for a refusal because another agent holds it: the
+// queue is asked again first, so the name is the current holder's.
+async function holderWords(error, id) {
+  if (!(error instanceof ApiError) || error.code !== "already_claimed") return {};
+  await refreshQueue();
+  const holder = otherHolder(id);
+  return holder ? { already_claimed: holder + " has this conversation." } : {};
+}
+
 async function claimConversation(id) {
   clearAlert();
   let result;
   try {
     result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
   } catch (error) {
-    alertUser(error, "Could not claim", {}, id);
-    refreshQueue();
+    const words = await holderWords(error, id);
+    alertUser(error, "Could not claim", words, id);
+    if (!words.already_claimed) refreshQueue();
     return;
   }
   state.held.add(id);
@@ -640,7 +650,7 @@ setInterval(async () => {
         }
       } else if (error instanceof ApiError) {
         forget(id);
-        alertUser(error, "Lost a conversation", {}, id);
+        alertUser(error, "Lost a conversation", await holderWords(error, id), id);
         if (state.open === id) updateDetailMode();
       }
     }
@@ -1107,7 +1117,8 @@ $("transfer-form").addEventListener("submit", async (event) => {
   const id = state.open;
   const select = $("transfer-to");
   if (!id || !select.value) return;
-  const name = select.options[select.selectedIndex].textContent;
+  const agent = state.agents.find((a) => a.id === select.value);
+  const name = agent ? agent.name : select.options[select.selectedIndex].textContent;
   forget(id); // first, so a lease renewal cannot re-claim it meanwhile
   try {
     await api("POST", "/v1/agent/transfer", { site: site(), conversation: id, to_agent: select.value });
