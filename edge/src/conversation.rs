@@ -303,7 +303,11 @@ impl Conversation {
                 let held = meta.queue.is_none();
                 if held {
                     if let Err(err) = self
-                        .tell_queue(&format!("/customer-message?at_ms={now}"), &meta)
+                        .tell_queue(
+                            &format!("/customer-message?at_ms={now}"),
+                            &meta,
+                            None::<&()>,
+                        )
                         .await
                     {
                         worker::console_error!("the site queue did not hear of a message: {err}");
@@ -321,7 +325,7 @@ impl Conversation {
                         now_ms(),
                     )
                     .await?;
-                    self.tell_queue("/withdraw", &meta).await?;
+                    self.tell_queue("/withdraw", &meta, None::<&()>).await?;
                 }
                 json_response(200, &serde_json::json!({ "closed": true }))
             }
@@ -333,11 +337,9 @@ impl Conversation {
                     return Err(EdgeError::AlreadyRated);
                 }
                 rating.comment = redact_pii(&rating.comment).text;
-                let score = rating.rating;
                 meta.csat = Some(rating);
                 self.state.storage().put(META_KEY, &meta).await?;
-                let path = format!("/csat?rating={score}");
-                self.tell_queue(&path, &meta).await?;
+                self.tell_queue("/csat", &meta, meta.csat.as_ref()).await?;
                 json_response(201, &serde_json::json!({ "recorded": true }))
             }
             (_, "events" | "live" | "messages" | "close" | "csat") => {
@@ -592,7 +594,12 @@ impl Conversation {
     }
 
     /// Tells the site's queue about something the customer did.
-    async fn tell_queue(&self, path: &str, meta: &ConversationMeta) -> Result<(), EdgeError> {
+    async fn tell_queue<T: Serialize>(
+        &self,
+        path: &str,
+        meta: &ConversationMeta,
+        body: Option<&T>,
+    ) -> Result<(), EdgeError> {
         let separator = if path.contains('?') { '&' } else { '?' };
         let path = format!("{path}{separator}conversation={}", meta.conversation_id);
         let stub = self
@@ -600,7 +607,7 @@ impl Conversation {
             .durable_object(SITE_QUEUE_BINDING)?
             .get_by_name(&meta.site)?;
         let response = stub
-            .fetch_with_request(internal_request(&path, Method::Post, None::<&()>)?)
+            .fetch_with_request(internal_request(&path, Method::Post, body)?)
             .await?;
         if response.status_code() >= 400 {
             worker::console_error!("the site queue refused {path}: {}", response.status_code());

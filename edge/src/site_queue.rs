@@ -10,7 +10,7 @@
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket,
+    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket, CsatRating,
     EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest, EventBody,
     Outcome, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
@@ -131,7 +131,7 @@ impl DurableObject for SiteQueue {
             (Method::Post, "/signed-request") => self.take_signed_request(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
             (Method::Post, "/customer-message") => self.customer_message(&request).await,
-            (Method::Post, "/csat") => self.csat(&request).await,
+            (Method::Post, "/csat") => self.csat(request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
             (Method::Get, "/analytics") => self.analytics().await,
             (Method::Get, "/availability") => self.availability(&request).await,
@@ -559,17 +559,18 @@ impl SiteQueue {
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
-    async fn csat(&self, request: &Request) -> Result<Response, EdgeError> {
-        let rating = query_value(request, "rating")
-            .and_then(|value| value.parse::<u8>().ok())
-            .ok_or(EdgeError::BadQuery("rating"))?;
+    /// The customer's rating, validated and masked by the conversation: analytics count
+    /// the number; the conversation's outcome keeps it with the comment, for agents.
+    async fn csat(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let id = query_value(&request, "conversation").unwrap_or_default();
+        let rating: CsatRating = request.json().await?;
         let mut stats = self.stats().await?;
-        stats.record_csat(rating);
+        stats.record_csat(rating.rating);
         let storage = self.state.storage();
         storage.put(STATS_KEY, &stats).await?;
-        let id = query_value(request, "conversation").unwrap_or_default();
         if let Some(mut stored) = self.stored(&id).await? {
-            stored.outcome.rating = Some(rating);
+            stored.outcome.rating = Some(rating.rating);
+            stored.outcome.comment = Some(rating.comment).filter(|comment| !comment.is_empty());
             storage.put(&conversation_key(&id), &stored).await?;
         }
         json_response(200, &serde_json::json!({ "ok": true }))

@@ -3,7 +3,8 @@
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
 //! the customer's answer live and closes; a second agent's claim shows as a conflict,
 //! naming that agent; transfer and release work from the console; the console renews its
-//! leases and tells the customer while its agent types.
+//! leases and tells the customer while its agent types. Agents read what a customer
+//! wrote with their rating.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
@@ -776,7 +777,8 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
 }
 
 /// A signed-in customer's second conversation: the console says who they are (as the
-/// site verified) and lists what they needed before, which opens with one click.
+/// site verified) and lists what they needed before, how it ended and what they wrote
+/// with their rating, which opens with one click.
 async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: BrowserKind) {
     let baton = Baton::from_env();
     let site = "verified";
@@ -808,6 +810,18 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     let mut close = target.clone();
     close["resolution"] = "New card sent".into();
     baton.agent_ok(&noor.token, "close", &close).await;
+    // The customer rates it, with a comment that an agent reads as the customer's words,
+    // markup and all as text.
+    let comment = "Why was I put back in the queue? <b>Twice</b>";
+    let rated = baton
+        .customer_post(
+            site,
+            &first,
+            "csat",
+            &json!({"rating": 2, "comment": comment}),
+        )
+        .await;
+    assert_eq!(rated.status(), 201);
     let second = baton.escalate(&signed_in(&now)).await;
 
     let browser = Browser::start(kind).await;
@@ -826,6 +840,19 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     wait_text(&browser, "#customer .customer-who", "Grace Hopper").await;
     let earlier = wait_text(&browser, "#customer .earlier li", &before).await;
     wait_text(&browser, "#customer .earlier li", "Resolved: New card sent").await;
+    wait_text(
+        &browser,
+        "#customer .earlier li",
+        "Rated 2/5, the customer wrote:",
+    )
+    .await;
+    let quoted = wait_shown(&browser, "#customer .earlier li q.comment").await;
+    assert_eq!(quoted.text().await.unwrap(), comment);
+    assert_eq!(
+        count(&browser, "#customer .earlier b").await,
+        0,
+        "markup ran"
+    );
     assert!(
         !browser
             .client

@@ -745,8 +745,17 @@ function renderCustomer(customer, earlier) {
     const rated = outcome.rating ? " · Rated " + outcome.rating + "/5" : "";
     item.append(
       when + " · " + (conversation.summary || "(no summary)") + (why ? " · " + why : "") +
-      " · " + ended + rated + " ",
+      " · " + ended + rated,
     );
+    // The customer's own words with their rating (masked by the edge), as text.
+    if (outcome.comment) {
+      const comment = document.createElement("q");
+      comment.className = "comment";
+      comment.dir = "auto";
+      comment.textContent = outcome.comment;
+      item.append(", the customer wrote: ", comment);
+    }
+    item.append(" ");
     const open = document.createElement("button");
     open.type = "button";
     open.className = "secondary";

@@ -215,7 +215,7 @@ pub struct EarlierConversation {
     /// The short summary from its handoff packet.
     pub summary: String,
     /// How it ended, as far as the site's queue heard: an agent closed it (with their
-    /// closing note, if they left one), and the customer's rating.
+    /// closing note, if they left one), and the customer's rating and comment.
     #[serde(default)]
     pub outcome: Outcome,
 }
@@ -232,6 +232,9 @@ pub struct Outcome {
     /// The customer's rating, 1 to 5, when they gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<u8>,
+    /// The comment the customer wrote with their rating (masked), when they wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.
