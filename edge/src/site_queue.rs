@@ -219,6 +219,7 @@ impl SiteQueue {
             conversation_id: stored.conversation_id.clone(),
             created_at_ms: stored.created_at_ms,
             reasons: stored.request.packet.reasons.clone(),
+            ..WaitingConversation::default()
         });
         let status = self.status(&book, &stored.conversation_id)?;
         let mut stats = self.stats().await?;
@@ -315,7 +316,7 @@ impl SiteQueue {
         for item in &book.waiting {
             if let Some(stored) = self.stored(&item.conversation_id).await? {
                 site.clone_from(&stored.request.site);
-                waiting.push(queue_entry(stored, sites.get(&site)));
+                waiting.push(queue_entry(stored, item, sites.get(&site)));
             }
         }
         let mut active = Vec::with_capacity(book.claimed.len());
@@ -323,7 +324,7 @@ impl SiteQueue {
             if let Some(stored) = self.stored(id).await? {
                 site.clone_from(&stored.request.site);
                 active.push(ActiveEntry {
-                    entry: queue_entry(stored, sites.get(&site)),
+                    entry: queue_entry(stored, &claim.conversation, sites.get(&site)),
                     claim: claim.info(),
                     first_reply_at_ms: claim.first_reply_at_ms,
                     last_customer_message_at_ms: claim.last_customer_message_at_ms,
@@ -459,7 +460,7 @@ impl SiteQueue {
                 typing = true;
             }
             AgentCommand::Release => {
-                book.release(&id, &agent.id)?;
+                book.release(&id, &agent.id, now_ms)?;
                 events.push(EventBody::AgentLeft {
                     agent_name: agent.name.clone(),
                     transferred_to: None,
@@ -747,8 +748,12 @@ impl SiteQueue {
     }
 }
 
-/// How the console lists a stored conversation.
-fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEntry {
+/// How the console lists a stored conversation, with what the queue knows of it.
+fn queue_entry(
+    stored: StoredConversation,
+    queued: &WaitingConversation,
+    site: Option<&SiteConfig>,
+) -> QueueEntry {
     let packet = stored.request.packet;
     let skill = site
         .zip(packet.intent.as_ref())
@@ -762,6 +767,7 @@ fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEn
         summary: packet.summary,
         language: packet.language,
         skill,
+        previous_holder: queued.previous_holder.clone(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
 //! the customer's answer live and closes; a second agent's claim shows as a conflict,
 //! naming that agent; transfer and release work from the console; the console renews its
-//! leases and tells the customer while its agent types. Agents read what a customer
-//! wrote with their rating.
+//! leases and tells the customer while its agent types. Agents see who had a
+//! conversation back in the queue, and what a customer wrote with their rating.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
@@ -117,6 +117,15 @@ async fn press_in_entry(browser: &Browser, css: &str, text: &str, button: &str) 
         None
     })
     .await
+}
+
+/// Claims the conversation from its waiting card (matching `css`, showing `text`) and
+/// releases it from the console.
+async fn claim_then_release(browser: &Browser, css: &str, text: &str) {
+    press_in_entry(browser, css, text, "button.claim").await;
+    wait_text(browser, "#holder", "You have this conversation").await;
+    wait_shown(browser, "#release").await.click().await.unwrap();
+    wait_text(browser, "#status", "Released").await;
 }
 
 /// Waits until a displayed element matching `css` contains `text`.
@@ -734,14 +743,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
 
     // Noor releases it; Sam claims it from Waiting and releases it from the console.
     baton.agent_ok(&noor.token, "release", &target).await;
-    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
-    wait_text(&browser, &active_css, "With you").await;
-    wait_shown(&browser, "#release")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_text(&browser, "#status", "Released").await;
+    claim_then_release(&browser, &entry_css, &summary).await;
     wait_text(&browser, &entry_css, &summary).await;
     assert!(lease_until(&baton, &id).await.is_none(), "still claimed");
 
@@ -877,6 +879,46 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     browser.close().await;
 }
 
+/// A conversation that comes back to the queue says who had it: Noor released it, then
+/// Noor's claim ran out (her console gone; 15 s under test), then Sam released it
+/// himself. Sam reads each on its waiting card.
+async fn a_conversation_back_in_the_queue_says_who_had_it(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let noor = baton.agent("noor");
+    let (accepted, summary) = escalate(&baton, "my parcel never came").await;
+    let target = json!({"site": SITE, "conversation": accepted.conversation_id});
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let entry_css = format!(
+        "#waiting li.entry[data-conversation='{}']",
+        accepted.conversation_id
+    );
+    wait_text(&browser, &entry_css, &summary).await;
+    assert_eq!(
+        count(&browser, &format!("{entry_css} .previous:not(:empty)")).await,
+        0,
+        "nobody had it yet"
+    );
+
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    baton.agent_ok(&noor.token, "release", &target).await;
+    let previous_css = format!("{entry_css} .previous");
+    wait_text(&browser, &previous_css, "Was with Noor, released just now").await;
+
+    // Nobody renews Noor's next claim: it runs out, and the card says so.
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    wait_text(
+        &browser,
+        &previous_css,
+        "Noor's reservation ran out just now",
+    )
+    .await;
+
+    claim_then_release(&browser, &entry_css, &summary).await;
+    wait_text(&browser, &previous_css, "Was with you, released just now").await;
+    browser.close().await;
+}
+
 /// A new conversation waiting on `site` with `summary`.
 async fn escalate_to(baton: &Baton, site: &str, summary: &str) -> EscalationAccepted {
     let packet = HandoffPacket {
@@ -988,6 +1030,7 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
 }
 
 in_both_browsers!(
+    a_conversation_back_in_the_queue_says_who_had_it,
     an_agent_at_capacity_sees_it_in_the_console,
     an_agent_claims_replies_and_closes_in_the_console,
     conflicts_transfer_and_release_show_in_the_console,

@@ -331,6 +331,7 @@ function fillEntry(item, entry, index) {
   }
   item.querySelector(".summary").textContent = entry.summary || "(no summary)";
   remember(entry.conversation_id, entry.summary);
+  showPreviousHolder(item.querySelector(".previous"), entry.previous_holder);
   const reasons = item.querySelector(".reasons");
   entry.reasons.forEach((reason) => {
     const li = document.createElement("li");
@@ -342,6 +343,20 @@ function fillEntry(item, entry, index) {
   item.querySelector(".open").addEventListener("click", () => openConversation(entry.conversation_id));
   item.querySelector(".open").setAttribute("aria-label", "Open packet: " + label);
   return label;
+}
+
+// Who had a waiting conversation before it came back to the queue, so the next agent
+// knows the customer has already been spoken to.
+function showPreviousHolder(element, holder) {
+  element.replaceChildren();
+  if (!holder) return;
+  const you = state.me && holder.agent_id === state.me.id;
+  const when = timeOf(holder.returned_at_ms);
+  if (holder.returned === "lease_lapsed") {
+    element.append((you ? "Your" : holder.agent_name + "'s") + " reservation ran out ", when);
+  } else {
+    element.append("Was with " + (you ? "you" : holder.agent_name) + ", released ", when);
+  }
 }
 
 // A conversation's language by name, and whether this agent speaks it: a customer who

@@ -163,7 +163,7 @@ pub struct EscalationAccepted {
 }
 
 /// One waiting conversation as the agent console lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct QueueEntry {
     /// The conversation's id.
     pub conversation_id: String,
@@ -181,6 +181,33 @@ pub struct QueueEntry {
     /// intent; absent when the site names none for this intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// The agent who last had the conversation before it came back to the queue, if
+    /// one did: the next agent knows the customer has already been spoken to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_holder: Option<PreviousHolder>,
+}
+
+/// The agent who had a conversation before it came back to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousHolder {
+    /// The agent's id.
+    pub agent_id: String,
+    /// The agent's display name.
+    pub agent_name: String,
+    /// How it came back.
+    pub returned: Returned,
+    /// When, in milliseconds since the Unix epoch.
+    pub returned_at_ms: u64,
+}
+
+/// How a conversation came back to the queue from an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Returned {
+    /// The agent released it.
+    Released,
+    /// The agent's claim ran out (their console stopped renewing it).
+    LeaseLapsed,
 }
 
 /// `GET /v1/agent/packet`: everything the customer handed over, for the agent.

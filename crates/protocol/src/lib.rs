@@ -20,7 +20,7 @@ pub mod webhook;
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, EarlierConversation,
     EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, IntentGuess, Outcome,
-    QueueEntry, QueueSnapshot, VerifiedCustomer,
+    PreviousHolder, QueueEntry, QueueSnapshot, Returned, VerifiedCustomer,
 };
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,

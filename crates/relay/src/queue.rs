@@ -2,11 +2,12 @@
 
 use std::cmp::Ordering;
 
-use baton_protocol::{AgentProfile, EscalationReason, QueueEntry};
+use baton_protocol::{AgentProfile, EscalationReason, PreviousHolder, QueueEntry};
 use serde::{Deserialize, Serialize};
 
-/// What the queue needs to know about one waiting conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What the queue needs to know about one conversation, waiting or (inside its
+/// [`crate::Claim`]) held, so a release puts it back as it was.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WaitingConversation {
     /// The conversation's id.
     pub conversation_id: String,
@@ -14,6 +15,9 @@ pub struct WaitingConversation {
     pub created_at_ms: u64,
     /// Why a person is needed.
     pub reasons: Vec<EscalationReason>,
+    /// The agent who last had it, when one released it or their claim ran out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_holder: Option<PreviousHolder>,
 }
 
 /// Priority from the reasons: 0 is most urgent.
@@ -124,6 +128,7 @@ mod tests {
             conversation_id: id.into(),
             created_at_ms: at,
             reasons: reasons.to_vec(),
+            ..WaitingConversation::default()
         }
     }
 
@@ -143,12 +148,9 @@ mod tests {
     fn entry(id: &str, language: &str, reasons: &[EscalationReason]) -> QueueEntry {
         QueueEntry {
             conversation_id: id.into(),
-            created_at_ms: 0,
             reasons: reasons.to_vec(),
-            intent: None,
-            summary: String::new(),
             language: language.into(),
-            skill: None,
+            ..QueueEntry::default()
         }
     }
 
