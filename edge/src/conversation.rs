@@ -24,7 +24,7 @@ use baton_protocol::{
     CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
     CONVERSATION_MESSAGE,
 };
-use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
+use baton_relay::{tokens_match, validate_message, CustomerChannel, RateLimit, TokenBucket};
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -176,8 +176,15 @@ impl DurableObject for Conversation {
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
-        // The client went away; completing the close handshake is all there is to do.
+        // The client went away: complete the close handshake, and tell the queue if it
+        // was the customer's last chat.
         let _ = socket.close(Some(1000), Some("bye"));
+        self.report_customer_channel(Some(&socket)).await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, socket: WebSocket, _error: worker::Error) -> Result<()> {
+        self.report_customer_channel(Some(&socket)).await;
         Ok(())
     }
 }
@@ -265,7 +272,7 @@ impl Conversation {
                 let after = query_u64(&request, "after")?;
                 json_response(200, &self.update_after(after, &meta)?)
             }
-            (Method::Get, "live") => self.open_live(&request, &meta),
+            (Method::Get, "live") => self.open_live(&request, &meta).await,
             (Method::Post, "messages") => {
                 if meta.closed {
                     return Err(EdgeError::ConversationClosed);
@@ -349,8 +356,13 @@ impl Conversation {
         }
     }
 
-    /// Accepts the customer's WebSocket and sends what they missed.
-    fn open_live(&self, request: &Request, meta: &ConversationMeta) -> Result<Response, EdgeError> {
+    /// Accepts the customer's WebSocket and sends what they missed; the queue hears
+    /// that the customer is here.
+    async fn open_live(
+        &self,
+        request: &Request,
+        meta: &ConversationMeta,
+    ) -> Result<Response, EdgeError> {
         let upgrade = request.headers().get("upgrade").ok().flatten();
         if !upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
             return Err(EdgeError::UpgradeRequired);
@@ -363,7 +375,34 @@ impl Conversation {
         let backlog = self.update_after(after, meta)?;
         let json = serde_json::to_string(&backlog).map_err(internal)?;
         pair.server.send_with_str(json)?;
+        self.report_customer_channel(None).await;
         Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// Tells the queue whether the customer has a chat connected now, `closing` aside
+    /// (the socket being closed, which may still be listed). Only the customer connects
+    /// here, so any open socket is theirs. A queue that does not hear of it shows the
+    /// last state it heard; nothing else depends on it.
+    async fn report_customer_channel(&self, closing: Option<&WebSocket>) {
+        let report = CustomerChannel {
+            connected: self.state.get_websockets().iter().any(|socket| {
+                Some(socket) != closing
+                    && socket.as_ref().ready_state() == worker::web_sys::WebSocket::OPEN
+            }),
+            at_ms: now_ms(),
+        };
+        let result = match self.meta().await {
+            // An ended conversation has left the queue.
+            Ok(Some(meta)) if !meta.closed => {
+                self.tell_queue("/customer-channel", &meta, Some(&report))
+                    .await
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            worker::console_error!("the site queue did not hear of the customer's chat: {err}");
+        }
     }
 
     /// Appends an event (once per `client_id` for messages) and pushes it live.

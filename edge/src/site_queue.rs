@@ -15,14 +15,14 @@ use baton_protocol::{
     Outcome, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
-    route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerConversations,
-    KeyedBuckets, QueueBook, RateLimit, SeenRequests, SiteConfig, SiteStats, TokenBucket,
-    WaitingConversation,
+    route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerChannel,
+    CustomerConversations, KeyedBuckets, QueueBook, RateLimit, SeenRequests, SiteConfig, SiteStats,
+    TokenBucket, WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
-use crate::agent::presence_ms;
+use crate::agent::{customer_grace_ms, presence_ms};
 use crate::conversation::{
     AppendEvent, ConversationMeta, CreateConversation, CONVERSATION_BINDING,
 };
@@ -131,6 +131,7 @@ impl DurableObject for SiteQueue {
             (Method::Post, "/signed-request") => self.take_signed_request(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
             (Method::Post, "/customer-message") => self.customer_message(&request).await,
+            (Method::Post, "/customer-channel") => self.customer_channel(request).await,
             (Method::Post, "/csat") => self.csat(request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
             (Method::Get, "/analytics") => self.analytics().await,
@@ -311,12 +312,17 @@ impl SiteQueue {
             }
         }
         let sites = site_directory(&self.env)?;
+        // Whether each customer still has the chat open is said as of now.
+        let now = (
+            worker::Date::now().as_millis(),
+            customer_grace_ms(&self.env),
+        );
         let mut waiting = Vec::with_capacity(book.waiting.len());
         let mut site = query_value(request, "site").unwrap_or_default();
         for item in &book.waiting {
             if let Some(stored) = self.stored(&item.conversation_id).await? {
                 site.clone_from(&stored.request.site);
-                waiting.push(queue_entry(stored, item, sites.get(&site)));
+                waiting.push(queue_entry(stored, item, sites.get(&site), now));
             }
         }
         let mut active = Vec::with_capacity(book.claimed.len());
@@ -324,7 +330,7 @@ impl SiteQueue {
             if let Some(stored) = self.stored(id).await? {
                 site.clone_from(&stored.request.site);
                 active.push(ActiveEntry {
-                    entry: queue_entry(stored, &claim.conversation, sites.get(&site)),
+                    entry: queue_entry(stored, &claim.conversation, sites.get(&site), now),
                     claim: claim.info(),
                     first_reply_at_ms: claim.first_reply_at_ms,
                     last_customer_message_at_ms: claim.last_customer_message_at_ms,
@@ -553,8 +559,27 @@ impl SiteQueue {
         let at_ms = query_value(request, "at_ms")
             .and_then(|value| value.parse::<u64>().ok())
             .ok_or(EdgeError::BadQuery("at_ms"))?;
+        self.note_in_book(|book| book.record_customer_message(&id, at_ms))
+            .await
+    }
+
+    /// The customer's chat connected or lost its last connection: the queue keeps it
+    /// for the agents' "Customer is here" / "Customer left the chat".
+    async fn customer_channel(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let id = query_value(&request, "conversation").unwrap_or_default();
+        let report: CustomerChannel = request.json().await?;
+        self.note_in_book(|book| book.record_customer_channel(&id, report))
+            .await
+    }
+
+    /// Something the customer did that the book keeps: `note` records it and says
+    /// whether the book changed, which is then stored.
+    async fn note_in_book(
+        &self,
+        note: impl FnOnce(&mut QueueBook) -> bool,
+    ) -> Result<Response, EdgeError> {
         let mut book = self.book().await?;
-        if book.record_customer_message(&id, at_ms) {
+        if note(&mut book) {
             self.state.storage().put(BOOK_KEY, &book).await?;
         }
         json_response(200, &serde_json::json!({ "ok": true }))
@@ -748,11 +773,14 @@ impl SiteQueue {
     }
 }
 
-/// How the console lists a stored conversation, with what the queue knows of it.
+/// How the console lists a stored conversation, with what the queue knows of it;
+/// `(now_ms, grace_ms)` say when, and how long a customer's chat may be gone before
+/// they count as having left.
 fn queue_entry(
     stored: StoredConversation,
     queued: &WaitingConversation,
     site: Option<&SiteConfig>,
+    (now_ms, grace_ms): (u64, u64),
 ) -> QueueEntry {
     let packet = stored.request.packet;
     let skill = site
@@ -767,6 +795,7 @@ fn queue_entry(
         summary: packet.summary,
         language: packet.language,
         skill,
+        customer_presence: queued.customer_presence(now_ms, grace_ms),
         previous_holder: queued.previous_holder.clone(),
     }
 }

@@ -3,8 +3,9 @@
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
 //! the customer's answer live and closes; a second agent's claim shows as a conflict,
 //! naming that agent; transfer and release work from the console; the console renews its
-//! leases and tells the customer while its agent types. Agents see who had a
-//! conversation back in the queue, and what a customer wrote with their rating.
+//! leases and tells the customer while its agent types. Agents see whether the customer
+//! still has the chat open, who had a conversation back in the queue, and what a
+//! customer wrote with their rating.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
@@ -131,6 +132,18 @@ async fn claim_then_release(browser: &Browser, css: &str, text: &str) {
 /// Waits until a displayed element matching `css` contains `text`.
 async fn wait_text(browser: &Browser, css: &str, text: &str) -> Element {
     browser.wait_for_page_text(css, text).await
+}
+
+/// Waits until the element matching `css` (shown or not, such as a screen reader's live
+/// region) says `text`.
+async fn wait_said(browser: &Browser, css: &str, text: &str) {
+    let what = format!("`{css}` to say {text:?} ({})", browser.kind.name());
+    eventually(&what, || async {
+        let element = browser.client.find(Locator::Css(css)).await.ok()?;
+        let said = element.prop("textContent").await.ok()??;
+        said.contains(text).then_some(())
+    })
+    .await
 }
 
 /// Waits until a displayed element matches `css`.
@@ -274,18 +287,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     })
     .await;
     escalate(&baton, "another customer, arriving while Sam watches").await;
-    eventually("the arrival to be announced", || async {
-        let said = browser
-            .client
-            .find(Locator::Css("#arrivals"))
-            .await
-            .ok()?
-            .prop("textContent")
-            .await
-            .ok()??;
-        said.contains("new conversation").then_some(())
-    })
-    .await;
+    wait_said(&browser, "#arrivals", "new conversation").await;
 
     // Waiting: the summary, the reason in plain words, a live SLA timer.
     let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
@@ -879,6 +881,50 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     browser.close().await;
 }
 
+/// The customer's chat is open: the waiting card and the open conversation say the
+/// customer is here. They close the shop's tab: after the grace period (3 s under test)
+/// both say they left, and a screen reader hears it. Back on the shop, the customer is
+/// here again.
+async fn an_agent_sees_whether_the_customer_is_still_in_the_chat(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let customer = Browser::start(kind).await;
+    customer.client.goto(&baton.url("/")).await.unwrap();
+    let id = customer
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
+
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let presence_css = format!("{entry_css} .presence");
+    wait_text(&browser, &presence_css, "Customer is here").await;
+    open_from(&browser, &entry_css, "Customer is here").await;
+    wait_text(&browser, "#customer-presence", "Customer is here").await;
+
+    // The customer closes the shop's tab (another tab stays open, with nothing of the
+    // shop).
+    let client = &customer.client;
+    let elsewhere = client.new_window(true).await.unwrap().handle;
+    client.close_window().await.unwrap();
+    client.switch_to_window(elsewhere).await.unwrap();
+    wait_text(
+        &browser,
+        &format!("{presence_css}.left"),
+        "Customer left the chat just now",
+    )
+    .await;
+    wait_text(&browser, "#customer-presence", "Customer left the chat").await;
+    wait_said(&browser, "#announce", "The customer left the chat.").await;
+
+    // Back on the shop, their chat connects again.
+    client.goto(&baton.url("/")).await.unwrap();
+    wait_text(&browser, &presence_css, "Customer is here").await;
+    wait_text(&browser, "#customer-presence", "Customer is here").await;
+    wait_said(&browser, "#announce", "The customer is back in the chat.").await;
+    customer.close().await;
+    browser.close().await;
+}
+
 /// A conversation that comes back to the queue says who had it: Noor released it, then
 /// Noor's claim ran out (her console gone; 15 s under test), then Sam released it
 /// himself. Sam reads each on its waiting card.
@@ -1030,6 +1076,7 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
 }
 
 in_both_browsers!(
+    an_agent_sees_whether_the_customer_is_still_in_the_chat,
     a_conversation_back_in_the_queue_says_who_had_it,
     an_agent_at_capacity_sees_it_in_the_console,
     an_agent_claims_replies_and_closes_in_the_console,

@@ -70,6 +70,8 @@ const state = {
   away: false, // the agent said they are away: customers are not told someone is online
   waitingCount: 0,
   activeById: new Map(), // conversation → its entry in the last snapshot's active list
+  entries: new Map(), // conversation → its entry in the last snapshot, waiting or active
+  presenceSaid: null, // {id, state}: the open conversation's customer, as last shown
   transferred: new Map(), // conversation → who passed it to this agent, until opened
   unread: new Set(), // held conversations where the customer wrote since the agent looked
   ended: new Map(), // conversation → who ended it ("customer" or "agent"), from its thread
@@ -272,6 +274,8 @@ async function refreshQueue() {
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
+    state.entries = new Map((queue.waiting || []).concat(queue.active || [])
+      .map((entry) => [entry.conversation_id, entry]));
     renderWaiting(queue.waiting || []);
     renderActive(queue.active || [], askedAt);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
@@ -331,6 +335,7 @@ function fillEntry(item, entry, index) {
   }
   item.querySelector(".summary").textContent = entry.summary || "(no summary)";
   remember(entry.conversation_id, entry.summary);
+  showPresence(item.querySelector(".presence"), entry.customer_presence);
   showPreviousHolder(item.querySelector(".previous"), entry.previous_holder);
   const reasons = item.querySelector(".reasons");
   entry.reasons.forEach((reason) => {
@@ -343,6 +348,17 @@ function fillEntry(item, entry, index) {
   item.querySelector(".open").addEventListener("click", () => openConversation(entry.conversation_id));
   item.querySelector(".open").setAttribute("aria-label", "Open packet: " + label);
   return label;
+}
+
+// Whether the customer still has the chat open: "Customer is here", or since when they
+// are gone (the edge waits out a page change or a reload before saying so). Nothing
+// while their chat never connected.
+function showPresence(element, presence) {
+  element.replaceChildren();
+  element.classList.toggle("left", Boolean(presence && presence.state === "left"));
+  if (!presence) return;
+  if (presence.state === "left") element.append("Customer left the chat ", timeOf(presence.left_at_ms));
+  else element.append("Customer is here");
 }
 
 // Who had a waiting conversation before it came back to the queue, so the next agent
@@ -909,6 +925,21 @@ function updateDetailMode() {
     : mine ? "You have this conversation."
     : holder ? "With " + holder + "."
     : "Waiting — claim it to reply.";
+  showCustomerPresence(id, ended);
+}
+
+// The open conversation's customer: here or gone, in its header, and said to screen
+// readers when it changes while the conversation is open.
+function showCustomerPresence(id, ended) {
+  const entry = state.entries.get(id);
+  const presence = (!ended && entry && entry.customer_presence) || null;
+  showPresence($("customer-presence"), presence);
+  const now = presence ? presence.state : null;
+  const before = state.presenceSaid && state.presenceSaid.id === id ? state.presenceSaid.state : null;
+  if (before && now && before !== now) {
+    $("announce").textContent = now === "left" ? "The customer left the chat." : "The customer is back in the chat.";
+  }
+  state.presenceSaid = { id, state: now };
 }
 
 $("claim-open").addEventListener("click", () => { if (state.open) claimConversation(state.open); });

@@ -181,10 +181,35 @@ pub struct QueueEntry {
     /// intent; absent when the site names none for this intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// Whether the customer still has the chat open; absent until their chat first
+    /// connected to the conversation's live channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_presence: Option<CustomerPresence>,
     /// The agent who last had the conversation before it came back to the queue, if
     /// one did: the next agent knows the customer has already been spoken to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_holder: Option<PreviousHolder>,
+}
+
+/// Whether the customer still has the chat open, as agents are told it.
+///
+/// ```
+/// use baton_protocol::CustomerPresence;
+/// let left = serde_json::to_string(&CustomerPresence::Left { left_at_ms: 7 }).unwrap();
+/// assert_eq!(left, r#"{"state":"left","left_at_ms":7}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CustomerPresence {
+    /// Their chat is connected, or was a moment ago (a page change or a reload drops
+    /// it for a few seconds).
+    Here,
+    /// Their chat has been gone for longer than a page change takes: the tab was closed,
+    /// or the browser went offline.
+    Left {
+        /// When it disconnected, in milliseconds since the Unix epoch.
+        left_at_ms: u64,
+    },
 }
 
 /// The agent who had a conversation before it came back to the queue.

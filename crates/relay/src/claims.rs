@@ -11,6 +11,7 @@ use baton_protocol::{AgentProfile, ClaimInfo, PreviousHolder, QueueStatus, Retur
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RelayError, RelayErrorKind};
+use crate::presence::CustomerChannel;
 use crate::queue::{estimate_wait_seconds, QueueOrder, WaitingConversation};
 use crate::signed_request::HELPDESK_AGENT_ID;
 
@@ -411,6 +412,25 @@ impl QueueBook {
         lapsed
     }
 
+    /// Records what the conversation says of its customer's live channel (see
+    /// [`CustomerChannel::record`]), waiting or held. Returns whether the book changed.
+    pub fn record_customer_channel(
+        &mut self,
+        conversation_id: &str,
+        report: CustomerChannel,
+    ) -> bool {
+        let conversation = match self.claimed.get_mut(conversation_id) {
+            Some(claim) => Some(&mut claim.conversation),
+            None => self
+                .waiting
+                .iter_mut()
+                .find(|w| w.conversation_id == conversation_id),
+        };
+        conversation.is_some_and(|conversation| {
+            CustomerChannel::record(&mut conversation.customer_channel, report)
+        })
+    }
+
     /// Records that an agent showed up. Returns whether the book changed enough to be
     /// stored: the agent was not online, or half their presence has passed (so a
     /// console asking every few seconds writes about once per half `presence_ms`).
@@ -701,6 +721,25 @@ mod tests {
             Some(("Agent c".to_owned(), Returned::LeaseLapsed, 67_000))
         );
         assert_eq!(previous(&book, "c2"), None, "still held");
+    }
+
+    #[test]
+    fn the_customer_channel_is_kept_waiting_and_held() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        let report = |connected, at_ms| CustomerChannel { connected, at_ms };
+        assert!(book.record_customer_channel("c", report(true, 1_000)));
+        book.claim("c", &agent("a"), 2_000, 60_000).unwrap();
+        assert!(book.record_customer_channel("c", report(false, 3_000)));
+        book.release("c", "a", 4_000).unwrap();
+        assert_eq!(
+            book.waiting[0].customer_presence(3_000 + 30_000, 30_000),
+            Some(baton_protocol::CustomerPresence::Left { left_at_ms: 3_000 }),
+            "kept through the claim and the release"
+        );
+        assert!(
+            !book.record_customer_channel("gone", report(true, 5_000)),
+            "a conversation not in the book"
+        );
     }
 
     #[test]
