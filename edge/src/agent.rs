@@ -7,8 +7,8 @@
 use baton_protocol::{AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTransfer};
 use baton_relay::{
     helpdesk_agent_name, signed_request_payload, validate_id, AgentDirectory, Limits, RelayError,
-    RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER, DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS,
-    HELPDESK_AGENT_ID, SITE_HEADER,
+    RelayErrorKind, WebhookRejection, AGENT_NAME_HEADER, DEFAULT_CUSTOMER_GRACE_MS,
+    DEFAULT_LEASE_MS, DEFAULT_PRESENCE_MS, HELPDESK_AGENT_ID, SITE_HEADER,
 };
 use serde::Deserialize;
 use worker::js_sys::Uint8Array;
@@ -216,6 +216,12 @@ fn lease_ms(env: &Env) -> u64 {
 /// or two minutes.
 pub(crate) fn presence_ms(env: &Env) -> u64 {
     millis_var(env, "BATON_PRESENCE_MS", DEFAULT_PRESENCE_MS)
+}
+
+/// How long a customer's chat may be disconnected before agents are told they left:
+/// `BATON_CUSTOMER_GRACE_MS`, or half a minute (a page change or a reload takes less).
+pub(crate) fn customer_grace_ms(env: &Env) -> u64 {
+    millis_var(env, "BATON_CUSTOMER_GRACE_MS", DEFAULT_CUSTOMER_GRACE_MS)
 }
 
 /// A duration in milliseconds from a worker variable, or `default` when it is unset or

@@ -24,7 +24,7 @@ use baton_protocol::{
     CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
     CONVERSATION_MESSAGE,
 };
-use baton_relay::{tokens_match, validate_message, RateLimit, TokenBucket};
+use baton_relay::{tokens_match, validate_message, CustomerChannel, RateLimit, TokenBucket};
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -176,8 +176,15 @@ impl DurableObject for Conversation {
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
-        // The client went away; completing the close handshake is all there is to do.
+        // The client went away: complete the close handshake, and tell the queue if it
+        // was the customer's last chat.
         let _ = socket.close(Some(1000), Some("bye"));
+        self.report_customer_channel(Some(&socket)).await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, socket: WebSocket, _error: worker::Error) -> Result<()> {
+        self.report_customer_channel(Some(&socket)).await;
         Ok(())
     }
 }
@@ -265,7 +272,7 @@ impl Conversation {
                 let after = query_u64(&request, "after")?;
                 json_response(200, &self.update_after(after, &meta)?)
             }
-            (Method::Get, "live") => self.open_live(&request, &meta),
+            (Method::Get, "live") => self.open_live(&request, &meta).await,
             (Method::Post, "messages") => {
                 if meta.closed {
                     return Err(EdgeError::ConversationClosed);
@@ -303,7 +310,11 @@ impl Conversation {
                 let held = meta.queue.is_none();
                 if held {
                     if let Err(err) = self
-                        .tell_queue(&format!("/customer-message?at_ms={now}"), &meta)
+                        .tell_queue(
+                            &format!("/customer-message?at_ms={now}"),
+                            &meta,
+                            None::<&()>,
+                        )
                         .await
                     {
                         worker::console_error!("the site queue did not hear of a message: {err}");
@@ -321,7 +332,7 @@ impl Conversation {
                         now_ms(),
                     )
                     .await?;
-                    self.tell_queue("/withdraw", &meta).await?;
+                    self.tell_queue("/withdraw", &meta, None::<&()>).await?;
                 }
                 json_response(200, &serde_json::json!({ "closed": true }))
             }
@@ -333,11 +344,9 @@ impl Conversation {
                     return Err(EdgeError::AlreadyRated);
                 }
                 rating.comment = redact_pii(&rating.comment).text;
-                let score = rating.rating;
                 meta.csat = Some(rating);
                 self.state.storage().put(META_KEY, &meta).await?;
-                let path = format!("/csat?rating={score}");
-                self.tell_queue(&path, &meta).await?;
+                self.tell_queue("/csat", &meta, meta.csat.as_ref()).await?;
                 json_response(201, &serde_json::json!({ "recorded": true }))
             }
             (_, "events" | "live" | "messages" | "close" | "csat") => {
@@ -347,8 +356,13 @@ impl Conversation {
         }
     }
 
-    /// Accepts the customer's WebSocket and sends what they missed.
-    fn open_live(&self, request: &Request, meta: &ConversationMeta) -> Result<Response, EdgeError> {
+    /// Accepts the customer's WebSocket and sends what they missed; the queue hears
+    /// that the customer is here.
+    async fn open_live(
+        &self,
+        request: &Request,
+        meta: &ConversationMeta,
+    ) -> Result<Response, EdgeError> {
         let upgrade = request.headers().get("upgrade").ok().flatten();
         if !upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
             return Err(EdgeError::UpgradeRequired);
@@ -361,7 +375,34 @@ impl Conversation {
         let backlog = self.update_after(after, meta)?;
         let json = serde_json::to_string(&backlog).map_err(internal)?;
         pair.server.send_with_str(json)?;
+        self.report_customer_channel(None).await;
         Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// Tells the queue whether the customer has a chat connected now, `closing` aside
+    /// (the socket being closed, which may still be listed). Only the customer connects
+    /// here, so any open socket is theirs. A queue that does not hear of it shows the
+    /// last state it heard; nothing else depends on it.
+    async fn report_customer_channel(&self, closing: Option<&WebSocket>) {
+        let report = CustomerChannel {
+            connected: self.state.get_websockets().iter().any(|socket| {
+                Some(socket) != closing
+                    && socket.as_ref().ready_state() == worker::web_sys::WebSocket::OPEN
+            }),
+            at_ms: now_ms(),
+        };
+        let result = match self.meta().await {
+            // An ended conversation has left the queue.
+            Ok(Some(meta)) if !meta.closed => {
+                self.tell_queue("/customer-channel", &meta, Some(&report))
+                    .await
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            worker::console_error!("the site queue did not hear of the customer's chat: {err}");
+        }
     }
 
     /// Appends an event (once per `client_id` for messages) and pushes it live.
@@ -592,7 +633,12 @@ impl Conversation {
     }
 
     /// Tells the site's queue about something the customer did.
-    async fn tell_queue(&self, path: &str, meta: &ConversationMeta) -> Result<(), EdgeError> {
+    async fn tell_queue<T: Serialize>(
+        &self,
+        path: &str,
+        meta: &ConversationMeta,
+        body: Option<&T>,
+    ) -> Result<(), EdgeError> {
         let separator = if path.contains('?') { '&' } else { '?' };
         let path = format!("{path}{separator}conversation={}", meta.conversation_id);
         let stub = self
@@ -600,7 +646,7 @@ impl Conversation {
             .durable_object(SITE_QUEUE_BINDING)?
             .get_by_name(&meta.site)?;
         let response = stub
-            .fetch_with_request(internal_request(&path, Method::Post, None::<&()>)?)
+            .fetch_with_request(internal_request(&path, Method::Post, body)?)
             .await?;
         if response.status_code() >= 400 {
             worker::console_error!("the site queue refused {path}: {}", response.status_code());

@@ -10,19 +10,19 @@
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket,
+    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket, CsatRating,
     EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest, EventBody,
     Outcome, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
-    route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerConversations,
-    KeyedBuckets, QueueBook, RateLimit, SeenRequests, SiteConfig, SiteStats, TokenBucket,
-    WaitingConversation,
+    route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerChannel,
+    CustomerConversations, KeyedBuckets, QueueBook, RateLimit, SeenRequests, SiteConfig, SiteStats,
+    TokenBucket, WaitingConversation,
 };
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
-use crate::agent::presence_ms;
+use crate::agent::{customer_grace_ms, presence_ms};
 use crate::conversation::{
     AppendEvent, ConversationMeta, CreateConversation, CONVERSATION_BINDING,
 };
@@ -131,7 +131,8 @@ impl DurableObject for SiteQueue {
             (Method::Post, "/signed-request") => self.take_signed_request(request).await,
             (Method::Post, "/withdraw") => self.withdraw(&request).await,
             (Method::Post, "/customer-message") => self.customer_message(&request).await,
-            (Method::Post, "/csat") => self.csat(&request).await,
+            (Method::Post, "/customer-channel") => self.customer_channel(request).await,
+            (Method::Post, "/csat") => self.csat(request).await,
             (Method::Post, "/feedback") => self.feedback(&request).await,
             (Method::Get, "/analytics") => self.analytics().await,
             (Method::Get, "/availability") => self.availability(&request).await,
@@ -219,6 +220,7 @@ impl SiteQueue {
             conversation_id: stored.conversation_id.clone(),
             created_at_ms: stored.created_at_ms,
             reasons: stored.request.packet.reasons.clone(),
+            ..WaitingConversation::default()
         });
         let status = self.status(&book, &stored.conversation_id)?;
         let mut stats = self.stats().await?;
@@ -310,12 +312,17 @@ impl SiteQueue {
             }
         }
         let sites = site_directory(&self.env)?;
+        // Whether each customer still has the chat open is said as of now.
+        let now = (
+            worker::Date::now().as_millis(),
+            customer_grace_ms(&self.env),
+        );
         let mut waiting = Vec::with_capacity(book.waiting.len());
         let mut site = query_value(request, "site").unwrap_or_default();
         for item in &book.waiting {
             if let Some(stored) = self.stored(&item.conversation_id).await? {
                 site.clone_from(&stored.request.site);
-                waiting.push(queue_entry(stored, sites.get(&site)));
+                waiting.push(queue_entry(stored, item, sites.get(&site), now));
             }
         }
         let mut active = Vec::with_capacity(book.claimed.len());
@@ -323,7 +330,7 @@ impl SiteQueue {
             if let Some(stored) = self.stored(id).await? {
                 site.clone_from(&stored.request.site);
                 active.push(ActiveEntry {
-                    entry: queue_entry(stored, sites.get(&site)),
+                    entry: queue_entry(stored, &claim.conversation, sites.get(&site), now),
                     claim: claim.info(),
                     first_reply_at_ms: claim.first_reply_at_ms,
                     last_customer_message_at_ms: claim.last_customer_message_at_ms,
@@ -459,7 +466,7 @@ impl SiteQueue {
                 typing = true;
             }
             AgentCommand::Release => {
-                book.release(&id, &agent.id)?;
+                book.release(&id, &agent.id, now_ms)?;
                 events.push(EventBody::AgentLeft {
                     agent_name: agent.name.clone(),
                     transferred_to: None,
@@ -552,24 +559,44 @@ impl SiteQueue {
         let at_ms = query_value(request, "at_ms")
             .and_then(|value| value.parse::<u64>().ok())
             .ok_or(EdgeError::BadQuery("at_ms"))?;
+        self.note_in_book(|book| book.record_customer_message(&id, at_ms))
+            .await
+    }
+
+    /// The customer's chat connected or lost its last connection: the queue keeps it
+    /// for the agents' "Customer is here" / "Customer left the chat".
+    async fn customer_channel(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let id = query_value(&request, "conversation").unwrap_or_default();
+        let report: CustomerChannel = request.json().await?;
+        self.note_in_book(|book| book.record_customer_channel(&id, report))
+            .await
+    }
+
+    /// Something the customer did that the book keeps: `note` records it and says
+    /// whether the book changed, which is then stored.
+    async fn note_in_book(
+        &self,
+        note: impl FnOnce(&mut QueueBook) -> bool,
+    ) -> Result<Response, EdgeError> {
         let mut book = self.book().await?;
-        if book.record_customer_message(&id, at_ms) {
+        if note(&mut book) {
             self.state.storage().put(BOOK_KEY, &book).await?;
         }
         json_response(200, &serde_json::json!({ "ok": true }))
     }
 
-    async fn csat(&self, request: &Request) -> Result<Response, EdgeError> {
-        let rating = query_value(request, "rating")
-            .and_then(|value| value.parse::<u8>().ok())
-            .ok_or(EdgeError::BadQuery("rating"))?;
+    /// The customer's rating, validated and masked by the conversation: analytics count
+    /// the number; the conversation's outcome keeps it with the comment, for agents.
+    async fn csat(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let id = query_value(&request, "conversation").unwrap_or_default();
+        let rating: CsatRating = request.json().await?;
         let mut stats = self.stats().await?;
-        stats.record_csat(rating);
+        stats.record_csat(rating.rating);
         let storage = self.state.storage();
         storage.put(STATS_KEY, &stats).await?;
-        let id = query_value(request, "conversation").unwrap_or_default();
         if let Some(mut stored) = self.stored(&id).await? {
-            stored.outcome.rating = Some(rating);
+            stored.outcome.rating = Some(rating.rating);
+            stored.outcome.comment = Some(rating.comment).filter(|comment| !comment.is_empty());
             storage.put(&conversation_key(&id), &stored).await?;
         }
         json_response(200, &serde_json::json!({ "ok": true }))
@@ -746,8 +773,15 @@ impl SiteQueue {
     }
 }
 
-/// How the console lists a stored conversation.
-fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEntry {
+/// How the console lists a stored conversation, with what the queue knows of it;
+/// `(now_ms, grace_ms)` say when, and how long a customer's chat may be gone before
+/// they count as having left.
+fn queue_entry(
+    stored: StoredConversation,
+    queued: &WaitingConversation,
+    site: Option<&SiteConfig>,
+    (now_ms, grace_ms): (u64, u64),
+) -> QueueEntry {
     let packet = stored.request.packet;
     let skill = site
         .zip(packet.intent.as_ref())
@@ -761,6 +795,8 @@ fn queue_entry(stored: StoredConversation, site: Option<&SiteConfig>) -> QueueEn
         summary: packet.summary,
         language: packet.language,
         skill,
+        customer_presence: queued.customer_presence(now_ms, grace_ms),
+        previous_holder: queued.previous_holder.clone(),
     }
 }
 

@@ -241,6 +241,32 @@ impl Browser {
             .unwrap_or_else(|| panic!("`{script}` gave {value}, not a number"))
     }
 
+    /// Escalates from the widget (question, "Talk to a person", consent) and returns the
+    /// conversation id the widget shows.
+    pub async fn escalate_in_widget(&self, question: &str) -> String {
+        self.ask_for_a_person(question).await;
+        self.send_to_a_person().await
+    }
+
+    /// Asks a question, then "Talk to a person": the consent question shows.
+    pub async fn ask_for_a_person(&self, question: &str) {
+        self.open_chat().await;
+        self.ask(question).await;
+        self.find_in_widget(".message.from-bot").await;
+        self.click_in_widget("button.person").await;
+    }
+
+    /// Agrees to send the conversation; returns the conversation id once queued.
+    pub async fn send_to_a_person(&self) -> String {
+        self.wait_for_text(".consent button.primary", "Send to a person")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let queued = self.wait_for_text(".queued", "in line").await;
+        queued.attr("data-conversation").await.unwrap().unwrap()
+    }
+
     /// Types a message into the chat and presses Enter.
     pub async fn ask(&self, text: &str) {
         let input = self.find_in_widget("#baton-input").await;

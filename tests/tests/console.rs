@@ -1,9 +1,11 @@
 //! End-to-end: the agent console (`www/agent`) in real headless Chromium and Firefox,
 //! served by real `wrangler dev`. An agent signs in, sees a conversation waiting,
 //! claims it, reads the packet, inserts the knowledge-base suggestion, replies, reads
-//! the customer's answer live and closes; a second agent's claim shows as a conflict;
-//! transfer and release work from the console; the console renews its leases and tells
-//! the customer while its agent types.
+//! the customer's answer live and closes; a second agent's claim shows as a conflict,
+//! naming that agent; transfer and release work from the console; the console renews its
+//! leases and tells the customer while its agent types. Agents see whether the customer
+//! still has the chat open, who had a conversation back in the queue, and what a
+//! customer wrote with their rating.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
@@ -118,9 +120,30 @@ async fn press_in_entry(browser: &Browser, css: &str, text: &str, button: &str) 
     .await
 }
 
+/// Claims the conversation from its waiting card (matching `css`, showing `text`) and
+/// releases it from the console.
+async fn claim_then_release(browser: &Browser, css: &str, text: &str) {
+    press_in_entry(browser, css, text, "button.claim").await;
+    wait_text(browser, "#holder", "You have this conversation").await;
+    wait_shown(browser, "#release").await.click().await.unwrap();
+    wait_text(browser, "#status", "Released").await;
+}
+
 /// Waits until a displayed element matching `css` contains `text`.
 async fn wait_text(browser: &Browser, css: &str, text: &str) -> Element {
     browser.wait_for_page_text(css, text).await
+}
+
+/// Waits until the element matching `css` (shown or not, such as a screen reader's live
+/// region) says `text`.
+async fn wait_said(browser: &Browser, css: &str, text: &str) {
+    let what = format!("`{css}` to say {text:?} ({})", browser.kind.name());
+    eventually(&what, || async {
+        let element = browser.client.find(Locator::Css(css)).await.ok()?;
+        let said = element.prop("textContent").await.ok()??;
+        said.contains(text).then_some(())
+    })
+    .await
 }
 
 /// Waits until a displayed element matches `css`.
@@ -264,18 +287,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     })
     .await;
     escalate(&baton, "another customer, arriving while Sam watches").await;
-    eventually("the arrival to be announced", || async {
-        let said = browser
-            .client
-            .find(Locator::Css("#arrivals"))
-            .await
-            .ok()?
-            .prop("textContent")
-            .await
-            .ok()??;
-        said.contains("new conversation").then_some(())
-    })
-    .await;
+    wait_said(&browser, "#arrivals", "new conversation").await;
 
     // Waiting: the summary, the reason in plain words, a live SLA timer.
     let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
@@ -666,7 +678,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
     let claim = wait_shown(&browser, "#claim-open").await;
     baton.agent_ok(&noor.token, "claim", &target).await;
     claim.click().await.unwrap();
-    wait_text(&browser, "#alert", "Another agent took this conversation").await;
+    wait_text(&browser, "#alert", "): Noor has this conversation.").await;
     let active_css = format!("#active li[data-conversation='{id}']");
     wait_text(&browser, &active_css, "With Noor").await;
     assert!(!browser
@@ -733,14 +745,7 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
 
     // Noor releases it; Sam claims it from Waiting and releases it from the console.
     baton.agent_ok(&noor.token, "release", &target).await;
-    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
-    wait_text(&browser, &active_css, "With you").await;
-    wait_shown(&browser, "#release")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_text(&browser, "#status", "Released").await;
+    claim_then_release(&browser, &entry_css, &summary).await;
     wait_text(&browser, &entry_css, &summary).await;
     assert!(lease_until(&baton, &id).await.is_none(), "still claimed");
 
@@ -776,7 +781,8 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
 }
 
 /// A signed-in customer's second conversation: the console says who they are (as the
-/// site verified) and lists what they needed before, which opens with one click.
+/// site verified) and lists what they needed before, how it ended and what they wrote
+/// with their rating, which opens with one click.
 async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: BrowserKind) {
     let baton = Baton::from_env();
     let site = "verified";
@@ -808,6 +814,18 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     let mut close = target.clone();
     close["resolution"] = "New card sent".into();
     baton.agent_ok(&noor.token, "close", &close).await;
+    // The customer rates it, with a comment that an agent reads as the customer's words,
+    // markup and all as text.
+    let comment = "Why was I put back in the queue? <b>Twice</b>";
+    let rated = baton
+        .customer_post(
+            site,
+            &first,
+            "csat",
+            &json!({"rating": 2, "comment": comment}),
+        )
+        .await;
+    assert_eq!(rated.status(), 201);
     let second = baton.escalate(&signed_in(&now)).await;
 
     let browser = Browser::start(kind).await;
@@ -826,6 +844,19 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     wait_text(&browser, "#customer .customer-who", "Grace Hopper").await;
     let earlier = wait_text(&browser, "#customer .earlier li", &before).await;
     wait_text(&browser, "#customer .earlier li", "Resolved: New card sent").await;
+    wait_text(
+        &browser,
+        "#customer .earlier li",
+        "Rated 2/5, the customer wrote:",
+    )
+    .await;
+    let quoted = wait_shown(&browser, "#customer .earlier li q.comment").await;
+    assert_eq!(quoted.text().await.unwrap(), comment);
+    assert_eq!(
+        count(&browser, "#customer .earlier b").await,
+        0,
+        "markup ran"
+    );
     assert!(
         !browser
             .client
@@ -847,6 +878,90 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     .await;
     wait_text(&browser, ".packet-summary", &before).await;
     wait_shown(&browser, "#earlier-empty").await;
+    browser.close().await;
+}
+
+/// The customer's chat is open: the waiting card and the open conversation say the
+/// customer is here. They close the shop's tab: after the grace period (3 s under test)
+/// both say they left, and a screen reader hears it. Back on the shop, the customer is
+/// here again.
+async fn an_agent_sees_whether_the_customer_is_still_in_the_chat(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let customer = Browser::start(kind).await;
+    customer.client.goto(&baton.url("/")).await.unwrap();
+    let id = customer
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
+
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let presence_css = format!("{entry_css} .presence");
+    wait_text(&browser, &presence_css, "Customer is here").await;
+    open_from(&browser, &entry_css, "Customer is here").await;
+    wait_text(&browser, "#customer-presence", "Customer is here").await;
+
+    // The customer closes the shop's tab (another tab stays open, with nothing of the
+    // shop).
+    let client = &customer.client;
+    let elsewhere = client.new_window(true).await.unwrap().handle;
+    client.close_window().await.unwrap();
+    client.switch_to_window(elsewhere).await.unwrap();
+    wait_text(
+        &browser,
+        &format!("{presence_css}.left"),
+        "Customer left the chat just now",
+    )
+    .await;
+    wait_text(&browser, "#customer-presence", "Customer left the chat").await;
+    wait_said(&browser, "#announce", "The customer left the chat.").await;
+
+    // Back on the shop, their chat connects again.
+    client.goto(&baton.url("/")).await.unwrap();
+    wait_text(&browser, &presence_css, "Customer is here").await;
+    wait_text(&browser, "#customer-presence", "Customer is here").await;
+    wait_said(&browser, "#announce", "The customer is back in the chat.").await;
+    customer.close().await;
+    browser.close().await;
+}
+
+/// A conversation that comes back to the queue says who had it: Noor released it, then
+/// Noor's claim ran out (her console gone; 15 s under test), then Sam released it
+/// himself. Sam reads each on its waiting card.
+async fn a_conversation_back_in_the_queue_says_who_had_it(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let noor = baton.agent("noor");
+    let (accepted, summary) = escalate(&baton, "my parcel never came").await;
+    let target = json!({"site": SITE, "conversation": accepted.conversation_id});
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let entry_css = format!(
+        "#waiting li.entry[data-conversation='{}']",
+        accepted.conversation_id
+    );
+    wait_text(&browser, &entry_css, &summary).await;
+    assert_eq!(
+        count(&browser, &format!("{entry_css} .previous:not(:empty)")).await,
+        0,
+        "nobody had it yet"
+    );
+
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    baton.agent_ok(&noor.token, "release", &target).await;
+    let previous_css = format!("{entry_css} .previous");
+    wait_text(&browser, &previous_css, "Was with Noor, released just now").await;
+
+    // Nobody renews Noor's next claim: it runs out, and the card says so.
+    baton.agent_ok(&noor.token, "claim", &target).await;
+    wait_text(
+        &browser,
+        &previous_css,
+        "Noor's reservation ran out just now",
+    )
+    .await;
+
+    claim_then_release(&browser, &entry_css, &summary).await;
+    wait_text(&browser, &previous_css, "Was with you, released just now").await;
     browser.close().await;
 }
 
@@ -961,6 +1076,8 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
 }
 
 in_both_browsers!(
+    an_agent_sees_whether_the_customer_is_still_in_the_chat,
+    a_conversation_back_in_the_queue_says_who_had_it,
     an_agent_at_capacity_sees_it_in_the_console,
     an_agent_claims_replies_and_closes_in_the_console,
     conflicts_transfer_and_release_show_in_the_console,

@@ -405,7 +405,7 @@ async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
             &customer,
         ))
         .await;
-    // Sam closes it with a note; the customer rates it.
+    // Sam closes it with a note; the customer rates it, with a comment (masked).
     let sam = baton.agent("sam");
     let target = serde_json::json!({"site": "verified", "conversation": first.conversation_id});
     baton.agent_ok(&sam.token, "claim", &target).await;
@@ -417,7 +417,7 @@ async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
             "verified",
             &first,
             "csat",
-            &serde_json::json!({ "rating": 4 }),
+            &serde_json::json!({ "rating": 4, "comment": "Quick, thanks. Mail me at ada@example.com" }),
         )
         .await;
     assert_eq!(rated.status(), 201);
@@ -462,6 +462,7 @@ async fn an_agent_sees_what_a_signed_in_customer_needed_before() {
             resolved: true,
             resolution: Some("Sent a new card".into()),
             rating: Some(4),
+            comment: Some("Quick, thanks. Mail me at [email]".into()),
         },
         "how the earlier conversation ended"
     );

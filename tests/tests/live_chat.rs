@@ -13,33 +13,6 @@ use serde_json::json;
 
 const SITE: &str = "demo";
 
-/// Escalates from the widget (question, "Talk to a person", consent) and returns the
-/// conversation id the widget shows.
-async fn escalate_in_widget(browser: &Browser, question: &str) -> String {
-    ask_for_a_person(browser, question).await;
-    send_to_a_person(browser).await
-}
-
-/// Asks a question, then "Talk to a person": the consent question shows.
-async fn ask_for_a_person(browser: &Browser, question: &str) {
-    browser.open_chat().await;
-    browser.ask(question).await;
-    browser.find_in_widget(".message.from-bot").await;
-    browser.click_in_widget("button.person").await;
-}
-
-/// Agrees to send the conversation; returns the conversation id once queued.
-async fn send_to_a_person(browser: &Browser) -> String {
-    browser
-        .wait_for_text(".consent button.primary", "Send to a person")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let queued = browser.wait_for_text(".queued", "in line").await;
-    queued.attr("data-conversation").await.unwrap().unwrap()
-}
-
 fn target(conversation: &str) -> serde_json::Value {
     target_on(SITE, conversation)
 }
@@ -95,7 +68,9 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     let sam = baton.agent("sam");
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
-    let conversation = escalate_in_widget(&browser, "I want to change my delivery address").await;
+    let conversation = browser
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
 
     baton
         .agent_ok(&sam.token, "claim", &target(&conversation))
@@ -259,7 +234,9 @@ async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
         proxy.port
     );
     browser.client.goto(&baton.url(&page)).await.unwrap();
-    let conversation = escalate_in_widget(&browser, "Can I change the delivery address?").await;
+    let conversation = browser
+        .escalate_in_widget("Can I change the delivery address?")
+        .await;
 
     // The edge goes away: the customer is told at once, with nothing of theirs waiting
     // (news from the agent may be). They write anyway and see it has not gone yet.
@@ -416,7 +393,9 @@ async fn a_customer_is_told_when_nobody_is_online(kind: BrowserKind) {
     let browser = Browser::start(kind).await;
     let page = format!("/test/endpoint.html?site={site}");
     browser.client.goto(&baton.url(&page)).await.unwrap();
-    ask_for_a_person(&browser, "I want to change my delivery address").await;
+    browser
+        .ask_for_a_person("I want to change my delivery address")
+        .await;
     // Before agreeing to send, the customer knows nobody will read it right away.
     browser
         .wait_for_text(
@@ -424,7 +403,7 @@ async fn a_customer_is_told_when_nobody_is_online(kind: BrowserKind) {
             "Nobody from the team is online right now",
         )
         .await;
-    send_to_a_person(&browser).await;
+    browser.send_to_a_person().await;
     browser
         .wait_for_text(".queued .nobody-online", "Nobody from the team is online")
         .await;
@@ -466,7 +445,9 @@ async fn two_tabs_show_one_conversation(kind: BrowserKind) {
     browser.open_chat().await;
 
     client.switch_to_window(first_tab.clone()).await.unwrap();
-    let conversation = escalate_in_widget(&browser, "I want to change my delivery address").await;
+    let conversation = browser
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
 
     client.switch_to_window(second_tab).await.unwrap();
     let queued = browser.wait_for_text(".queued", "in line").await;
@@ -530,7 +511,9 @@ async fn news_from_the_team_shows_on_the_launcher_while_the_chat_is_closed(kind:
     let sam = baton.agent("sam");
     let browser = Browser::start(kind).await;
     browser.client.goto(&baton.url("/")).await.unwrap();
-    let conversation = escalate_in_widget(&browser, "Can I change my delivery address?").await;
+    let conversation = browser
+        .escalate_in_widget("Can I change my delivery address?")
+        .await;
     let launcher = browser.find_in_widget("button.launcher").await;
     assert_eq!(
         launcher.attr("aria-label").await.unwrap().as_deref(),
@@ -605,7 +588,7 @@ async fn a_shop_on_another_origin_embeds_the_widget_from_the_edge(kind: BrowserK
         .wait_for_text(".message.from-bot .feedback", "Did this answer")
         .await;
     browser.click_in_widget("button.person").await;
-    let conversation = send_to_a_person(&browser).await;
+    let conversation = browser.send_to_a_person().await;
 
     baton
         .agent_ok(&sam.token, "claim", &target_on("elsewhere", &conversation))

@@ -14,7 +14,7 @@ const REASONS = {
   out_of_scope: "Bot couldn't answer",
 };
 const FRIENDLY_ERRORS = {
-  already_claimed: "Another agent took this conversation.",
+  already_claimed: "Another agent has this conversation.",
   not_claimed: "You no longer hold this conversation; claim it first.",
   not_in_queue: "This conversation is no longer in the queue.",
   at_capacity: "you already have as many conversations as you take at once. Close, release or transfer one first.",
@@ -70,6 +70,8 @@ const state = {
   away: false, // the agent said they are away: customers are not told someone is online
   waitingCount: 0,
   activeById: new Map(), // conversation → its entry in the last snapshot's active list
+  entries: new Map(), // conversation → its entry in the last snapshot, waiting or active
+  presenceSaid: null, // {id, state}: the open conversation's customer, as last shown
   transferred: new Map(), // conversation → who passed it to this agent, until opened
   unread: new Set(), // held conversations where the customer wrote since the agent looked
   ended: new Map(), // conversation → who ended it ("customer" or "agent"), from its thread
@@ -272,6 +274,8 @@ async function refreshQueue() {
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
+    state.entries = new Map((queue.waiting || []).concat(queue.active || [])
+      .map((entry) => [entry.conversation_id, entry]));
     renderWaiting(queue.waiting || []);
     renderActive(queue.active || [], askedAt);
     $("live").textContent = "Live · updated " + new Date().toLocaleTimeString();
@@ -331,6 +335,8 @@ function fillEntry(item, entry, index) {
   }
   item.querySelector(".summary").textContent = entry.summary || "(no summary)";
   remember(entry.conversation_id, entry.summary);
+  showPresence(item.querySelector(".presence"), entry.customer_presence);
+  showPreviousHolder(item.querySelector(".previous"), entry.previous_holder);
   const reasons = item.querySelector(".reasons");
   entry.reasons.forEach((reason) => {
     const li = document.createElement("li");
@@ -342,6 +348,31 @@ function fillEntry(item, entry, index) {
   item.querySelector(".open").addEventListener("click", () => openConversation(entry.conversation_id));
   item.querySelector(".open").setAttribute("aria-label", "Open packet: " + label);
   return label;
+}
+
+// Whether the customer still has the chat open: "Customer is here", or since when they
+// are gone (the edge waits out a page change or a reload before saying so). Nothing
+// while their chat never connected.
+function showPresence(element, presence) {
+  element.replaceChildren();
+  element.classList.toggle("left", Boolean(presence && presence.state === "left"));
+  if (!presence) return;
+  if (presence.state === "left") element.append("Customer left the chat ", timeOf(presence.left_at_ms));
+  else element.append("Customer is here");
+}
+
+// Who had a waiting conversation before it came back to the queue, so the next agent
+// knows the customer has already been spoken to.
+function showPreviousHolder(element, holder) {
+  element.replaceChildren();
+  if (!holder) return;
+  const you = state.me && holder.agent_id === state.me.id;
+  const when = timeOf(holder.returned_at_ms);
+  if (holder.returned === "lease_lapsed") {
+    element.append((you ? "Your" : holder.agent_name + "'s") + " reservation ran out ", when);
+  } else {
+    element.append("Was with " + (you ? "you" : holder.agent_name) + ", released ", when);
+  }
 }
 
 // A conversation's language by name, and whether this agent speaks it: a customer who
@@ -584,14 +615,24 @@ setInterval(tick, 1000);
 
 // --- Claims ---------------------------------------------------------------------
 
+// Words naming who has `id` now, for a refusal because another agent holds it: the
+// queue is asked again first, so the name is the current holder's.
+async function holderWords(error, id) {
+  if (!(error instanceof ApiError) || error.code !== "already_claimed") return {};
+  await refreshQueue();
+  const holder = otherHolder(id);
+  return holder ? { already_claimed: holder + " has this conversation." } : {};
+}
+
 async function claimConversation(id) {
   clearAlert();
   let result;
   try {
     result = await api("POST", "/v1/agent/claim", { site: site(), conversation: id });
   } catch (error) {
-    alertUser(error, "Could not claim", {}, id);
-    refreshQueue();
+    const words = await holderWords(error, id);
+    alertUser(error, "Could not claim", words, id);
+    if (!words.already_claimed) refreshQueue();
     return;
   }
   state.held.add(id);
@@ -640,7 +681,7 @@ setInterval(async () => {
         }
       } else if (error instanceof ApiError) {
         forget(id);
-        alertUser(error, "Lost a conversation", {}, id);
+        alertUser(error, "Lost a conversation", await holderWords(error, id), id);
         if (state.open === id) updateDetailMode();
       }
     }
@@ -735,8 +776,17 @@ function renderCustomer(customer, earlier) {
     const rated = outcome.rating ? " · Rated " + outcome.rating + "/5" : "";
     item.append(
       when + " · " + (conversation.summary || "(no summary)") + (why ? " · " + why : "") +
-      " · " + ended + rated + " ",
+      " · " + ended + rated,
     );
+    // The customer's own words with their rating (masked by the edge), as text.
+    if (outcome.comment) {
+      const comment = document.createElement("q");
+      comment.className = "comment";
+      comment.dir = "auto";
+      comment.textContent = outcome.comment;
+      item.append(", the customer wrote: ", comment);
+    }
+    item.append(" ");
     const open = document.createElement("button");
     open.type = "button";
     open.className = "secondary";
@@ -875,6 +925,21 @@ function updateDetailMode() {
     : mine ? "You have this conversation."
     : holder ? "With " + holder + "."
     : "Waiting — claim it to reply.";
+  showCustomerPresence(id, ended);
+}
+
+// The open conversation's customer: here or gone, in its header, and said to screen
+// readers when it changes while the conversation is open.
+function showCustomerPresence(id, ended) {
+  const entry = state.entries.get(id);
+  const presence = (!ended && entry && entry.customer_presence) || null;
+  showPresence($("customer-presence"), presence);
+  const now = presence ? presence.state : null;
+  const before = state.presenceSaid && state.presenceSaid.id === id ? state.presenceSaid.state : null;
+  if (before && now && before !== now) {
+    $("announce").textContent = now === "left" ? "The customer left the chat." : "The customer is back in the chat.";
+  }
+  state.presenceSaid = { id, state: now };
 }
 
 $("claim-open").addEventListener("click", () => { if (state.open) claimConversation(state.open); });
@@ -1107,7 +1172,8 @@ $("transfer-form").addEventListener("submit", async (event) => {
   const id = state.open;
   const select = $("transfer-to");
   if (!id || !select.value) return;
-  const name = select.options[select.selectedIndex].textContent;
+  const agent = state.agents.find((a) => a.id === select.value);
+  const name = agent ? agent.name : select.options[select.selectedIndex].textContent;
   forget(id); // first, so a lease renewal cannot re-claim it meanwhile
   try {
     await api("POST", "/v1/agent/transfer", { site: site(), conversation: id, to_agent: select.value });

@@ -156,6 +156,8 @@ pub(crate) fn run() -> Result<()> {
                     // Short leases and presence so a test can watch them lapse.
                     ("BATON_CLAIM_LEASE_MS".to_owned(), "15000".to_owned()),
                     ("BATON_PRESENCE_MS".to_owned(), "8000".to_owned()),
+                    // A customer counts as gone 3 s after their chat's page closed.
+                    ("BATON_CUSTOMER_GRACE_MS".to_owned(), "3000".to_owned()),
                     ("BATON_SITES".to_owned(), test_sites(port).to_string()),
                 ],
                 log: Some(log.clone()),

@@ -163,7 +163,7 @@ pub struct EscalationAccepted {
 }
 
 /// One waiting conversation as the agent console lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct QueueEntry {
     /// The conversation's id.
     pub conversation_id: String,
@@ -181,6 +181,58 @@ pub struct QueueEntry {
     /// intent; absent when the site names none for this intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// Whether the customer still has the chat open; absent until their chat first
+    /// connected to the conversation's live channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_presence: Option<CustomerPresence>,
+    /// The agent who last had the conversation before it came back to the queue, if
+    /// one did: the next agent knows the customer has already been spoken to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_holder: Option<PreviousHolder>,
+}
+
+/// Whether the customer still has the chat open, as agents are told it.
+///
+/// ```
+/// use baton_protocol::CustomerPresence;
+/// let left = serde_json::to_string(&CustomerPresence::Left { left_at_ms: 7 }).unwrap();
+/// assert_eq!(left, r#"{"state":"left","left_at_ms":7}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CustomerPresence {
+    /// Their chat is connected, or was a moment ago (a page change or a reload drops
+    /// it for a few seconds).
+    Here,
+    /// Their chat has been gone for longer than a page change takes: the tab was closed,
+    /// or the browser went offline.
+    Left {
+        /// When it disconnected, in milliseconds since the Unix epoch.
+        left_at_ms: u64,
+    },
+}
+
+/// The agent who had a conversation before it came back to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousHolder {
+    /// The agent's id.
+    pub agent_id: String,
+    /// The agent's display name.
+    pub agent_name: String,
+    /// How it came back.
+    pub returned: Returned,
+    /// When, in milliseconds since the Unix epoch.
+    pub returned_at_ms: u64,
+}
+
+/// How a conversation came back to the queue from an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Returned {
+    /// The agent released it.
+    Released,
+    /// The agent's claim ran out (their console stopped renewing it).
+    LeaseLapsed,
 }
 
 /// `GET /v1/agent/packet`: everything the customer handed over, for the agent.
@@ -215,7 +267,7 @@ pub struct EarlierConversation {
     /// The short summary from its handoff packet.
     pub summary: String,
     /// How it ended, as far as the site's queue heard: an agent closed it (with their
-    /// closing note, if they left one), and the customer's rating.
+    /// closing note, if they left one), and the customer's rating and comment.
     #[serde(default)]
     pub outcome: Outcome,
 }
@@ -232,6 +284,9 @@ pub struct Outcome {
     /// The customer's rating, 1 to 5, when they gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<u8>,
+    /// The comment the customer wrote with their rating (masked), when they wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `GET /v1/agent/queue`: a site's waiting conversations, next first.

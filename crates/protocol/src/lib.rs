@@ -18,9 +18,9 @@ mod rich_text;
 pub mod webhook;
 
 pub use escalation::{
-    ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, EarlierConversation,
-    EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket, IntentGuess, Outcome,
-    QueueEntry, QueueSnapshot, VerifiedCustomer,
+    ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, CustomerPresence,
+    EarlierConversation, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket,
+    IntentGuess, Outcome, PreviousHolder, QueueEntry, QueueSnapshot, Returned, VerifiedCustomer,
 };
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,

@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use baton_protocol::{AgentProfile, ClaimInfo, QueueStatus};
+use baton_protocol::{AgentProfile, ClaimInfo, PreviousHolder, QueueStatus, Returned};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RelayError, RelayErrorKind};
+use crate::presence::CustomerChannel;
 use crate::queue::{estimate_wait_seconds, QueueOrder, WaitingConversation};
 use crate::signed_request::HELPDESK_AGENT_ID;
 
@@ -92,6 +93,20 @@ impl Claim {
             agent_name: self.agent.name.clone(),
             lease_until_ms: (self.lease_until_ms != NEVER_MS).then_some(self.lease_until_ms),
             transferred_by: self.transferred_by.clone(),
+        }
+    }
+
+    /// The conversation as it goes back to the queue, saying who had it and how it
+    /// came back.
+    fn returned(&self, returned: Returned, at_ms: u64) -> WaitingConversation {
+        WaitingConversation {
+            previous_holder: Some(PreviousHolder {
+                agent_id: self.agent.id.clone(),
+                agent_name: self.agent.name.clone(),
+                returned,
+                returned_at_ms: at_ms,
+            }),
+            ..self.conversation.clone()
         }
     }
 }
@@ -262,14 +277,20 @@ impl QueueBook {
         }
     }
 
-    /// The agent gives the conversation back to the queue, in its old place.
-    pub fn release(&mut self, conversation_id: &str, agent_id: &str) -> Result<Claim, RelayError> {
+    /// The agent gives the conversation back to the queue at `now_ms`, in its old
+    /// place; the queue says they had it.
+    pub fn release(
+        &mut self,
+        conversation_id: &str,
+        agent_id: &str,
+        now_ms: u64,
+    ) -> Result<Claim, RelayError> {
         self.held_by(conversation_id, agent_id)?;
         let claim = self
             .claimed
             .remove(conversation_id)
             .ok_or_else(|| conflict(RelayErrorKind::NotClaimed))?;
-        self.enqueue(claim.conversation.clone());
+        self.enqueue(claim.returned(Returned::Released, now_ms));
         Ok(claim)
     }
 
@@ -384,11 +405,30 @@ impl QueueBook {
         let mut lapsed = Vec::with_capacity(expired.len());
         for id in expired {
             if let Some(claim) = self.claimed.remove(&id) {
-                self.enqueue(claim.conversation.clone());
+                self.enqueue(claim.returned(Returned::LeaseLapsed, claim.lease_until_ms));
                 lapsed.push(claim);
             }
         }
         lapsed
+    }
+
+    /// Records what the conversation says of its customer's live channel (see
+    /// [`CustomerChannel::record`]), waiting or held. Returns whether the book changed.
+    pub fn record_customer_channel(
+        &mut self,
+        conversation_id: &str,
+        report: CustomerChannel,
+    ) -> bool {
+        let conversation = match self.claimed.get_mut(conversation_id) {
+            Some(claim) => Some(&mut claim.conversation),
+            None => self
+                .waiting
+                .iter_mut()
+                .find(|w| w.conversation_id == conversation_id),
+        };
+        conversation.is_some_and(|conversation| {
+            CustomerChannel::record(&mut conversation.customer_channel, report)
+        })
     }
 
     /// Records that an agent showed up. Returns whether the book changed enough to be
@@ -463,6 +503,7 @@ mod tests {
                 conversation_id: (*id).into(),
                 created_at_ms: *at,
                 reasons: reasons.to_vec(),
+                ..WaitingConversation::default()
             });
         }
         book
@@ -502,7 +543,7 @@ mod tests {
         assert_eq!(book.claimed["c1"].lease_until_ms, 80_000);
         let other = book.renew("c1", "b", 20_000, 60_000).unwrap_err();
         assert_eq!(other.kind, RelayErrorKind::AlreadyClaimed);
-        book.release("c1", "a").unwrap();
+        book.release("c1", "a", 20_500).unwrap();
         let late = book.renew("c1", "a", 21_000, 60_000).unwrap_err();
         assert_eq!(late.kind, RelayErrorKind::NotClaimed);
         assert_eq!(
@@ -517,7 +558,7 @@ mod tests {
         let mut book = book_with(&[("old", 0, &[]), ("new", 5, &[])]);
         book.claim("old", &agent("a"), 10, 60_000).unwrap();
         assert_eq!(book.status("new", true).unwrap().position, 1);
-        book.release("old", "a").unwrap();
+        book.release("old", "a", 20).unwrap();
         assert_eq!(book.status("old", true).unwrap().position, 1);
         assert_eq!(book.status("new", true).unwrap().position, 2);
     }
@@ -528,7 +569,7 @@ mod tests {
         book.claim("c", &agent("a"), 0, 60_000).unwrap();
         for result in [
             book.record_reply("c", "b", 1, 60_000).map(|_| ()),
-            book.release("c", "b").map(|_| ()),
+            book.release("c", "b", 1).map(|_| ()),
             book.transfer("c", "b", &agent("c"), 1, 60_000).map(|_| ()),
             book.close("c", "b", 1).map(|_| ()),
         ] {
@@ -623,7 +664,7 @@ mod tests {
         let err = book.transfer("c3", "b", &two, 0, 60_000).unwrap_err();
         assert_eq!(err.kind, RelayErrorKind::AtCapacity);
         assert!(book.held_by("c3", "b").is_ok());
-        book.release("c1", "a").unwrap();
+        book.release("c1", "a", 20_500).unwrap();
         book.transfer("c3", "b", &two, 0, 60_000).unwrap();
         assert_eq!(
             book.claim("c1", &two, 0, 60_000).unwrap_err().kind,
@@ -645,6 +686,60 @@ mod tests {
         assert_eq!(lapsed[0].agent.id, "a");
         assert_eq!(book.status("c1", true).unwrap().position, 1);
         assert_eq!(book.next_deadline_ms(), Some(120_000));
+    }
+
+    /// The previous holder of a waiting conversation, as the queue reports it.
+    fn previous(book: &QueueBook, id: &str) -> Option<(String, Returned, u64)> {
+        let waiting = book.waiting.iter().find(|w| w.conversation_id == id)?;
+        let holder = waiting.previous_holder.as_ref()?;
+        Some((
+            holder.agent_name.clone(),
+            holder.returned,
+            holder.returned_at_ms,
+        ))
+    }
+
+    #[test]
+    fn a_conversation_back_in_the_queue_says_who_had_it_and_how_it_came_back() {
+        let mut book = book_with(&[("c1", 0, &[]), ("c2", 1, &[])]);
+        assert_eq!(previous(&book, "c1"), None, "new: nobody had it");
+        book.claim("c1", &agent("a"), 1_000, 60_000).unwrap();
+        book.release("c1", "a", 5_000).unwrap();
+        assert_eq!(
+            previous(&book, "c1"),
+            Some(("Agent a".to_owned(), Returned::Released, 5_000))
+        );
+        // Taken by b, passed to c, whose claim runs out: c had it last, until the lease
+        // ended.
+        book.claim("c1", &agent("b"), 6_000, 60_000).unwrap();
+        book.transfer("c1", "b", &agent("c"), 7_000, 60_000)
+            .unwrap();
+        book.claim("c2", &agent("a"), 7_000, 600_000).unwrap();
+        assert_eq!(book.expire_leases(70_000).len(), 1);
+        assert_eq!(
+            previous(&book, "c1"),
+            Some(("Agent c".to_owned(), Returned::LeaseLapsed, 67_000))
+        );
+        assert_eq!(previous(&book, "c2"), None, "still held");
+    }
+
+    #[test]
+    fn the_customer_channel_is_kept_waiting_and_held() {
+        let mut book = book_with(&[("c", 0, &[])]);
+        let report = |connected, at_ms| CustomerChannel { connected, at_ms };
+        assert!(book.record_customer_channel("c", report(true, 1_000)));
+        book.claim("c", &agent("a"), 2_000, 60_000).unwrap();
+        assert!(book.record_customer_channel("c", report(false, 3_000)));
+        book.release("c", "a", 4_000).unwrap();
+        assert_eq!(
+            book.waiting[0].customer_presence(3_000 + 30_000, 30_000),
+            Some(baton_protocol::CustomerPresence::Left { left_at_ms: 3_000 }),
+            "kept through the claim and the release"
+        );
+        assert!(
+            !book.record_customer_channel("gone", report(true, 5_000)),
+            "a conversation not in the book"
+        );
     }
 
     #[test]

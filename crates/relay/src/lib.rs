@@ -18,6 +18,7 @@ mod error;
 mod identity;
 mod json;
 mod outbox;
+mod presence;
 mod queue;
 mod rate;
 mod retry;
@@ -38,6 +39,7 @@ pub use outbox::{
     dead_letters_over_limit, site_webhook_secrets, validate_webhook_url, Delivery, LastOutcome,
     WebhookSettings, DEFAULT_TIMEOUT_MS, MAX_DEAD_LETTERS,
 };
+pub use presence::{CustomerChannel, DEFAULT_CUSTOMER_GRACE_MS};
 pub use queue::{
     estimate_wait_seconds, priority_of, route_for_agent, QueueOrder, WaitingConversation,
 };

@@ -2,11 +2,16 @@
 
 use std::cmp::Ordering;
 
-use baton_protocol::{AgentProfile, EscalationReason, QueueEntry};
+use baton_protocol::{
+    AgentProfile, CustomerPresence, EscalationReason, PreviousHolder, QueueEntry,
+};
 use serde::{Deserialize, Serialize};
 
-/// What the queue needs to know about one waiting conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+use crate::presence::CustomerChannel;
+
+/// What the queue needs to know about one conversation, waiting or (inside its
+/// [`crate::Claim`]) held, so a release puts it back as it was.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WaitingConversation {
     /// The conversation's id.
     pub conversation_id: String,
@@ -14,6 +19,22 @@ pub struct WaitingConversation {
     pub created_at_ms: u64,
     /// Why a person is needed.
     pub reasons: Vec<EscalationReason>,
+    /// The customer's live channel as last reported; `None` until it first connected
+    /// (stored before there was this: nothing heard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_channel: Option<CustomerChannel>,
+    /// The agent who last had it, when one released it or their claim ran out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_holder: Option<PreviousHolder>,
+}
+
+impl WaitingConversation {
+    /// Whether its customer still has the chat open at `now_ms` (see
+    /// [`CustomerChannel::presence`]); `None` when their chat never connected.
+    pub fn customer_presence(&self, now_ms: u64, grace_ms: u64) -> Option<CustomerPresence> {
+        self.customer_channel
+            .map(|channel| channel.presence(now_ms, grace_ms))
+    }
 }
 
 /// Priority from the reasons: 0 is most urgent.
@@ -124,6 +145,7 @@ mod tests {
             conversation_id: id.into(),
             created_at_ms: at,
             reasons: reasons.to_vec(),
+            ..WaitingConversation::default()
         }
     }
 
@@ -143,12 +165,9 @@ mod tests {
     fn entry(id: &str, language: &str, reasons: &[EscalationReason]) -> QueueEntry {
         QueueEntry {
             conversation_id: id.into(),
-            created_at_ms: 0,
             reasons: reasons.to_vec(),
-            intent: None,
-            summary: String::new(),
             language: language.into(),
-            skill: None,
+            ..QueueEntry::default()
         }
     }
 
