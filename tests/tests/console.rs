@@ -901,9 +901,21 @@ async fn an_agent_sees_whether_the_customer_is_still_in_the_chat(kind: BrowserKi
     open_from(&browser, &entry_css, "Customer is here").await;
     wait_text(&browser, "#customer-presence", "Customer is here").await;
 
+    // The customer goes to another site: the page may be kept for the Back button
+    // (Chromium's back/forward cache kept its socket open), but the chat lets go of it.
+    let client = &customer.client;
+    client.goto("about:blank").await.unwrap();
+    wait_text(
+        &browser,
+        &format!("{presence_css}.left"),
+        "Customer left the chat",
+    )
+    .await;
+    client.goto(&baton.url("/")).await.unwrap();
+    wait_text(&browser, &presence_css, "Customer is here").await;
+
     // The customer closes the shop's tab (another tab stays open, with nothing of the
     // shop).
-    let client = &customer.client;
     let elsewhere = client.new_window(true).await.unwrap().handle;
     client.close_window().await.unwrap();
     client.switch_to_window(elsewhere).await.unwrap();

@@ -274,6 +274,11 @@ pub enum Action {
     LiveUpdate(ConversationUpdate),
     /// The live channel connected (`true`) or dropped (`false`).
     LiveConnection(bool),
+    /// The page is being left, or put away for the Back button: the shell lets go of
+    /// the live channel (so the agent sees the customer leave) and connects again if
+    /// the page comes back. Not news for the customer: the chat does not say the
+    /// connection was lost.
+    PageHidden,
     /// The edge stored an outgoing message.
     MessageDelivered {
         /// Its id.
@@ -748,6 +753,10 @@ impl ChatState {
             Action::LiveConnection(connected) => {
                 self.live.connected = connected;
                 self.live.dropped = !connected;
+                Vec::new()
+            }
+            Action::PageHidden => {
+                self.live.connected = false;
                 Vec::new()
             }
             Action::MessageDelivered { client_id } => {

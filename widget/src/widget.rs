@@ -133,6 +133,9 @@ pub struct Widget {
     _other_tabs: Option<WindowListener>,
     /// Hears the browser come back online.
     _online: Option<WindowListener>,
+    /// Hears the page being left or put away for the Back button, which keeps a
+    /// socket open in Chromium's back/forward cache.
+    _page_hidden: Option<WindowListener>,
 }
 
 /// A listener on `window`, removed when dropped.
@@ -285,6 +288,10 @@ impl Component for Widget {
                 let link = ctx.link().clone();
                 WindowListener::new("online", move |_| link.send_message(Action::BackOnline))
             },
+            _page_hidden: {
+                let link = ctx.link().clone();
+                WindowListener::new("pagehide", move |_| link.send_message(Action::PageHidden))
+            },
         }
     }
 
@@ -314,6 +321,9 @@ impl Component for Widget {
                 self.live = None;
                 self.schedule_reconnect(ctx);
             }
+            // Closed on purpose, to be opened again if the page is shown again: the
+            // reconnect timer waits while the page is in the back/forward cache.
+            Action::PageHidden if self.live.take().is_some() => self.schedule_reconnect(ctx),
             _ => {}
         }
         let effects = self.state.apply(action);
