@@ -186,11 +186,8 @@ impl Strings {
     /// Why a person was offered for a message the knowledge base, written in
     /// `language` (a BCP 47 tag), cannot read.
     pub fn only_answers_in(&self, language: &str) -> String {
-        let primary = language.split('-').next().unwrap_or_default();
-        match KB_LANGUAGES
-            .iter()
-            .position(|&tag| tag.eq_ignore_ascii_case(primary))
-        {
+        let primary = baton_triage::primary_language(language);
+        match KB_LANGUAGES.iter().position(|&tag| tag == primary) {
             Some(index) => self
                 .only_answers_in
                 .replace("{language}", self.language_names[index]),

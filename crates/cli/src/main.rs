@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use baton_protocol::{Author, EscalationReason};
 use baton_triage::train::{self, Example, TrainOptions};
-use baton_triage::{Conversation, Engine};
+use baton_triage::{primary_language, Conversation, Engine};
 use clap::{Parser, Subcommand};
 
 /// `println!` for a command whose output may be piped into another program: when that
@@ -969,13 +969,7 @@ fn escalates_for(engine: &Engine, text: &str, reason: EscalationReason) -> bool 
 /// Per language: how many messages, how many the engine took for another language
 /// than its knowledge base's, and how many it answered from the knowledge base.
 fn eval_language(engine: &Engine, rows: &[Example], all_in: Option<String>) -> Result<(), String> {
-    let primary = |tag: &str| {
-        tag.split('-')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
-    let own = primary(engine.language());
+    let own = primary_language(engine.language());
     if own.is_empty() {
         return Err("the model does not say its knowledge base's language (train it again with `language` under [site])".into());
     }
@@ -985,7 +979,7 @@ fn eval_language(engine: &Engine, rows: &[Example], all_in: Option<String>) -> R
     // Lines of the messages told wrong, to look them up in the file.
     let mut wrong = Vec::new();
     for row in rows {
-        let language = primary(all_in.as_deref().unwrap_or(&row.label));
+        let language = primary_language(all_in.as_deref().unwrap_or(&row.label));
         let turn = engine.respond(&mut Conversation::new(), &row.text, 0);
         if turn.in_other_language != (language != own) {
             wrong.push(row.line.to_string());

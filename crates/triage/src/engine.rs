@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TriageError;
 use crate::features::{extract, normalize, without_courtesies, Features};
 use crate::kb::{KbEntry, KbLink};
-use crate::language::KbLanguage;
+use crate::language::{primary_language, KbLanguage};
 use crate::model::ModelFile;
 use crate::redact::{redact_pii, Redacted};
 use crate::signals::{only_asks_for_a_person, read_signals, Signals, SmallTalk};
@@ -536,8 +536,7 @@ impl Engine {
 /// A language's name in English, for the transcript an agent reads: the tag itself for
 /// a language not named here.
 fn language_name(tag: &str) -> &str {
-    let primary = tag.split('-').next().unwrap_or_default();
-    match primary.to_ascii_lowercase().as_str() {
+    match primary_language(tag).as_str() {
         "en" => "English",
         "fr" => "French",
         "ar" => "Arabic",

@@ -191,15 +191,20 @@ pub(crate) struct KbLanguage {
     words: Option<WordLanguage>,
 }
 
+/// The language of a BCP 47 tag without its region or script, lowercased: `fr` for
+/// `fr-CA`, `pt` for `PT-br`; empty for the empty tag.
+pub fn primary_language(tag: &str) -> String {
+    tag.split('-')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 impl KbLanguage {
     /// From a BCP 47 tag (`en`, `fr-CA`); a language the engine knows nothing of
     /// (and the empty tag) checks nothing.
     pub(crate) fn of(tag: &str) -> KbLanguage {
-        let primary = tag
-            .split('-')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let primary = primary_language(tag);
         let words = match primary.as_str() {
             "en" => Some(WordLanguage::English),
             "fr" => Some(WordLanguage::French),
@@ -281,5 +286,7 @@ mod tests {
         for bad in ["", "e", "English", "en_GB", "fr-", "en-toolongsubtag"] {
             assert!(!is_language_tag(bad), "{bad}");
         }
+        assert_eq!(primary_language("PT-br"), "pt");
+        assert_eq!(primary_language(""), "");
     }
 }

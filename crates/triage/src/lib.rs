@@ -118,5 +118,6 @@ mod word_vectors;
 pub use engine::{Conversation, Engine, Escalation, KbAnswer, Prediction, Turn, DONT_KNOW_REPLY};
 pub use error::TriageError;
 pub use kb::{KbEntry, KbLink};
+pub use language::primary_language;
 pub use redact::{masked_pieces, redact_pii, MaskedPiece, PiiKind, PiiSpan, Redacted};
 pub use signals::SmallTalk;

@@ -152,8 +152,8 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
     let kb_lang: Option<AttrValue> = match &state.engine {
         EngineState::Ready(engine) => {
             let language = engine.language();
-            let primary = language.split('-').next().unwrap_or_default();
-            (!primary.is_empty() && !primary.eq_ignore_ascii_case(strings.lang))
+            let primary = baton_triage::primary_language(language);
+            (!primary.is_empty() && primary != strings.lang)
                 .then(|| AttrValue::from(language.to_owned()))
         }
         _ => None,
