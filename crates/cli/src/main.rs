@@ -1364,7 +1364,13 @@ fn chat(engine: &Engine) -> Result<(), String> {
                     .contains(&baton_protocol::EscalationReason::OutOfScope)
             }) =>
             {
-                say!("bot: {}", baton_triage::DONT_KNOW_REPLY);
+                // What the engine said: it does not know, or it answers only in its
+                // knowledge base's language.
+                let said = conversation
+                    .transcript()
+                    .last()
+                    .map(|entry| entry.text.as_str());
+                say!("bot: {}", said.unwrap_or(baton_triage::DONT_KNOW_REPLY));
             }
             None => {
                 if let Some(kind) = turn.small_talk {

@@ -568,3 +568,18 @@ fn a_small_model_of_its_own_answers_its_questions_and_not_others() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A site owner trying the demo in French hears what a customer would: the bot answers
+/// only in English by itself.
+#[test]
+fn chat_says_which_language_it_answers_in() {
+    let (ok, out, err) = baton_bytes(
+        &["chat"],
+        "ma carte n'est pas arrivée, pourquoi ?\n/quit\n".as_bytes(),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("bot: I can only answer questions in English by myself."),
+        "{out}"
+    );
+}
