@@ -121,12 +121,12 @@ async fn press_in_entry(browser: &Browser, css: &str, text: &str, button: &str) 
 }
 
 /// Claims the conversation from its waiting card (matching `css`, showing `text`) and
-/// releases it from the console.
+/// puts it back in the queue from the console.
 async fn claim_then_release(browser: &Browser, css: &str, text: &str) {
     press_in_entry(browser, css, text, "button.claim").await;
     wait_text(browser, "#holder", "You have this conversation").await;
     wait_shown(browser, "#release").await.click().await.unwrap();
-    wait_text(browser, "#status", "Released").await;
+    wait_text(browser, "#status", "Put back in the queue").await;
 }
 
 /// Waits until a displayed element matching `css` contains `text`.
@@ -364,6 +364,14 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         suggestion.attr("data-intent").await.unwrap().as_deref(),
         Some("card_arrival")
     );
+    // The bot showed the customer that answer before the hand-off (tester report B5):
+    // the console says so before the agent sends it again.
+    wait_text(
+        &browser,
+        "#suggestion .suggestion-shown",
+        "Already shown to the customer by the bot.",
+    )
+    .await;
     // Insert adds the answer after what Sam already wrote, instead of replacing it.
     let own_words = "I have re-sent the card; reference FR-7.";
     reply.send_keys(own_words).await.unwrap();
@@ -829,13 +837,7 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
     let second = baton.escalate(&signed_in(&now)).await;
 
     let browser = Browser::start(kind).await;
-    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
-    let site_input = browser.client.find(Locator::Id("site")).await.unwrap();
-    site_input.clear().await.unwrap();
-    site_input
-        .send_keys(&format!("{site}\u{e007}"))
-        .await
-        .unwrap();
+    sign_in_on(&browser, &baton, site, &baton.agent("sam").token).await;
     let entry_css = format!(
         "#waiting li.entry[data-conversation='{}']",
         second.conversation_id
@@ -1087,7 +1089,190 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// Tester report B9: an agent's reply of two lines reaches the customer's chat as two
+/// lines (and the console shows it so), and a link the chat would show as text
+/// (`http:`) is named before it is sent: the first Send stops to say so.
+async fn an_agents_lines_stay_lines_and_a_link_that_would_be_text_is_warned_about(
+    kind: BrowserKind,
+) {
+    let baton = Baton::from_env();
+    let customer = Browser::start(kind).await;
+    customer.client.goto(&baton.url("/")).await.unwrap();
+    let id = customer
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
+    let sam = baton.agent("sam");
+    let target = json!({"site": SITE, "conversation": id});
+    baton.agent_ok(&sam.token, "claim", &target).await;
+
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &sam.token, "Sam").await;
+    let active_css = format!("#active li[data-conversation='{id}']");
+    open_from(&browser, &active_css, "With you").await;
+    let reply = wait_shown(&browser, "#reply").await;
+    let first = unique_text("I have changed it for you now.");
+    // Enter starts a new line, as in any text box.
+    reply
+        .send_keys(&format!("{first}\u{e007}Next steps: check your email."))
+        .await
+        .unwrap();
+    browser
+        .click_on_page("#reply-form button[type=submit]")
+        .await;
+
+    let bubble = customer.wait_for_text(".from-agent", &first).await;
+    let lines = customer
+        .client
+        .execute(
+            "const p = arguments[0].querySelector('p:not(.author)');
+             return [p.querySelectorAll('br').length, p.innerText];",
+            vec![serde_json::to_value(&bubble).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        lines,
+        json!([1, format!("{first}\nNext steps: check your email.")]),
+        "two lines in the customer's chat"
+    );
+    let line = wait_text(&browser, "#thread li.from-agent", &first).await;
+    assert_eq!(
+        line.find_all(Locator::Css(".rich p br"))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "two lines in the console's thread"
+    );
+
+    // A link the chat would show as plain text: warned while writing and at Send.
+    let link = "[Track it](http://larkspur.example/track)";
+    reply.send_keys(link).await.unwrap();
+    wait_text(
+        &browser,
+        "#reply-warning",
+        "This link reaches the customer as plain text, not a link: “http://larkspur.example/track”. Only https:// and mailto: links work.",
+    )
+    .await;
+    browser
+        .click_on_page("#reply-form button[type=submit]")
+        .await;
+    wait_text(&browser, "#alert", "Press Send again to send it as it is.").await;
+    assert_eq!(
+        reply.prop("value").await.unwrap().as_deref(),
+        Some(link),
+        "not sent yet"
+    );
+    browser
+        .click_on_page("#reply-form button[type=submit]")
+        .await;
+    let bubble = customer.wait_for_text(".from-agent", link).await;
+    assert!(bubble.find(Locator::Css("a")).await.is_err(), "a link ran");
+    wait_gone(&browser, "#reply-warning:not([hidden])").await;
+    baton.agent_ok(&sam.token, "close", &target).await;
+    customer.close().await;
+    browser.close().await;
+}
+
+/// Tester report B3, B4, B10 and B11, on a laptop screen (1280×720): Sam's own
+/// conversations come before the queue; a long conversation scrolls in its own
+/// (focusable, labelled) region, following the newest line, while the reply box stays
+/// in view; the reservation reads in words; Sign out brings back the sign-in form.
+async fn a_long_conversation_scrolls_in_its_pane_with_the_reply_box_in_view(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let (accepted, _) = escalate(&baton, "my order LK-1 is late").await;
+    let id = accepted.conversation_id.clone();
+    let target = json!({"site": SITE, "conversation": id});
+    baton.agent_ok(&sam.token, "claim", &target).await;
+    for n in 0..8 {
+        customer_writes(
+            &baton,
+            &accepted,
+            &format!("Message {n} from the customer,\nwritten on two lines"),
+        )
+        .await;
+        let reply = json!({
+            "site": SITE, "conversation": id, "client_id": unique_id("r"),
+            "text": format!("Reply {n}:\n- one\n- two\n- three"),
+        });
+        baton.agent_ok(&sam.token, "reply", &reply).await;
+    }
+
+    let browser = Browser::start(kind).await;
+    browser.client.set_window_size(1280, 720).await.unwrap();
+    let inner = browser.number("return window.innerHeight;").await as u32;
+    browser
+        .client
+        .set_window_size(1280, 720 + 720u32.saturating_sub(inner))
+        .await
+        .unwrap();
+    sign_in(&browser, &baton, &sam.token, "Sam").await;
+    // Signed in, the header has no sign-in form.
+    wait_gone(&browser, "#connect:not([hidden])").await;
+    let active_css = format!("#active li[data-conversation='{id}']");
+    wait_text(&browser, &active_css, "reserved for you for 0:").await;
+    let active_first = browser
+        .client
+        .execute(
+            "const a = document.querySelector('#active-title'), w = document.querySelector('#queue-title');
+             return a.getBoundingClientRect().top < w.getBoundingClientRect().top;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(active_first, json!(true), "Active comes before Waiting");
+
+    open_from(&browser, &active_css, "With you").await;
+    wait_text(&browser, "#thread", "Reply 7:").await;
+    let in_view = "const box = document.querySelector('#reply').getBoundingClientRect();
+        const region = document.querySelector('#packet-scroll');
+        const last = document.querySelector('#thread > li:last-child').getBoundingClientRect();
+        const shown = region.getBoundingClientRect();
+        return {
+          reply: box.top >= 0 && box.bottom <= window.innerHeight,
+          scrolls: region.scrollHeight > region.clientHeight,
+          newest: last.bottom <= shown.bottom + 1 && last.top >= shown.top - 1,
+          focusable: region.tabIndex === 0 && region.getAttribute('aria-label') !== '',
+        };";
+    let expected = json!({"reply": true, "scrolls": true, "newest": true, "focusable": true});
+    eventually("the reply box in view, the newest line too", || async {
+        let seen = browser.client.execute(in_view, vec![]).await.ok()?;
+        (seen == expected).then_some(())
+    })
+    .await;
+    // A new message is announced, and shown at the end, still above the reply box.
+    let newest = unique_text("Are you still there?");
+    customer_writes(&baton, &accepted, &newest).await;
+    wait_said(&browser, "#announce", &newest).await;
+    eventually("the new line in view, the reply box too", || async {
+        let last = browser
+            .client
+            .find(Locator::Css("#thread > li:last-child"))
+            .await
+            .ok()?;
+        let seen = browser.client.execute(in_view, vec![]).await.ok()?;
+        (last.text().await.ok()?.contains(&newest) && seen == expected).then_some(())
+    })
+    .await;
+    let violations = browser.axe_violations().await;
+    assert_eq!(violations, json!([]), "axe-core violations");
+    browser.screenshot("agent-console-long-conversation").await;
+
+    // Sign out: the sign-in form is back, and the console says what becomes of Sam's
+    // conversations. (Sam's consoles in other tests keep theirs, as another tab would.)
+    browser.click_on_page("#sign-out").await;
+    wait_text(&browser, "#status", "Signed out. Your ").await;
+    wait_text(&browser, "#status", " back to the queue within a minute").await;
+    wait_shown(&browser, "#connect #token").await;
+    wait_gone(&browser, "#sign-out:not([hidden])").await;
+    baton.agent_ok(&sam.token, "close", &target).await;
+    browser.close().await;
+}
+
 in_both_browsers!(
+    an_agents_lines_stay_lines_and_a_link_that_would_be_text_is_warned_about,
+    a_long_conversation_scrolls_in_its_pane_with_the_reply_box_in_view,
     an_agent_sees_whether_the_customer_is_still_in_the_chat,
     a_conversation_back_in_the_queue_says_who_had_it,
     an_agent_at_capacity_sees_it_in_the_console,

@@ -135,10 +135,18 @@ impl ReplySuggester {
 
 /// The safe formatting of a knowledge-base answer or an agent's message as JSON
 /// (`{"blocks": [...]}`, see [`baton_protocol::RichText`]), so the agent console shows
-/// what the customer sees, built from the same typed structure.
+/// what the customer sees, built from the same typed structure. A `\n` in a text run is
+/// a line break in an agent's message and a space in a knowledge-base answer.
 #[wasm_bindgen]
 pub fn rich_text(text: &str) -> Option<String> {
     json::to_text(&baton_protocol::RichText::parse(text))
+}
+
+/// The urls of what `text` writes as a link but the customer will see as plain text
+/// (not `https:` or `mailto:`), as a JSON array, so the console warns before it is sent.
+#[wasm_bindgen]
+pub fn refused_links(text: &str) -> Option<String> {
+    json::to_text(&baton_protocol::RichText::parse(text).refused_links())
 }
 
 /// Mounts the chat into `panel_root` inside the loader's shadow root.

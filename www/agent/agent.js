@@ -17,7 +17,7 @@ const FRIENDLY_ERRORS = {
   already_claimed: "Another agent has this conversation.",
   not_claimed: "You no longer hold this conversation; claim it first.",
   not_in_queue: "This conversation is no longer in the queue.",
-  at_capacity: "you already have as many conversations as you take at once. Close, release or transfer one first.",
+  at_capacity: "you already have as many conversations as you take at once. Close, put back or transfer one first.",
   conversation_closed: "this conversation has ended.",
 };
 const QUEUE_EVERY_MS = 2000;
@@ -58,6 +58,8 @@ const state = {
   seen: new Set(),
   threadCustomerText: null,
   packetCustomerText: null,
+  packetShown: [], // the open packet's knowledge-base answers the customer already saw
+  packetUnhelped: false, // …and whether the bot's answers did not help them
   pendingReply: null, // {text, clientId} kept after a network error for a retry
   queueTimer: null,
   eventsTimer: null,
@@ -66,6 +68,8 @@ const state = {
   suggester: null,
   suggesterSite: null,
   richText: null, // the widget's formatter, once its wasm has loaded
+  refusedLinks: null, // the widget's check for links that stay text, likewise
+  sendAnyway: null, // a reply the agent was warned about and may send as it is
   waitingIds: null, // conversations waiting at the last refresh (null before the first)
   away: false, // the agent said they are away: customers are not told someone is online
   waitingCount: 0,
@@ -207,16 +211,15 @@ async function connect() {
     state.me = await api("GET", "/v1/agent/me");
   } catch (error) {
     state.me = null;
-    $("me").hidden = true;
+    showSignedIn(false);
     alertUser(error, "Could not sign in");
     // A wrong token waits for the agent; a network error retries by itself.
     if (!(error instanceof ApiError)) state.queueTimer = setTimeout(connect, QUEUE_EVERY_MS);
     return;
   }
   showMe(0);
-  $("me").hidden = false;
-  $("away").hidden = false;
-  say("Signed in as " + state.me.name + ".");
+  showSignedIn(true);
+  say("");
   try {
     state.agents = await api("GET", "/v1/agent/agents");
   } catch (_) {
@@ -236,8 +239,43 @@ async function connect() {
 function showMe(held) {
   const capacity = state.me.capacity;
   $("me").textContent = "Signed in as " + state.me.name +
-    (capacity ? " · " + held + " of " + capacity + " conversations" : "");
+    (capacity ? " · " + held + " of " + capacity + " conversations" : "") + " · site " + site();
 }
+
+// Signed in, the header says who and offers Away and Sign out; the sign-in form is gone.
+function showSignedIn(signedIn) {
+  $("me").hidden = !signedIn;
+  $("away").hidden = !signedIn;
+  $("sign-out").hidden = !signedIn;
+  form.hidden = signedIn;
+}
+
+// Sign out: the token leaves this tab and this tab stops renewing reservations. What the
+// agent holds stays theirs while another tab of theirs has the console open; otherwise it
+// goes back to the queue when its reservation runs out (a minute), and the customer is told.
+$("sign-out").addEventListener("click", () => {
+  const held = state.held.size;
+  Array.from(state.held).forEach(forget);
+  state.me = null; // first, so no refresh starts again
+  clearTimeout(state.queueTimer);
+  if (state.open) closeDetail("");
+  sessionStorage.removeItem("baton.agentToken");
+  tokenInput.value = "";
+  showSignedIn(false);
+  $("live").textContent = "";
+  $("analytics").hidden = true;
+  $("relay").hidden = true;
+  waitingList.replaceChildren();
+  activeList.replaceChildren();
+  state.waitingIds = null;
+  state.waitingCount = 0;
+  updateTitle();
+  say("Signed out." + (held
+    ? " " + (held === 1 ? "Your conversation goes" : "Your " + held + " conversations go") +
+      " back to the queue within a minute, unless the console is open in another tab of yours."
+    : ""));
+  tokenInput.focus();
+});
 
 function fillTransferTargets() {
   const select = $("transfer-to");
@@ -274,6 +312,7 @@ async function refreshQueue() {
   try {
     const askedAt = Date.now();
     const queue = await api("GET", "/v1/agent/queue?" + q({ site: site(), away: state.away }));
+    if (!state.me) return; // signed out meanwhile
     state.entries = new Map((queue.waiting || []).concat(queue.active || [])
       .map((entry) => [entry.conversation_id, entry]));
     renderWaiting(queue.waiting || []);
@@ -346,7 +385,7 @@ function fillEntry(item, entry, index) {
   if (!entry.reasons.length) reasons.remove();
   const label = (entry.summary || entry.conversation_id.slice(0, 8));
   item.querySelector(".open").addEventListener("click", () => openConversation(entry.conversation_id));
-  item.querySelector(".open").setAttribute("aria-label", "Open packet: " + label);
+  item.querySelector(".open").setAttribute("aria-label", "Open: " + label);
   return label;
 }
 
@@ -438,7 +477,10 @@ function renderWaiting(waiting) {
   tick();
 }
 
-function renderActive(active, askedAt) {
+function renderActive(all, askedAt) {
+  // This agent's own conversations first: they are what the agent works on.
+  const isMine = (entry) => Boolean(entry.claim && state.me && entry.claim.agent_id === state.me.id);
+  const active = all.filter(isMine).concat(all.filter((entry) => !isMine(entry)));
   $("active-count").textContent = String(active.length);
   $("active-empty").hidden = active.length > 0;
   const mine = new Set();
@@ -457,7 +499,7 @@ function renderActive(active, askedAt) {
     // The accessible name starts with the visible word (WCAG 2.5.3, label in name).
     const verb = held ? "Open" : "View";
     item.querySelector(".open").textContent = verb;
-    item.querySelector(".open").setAttribute("aria-label", verb + " packet: " + label);
+    item.querySelector(".open").setAttribute("aria-label", verb + ": " + label);
     const sla = item.querySelector(".sla");
     sla.dataset.since = String(entry.created_at_ms);
     sla.dataset.kind = "active";
@@ -472,6 +514,7 @@ function renderActive(active, askedAt) {
       const lease = document.createElement("span");
       lease.className = "lease";
       lease.dataset.until = String(entry.claim.lease_until_ms);
+      lease.dataset.who = held ? "you" : entry.claim.agent_name;
       meta.append(" · ", lease);
     }
     meta.append(" · " + (entry.first_reply_at_ms ? "first reply sent" : "no reply yet"));
@@ -608,7 +651,9 @@ function tick() {
   });
   document.querySelectorAll(".lease[data-until]").forEach((el) => {
     const left = Number(el.dataset.until) - now;
-    el.textContent = left > 0 ? "lease " + clock(left) + " left" : "lease lapsed";
+    // The console renews its agent's reservations by itself; another agent's runs out
+    // if their console is gone.
+    el.textContent = left > 0 ? "reserved for " + el.dataset.who + " for " + clock(left) : "reservation ran out";
   });
 }
 setInterval(tick, 1000);
@@ -730,6 +775,8 @@ async function openConversation(id) {
   const transcript = packetSection.querySelector(".transcript");
   transcript.replaceChildren();
   state.packetCustomerText = null;
+  state.packetShown = packet.answers_shown || [];
+  state.packetUnhelped = packet.reasons.includes("repeated_failure");
   packet.transcript.forEach((line) => {
     transcript.appendChild(lineItem(line.author, authorName(line.author), line.text, line.at_ms));
     if (line.author === "customer") state.packetCustomerText = line.text;
@@ -745,9 +792,11 @@ async function openConversation(id) {
     // Each conversation keeps its own draft: switching back finds it as it was left.
     replyBox.value = drafts[state.open] || "";
     showCount();
+    showLinkWarning();
     $("resolution").value = "";
   }
   packetSection.hidden = false;
+  if (switching) $("packet-scroll").scrollTop = 0;
   updateDetailMode();
   updateSuggestion();
   packetSection.focus();
@@ -819,7 +868,7 @@ function lineItem(author, who, text, atMs) {
   // customer's own text and the notes are never markup.
   let body;
   if (author === "agent" || author === "bot") {
-    body = formatted(text);
+    body = formatted(text, author === "agent" ? LINES_KEPT : LINES_JOINED);
     if (body.nodeType === Node.TEXT_NODE) {
       const span = document.createElement("span");
       span.append(body);
@@ -853,10 +902,16 @@ function ago(ms, at) {
   return at.toLocaleDateString();
 }
 
+// What a new line inside a paragraph is: a line break in an agent's message (they pressed
+// Enter), a space in a knowledge-base answer (site owners may hard-wrap their files), as
+// the widget shows each.
+const LINES_KEPT = "kept";
+const LINES_JOINED = "joined";
+
 // Text in the widget's safe formatting (paragraphs, "- " lists, **bold**, https and mailto
-// links), built element by element from the typed structure the widget's own parser
-// gives (`rich_text` in its wasm), never as HTML. Plain text until that has loaded.
-function formatted(text) {
+// links, line breaks), built element by element from the typed structure the widget's own
+// parser gives (`rich_text` in its wasm), never as HTML. Plain text until that has loaded.
+function formatted(text, lines) {
   let rich = null;
   try {
     rich = state.richText ? JSON.parse(state.richText(text)) : null;
@@ -869,13 +924,13 @@ function formatted(text) {
   rich.blocks.forEach((block) => {
     if (block.Paragraph) {
       const p = document.createElement("p");
-      appendInlines(p, block.Paragraph);
+      appendInlines(p, block.Paragraph, lines);
       box.appendChild(p);
     } else if (block.List) {
       const list = document.createElement("ul");
       block.List.forEach((inlines) => {
         const item = document.createElement("li");
-        appendInlines(item, inlines);
+        appendInlines(item, inlines, lines);
         list.appendChild(item);
       });
       box.appendChild(list);
@@ -884,22 +939,34 @@ function formatted(text) {
   return box;
 }
 
-function appendInlines(parent, inlines) {
+function appendInlines(parent, inlines, lines) {
   inlines.forEach((inline) => {
     if ("Text" in inline) {
-      parent.append(inline.Text);
+      appendLines(parent, inline.Text, lines);
     } else if ("Bold" in inline) {
       const bold = document.createElement("strong");
-      bold.textContent = inline.Bold;
+      appendLines(bold, inline.Bold, lines);
       parent.append(bold);
     } else if ("Link" in inline) {
       const link = document.createElement("a");
       link.href = inline.Link.url; // https: or mailto: only, checked by the parser
-      link.textContent = inline.Link.label;
+      appendLines(link, inline.Link.label, lines);
       link.target = "_blank";
       link.rel = "noopener noreferrer";
       parent.append(link);
     }
+  });
+}
+
+// Text with each "\n" as a <br> or a space: text nodes and elements only.
+function appendLines(parent, text, lines) {
+  if (lines !== LINES_KEPT) {
+    parent.append(text.replace(/\n/g, " "));
+    return;
+  }
+  text.split("\n").forEach((line, index) => {
+    if (index > 0) parent.append(document.createElement("br"));
+    parent.append(line);
   });
 }
 
@@ -913,6 +980,7 @@ function updateDetailMode() {
   const keepsDraft = Boolean(ended) && replyBox.value.trim() !== "";
   const hadFocus = $("work").contains(document.activeElement);
   $("work").hidden = !mine && !keepsDraft;
+  $("assist").hidden = !mine;
   if (hadFocus && $("work").hidden) packetSection.focus();
   $("work").classList.toggle("ended", Boolean(ended));
   replyBox.readOnly = Boolean(ended);
@@ -999,7 +1067,14 @@ async function pollEvents() {
 }
 
 function appendEvents(events) {
+  // The conversation scrolls in its own region, the reply box below it in view: it
+  // follows new lines while the agent is at its end (or just replied), and a reopened
+  // conversation they hold opens at its latest lines.
+  const region = $("packet-scroll");
+  const atEnd = region.scrollHeight - region.scrollTop - region.clientHeight < 48;
+  const firstLoad = !state.caughtUp;
   let newCustomerText = null;
+  let replied = false;
   events.forEach((entry) => {
     if (state.seen.has(entry.seq)) return;
     state.seen.add(entry.seq);
@@ -1012,6 +1087,8 @@ function appendEvents(events) {
       if (event.author === "customer") {
         state.threadCustomerText = event.text;
         newCustomerText = event.text;
+      } else if (event.author === "agent") {
+        replied = true;
       }
     } else if (event.type === "agent_joined") {
       li = lineItem("system", "Note", event.agent_name + " joined.", entry.at_ms);
@@ -1032,6 +1109,8 @@ function appendEvents(events) {
     $("announce").textContent = "Customer: " + newCustomerText;
     updateSuggestion();
   }
+  const follow = firstLoad ? state.held.has(state.open) && replied : atEnd || replied;
+  if (events.length && follow) region.scrollTop = region.scrollHeight;
 }
 
 // The open conversation ended. While the agent was on it (not when an old one is
@@ -1105,9 +1184,33 @@ function showCount() {
     countNote(text, bytes) + (bytes > MAX_REPLY_BYTES ? ": too long to send" : "");
 }
 
+// Links the customer would see as text (`http:`, `javascript:`…), by the widget's own
+// parser: warned about while writing, and a first Send stops to say so.
+function linksShownAsText(text) {
+  try {
+    return state.refusedLinks ? JSON.parse(state.refusedLinks(text)) || [] : [];
+  } catch (_) {
+    return [];
+  }
+}
+
+function linkWarning(urls) {
+  if (!urls.length) return "";
+  const quoted = urls.map((url) => "“" + url + "”").join(", ");
+  return (urls.length === 1 ? "This link reaches" : "These links reach") + " the customer as plain text, not " +
+    (urls.length === 1 ? "a link" : "links") + ": " + quoted + ". Only https:// and mailto: links work.";
+}
+
+function showLinkWarning() {
+  const warning = $("reply-warning");
+  warning.textContent = linkWarning(linksShownAsText(replyBox.value.trim()));
+  warning.hidden = warning.textContent === "";
+}
+
 replyBox.addEventListener("input", () => {
   saveDraft();
   showCount();
+  showLinkWarning();
   const id = state.open;
   const now = Date.now();
   if (!id || !state.held.has(id) || !replyBox.value.trim() || now - typingSentAt < TYPING_EVERY_MS) return;
@@ -1124,6 +1227,13 @@ async function sendReply() {
     showAlert("Reply not sent", tooLongMessage(text), id);
     return;
   }
+  const asText = linksShownAsText(text);
+  if (asText.length && state.sendAnyway !== text) {
+    state.sendAnyway = text;
+    showAlert("Reply not sent yet", linkWarning(asText) + " Press Send again to send it as it is.", id);
+    return;
+  }
+  state.sendAnyway = null;
   // Retrying the same text after a network error reuses its client_id: stored once.
   const pending = state.pendingReply;
   const clientId = pending && pending.text === text && pending.conversation === id ? pending.clientId : randomId();
@@ -1137,6 +1247,7 @@ async function sendReply() {
     if (replyBox.value.trim() === text && state.open === id) {
       replyBox.value = "";
       showCount();
+      showLinkWarning();
     }
     if (drafts[id] && drafts[id].trim() === text) {
       delete drafts[id];
@@ -1164,7 +1275,7 @@ $("release").addEventListener("click", async () => {
     alertUser(error, "Could not release", {}, id);
     return;
   }
-  closeDetail("Released back to the queue.");
+  closeDetail("Put back in the queue.");
 });
 
 $("transfer-form").addEventListener("submit", async (event) => {
@@ -1221,6 +1332,8 @@ async function loadSuggester() {
     const module = await import("/widget/baton.js");
     await module.default({ module_or_path: "/widget/baton_bg.wasm" });
     state.richText = module.rich_text;
+    state.refusedLinks = module.refused_links;
+    showLinkWarning();
     const response = await fetch("/sites/" + encodeURIComponent(wanted) + "/model.bin");
     if (!response.ok) throw new Error("no model");
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -1254,10 +1367,33 @@ function updateSuggestion() {
   if (!suggestion) { box.hidden = true; suggestedAnswer = null; return; }
   suggestedAnswer = suggestion.answer;
   box.dataset.intent = suggestion.intent;
+  // The bot showed it already (and maybe it did not help): said before the answer, so
+  // the agent does not send the customer the same text again without knowing.
+  const shown = state.packetShown.includes(suggestion.intent);
+  box.classList.toggle("shown", shown);
+  box.dataset.shown = String(shown);
   box.querySelector(".suggestion-title").textContent = "Suggested from the knowledge base: " + suggestion.title;
-  box.querySelector(".suggestion-answer").replaceChildren(formatted(suggestion.answer));
-  $("insert").setAttribute("aria-label", "Insert the suggested answer: " + suggestion.title);
+  box.querySelector(".suggestion-shown").textContent = !shown ? ""
+    : state.packetUnhelped ? "Already shown to the customer by the bot, and it did not help them."
+    : "Already shown to the customer by the bot.";
+  box.querySelector(".suggestion-answer").replaceChildren(formatted(suggestion.answer, LINES_JOINED));
+  $("insert").setAttribute("aria-label", "Insert the suggested answer: " + suggestion.title +
+    (shown ? " (already shown to the customer)" : ""));
   box.hidden = false;
+}
+
+// A knowledge-base answer as an agent would type it: lines its site owner hard-wrapped
+// inside a paragraph run together (as the customer saw them), since in an agent's reply
+// each line stays a line. Blank lines and "- " items are kept.
+function unwrapped(answer) {
+  const lines = answer.split("\n");
+  const isItem = (line) => /^\s*- /.test(line);
+  return lines.map((line, index) => {
+    if (index === 0) return line;
+    const previous = lines[index - 1];
+    const runsOn = line.trim() && previous.trim() && !isItem(line) && !isItem(previous);
+    return (runsOn ? " " : "\n") + (runsOn ? line.trim() : line);
+  }).join("");
 }
 
 // Insert puts the answer where the cursor is (at the end unless the agent moved it),
@@ -1269,7 +1405,7 @@ $("insert").addEventListener("click", () => {
   const before = replyBox.value.slice(0, start);
   const after = replyBox.value.slice(end);
   const text = (before.trim() && !before.endsWith("\n\n") ? (before.endsWith("\n") ? "\n" : "\n\n") : "") +
-    suggestedAnswer + (after.trim() ? "\n\n" : "");
+    unwrapped(suggestedAnswer) + (after.trim() ? "\n\n" : "");
   replyBox.focus();
   replyBox.setRangeText(text, start, end, "end");
   replyBox.dispatchEvent(new Event("input", { bubbles: true }));

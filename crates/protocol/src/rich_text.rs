@@ -7,7 +7,17 @@
 //! - lines starting with `- ` form a bulleted list,
 //! - `**bold**`,
 //! - `[label](url)` links, kept only for `https:` and `mailto:` URLs; any other link
-//!   stays plain text.
+//!   stays plain text ([`RichText::refused_links`] names them, so a writer can be told).
+//!
+//! Line breaks: the lines of a paragraph are kept apart by a `\n` in the text of its
+//! runs (the only place a `\n` appears). What a break means depends on who wrote the text,
+//! and the renderer decides:
+//!
+//! - an agent's message is typed in a box where Enter starts a new line, so each line
+//!   stays a line ("…for you now.⏎Next steps:" shows as two lines);
+//! - a knowledge-base answer is written in a TOML file that site owners may hard-wrap at
+//!   80 columns, so its lines run together as before (a `\n` reads as a space), and a
+//!   new line there takes a blank line (a new paragraph) or a `- ` list.
 //!
 //! ```
 //! use baton_protocol::{Block, Inline, RichText};
@@ -34,7 +44,8 @@ pub struct RichText {
 /// A paragraph or a bulleted list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Block {
-    /// Lines of text run together.
+    /// Lines of text, kept apart by a `\n` in the runs (see the module docs for how each
+    /// kind of text shows it).
     Paragraph(Vec<Inline>),
     /// Bullet items, each a run of inline text.
     List(Vec<Vec<Inline>>),
@@ -43,7 +54,9 @@ pub enum Block {
 /// A run of text inside a block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Inline {
-    /// Plain text, shown as is (never as markup).
+    /// Plain text, shown as is (never as markup). May hold a `\n` where the writer
+    /// started a new line of the paragraph; never two in a row, nor at either end of a
+    /// paragraph.
     Text(String),
     /// Bold text.
     Bold(String),
@@ -80,7 +93,49 @@ impl RichText {
         RichText { blocks }
     }
 
-    /// The text without markup, e.g. for a notification or a transcript.
+    /// The `url`s of what was written as a link, `[label](url)`, but stays plain text:
+    /// a url that is not `https:` or `mailto:` (`http://…`, `javascript:…`), or a link
+    /// with an empty label. In the order written; the agent console warns with them.
+    ///
+    /// ```
+    /// use baton_protocol::RichText;
+    ///
+    /// let text = RichText::parse("[Track it](http://larkspur.example/t) or [mail us](mailto:help@larkspur.example)");
+    /// assert_eq!(text.refused_links(), vec!["http://larkspur.example/t"]);
+    /// ```
+    pub fn refused_links(&self) -> Vec<&str> {
+        let mut refused = Vec::new();
+        for runs in self.runs() {
+            for run in runs {
+                let (Inline::Text(text) | Inline::Bold(text)) = run else {
+                    continue;
+                };
+                // Whatever still reads as a link in a text run is one the parser refused.
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find('[') {
+                    match link_parts(&rest[start..]) {
+                        Some((_, url, after)) => {
+                            refused.push(url);
+                            rest = after;
+                        }
+                        None => rest = &rest[start + 1..],
+                    }
+                }
+            }
+        }
+        refused
+    }
+
+    /// Every run of inline text: each paragraph's, then each list item's, in order.
+    fn runs(&self) -> impl Iterator<Item = &Vec<Inline>> {
+        self.blocks.iter().flat_map(|block| match block {
+            Block::Paragraph(runs) => std::slice::from_ref(runs),
+            Block::List(items) => items.as_slice(),
+        })
+    }
+
+    /// The text without markup, e.g. for a notification or a transcript. A paragraph's
+    /// lines stay on their own lines.
     pub fn plain_text(&self) -> String {
         let inline_text = |runs: &[Inline]| -> String {
             runs.iter()
@@ -115,7 +170,7 @@ pub fn is_safe_url(url: &str) -> bool {
 
 fn flush_paragraph(lines: &mut Vec<&str>, blocks: &mut Vec<Block>) {
     if !lines.is_empty() {
-        blocks.push(Block::Paragraph(parse_inline(&lines.join(" "))));
+        blocks.push(Block::Paragraph(parse_inline(&lines.join("\n"))));
         lines.clear();
     }
 }
@@ -166,15 +221,21 @@ fn bold_at(text: &str) -> Option<(&str, &str)> {
     (end > 0).then(|| (&inner[..end], &inner[end + 2..]))
 }
 
+/// A link at the start of `text` that becomes one: a label and a safe url.
 fn link_at(text: &str) -> Option<(&str, &str, &str)> {
+    link_parts(text).filter(|(label, url, _)| !label.is_empty() && is_safe_url(url))
+}
+
+/// What is written like a link at the start of `text`, `[label](url)` with no `[` in the
+/// label, whether or not it becomes one: label, url and the text after it.
+fn link_parts(text: &str) -> Option<(&str, &str, &str)> {
     let inner = text.strip_prefix('[')?;
     let label_end = inner.find("](")?;
     let label = &inner[..label_end];
     let after_label = &inner[label_end + 2..];
     let url_end = after_label.find(')')?;
     let url = &after_label[..url_end];
-    (!label.is_empty() && !label.contains('[') && is_safe_url(url))
-        .then(|| (label, url, &after_label[url_end + 1..]))
+    (!label.contains('[')).then(|| (label, url, &after_label[url_end + 1..]))
 }
 
 #[cfg(test)]
@@ -232,6 +293,59 @@ mod tests {
         assert_eq!(text.plain_text(), "A b c\n\n• one\n• two");
     }
 
+    /// Tester report B9: "…for you now.⏎Next steps:" became one paragraph, one line.
+    #[test]
+    fn a_single_newline_keeps_the_lines_of_a_paragraph_apart() {
+        let text =
+            RichText::parse("I have re-sent it for you now.\nNext steps:\n**Check** your email");
+        assert_eq!(
+            text.blocks,
+            vec![Block::Paragraph(vec![
+                Inline::Text("I have re-sent it for you now.\nNext steps:\n".into()),
+                Inline::Bold("Check".into()),
+                Inline::Text(" your email".into()),
+            ])]
+        );
+        assert_eq!(
+            text.plain_text(),
+            "I have re-sent it for you now.\nNext steps:\nCheck your email"
+        );
+    }
+
+    #[test]
+    fn windows_line_ends_and_indents_leave_no_trace() {
+        let text = RichText::parse("  one \r\n  two\r\n\r\nthree");
+        assert_eq!(
+            text.blocks,
+            vec![
+                Block::Paragraph(vec![Inline::Text("one\ntwo".into())]),
+                Block::Paragraph(vec![Inline::Text("three".into())]),
+            ]
+        );
+    }
+
+    /// Tester report B9: `[x](http://…)` was sent as raw brackets with no warning.
+    #[test]
+    fn refused_links_name_what_stays_text() {
+        let text = RichText::parse(
+            "[ok](https://a.example) [x](http://b.example)\n- [js](javascript:alert(1))\n- **[](https://c.example)** [a [b](ftp://d)",
+        );
+        assert_eq!(
+            text.refused_links(),
+            vec![
+                "http://b.example",
+                "javascript:alert(1",
+                "https://c.example",
+                "ftp://d"
+            ]
+        );
+        assert!(
+            RichText::parse("[Help](https://a.example) and [a] (b) and [c](")
+                .refused_links()
+                .is_empty()
+        );
+    }
+
     #[test]
     fn is_safe_url_refuses_other_schemes_and_spaces() {
         assert!(is_safe_url("https://larkspur.example/a"));
@@ -241,5 +355,64 @@ mod tests {
         assert!(!is_safe_url("https://"));
         assert!(!is_safe_url("https://a b"));
         assert!(!is_safe_url("data:text/html,hi"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines of words and markup characters, some blank, some list items.
+        fn source() -> impl Strategy<Value = String> {
+            let line = prop_oneof![
+                Just(String::new()),
+                "[a-z \\[\\]()*:/.-]{1,30}",
+                "- [a-z *]{1,12}",
+                "\\[[a-z]{1,5}\\]\\((https|http|mailto|javascript):[a-z/.]{0,8}\\)",
+            ];
+            proptest::collection::vec(line, 0..8).prop_map(|lines| lines.join("\n"))
+        }
+
+        proptest! {
+            #[test]
+            fn every_link_is_safe_and_every_refused_one_is_named(text in source()) {
+                let parsed = RichText::parse(&text);
+                for runs in parsed.runs() {
+                    for run in runs {
+                        if let Inline::Link { label, url } = run {
+                            prop_assert!(is_safe_url(url), "{url}");
+                            prop_assert!(!label.is_empty());
+                        }
+                    }
+                }
+                let written = text.matches("](").count();
+                let links = parsed.runs().flatten().filter(|r| matches!(r, Inline::Link { .. })).count();
+                prop_assert!(links + parsed.refused_links().len() <= written);
+                for url in parsed.refused_links() {
+                    prop_assert!(text.contains(url));
+                }
+            }
+
+            #[test]
+            fn line_breaks_sit_only_between_the_lines_of_a_paragraph(text in source()) {
+                for block in RichText::parse(&text).blocks {
+                    let Block::Paragraph(runs) = block else { continue };
+                    let joined: String = runs.iter().map(|run| match run {
+                        Inline::Text(t) | Inline::Bold(t) => t.as_str(),
+                        Inline::Link { label, .. } => label.as_str(),
+                    }).collect();
+                    prop_assert!(!joined.starts_with('\n') && !joined.ends_with('\n'), "{joined:?}");
+                    prop_assert!(!joined.contains("\n\n"), "{joined:?}");
+                }
+            }
+
+            #[test]
+            fn plain_lines_come_through_one_for_one(lines in proptest::collection::vec("[a-z][a-z .,]{0,20}[a-z.]", 1..6)) {
+                // Lines with no markup form one paragraph and keep their breaks.
+                let text = lines.join("\n");
+                let parsed = RichText::parse(&text);
+                prop_assert_eq!(parsed.plain_text(), lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n"));
+                prop_assert_eq!(parsed.blocks.len(), 1);
+            }
+        }
     }
 }

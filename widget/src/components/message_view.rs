@@ -5,7 +5,7 @@ use baton_triage::MaskedPiece;
 use yew::prelude::*;
 
 use crate::components::ask_chosen;
-use crate::components::rich_text_view::rich_text_view;
+use crate::components::rich_text_view::{rich_text_view, LineBreaks};
 use crate::i18n::Strings;
 use crate::state::{Action, ChatMessage, MessageBody, Note};
 
@@ -92,7 +92,7 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         MessageBody::Agent { name, body } => html! {
             <>
                 <p class="author">{ name.clone() }</p>
-                { rich_text_view(body) }
+                { rich_text_view(body, LineBreaks::Kept) }
             </>
         },
         MessageBody::Note(note) => {
@@ -134,7 +134,7 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             };
             html! {
                 <>
-                    { rich_text_view(body) }
+                    { rich_text_view(body, LineBreaks::Joined) }
                     if !links.is_empty() {
                         <ul class="links">
                             { for links.iter().filter(|l| is_safe_url(&l.url)).map(|link| html! {
