@@ -146,7 +146,9 @@ pub fn rich_text(text: &str) -> Option<String> {
 /// (not `https:` or `mailto:`), as a JSON array, so the console warns before it is sent.
 #[wasm_bindgen]
 pub fn refused_links(text: &str) -> Option<String> {
-    json::to_text(&baton_protocol::RichText::parse(text).refused_links())
+    let parsed = baton_protocol::RichText::parse(text);
+    let urls: Vec<&str> = parsed.refused_links().iter().map(|link| link.url).collect();
+    json::to_text(&urls)
 }
 
 /// Mounts the chat into `panel_root` inside the loader's shadow root.

@@ -28,7 +28,7 @@ pub use live::{
     CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, SiteAnalytics,
 };
 pub use message::{Author, TranscriptEntry};
-pub use rich_text::{is_safe_url, Block, Inline, RichText};
+pub use rich_text::{is_safe_url, Block, Inline, RefusedLink, RichText};
 pub use webhook::{
     ConversationRelayed, EscalationCreated, WebhookDeliveries, WebhookDeliverySummary,
     WebhookEvent, WebhookReplay, CONVERSATION_CLOSED, CONVERSATION_MESSAGE, ESCALATION_CREATED,

@@ -61,38 +61,15 @@ pub(crate) fn url_problem(url: &str) -> Option<&'static str> {
 /// still looks like a link in its text runs is one it refused.
 #[cfg(feature = "train")]
 pub(crate) fn refused_answer_link(answer: &str) -> Option<(String, &'static str)> {
-    use baton_protocol::{Block, Inline, RichText};
-    let parsed = RichText::parse(answer);
-    let runs = parsed.blocks.iter().flat_map(|block| match block {
-        Block::Paragraph(runs) => std::slice::from_ref(runs),
-        Block::List(items) => items.as_slice(),
-    });
-    runs.flatten().find_map(|run| match run {
-        Inline::Text(text) | Inline::Bold(text) => link_like(text),
-        Inline::Link { .. } => None,
-    })
-}
-
-/// The first `[label](url)` in `text` (with no `[` in the label), and what is wrong with it.
-#[cfg(feature = "train")]
-fn link_like(text: &str) -> Option<(String, &'static str)> {
-    text.match_indices('[').find_map(|(start, _)| {
-        let inner = &text[start + 1..];
-        let label_end = inner.find("](")?;
-        let label = &inner[..label_end];
-        let after_label = &inner[label_end + 2..];
-        let url = &after_label[..after_label.find(')')?];
-        if label.contains('[') {
-            return None;
-        }
-        let problem = match url_problem(url) {
-            Some(problem) => problem,
-            None if label.trim().is_empty() => "a link has an empty label",
-            // Only bold stops the parser from reading a good link.
-            None => "a link inside **bold** is shown as plain text: put it outside the bold",
-        };
-        Some((url.to_string(), problem))
-    })
+    let parsed = baton_protocol::RichText::parse(answer);
+    let link = parsed.refused_links().into_iter().next()?;
+    let problem = match url_problem(link.url) {
+        Some(problem) => problem,
+        None if link.label.trim().is_empty() => "a link has an empty label",
+        // Only bold stops the parser from reading a good link.
+        None => "a link inside **bold** is shown as plain text: put it outside the bold",
+    };
+    Some((link.url.to_string(), problem))
 }
 
 #[cfg(all(test, feature = "train"))]
