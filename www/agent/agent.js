@@ -73,8 +73,7 @@ const state = {
   waitingIds: null, // conversations waiting at the last refresh (null before the first)
   away: false, // the agent said they are away: customers are not told someone is online
   waitingCount: 0,
-  activeById: new Map(), // conversation → its entry in the last snapshot's active list
-  entries: new Map(), // conversation → its entry in the last snapshot, waiting or active
+  entries: new Map(), // conversation → its entry in the last snapshot, waiting or active (with a claim)
   presenceSaid: null, // {id, state}: the open conversation's customer, as last shown
   transferred: new Map(), // conversation → who passed it to this agent, until opened
   unread: new Set(), // held conversations where the customer wrote since the agent looked
@@ -522,11 +521,11 @@ function renderActive(all, askedAt) {
     activeList.appendChild(item);
     restoreFocus(item, focus);
   });
-  state.activeById = new Map(active.map((entry) => [entry.conversation_id, entry]));
   showTransferLoads(active);
   // Signals only for what this agent still holds.
-  state.unread.forEach((id) => { if (!state.activeById.has(id)) state.unread.delete(id); });
-  state.transferred.forEach((_, id) => { if (!state.activeById.has(id)) state.transferred.delete(id); });
+  const claimed = (id) => { const entry = state.entries.get(id); return Boolean(entry && entry.claim); };
+  state.unread.forEach((id) => { if (!claimed(id)) state.unread.delete(id); });
+  state.transferred.forEach((_, id) => { if (!claimed(id)) state.transferred.delete(id); });
   // A conversation that left this agent can come back by another transfer: news again.
   keepOnly(seenCustomerAt, "baton.seen", mine);
   keepOnly(seenTransfers, "baton.transfers", mine);
@@ -601,14 +600,14 @@ function markEntry(item) {
 
 // The other agent who holds `id` at the last snapshot, if another does.
 function otherHolder(id) {
-  const entry = state.activeById.get(id);
+  const entry = state.entries.get(id);
   const claim = entry && entry.claim;
   return claim && state.me && claim.agent_id !== state.me.id ? claim.agent_name : undefined;
 }
 
 // The agent looked at `id`: its marks go.
 function markSeen(id) {
-  const entry = state.activeById.get(id);
+  const entry = state.entries.get(id);
   if (entry && entry.last_customer_message_at_ms) {
     seenCustomerAt[id] = entry.last_customer_message_at_ms;
     keep("baton.seen", seenCustomerAt);
