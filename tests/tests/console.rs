@@ -17,7 +17,7 @@ use baton_tests::{escalation, identity_hash, in_both_browsers, unique_id, unique
 use fantoccini::elements::Element;
 use fantoccini::Locator;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 const SITE: &str = "demo";
@@ -81,6 +81,27 @@ async fn customer_writes(baton: &Baton, accepted: &EscalationAccepted, text: &st
         .customer_post(SITE, accepted, "messages", &message)
         .await;
     assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// The Waiting list's entry for conversation `id`.
+fn waiting_entry(id: &str) -> String {
+    format!("#waiting li.entry[data-conversation='{id}']")
+}
+
+/// The body an agent action on conversation `id` of the demo site takes.
+fn on_conversation(id: &str) -> Value {
+    json!({"site": SITE, "conversation": id})
+}
+
+/// A customer on the shop who asked for a person in the widget: their browser, and the
+/// conversation's id.
+async fn customer_waiting(baton: &Baton, kind: BrowserKind) -> (Browser, String) {
+    let customer = Browser::start(kind).await;
+    customer.client.goto(&baton.url("/")).await.unwrap();
+    let id = customer
+        .escalate_in_widget("I want to change my delivery address")
+        .await;
+    (customer, id)
 }
 
 /// Opens the console and signs in to `site` with `token` through the form.
@@ -290,7 +311,7 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     wait_said(&browser, "#arrivals", "new conversation").await;
 
     // Waiting: the summary, the reason in plain words, a live SLA timer.
-    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let entry_css = waiting_entry(&id);
     let entry = wait_text(&browser, &entry_css, &summary).await;
     let text = entry.text().await.unwrap();
     assert!(text.contains("Asked for a person"), "reason shown: {text}");
@@ -546,12 +567,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
     // Active entry and the tab's title say so.
     let (other, _) = escalate(&baton, "one more question about my card").await;
     let other_id = other.conversation_id.clone();
-    let other_target = json!({"site": SITE, "conversation": other_id});
-    wait_shown(
-        &browser,
-        &format!("#waiting li.entry[data-conversation='{other_id}']"),
-    )
-    .await;
+    let other_target = on_conversation(&other_id);
+    wait_shown(&browser, &waiting_entry(&other_id)).await;
     baton.agent_ok(&sam.token, "claim", &other_target).await;
     let other_css = format!("#active li[data-conversation='{other_id}']");
     wait_text(&browser, &other_css, "With you").await;
@@ -676,12 +693,12 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
     let noor = baton.agent("noor");
     let (accepted, summary) = escalate(&baton, "I need to talk about my account").await;
     let id = accepted.conversation_id.clone();
-    let target = json!({"site": SITE, "conversation": id});
+    let target = on_conversation(&id);
     let browser = Browser::start(kind).await;
     sign_in(&browser, &baton, &sam.token, "Sam").await;
 
     // Sam opens the packet; Noor claims first; Sam's claim is refused, in words.
-    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let entry_css = waiting_entry(&id);
     open_from(&browser, &entry_css, &summary).await;
     let claim = wait_shown(&browser, "#claim-open").await;
     baton.agent_ok(&noor.token, "claim", &target).await;
@@ -889,15 +906,11 @@ async fn a_signed_in_customers_earlier_conversations_show_in_the_console(kind: B
 /// here again.
 async fn an_agent_sees_whether_the_customer_is_still_in_the_chat(kind: BrowserKind) {
     let baton = Baton::from_env();
-    let customer = Browser::start(kind).await;
-    customer.client.goto(&baton.url("/")).await.unwrap();
-    let id = customer
-        .escalate_in_widget("I want to change my delivery address")
-        .await;
+    let (customer, id) = customer_waiting(&baton, kind).await;
 
     let browser = Browser::start(kind).await;
     sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
-    let entry_css = format!("#waiting li.entry[data-conversation='{id}']");
+    let entry_css = waiting_entry(&id);
     let presence_css = format!("{entry_css} .presence");
     wait_text(&browser, &presence_css, "Customer is here").await;
     open_from(&browser, &entry_css, "Customer is here").await;
@@ -946,13 +959,10 @@ async fn a_conversation_back_in_the_queue_says_who_had_it(kind: BrowserKind) {
     let baton = Baton::from_env();
     let noor = baton.agent("noor");
     let (accepted, summary) = escalate(&baton, "my parcel never came").await;
-    let target = json!({"site": SITE, "conversation": accepted.conversation_id});
+    let target = on_conversation(&accepted.conversation_id);
     let browser = Browser::start(kind).await;
     sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
-    let entry_css = format!(
-        "#waiting li.entry[data-conversation='{}']",
-        accepted.conversation_id
-    );
+    let entry_css = waiting_entry(&accepted.conversation_id);
     wait_text(&browser, &entry_css, &summary).await;
     assert_eq!(
         count(&browser, &format!("{entry_css} .previous:not(:empty)")).await,
@@ -1002,7 +1012,7 @@ async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
     sign_in_on(&browser, &baton, &site, &kim.token).await;
     wait_text(&browser, "#me", "Signed in as Kim · 0 of 1 conversations").await;
 
-    let entry_css = |id: &str| format!("#waiting li.entry[data-conversation='{id}']");
+    let entry_css = waiting_entry;
     press_in_entry(
         &browser,
         &entry_css(&first.conversation_id),
@@ -1096,13 +1106,9 @@ async fn an_agents_lines_stay_lines_and_a_link_that_would_be_text_is_warned_abou
     kind: BrowserKind,
 ) {
     let baton = Baton::from_env();
-    let customer = Browser::start(kind).await;
-    customer.client.goto(&baton.url("/")).await.unwrap();
-    let id = customer
-        .escalate_in_widget("I want to change my delivery address")
-        .await;
+    let (customer, id) = customer_waiting(&baton, kind).await;
     let sam = baton.agent("sam");
-    let target = json!({"site": SITE, "conversation": id});
+    let target = on_conversation(&id);
     baton.agent_ok(&sam.token, "claim", &target).await;
 
     let browser = Browser::start(kind).await;
@@ -1183,7 +1189,7 @@ async fn a_long_conversation_scrolls_in_its_pane_with_the_reply_box_in_view(kind
     let sam = baton.agent("sam");
     let (accepted, _) = escalate(&baton, "my order LK-1 is late").await;
     let id = accepted.conversation_id.clone();
-    let target = json!({"site": SITE, "conversation": id});
+    let target = on_conversation(&id);
     baton.agent_ok(&sam.token, "claim", &target).await;
     for n in 0..8 {
         customer_writes(

@@ -1762,6 +1762,17 @@ mod tests {
         );
     }
 
+    /// A customer who asked for a person and agreed: the hand-off is on its way.
+    fn handing_off() -> ChatState {
+        let mut chat = ready_chat();
+        sent(&mut chat, "I want to talk to a real person");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k".into(),
+        });
+        chat
+    }
+
     fn with_person() -> ChatState {
         let mut chat = ready_chat();
         chat.apply(Action::RequestPerson);
@@ -2258,12 +2269,7 @@ mod tests {
 
     #[test]
     fn the_chat_cannot_be_ended_while_the_hand_off_is_on_its_way() {
-        let mut chat = ready_chat();
-        sent(&mut chat, "I want to talk to a real person");
-        chat.apply(Action::RequestPerson);
-        chat.apply(Action::ConsentGiven {
-            idempotency_key: "k".into(),
-        });
+        let mut chat = handing_off();
         assert!(chat.apply(Action::EndChat).is_empty());
         assert_eq!(chat.end_question_asked(), None);
     }
@@ -2307,12 +2313,7 @@ mod tests {
 
     #[test]
     fn a_hand_off_answered_after_a_reset_is_ended_not_left_waiting() {
-        let mut chat = ready_chat();
-        sent(&mut chat, "I want to talk to a real person");
-        chat.apply(Action::RequestPerson);
-        chat.apply(Action::ConsentGiven {
-            idempotency_key: "k".into(),
-        });
+        let mut chat = handing_off();
         chat.apply(Action::Reset);
         let accepted = EscalationAccepted {
             conversation_id: "late".into(),

@@ -11,6 +11,8 @@
 //! - between English and French, which share the Latin script, their function words
 //!   ("the", "my", "is" against "je", "ma", "est"), each counted once.
 
+use crate::redact::PiiKind;
+
 /// A writing system, as far as telling the knowledge base's language from others needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Script {
@@ -108,12 +110,6 @@ pub(crate) const OTHER_LATIN_WORDS: &str =
     "ich mein meine meiner ist nicht und der das kann habe ein eine auf noch wurde bitte      jetzt warum wann geld karte bestellung mi mis una por para donde cuando tarjeta pedido      esta hola gracias tengo quiero puedo mio mia che sono grazie ordine meu minha nao uma      onde cartao obrigado voce tenho el lo yo mir mich wurden hat sie vorrei avete quero \
      quanto";
 
-/// The words the redactor's masks leave in a normalised message ("[card •••• 1111]" is
-/// "card 0000"): not the customer's words, so no evidence of their language.
-const MASK_WORDS: &[&str] = &[
-    "card", "iban", "email", "expiry", "cvv", "phone", "pin", "password",
-];
-
 /// What a message's words say about its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct LanguageEvidence {
@@ -126,9 +122,11 @@ pub(crate) struct LanguageEvidence {
 }
 
 impl LanguageEvidence {
-    /// Counts the letters of one normalised word by script.
+    /// Counts the letters of one normalised word by script. The words the redactor's
+    /// masks leave ("[card •••• 1111]" is "card 0000") are not the customer's, so no
+    /// evidence of their language.
     pub(crate) fn add_letters(&mut self, word: &str) {
-        if MASK_WORDS.contains(&word) {
+        if PiiKind::ALL.iter().any(|kind| kind.mask_word() == word) {
             return;
         }
         for script in word.chars().filter_map(Script::of) {
@@ -269,6 +267,27 @@ mod tests {
         // A language the engine knows nothing of checks nothing; nor does too little.
         assert!(!KbLanguage::of("xx").cannot_read(&arabic));
         assert!(!en.cannot_read(&evidence(&["ok"], &[])));
+    }
+
+    #[test]
+    fn the_mask_words_are_the_redactors() {
+        for kind in PiiKind::ALL {
+            let masked = crate::redact::redact_pii(match kind {
+                PiiKind::CardNumber => "4111 1111 1111 1111",
+                PiiKind::Iban => "FR76 3000 6000 0112 3456 7890 189",
+                PiiKind::Email => "a.b@example.com",
+                PiiKind::CardExpiry => "valid thru 12/27",
+                PiiKind::CardSecurityCode => "security code 123",
+                PiiKind::Phone => "+44 20 7946 0958",
+                PiiKind::Pin => "code confidentiel 4821",
+                PiiKind::Password => "mot de passe Azerty123",
+            });
+            let normalized = crate::features::normalize(&masked.text);
+            assert!(
+                normalized.split(' ').any(|word| word == kind.mask_word()),
+                "{kind:?}: {normalized}"
+            );
+        }
     }
 
     #[test]
