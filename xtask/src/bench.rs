@@ -33,7 +33,7 @@ use crate::{cargo_target_dir, workspace_root, Result, XtaskError};
 /// How long a browser may take to load the page and run the whole bench.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Fresh browser launches that each time only the first model load of a new page.
-const FIRST_LOADS: usize = 7;
+const FIRST_LOADS: usize = 11;
 
 struct Options {
     data: PathBuf,

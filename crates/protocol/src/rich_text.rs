@@ -166,8 +166,10 @@ impl RichText {
 
 /// Whether a link target is allowed: `https:` or `mailto:` only.
 pub fn is_safe_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    let has_target = |scheme: &str| lower.starts_with(scheme) && url.len() > scheme.len();
+    let has_target = |scheme: &str| {
+        url.len() > scheme.len()
+            && url.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+    };
     (has_target("https://") || has_target("mailto:"))
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }

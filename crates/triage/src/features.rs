@@ -57,6 +57,8 @@ pub(crate) fn normalize(text: &str) -> String {
             pending_space = false;
             if c.is_numeric() {
                 out.push('0');
+            } else if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
             } else {
                 out.extend(c.to_lowercase());
             }
@@ -187,8 +189,9 @@ fn strip_dear_addressee(text: &str) -> &str {
     text
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+/// 64-bit FNV-1a's offset basis and prime (feature hashing, and the model file's checksum).
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
