@@ -40,6 +40,12 @@ pub enum EdgeError {
     /// The conversation has ended; it takes no more messages.
     #[error("this conversation has ended")]
     ConversationClosed,
+    /// The customer withdrew this escalation (`POST /v1/escalations/withdraw`) before
+    /// it arrived.
+    #[error(
+        "this escalation was withdrawn by the customer; a new one needs a new idempotency_key"
+    )]
+    EscalationWithdrawn,
     /// The customer already rated this conversation.
     #[error("this conversation has already been rated")]
     AlreadyRated,
@@ -109,6 +115,7 @@ impl EdgeError {
             EdgeError::UnknownConversation => (404, "unknown_conversation"),
             EdgeError::ConversationClosed => (409, "conversation_closed"),
             EdgeError::AlreadyRated => (409, "already_rated"),
+            EdgeError::EscalationWithdrawn => (409, "escalation_withdrawn"),
             EdgeError::UpgradeRequired => (426, "upgrade_required"),
             EdgeError::BadQuery(_) | EdgeError::BadQueryParameters(_) => (400, "invalid_query"),
             EdgeError::RateLimited { .. } => (429, "rate_limited"),

@@ -1,6 +1,6 @@
 //! The public HTTP API under `/v1`.
 
-use baton_protocol::{EscalationRequest, MAX_BODY_BYTES};
+use baton_protocol::{EscalationRequest, EscalationWithdrawal, MAX_BODY_BYTES};
 use baton_relay::{
     describe_json_error, validate_escalation, validate_id, verify_identity, Limits, RelayError,
     RelayErrorKind, SiteConfig, SiteDirectory, SiteSecrets,
@@ -28,6 +28,7 @@ pub(crate) async fn handle(request: Request, env: &Env) -> Response {
     let origin = request.headers().get("origin").ok().flatten();
     let path = request.path();
     let is_widget_route = path == "/v1/escalations"
+        || path == "/v1/escalations/withdraw"
         || path == "/v1/feedback"
         || path == "/v1/availability"
         || path.starts_with("/v1/conversations/");
@@ -43,10 +44,13 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
     let path = request.path();
     match (request.method(), path.as_str()) {
         (Method::Get, "/v1/health") => json_response(200, &serde_json::json!({ "ok": true })),
-        (Method::Options, "/v1/escalations" | "/v1/feedback") => {
+        (Method::Options, "/v1/escalations" | "/v1/escalations/withdraw" | "/v1/feedback") => {
             Ok(Response::builder().with_status(204).empty())
         }
         (Method::Post, "/v1/escalations") => create_escalation(request, env, origin).await,
+        (Method::Post, "/v1/escalations/withdraw") => {
+            withdraw_escalation(request, env, origin).await
+        }
         (Method::Post, "/v1/feedback") => bot_feedback(request, env, origin).await,
         (Method::Get, "/v1/availability") => availability(&request, env, origin).await,
         (Method::Options, path) if path.starts_with("/v1/conversations/") => {
@@ -59,9 +63,14 @@ async fn route(request: Request, env: &Env, origin: Option<&str>) -> Result<Resp
             crate::webhook::route(request, env).await
         }
         (_, path) if path.starts_with("/v1/agent/") => agent::route(request, env).await,
-        (_, "/v1/health" | "/v1/escalations" | "/v1/feedback" | "/v1/availability") => {
-            Err(EdgeError::MethodNotAllowed)
-        }
+        (
+            _,
+            "/v1/health"
+            | "/v1/escalations"
+            | "/v1/escalations/withdraw"
+            | "/v1/feedback"
+            | "/v1/availability",
+        ) => Err(EdgeError::MethodNotAllowed),
         _ => Err(EdgeError::NotFound),
     }
 }
@@ -95,6 +104,30 @@ async fn create_escalation(
         .get_by_name(&new.request.site)?;
     Ok(stub
         .fetch_with_request(internal_request("/escalations", Method::Post, Some(&new))?)
+        .await?)
+}
+
+/// `POST /v1/escalations/withdraw`: the customer ended the chat without knowing whether
+/// an escalation arrived. The site's queue ends the conversation it created, or refuses
+/// the escalation if it comes later.
+async fn withdraw_escalation(
+    mut request: Request,
+    env: &Env,
+    origin: Option<&str>,
+) -> Result<Response, EdgeError> {
+    let withdrawal: EscalationWithdrawal = read_json(&mut request).await?;
+    let limits = Limits::default();
+    validate_id(&withdrawal.site, "site", &limits)?;
+    validate_id(&withdrawal.visitor_id, "visitor_id", &limits)?;
+    validate_id(&withdrawal.idempotency_key, "idempotency_key", &limits)?;
+    check_origin(env, &withdrawal.site, origin)?;
+    let stub = configured_site_queue(env, &withdrawal.site)?;
+    Ok(stub
+        .fetch_with_request(internal_request(
+            "/escalations/withdraw",
+            Method::Post,
+            Some(&withdrawal),
+        )?)
         .await?)
 }
 

@@ -10,9 +10,10 @@
 #![allow(missing_docs)]
 
 use baton_protocol::{
-    ActiveEntry, AgentActionResult, AgentProfile, Availability, ConversationPacket, CsatRating,
-    EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest, EventBody,
-    Outcome, QueueEntry, QueueSnapshot, QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
+    ActiveEntry, AgentActionResult, AgentProfile, Author, Availability, ConversationPacket,
+    CsatRating, EarlierConversation, EscalationAccepted, EscalationCreated, EscalationRequest,
+    EscalationWithdrawal, EscalationWithdrawn, EventBody, Outcome, QueueEntry, QueueSnapshot,
+    QueueStatus, VerifiedCustomer, ESCALATION_CREATED,
 };
 use baton_relay::{
     route_for_agent, validate_message, validate_resolution, ClaimChange, CustomerChannel,
@@ -37,6 +38,14 @@ const BOOK_KEY: &str = "book";
 const STATS_KEY: &str = "stats";
 const LIMITS_KEY: &str = "limits";
 const SEEN_REQUESTS_KEY: &str = "seen_requests";
+/// What an idempotency key maps to when its escalation was withdrawn before it arrived
+/// (a conversation id otherwise).
+const WITHDRAWN: &str = "withdrawn";
+
+/// The storage key of an escalation's idempotency key: the conversation it created.
+fn idempotency_storage_key(visitor_id: &str, idempotency_key: &str) -> String {
+    format!("idem:{visitor_id}:{idempotency_key}")
+}
 
 /// The site's escalation rate limits: one bucket for the site, one per visitor.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -125,6 +134,7 @@ impl DurableObject for SiteQueue {
         let path = request.path();
         let result = match (request.method(), path.as_str()) {
             (Method::Post, "/escalations") => self.accept(request).await,
+            (Method::Post, "/escalations/withdraw") => self.withdraw_escalation(request).await,
             (Method::Get, "/queue") => self.snapshot(&request).await,
             (Method::Get, "/packet") => self.packet(&request).await,
             (Method::Post, "/agent") => self.agent(request).await,
@@ -171,11 +181,12 @@ impl SiteQueue {
     async fn accept(&self, mut request: Request) -> Result<Response, EdgeError> {
         let new: NewEscalation = request.json().await?;
         let storage = self.state.storage();
-        let idempotency_key = format!(
-            "idem:{}:{}",
-            new.request.visitor_id, new.request.idempotency_key
-        );
+        let idempotency_key =
+            idempotency_storage_key(&new.request.visitor_id, &new.request.idempotency_key);
         if let Some(existing_id) = storage.get::<String>(&idempotency_key).await? {
+            if existing_id == WITHDRAWN {
+                return Err(EdgeError::EscalationWithdrawn);
+            }
             if let Some(existing) = self.stored(&existing_id).await? {
                 let book = self.book().await?;
                 let status = self.status(&book, &existing_id)?;
@@ -186,23 +197,8 @@ impl SiteQueue {
             }
         }
         // Retries with a known key were answered above; only new escalations count.
-        let mut limits: EscalationLimits = storage.get(LIMITS_KEY).await?.unwrap_or_default();
-        let allowed = limits
-            .site
-            .take(RateLimit::ESCALATIONS_PER_SITE, new.now_ms)
-            .and_then(|()| {
-                limits.visitors.take(
-                    &new.request.visitor_id,
-                    RateLimit::ESCALATIONS_PER_VISITOR,
-                    new.now_ms,
-                )
-            });
-        storage.put(LIMITS_KEY, &limits).await?;
-        if let Err(retry_after_seconds) = allowed {
-            return Err(EdgeError::RateLimited {
-                retry_after_seconds,
-            });
-        }
+        self.take_escalation_allowance(&new.request.visitor_id, new.now_ms)
+            .await?;
         let stored = StoredConversation {
             conversation_id: new.conversation_id,
             customer_token: new.customer_token,
@@ -245,6 +241,29 @@ impl SiteQueue {
         self.push_positions(&before, &book, Some(&stored.conversation_id))
             .await?;
         json_response(201, &accepted(&stored, status))
+    }
+
+    /// Counts a new escalation, or a withdrawal kept for one that has not arrived,
+    /// against the site's and the visitor's rate limits.
+    async fn take_escalation_allowance(
+        &self,
+        visitor_id: &str,
+        now_ms: u64,
+    ) -> Result<(), EdgeError> {
+        let storage = self.state.storage();
+        let mut limits: EscalationLimits = storage.get(LIMITS_KEY).await?.unwrap_or_default();
+        let allowed = limits
+            .site
+            .take(RateLimit::ESCALATIONS_PER_SITE, now_ms)
+            .and_then(|()| {
+                limits
+                    .visitors
+                    .take(visitor_id, RateLimit::ESCALATIONS_PER_VISITOR, now_ms)
+            });
+        storage.put(LIMITS_KEY, &limits).await?;
+        allowed.map_err(|retry_after_seconds| EdgeError::RateLimited {
+            retry_after_seconds,
+        })
     }
 
     async fn create_conversation(
@@ -539,17 +558,67 @@ impl SiteQueue {
     /// The customer ended the chat: the conversation leaves the queue.
     async fn withdraw(&self, request: &Request) -> Result<Response, EdgeError> {
         let id = query_value(request, "conversation").unwrap_or_default();
+        self.withdraw_conversation(&id).await?;
+        json_response(200, &serde_json::json!({ "ok": true }))
+    }
+
+    async fn withdraw_conversation(&self, id: &str) -> Result<(), EdgeError> {
         let mut book = self.book().await?;
         let before = self.statuses(&book)?;
-        book.withdraw(&id);
+        book.withdraw(id);
         let storage = self.state.storage();
         storage.put(BOOK_KEY, &book).await?;
-        if let Some(mut stored) = self.stored(&id).await? {
+        if let Some(mut stored) = self.stored(id).await? {
             stored.ended_by_customer = true;
-            storage.put(&conversation_key(&id), &stored).await?;
+            storage.put(&conversation_key(id), &stored).await?;
         }
-        self.push_positions(&before, &book, None).await?;
-        json_response(200, &serde_json::json!({ "ok": true }))
+        self.push_positions(&before, &book, None).await
+    }
+
+    /// The customer ended the chat without knowing whether this escalation arrived: the
+    /// conversation it created ends as the customer's "End chat" ends one, and if it
+    /// never arrived, its key is kept so that it is refused when it does.
+    async fn withdraw_escalation(&self, mut request: Request) -> Result<Response, EdgeError> {
+        let withdrawal: EscalationWithdrawal = request.json().await?;
+        let key = idempotency_storage_key(&withdrawal.visitor_id, &withdrawal.idempotency_key);
+        let storage = self.state.storage();
+        let conversation_id = match storage.get::<String>(&key).await? {
+            Some(id) if id == WITHDRAWN => None,
+            Some(id) => {
+                self.end_for_customer(&id).await?;
+                Some(id)
+            }
+            None => {
+                // Kept for good, so it counts like the escalation it stands for.
+                self.take_escalation_allowance(
+                    &withdrawal.visitor_id,
+                    worker::Date::now().as_millis(),
+                )
+                .await?;
+                storage.put(&key, WITHDRAWN).await?;
+                None
+            }
+        };
+        json_response(200, &EscalationWithdrawn { conversation_id })
+    }
+
+    /// Ends a conversation as the customer's "End chat" does, unless it has ended.
+    async fn end_for_customer(&self, id: &str) -> Result<(), EdgeError> {
+        let Some(stored) = self.stored(id).await? else {
+            return Ok(());
+        };
+        if stored.has_ended() {
+            return Ok(());
+        }
+        let append = AppendEvent {
+            event: EventBody::Resolved {
+                by: Author::Customer,
+                resolution: None,
+            },
+            now_ms: worker::Date::now().as_millis(),
+        };
+        self.conversation_call(id, "append", &append).await?;
+        self.withdraw_conversation(id).await
     }
 
     /// The customer wrote: a held conversation's entry in `active` says when, so the

@@ -258,13 +258,26 @@ impl Browser {
 
     /// Agrees to send the conversation; returns the conversation id once queued.
     pub async fn send_to_a_person(&self) -> String {
+        self.agree_to_send().await;
+        let queued = self.wait_for_text(".queued", "in line").await;
+        queued.attr("data-conversation").await.unwrap().unwrap()
+    }
+
+    /// "End chat", confirmed, on a chat with the bot alone: it is forgotten, and a new
+    /// one starts with its suggestions.
+    pub async fn forget_chat(&self) {
+        self.click_in_widget("button.end").await;
+        self.click_in_widget(".end-question button.primary").await;
+        self.find_in_widget(".suggestions .chip").await;
+    }
+
+    /// Presses "Send to a person" under the consent question.
+    pub async fn agree_to_send(&self) {
         self.wait_for_text(".consent button.primary", "Send to a person")
             .await
             .click()
             .await
             .unwrap();
-        let queued = self.wait_for_text(".queued", "in line").await;
-        queued.attr("data-conversation").await.unwrap().unwrap()
     }
 
     /// Types a message into the chat and presses Enter.

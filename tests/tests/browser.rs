@@ -88,12 +88,7 @@ async fn customer_gets_an_answer_and_reaches_a_person(kind: BrowserKind) {
     browser
         .wait_for_text(".consent .preview", "When will my new card arrive?")
         .await;
-    browser
-        .wait_for_text(".consent button.primary", "Send to a person")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.agree_to_send().await;
     let queued = browser.wait_for_text(".queued", "in line").await;
     let conversation_id = queued
         .attr("data-conversation")
@@ -287,11 +282,7 @@ async fn a_reload_keeps_the_conversation_and_end_chat_clears_it(kind: BrowserKin
     browser
         .wait_for_text(".message.from-customer", "When will my new card arrive?")
         .await;
-    browser.click_in_widget("button.end").await;
-    browser
-        .click_in_widget(".end-question button.primary")
-        .await;
-    browser.find_in_widget(".suggestions .chip").await;
+    browser.forget_chat().await;
     browser.client.refresh().await.unwrap();
     browser
         .find_in_widget("button.launcher")

@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baton_protocol::{
-    ApiError, Author, EscalationReason, HandoffPacket, IntentGuess, TranscriptEntry,
+    ApiError, Author, EscalationReason, EscalationRequest, EscalationWithdrawal,
+    EscalationWithdrawn, EventBody, HandoffPacket, IntentGuess, QueueSnapshot, TranscriptEntry,
 };
-use baton_tests::{escalation, identity_hash, unique_id, Baton};
+use baton_tests::{escalation, identity_hash, unique_id, unique_text, Baton};
 
 fn packet(text: &str) -> HandoffPacket {
     HandoffPacket {
@@ -108,6 +109,98 @@ async fn a_retried_escalation_creates_nothing_twice() {
         .filter(|e| e.conversation_id == first.conversation_id)
         .count();
     assert_eq!(copies, 1);
+}
+
+/// `POST /v1/escalations/withdraw` for `request`'s key.
+async fn withdraw(baton: &Baton, request: &EscalationRequest) -> reqwest::Response {
+    let withdrawal = EscalationWithdrawal {
+        site: request.site.clone(),
+        visitor_id: request.visitor_id.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+    };
+    baton
+        .http()
+        .post(baton.url("/v1/escalations/withdraw"))
+        .header("origin", baton.origin())
+        .json(&withdrawal)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_withdrawn_escalation_leaves_the_queue_or_never_enters_it() {
+    let baton = Baton::from_env();
+    let waiting =
+        |queue: &QueueSnapshot, id: &str| queue.waiting.iter().any(|e| e.conversation_id == id);
+
+    // It arrived, but the customer never heard (their chat ended meanwhile): it ends as
+    // if they had ended it, and the agents' queue no longer offers it.
+    let request = escalation("demo", packet("withdraw me after"));
+    let accepted = baton.escalate(&request).await;
+    assert!(waiting(
+        &baton.queue("demo").await,
+        &accepted.conversation_id
+    ));
+    for _ in 0..2 {
+        let response = withdraw(&baton, &request).await;
+        assert_eq!(response.status(), 200);
+        let answer: EscalationWithdrawn = response.json().await.unwrap();
+        assert_eq!(
+            answer.conversation_id,
+            Some(accepted.conversation_id.clone())
+        );
+    }
+    assert!(!waiting(
+        &baton.queue("demo").await,
+        &accepted.conversation_id
+    ));
+    let update = baton.customer_events("demo", &accepted, 0).await;
+    assert!(
+        update.events.iter().any(|e| matches!(
+            e.event,
+            EventBody::Resolved {
+                by: Author::Customer,
+                ..
+            }
+        )),
+        "{update:?}"
+    );
+
+    // It never arrived (or not yet): when it does, it is refused and creates nothing.
+    let mut never_arrived = packet("withdraw me before");
+    never_arrived.summary = unique_text("withdrawn before it arrived");
+    let request = escalation("demo", never_arrived);
+    let response = withdraw(&baton, &request).await;
+    assert_eq!(response.status(), 200);
+    let answer: EscalationWithdrawn = response.json().await.unwrap();
+    assert_eq!(answer.conversation_id, None);
+    let (status, error) = error_of(baton.post_escalation(&request).await).await;
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (409, "escalation_withdrawn")
+    );
+    let queue = baton.queue("demo").await;
+    assert!(!queue
+        .waiting
+        .iter()
+        .any(|e| e.summary == request.packet.summary));
+
+    // A malformed withdrawal names the field.
+    let response = baton
+        .http()
+        .post(baton.url("/v1/escalations/withdraw"))
+        .json(&serde_json::json!({ "site": "demo", "visitor_id": "v" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!(status, 400);
+    assert!(
+        error.error.message.contains("idempotency_key"),
+        "{}",
+        error.error.message
+    );
 }
 
 #[tokio::test]

@@ -37,6 +37,22 @@ async fn agent_reply_on(baton: &Baton, site: &str, token: &str, conversation: &s
 
 /// The customer messages the agent sees in the conversation's log.
 async fn customer_messages(baton: &Baton, conversation: &str) -> Vec<String> {
+    conversation_events(baton, conversation)
+        .await
+        .into_iter()
+        .filter_map(|event| match event {
+            EventBody::Message {
+                author: Author::Customer,
+                text,
+                ..
+            } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The conversation's log, as agents read it.
+async fn conversation_events(baton: &Baton, conversation: &str) -> Vec<EventBody> {
     let url = baton.url(&format!(
         "/v1/agent/events?site={SITE}&conversation={conversation}&after=0"
     ));
@@ -49,18 +65,7 @@ async fn customer_messages(baton: &Baton, conversation: &str) -> Vec<String> {
         .unwrap();
     assert_eq!(response.status(), 200);
     let update: baton_protocol::ConversationUpdate = response.json().await.unwrap();
-    update
-        .events
-        .into_iter()
-        .filter_map(|e| match e.event {
-            EventBody::Message {
-                author: Author::Customer,
-                text,
-                ..
-            } => Some(text),
-            _ => None,
-        })
-        .collect()
+    update.events.into_iter().map(|e| e.event).collect()
 }
 
 async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKind) {
@@ -224,7 +229,9 @@ async fn a_person_joins_and_replies_live_and_markup_stays_inert(kind: BrowserKin
     browser.close().await;
 }
 
-async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
+/// A browser on a page whose widget reaches the edge through a [`Proxy`] the test
+/// controls.
+async fn behind_proxy(kind: BrowserKind) -> (Baton, Proxy, Browser) {
     let baton = Baton::from_env();
     let edge_port: u16 = baton.base_url.rsplit(':').next().unwrap().parse().unwrap();
     let proxy = Proxy::start(edge_port).await;
@@ -234,6 +241,11 @@ async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
         proxy.port
     );
     browser.client.goto(&baton.url(&page)).await.unwrap();
+    (baton, proxy, browser)
+}
+
+async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
+    let (baton, proxy, browser) = behind_proxy(kind).await;
     let conversation = browser
         .escalate_in_widget("Can I change the delivery address?")
         .await;
@@ -277,6 +289,80 @@ async fn no_message_is_lost_while_the_edge_is_away(kind: BrowserKind) {
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     let delivered = customer_messages(&baton, &conversation).await;
     assert_eq!(delivered, vec![text.clone()], "delivered exactly once");
+    browser.close().await;
+}
+
+async fn a_chat_ended_while_the_hand_off_was_in_doubt_leaves_nobody_waiting(kind: BrowserKind) {
+    let (baton, proxy, browser) = behind_proxy(kind).await;
+    let reference = unique_text("indoubt");
+    browser
+        .ask_for_a_person(&format!("Where is my parcel? ref {reference}"))
+        .await;
+
+    // The hand-off reaches the edge, but its answer is lost on the way back: the
+    // customer is told it did not go, and the conversation waits in the queue.
+    proxy.lose_answers(true);
+    browser.agree_to_send().await;
+    browser
+        .wait_for_text(".handoff.failed", "couldn't reach our team")
+        .await;
+    let waiting = |conversation: String| {
+        let baton = &baton;
+        async move {
+            baton
+                .queue(SITE)
+                .await
+                .waiting
+                .iter()
+                .any(|e| e.conversation_id == conversation)
+        }
+    };
+    let conversation = eventually("the lost hand-off to be in the queue", || async {
+        baton
+            .queue(SITE)
+            .await
+            .waiting
+            .into_iter()
+            .find(|e| e.summary.contains(&reference))
+            .map(|e| e.conversation_id)
+    })
+    .await;
+
+    // The edge goes away altogether, and the customer ends the chat.
+    proxy.stop();
+    proxy.lose_answers(false);
+    browser.forget_chat().await;
+    // On the next page the withdrawal is still to send; the edge has not heard of it.
+    browser.client.refresh().await.unwrap();
+    assert!(waiting(conversation.clone()).await);
+
+    // The edge is back: the conversation ends as if the customer had ended it, and
+    // nothing is left in this browser.
+    proxy.resume().await;
+    eventually("the withdrawn conversation to leave the queue", || async {
+        (!waiting(conversation.clone()).await).then_some(())
+    })
+    .await;
+    let events = conversation_events(&baton, &conversation).await;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            EventBody::Resolved {
+                by: Author::Customer,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    eventually("the withdrawal to be settled in the browser", || async {
+        let saved = browser
+            .client
+            .execute("return localStorage.getItem('baton.chat.demo');", vec![])
+            .await
+            .unwrap();
+        saved.is_null().then_some(())
+    })
+    .await;
     browser.close().await;
 }
 
@@ -611,6 +697,7 @@ in_both_browsers!(
     a_shop_on_another_origin_embeds_the_widget_from_the_edge,
     a_person_joins_and_replies_live_and_markup_stays_inert,
     no_message_is_lost_while_the_edge_is_away,
+    a_chat_ended_while_the_hand_off_was_in_doubt_leaves_nobody_waiting,
     the_whole_flow_works_from_the_keyboard,
     a_customer_is_told_when_nobody_is_online,
     two_tabs_show_one_conversation,

@@ -32,10 +32,12 @@ const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// The operations in the order the live walk calls them (state builds up: a
 /// conversation is claimed before it is replied to), with the agent who acts.
-const WALK: [(&str, &str); 32] = [
+const WALK: [(&str, &str); 34] = [
     ("health", "sam"),
     ("preflightEscalations", "sam"),
     ("createEscalation", "sam"),
+    ("preflightWithdrawEscalation", "sam"),
+    ("withdrawEscalation", "sam"),
     ("preflightFeedback", "sam"),
     ("botFeedback", "sam"),
     ("siteAvailability", "sam"),

@@ -2,6 +2,7 @@
 
 use baton_protocol::{
     ApiError, Availability, CsatRating, CustomerMessage, EscalationAccepted, EscalationRequest,
+    EscalationWithdrawal,
 };
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -16,10 +17,22 @@ pub async fn send_escalation(
     request: &EscalationRequest,
 ) -> Result<EscalationAccepted, String> {
     let url = format!("{endpoint}/v1/escalations");
-    let response = post_json(&url, None, json::to_text(request)).await?;
+    let response = post_json(&url, None, json::to_text(request), Keepalive::No).await?;
     read_json(&response)
         .await
         .ok_or_else(|| "unexpected answer".to_owned())
+}
+
+/// Withdraws an escalation whose answer never came; sent even if the page is being
+/// left.
+pub async fn withdraw_escalation(
+    endpoint: &str,
+    withdrawal: &EscalationWithdrawal,
+) -> Result<(), String> {
+    let url = format!("{endpoint}/v1/escalations/withdraw");
+    post_json(&url, None, json::to_text(withdrawal), Keepalive::Yes)
+        .await
+        .map(drop)
 }
 
 /// POSTs a customer message; the edge stores each `client_id` once, so sending it
@@ -32,12 +45,13 @@ pub async fn send_message(
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "messages");
     let token = Some(accepted.customer_token.as_str());
-    post_json(&url, token, json::to_text(message))
+    post_json(&url, token, json::to_text(message), Keepalive::No)
         .await
         .map(drop)
 }
 
-/// Tells the edge the customer ended the conversation.
+/// Tells the edge the customer ended the conversation; sent even if the page is being
+/// left.
 pub async fn end_conversation(
     endpoint: &str,
     site: &str,
@@ -45,7 +59,7 @@ pub async fn end_conversation(
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "close");
     let token = Some(accepted.customer_token.as_str());
-    post_json(&url, token, Some("{}".to_owned()))
+    post_json(&url, token, Some("{}".to_owned()), Keepalive::Yes)
         .await
         .map(drop)
 }
@@ -59,7 +73,7 @@ pub async fn send_rating(
 ) -> Result<(), String> {
     let url = conversation_url(endpoint, site, accepted, "csat");
     let token = Some(accepted.customer_token.as_str());
-    post_json(&url, token, json::to_text(rating))
+    post_json(&url, token, json::to_text(rating), Keepalive::Yes)
         .await
         .map(drop)
 }
@@ -73,7 +87,7 @@ pub async fn send_feedback(endpoint: &str, site: &str, helpful: bool) -> Result<
     }
     let url = format!("{endpoint}/v1/feedback");
     let body = json::to_text(&Feedback { site, helpful });
-    post_json(&url, None, body).await.map(drop)
+    post_json(&url, None, body, Keepalive::Yes).await.map(drop)
 }
 
 /// How many of the site's people are online; `None` when the edge could not say.
@@ -112,12 +126,21 @@ fn conversation_url(
     )
 }
 
+/// Whether a request outlives the page that sends it (`fetch`'s `keepalive`: for small
+/// bodies only, as browsers cap what all such requests in flight may carry).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keepalive {
+    Yes,
+    No,
+}
+
 /// POSTs JSON text (`None`: the value had no JSON form), with the customer's bearer
 /// token if given; any answer but 2xx becomes the API's error code, or `HTTP n`.
 async fn post_json(
     url: &str,
     token: Option<&str>,
     body: Option<String>,
+    keepalive: Keepalive,
 ) -> Result<Response, String> {
     let init = body
         .and_then(|body| {
@@ -131,6 +154,11 @@ async fn post_json(
             init.set_method("POST");
             init.set_headers(&headers);
             init.set_body(&JsValue::from_str(&body));
+            if keepalive == Keepalive::Yes {
+                // Not in web-sys's `RequestInit` (from Firefox's WebIDL); every browser
+                // the widget supports has it.
+                js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE).ok()?;
+            }
             Some(init)
         })
         .ok_or_else(|| "could not prepare the request".to_owned())?;

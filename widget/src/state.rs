@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use baton_protocol::{
     Author, ConversationUpdate, CustomerIdentity, EscalationAccepted, EscalationReason,
-    EscalationRequest, EventBody, HandoffPacket, QueueStatus, RichText,
+    EscalationRequest, EscalationWithdrawal, EventBody, HandoffPacket, QueueStatus, RichText,
 };
 use baton_triage::{Conversation, Engine, KbLink, SmallTalk};
 use serde::{Deserialize, Serialize};
@@ -297,8 +297,16 @@ pub enum Action {
     /// The site told us who the customer is (`Baton.identify`), or that nobody is signed
     /// in any more.
     Identify(Option<CustomerIdentity>),
-    /// Try the outbox again (a timer).
+    /// Try the outbox and the withdrawals again (a timer).
     FlushOutbox,
+    /// The edge answered a withdrawal: done with it (`settled`: withdrawn, or refused
+    /// for good), or to try again after a pause (the way to the edge was down).
+    WithdrawalAnswered {
+        /// The withdrawn escalation's key.
+        idempotency_key: String,
+        /// Whether it is done with.
+        settled: bool,
+    },
     /// The browser is back online: a failed hand-off, the live channel and the outbox
     /// go again at once.
     BackOnline,
@@ -354,6 +362,8 @@ pub enum Effect {
     },
     /// Tell the edge the customer ended the conversation.
     EndConversation(EscalationAccepted),
+    /// Withdraw a hand-off whose answer never came (see [`ChatState::withdrawals`]).
+    WithdrawEscalation(EscalationWithdrawal),
     /// POST the customer's rating.
     SendRating {
         /// The conversation and its token.
@@ -497,6 +507,9 @@ pub struct ChatState {
     /// Customer bubbles that never reached the person (the conversation ended first,
     /// or the edge refused them).
     pub undelivered: Vec<usize>,
+    /// Hand-offs the customer ended the chat on before the edge's answer came: each is
+    /// withdrawn at the edge (again after a failure, on every page) until it says so.
+    pub withdrawals: Vec<EscalationWithdrawal>,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -526,6 +539,9 @@ pub struct SavedChat {
     /// Customer bubbles that never reached the person.
     #[serde(default)]
     pub undelivered: Vec<usize>,
+    /// Hand-offs still to withdraw at the edge.
+    #[serde(default)]
+    pub withdrawals: Vec<EscalationWithdrawal>,
 }
 
 impl SavedChat {
@@ -559,6 +575,7 @@ impl ChatState {
             input_full: false,
             confirming_end: None,
             undelivered: Vec::new(),
+            withdrawals: Vec::new(),
         }
     }
 
@@ -611,7 +628,7 @@ impl ChatState {
                         Effect::EndConversation(accepted.clone()),
                         Effect::Emit(HostEvent::Resolved),
                     ],
-                    _ => Vec::new(),
+                    _ => self.withdraw_unanswered_handoff(),
                 };
                 if self.unread > 0 {
                     effects.push(Effect::Emit(HostEvent::Unread(0)));
@@ -780,7 +797,23 @@ impl ChatState {
                 self.identity = identity;
                 Vec::new()
             }
-            Action::FlushOutbox => self.flush_outbox(),
+            Action::FlushOutbox => {
+                let mut effects = self.withdrawal_effects();
+                effects.extend(self.flush_outbox());
+                effects
+            }
+            Action::WithdrawalAnswered {
+                idempotency_key,
+                settled,
+            } => {
+                if settled {
+                    self.withdrawals
+                        .retain(|w| w.idempotency_key != idempotency_key);
+                    Vec::new()
+                } else {
+                    vec![Effect::RetryLater]
+                }
+            }
             Action::BackOnline if self.retries_handoff() => self.apply(Action::Retry),
             Action::BackOnline => self.resume_effects(),
             Action::TypingOver => {
@@ -833,15 +866,48 @@ impl ChatState {
     /// What the shell must start after the page loads with a saved conversation: the
     /// live channel, and the messages still waiting in the outbox.
     pub fn resume_effects(&self) -> Vec<Effect> {
-        let Handoff::Queued(accepted) = &self.handoff else {
-            return Vec::new();
-        };
-        let mut effects = vec![Effect::OpenLive {
-            accepted: accepted.clone(),
-            after: self.live.last_seq,
-        }];
-        effects.extend(self.flush_outbox());
+        let mut effects = self.withdrawal_effects();
+        if let Handoff::Queued(accepted) = &self.handoff {
+            effects.push(Effect::OpenLive {
+                accepted: accepted.clone(),
+                after: self.live.last_seq,
+            });
+            effects.extend(self.flush_outbox());
+        }
         effects
+    }
+
+    fn withdrawal_effects(&self) -> Vec<Effect> {
+        self.withdrawals
+            .iter()
+            .cloned()
+            .map(Effect::WithdrawEscalation)
+            .collect()
+    }
+
+    /// The chat ends while the hand-off is on its way, or after it failed in a way that
+    /// leaves the edge's answer unknown (the request may have arrived, and only the
+    /// answer got lost): it is withdrawn, so that no conversation waits in the queue for
+    /// a customer who has gone. A refused hand-off created nothing.
+    fn withdraw_unanswered_handoff(&mut self) -> Vec<Effect> {
+        let idempotency_key = match &self.handoff {
+            Handoff::Sending {
+                idempotency_key, ..
+            } => idempotency_key,
+            Handoff::Failed {
+                idempotency_key,
+                problem,
+                ..
+            } if SendProblem::of(problem).retries() => idempotency_key,
+            _ => return Vec::new(),
+        };
+        let withdrawal = EscalationWithdrawal {
+            site: self.site.clone(),
+            visitor_id: self.visitor_id.clone(),
+            idempotency_key: idempotency_key.clone(),
+        };
+        self.withdrawals.push(withdrawal.clone());
+        vec![Effect::WithdrawEscalation(withdrawal)]
     }
 
     /// Takes the conversation another tab saved, so two tabs never show (or save) two
@@ -913,9 +979,12 @@ impl ChatState {
                     Effect::Focus(FocusTarget::Rating),
                 ]
             }
-            _ => {
+            handoff => {
+                self.handoff = handoff;
+                let mut effects = self.withdraw_unanswered_handoff();
                 self.clear();
-                vec![Effect::CloseLive, Effect::Focus(FocusTarget::Input)]
+                effects.extend([Effect::CloseLive, Effect::Focus(FocusTarget::Input)]);
+                effects
             }
         }
     }
@@ -1324,6 +1393,7 @@ impl ChatState {
             live: self.live.clone(),
             unread: self.unread,
             undelivered: self.undelivered.clone(),
+            withdrawals: self.withdrawals.clone(),
         }
     }
 
@@ -1340,6 +1410,7 @@ impl ChatState {
         self.live = saved.live;
         self.unread = saved.unread;
         self.undelivered = saved.undelivered;
+        self.withdrawals = saved.withdrawals;
         self.handoff = match saved.handoff {
             Handoff::Sending {
                 packet,
@@ -1790,6 +1861,58 @@ mod tests {
             .iter()
             .any(|e| matches!(e, Effect::OpenLive { after: 0, .. })));
         chat
+    }
+
+    #[test]
+    fn a_chat_ended_before_the_hand_offs_answer_withdraws_it_until_the_edge_confirms() {
+        let withdrawal = EscalationWithdrawal {
+            site: "demo".into(),
+            visitor_id: "visitor".into(),
+            idempotency_key: "k".into(),
+        };
+        // The request failed on the way: it may have reached the edge all the same.
+        let mut chat = handing_off();
+        chat.apply(Action::EscalationFailed("network unreachable".into()));
+        chat.apply(Action::EndChat);
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        assert!(effects.contains(&Effect::WithdrawEscalation(withdrawal.clone())));
+        assert!(chat.messages.is_empty(), "the chat is forgotten");
+        assert_eq!(chat.withdrawals, std::slice::from_ref(&withdrawal));
+
+        // Kept on the next page until the edge answers.
+        let mut next_page = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        next_page.restore(chat.save());
+        assert_eq!(
+            next_page.resume_effects(),
+            [Effect::WithdrawEscalation(withdrawal.clone())]
+        );
+        let answered = |settled| Action::WithdrawalAnswered {
+            idempotency_key: "k".into(),
+            settled,
+        };
+        assert_eq!(next_page.apply(answered(false)), [Effect::RetryLater]);
+        assert_eq!(
+            next_page.apply(Action::FlushOutbox),
+            [Effect::WithdrawEscalation(withdrawal.clone())]
+        );
+        next_page.apply(answered(true));
+        assert!(next_page.withdrawals.is_empty());
+        assert!(next_page.resume_effects().is_empty());
+
+        // Signing out while the hand-off is on its way withdraws it too.
+        let mut chat = handing_off();
+        let effects = chat.apply(Action::Reset);
+        assert!(effects.contains(&Effect::WithdrawEscalation(withdrawal)));
+
+        // A refused hand-off created nothing: nothing to withdraw.
+        let mut chat = handing_off();
+        chat.apply(Action::EscalationFailed("unknown_site".into()));
+        chat.apply(Action::EndChat);
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        assert!(!effects
+            .iter()
+            .any(|e| matches!(e, Effect::WithdrawEscalation(_))));
+        assert!(chat.withdrawals.is_empty());
     }
 
     fn event(seq: u64, event: EventBody) -> baton_protocol::ConversationEvent {

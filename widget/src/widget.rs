@@ -500,6 +500,19 @@ impl Widget {
                     let _ = api::end_conversation(&endpoint, &site, &accepted).await;
                 });
             }
+            Effect::WithdrawEscalation(withdrawal) => {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let settled = match api::withdraw_escalation(&endpoint, &withdrawal).await {
+                        Ok(()) => true,
+                        // As with messages, only a refusal is final.
+                        Err(problem) => SendProblem::of(&problem) == SendProblem::Refused,
+                    };
+                    link.send_message(Action::WithdrawalAnswered {
+                        idempotency_key: withdrawal.idempotency_key,
+                        settled,
+                    });
+                });
+            }
             Effect::SendRating {
                 accepted,
                 rating,
@@ -613,7 +626,10 @@ fn load_saved(site: &str) -> Option<SavedChat> {
 /// Keeps the conversation (redacted text only) so it survives reloads and page changes;
 /// an ended chat leaves nothing behind.
 fn save(site: &str, state: &ChatState) {
-    if state.messages.is_empty() && matches!(state.handoff, crate::state::Handoff::None) {
+    if state.messages.is_empty()
+        && matches!(state.handoff, crate::state::Handoff::None)
+        && state.withdrawals.is_empty()
+    {
         crate::json::forget(&storage_key(site));
     } else {
         // Storage full or disabled: the chat still works, it just won't survive a reload.

@@ -116,6 +116,30 @@ pub struct EscalationRequest {
     pub identity: Option<CustomerIdentity>,
 }
 
+/// `POST /v1/escalations/withdraw`: the customer ended the chat while the edge's answer
+/// to an escalation was still unknown (the request failed, or the page changed, and the
+/// edge may have created the conversation all the same). The escalation with this key
+/// ends as if the customer had ended it, and if it never arrived, it is refused when it
+/// does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationWithdrawal {
+    /// The site id, as in the escalation.
+    pub site: String,
+    /// The escalation's `visitor_id`.
+    pub visitor_id: String,
+    /// The escalation's `idempotency_key`.
+    pub idempotency_key: String,
+}
+
+/// The edge's answer to a withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationWithdrawn {
+    /// The conversation the escalation had created, now ended; `None` when none had
+    /// been created (the key is then refused from now on).
+    pub conversation_id: Option<String>,
+}
+
 /// A signed-in customer, as the site tells the widget. `hash` is the hex
 /// HMAC-SHA256 of `id` under the site's identity secret, computed on the site's server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

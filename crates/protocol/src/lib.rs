@@ -19,8 +19,9 @@ pub mod webhook;
 
 pub use escalation::{
     ApiError, ApiErrorBody, ConversationPacket, CustomerIdentity, CustomerPresence,
-    EarlierConversation, EscalationAccepted, EscalationReason, EscalationRequest, HandoffPacket,
-    IntentGuess, Outcome, PreviousHolder, QueueEntry, QueueSnapshot, Returned, VerifiedCustomer,
+    EarlierConversation, EscalationAccepted, EscalationReason, EscalationRequest,
+    EscalationWithdrawal, EscalationWithdrawn, HandoffPacket, IntentGuess, Outcome, PreviousHolder,
+    QueueEntry, QueueSnapshot, Returned, VerifiedCustomer,
 };
 pub use live::{
     ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,
