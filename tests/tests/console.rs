@@ -623,6 +623,8 @@ async fn an_agent_claims_replies_and_closes_in_the_console(kind: BrowserKind) {
         reply.prop("value").await.unwrap().as_deref(),
         Some(draft.as_str())
     );
+    // The thread, shown before the formatter loaded, is formatted once it has.
+    wait_text(&browser, "#thread li.from-agent .rich strong", &greeting).await;
     baton.agent_ok(&sam.token, "close", &other_target).await;
 
     // The Waiting heading says in what order the queue comes.

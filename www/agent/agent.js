@@ -867,10 +867,13 @@ function lineItem(author, who, text, atMs) {
   // customer's own text and the notes are never markup.
   let body;
   if (author === "agent" || author === "bot") {
-    body = formatted(text, author === "agent" ? LINES_KEPT : LINES_JOINED);
+    const lines = author === "agent" ? LINES_KEPT : LINES_JOINED;
+    body = formatted(text, lines);
     if (body.nodeType === Node.TEXT_NODE) {
+      // The formatter has not loaded yet: formatted when it has (formatLater).
       const span = document.createElement("span");
       span.append(body);
+      span.dataset.formatLater = lines;
       body = span;
     }
   } else {
@@ -936,6 +939,18 @@ function formatted(text, lines) {
     }
   });
   return box;
+}
+
+// Lines shown before the formatter loaded (a thread opened at once after a reload), in
+// the formatting the customer sees now that it has.
+function formatLater() {
+  document.querySelectorAll("[data-format-later]").forEach((plain) => {
+    const body = formatted(plain.textContent, plain.dataset.formatLater);
+    if (body.nodeType === Node.TEXT_NODE) return;
+    body.classList.add("text");
+    body.dir = "auto";
+    plain.replaceWith(body);
+  });
 }
 
 function appendInlines(parent, inlines, lines) {
@@ -1332,6 +1347,7 @@ async function loadSuggester() {
     await module.default({ module_or_path: "/widget/baton_bg.wasm" });
     state.richText = module.rich_text;
     state.refusedLinks = module.refused_links;
+    formatLater();
     showLinkWarning();
     const response = await fetch("/sites/" + encodeURIComponent(wanted) + "/model.bin");
     if (!response.ok) throw new Error("no model");
