@@ -916,7 +916,11 @@ impl ChatState {
     fn sync(&mut self, saved: Option<SavedChat>) -> Vec<Effect> {
         match saved {
             Some(saved) => self.restore(saved),
-            None => self.clear(),
+            None => {
+                // Nothing saved means nothing left to withdraw either.
+                self.clear();
+                self.withdrawals.clear();
+            }
         }
         if self.open {
             // Whatever the other tab had not shown, this one does.
@@ -1898,6 +1902,13 @@ mod tests {
         next_page.apply(answered(true));
         assert!(next_page.withdrawals.is_empty());
         assert!(next_page.resume_effects().is_empty());
+        // Another tab holds it while it is pending, and lets it go when the tab that sent
+        // it has nothing left to save.
+        let mut other_tab = ready_chat();
+        other_tab.apply(Action::Synced(Some(Box::new(chat.save()))));
+        assert_eq!(other_tab.withdrawals, chat.withdrawals);
+        other_tab.apply(Action::Synced(None));
+        assert!(other_tab.withdrawals.is_empty());
 
         // Signing out while the hand-off is on its way withdraws it too.
         let mut chat = handing_off();
