@@ -63,6 +63,8 @@ impl Browser {
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, with the browser it starts: see `Drop`.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|err| {
@@ -325,6 +327,20 @@ impl Browser {
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails never reaches [`Browser::close`], and killing the driver alone
+    /// left its browser running (and writing to its profile as it was removed): the
+    /// driver's whole process group goes.
+    fn drop(&mut self) {
+        if let Some(group) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
