@@ -217,13 +217,15 @@ pub enum Action {
     EndChat,
     /// The customer confirmed (`true`) or took back (`false`) "End chat". With a person
     /// the conversation ends at the edge and its transcript stays for the rating;
-    /// otherwise everything is forgotten.
+    /// otherwise everything is forgotten (and a hand-off whose answer is unknown is
+    /// withdrawn).
     ConfirmEnd(bool),
     /// "Start a new chat" after a conversation with a person ended: a new chat with the
     /// bot starts below it, as writing again does.
     NewChat,
     /// The site forgets the customer (`Baton.reset()`, on sign-out on a shared computer):
-    /// a conversation with a person ends at the edge, and the transcript and identity go.
+    /// a conversation with a person ends at the edge (a hand-off whose answer is unknown
+    /// is withdrawn), and the transcript and identity go.
     Reset,
     /// Reopen the panel after a reload, without moving keyboard focus.
     Reopen,
@@ -864,7 +866,8 @@ impl ChatState {
     }
 
     /// What the shell must start after the page loads with a saved conversation: the
-    /// live channel, and the messages still waiting in the outbox.
+    /// withdrawals still to send, the live channel, and the messages still waiting in the
+    /// outbox.
     pub fn resume_effects(&self) -> Vec<Effect> {
         let mut effects = self.withdrawal_effects();
         if let Handoff::Queued(accepted) = &self.handoff {
