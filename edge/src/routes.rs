@@ -2,8 +2,8 @@
 
 use baton_protocol::{EscalationRequest, EscalationWithdrawal, MAX_BODY_BYTES};
 use baton_relay::{
-    describe_json_error, validate_escalation, validate_id, verify_identity, Limits, RelayError,
-    RelayErrorKind, SiteConfig, SiteDirectory, SiteSecrets,
+    describe_json_error, validate_escalation, validate_id, validate_withdrawal, verify_identity,
+    Limits, RelayError, RelayErrorKind, SiteConfig, SiteDirectory, SiteSecrets,
 };
 use baton_triage::redact_pii;
 use futures_util::StreamExt;
@@ -116,10 +116,7 @@ async fn withdraw_escalation(
     origin: Option<&str>,
 ) -> Result<Response, EdgeError> {
     let withdrawal: EscalationWithdrawal = read_json(&mut request).await?;
-    let limits = Limits::default();
-    validate_id(&withdrawal.site, "site", &limits)?;
-    validate_id(&withdrawal.visitor_id, "visitor_id", &limits)?;
-    validate_id(&withdrawal.idempotency_key, "idempotency_key", &limits)?;
+    validate_withdrawal(&withdrawal, &Limits::default())?;
     check_origin(env, &withdrawal.site, origin)?;
     let stub = configured_site_queue(env, &withdrawal.site)?;
     Ok(stub

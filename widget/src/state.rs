@@ -435,6 +435,12 @@ impl SendProblem {
         matches!(self, SendProblem::Offline | SendProblem::Unreachable)
     }
 
+    /// Whether a message or a withdrawal is given up: only a refusal is final (they
+    /// wait out a slow-down too, unlike the hand-off).
+    pub fn is_final(self) -> bool {
+        self == SendProblem::Refused
+    }
+
     /// Sorts the shell's problem text (`offline`, `network unreachable`, an edge error
     /// code, or `HTTP <status>`).
     pub fn of(problem: &str) -> SendProblem {

@@ -486,8 +486,7 @@ impl Widget {
                         Ok(()) => Action::MessageDelivered { client_id },
                         Err(problem) => Action::MessageFailed {
                             client_id,
-                            // Refusals are final; a message waits out a slow-down too.
-                            retry: SendProblem::of(&problem) != SendProblem::Refused,
+                            retry: !SendProblem::of(&problem).is_final(),
                         },
                     };
                     link.send_message(action);
@@ -504,8 +503,7 @@ impl Widget {
                 wasm_bindgen_futures::spawn_local(async move {
                     let settled = match api::withdraw_escalation(&endpoint, &withdrawal).await {
                         Ok(()) => true,
-                        // As with messages, only a refusal is final.
-                        Err(problem) => SendProblem::of(&problem) == SendProblem::Refused,
+                        Err(problem) => SendProblem::of(&problem).is_final(),
                     };
                     link.send_message(Action::WithdrawalAnswered {
                         idempotency_key: withdrawal.idempotency_key,

@@ -880,10 +880,15 @@ function lineItem(author, who, text, atMs) {
     body = document.createElement("span");
     body.textContent = text;
   }
+  li.append(asLineText(body));
+  return li;
+}
+
+// A line's text: isolated, in its own direction (Arabic right to left).
+function asLineText(body) {
   body.classList.add("text");
   body.dir = "auto";
-  li.append(body);
-  return li;
+  return body;
 }
 
 function timeOf(atMs) {
@@ -946,10 +951,7 @@ function formatted(text, lines) {
 function formatLater() {
   document.querySelectorAll("[data-format-later]").forEach((plain) => {
     const body = formatted(plain.textContent, plain.dataset.formatLater);
-    if (body.nodeType === Node.TEXT_NODE) return;
-    body.classList.add("text");
-    body.dir = "auto";
-    plain.replaceWith(body);
+    if (body.nodeType !== Node.TEXT_NODE) plain.replaceWith(asLineText(body));
   });
 }
 

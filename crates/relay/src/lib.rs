@@ -53,7 +53,8 @@ pub use sites::{SiteConfig, SiteDirectory};
 pub use stats::SiteStats;
 pub use token::tokens_match;
 pub use validate::{
-    validate_csat, validate_escalation, validate_id, validate_message, validate_resolution, Limits,
+    validate_csat, validate_escalation, validate_id, validate_message, validate_resolution,
+    validate_withdrawal, Limits,
 };
 pub use webhook::{
     SiteSecrets, WebhookRejection, WebhookSecret, MAX_SECRETS_PER_SITE, MAX_SIGNATURES,

@@ -1,6 +1,6 @@
 //! Checks on what the widget sends, before anything is stored.
 
-use baton_protocol::EscalationRequest;
+use baton_protocol::{EscalationRequest, EscalationWithdrawal};
 
 use crate::error::{RelayError, RelayErrorKind};
 
@@ -45,9 +45,12 @@ impl Default for Limits {
 /// assert!(validate_escalation(&request, &Limits::default()).is_ok());
 /// ```
 pub fn validate_escalation(request: &EscalationRequest, limits: &Limits) -> Result<(), RelayError> {
-    check_id(&request.site, "site", limits)?;
-    check_id(&request.visitor_id, "visitor_id", limits)?;
-    check_id(&request.idempotency_key, "idempotency_key", limits)?;
+    check_escalation_ids(
+        &request.site,
+        &request.visitor_id,
+        &request.idempotency_key,
+        limits,
+    )?;
     let packet = &request.packet;
     if packet.transcript.len() > limits.max_transcript_entries {
         return Err(RelayError::new(
@@ -141,6 +144,31 @@ pub fn validate_csat(rating: u8, comment: &str) -> Result<(), RelayError> {
         return Err(RelayError::new(RelayErrorKind::TooLong, "comment"));
     }
     Ok(())
+}
+
+/// Accepts a withdrawal (`POST /v1/escalations/withdraw`): the ids of the escalation it
+/// names, checked as the escalation's own are.
+pub fn validate_withdrawal(
+    withdrawal: &EscalationWithdrawal,
+    limits: &Limits,
+) -> Result<(), RelayError> {
+    check_escalation_ids(
+        &withdrawal.site,
+        &withdrawal.visitor_id,
+        &withdrawal.idempotency_key,
+        limits,
+    )
+}
+
+fn check_escalation_ids(
+    site: &str,
+    visitor_id: &str,
+    idempotency_key: &str,
+    limits: &Limits,
+) -> Result<(), RelayError> {
+    check_id(site, "site", limits)?;
+    check_id(visitor_id, "visitor_id", limits)?;
+    check_id(idempotency_key, "idempotency_key", limits)
 }
 
 fn check_id(value: &str, field: &str, limits: &Limits) -> Result<(), RelayError> {
