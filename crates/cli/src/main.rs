@@ -170,9 +170,10 @@ enum Command {
     /// so that other tools (benchmarks, other classifiers) use exactly the rows that
     /// `train` and `eval` use with the same `--holdout-fraction` and `--seed`.
     Split {
-        /// Labelled examples, CSV with `text,category` columns.
-        #[arg(long)]
-        data: PathBuf,
+        /// Labelled examples, CSV with `text,category` columns; several files are split
+        /// one by one, as `train` splits them.
+        #[arg(long, num_args = 1.., required = true)]
+        data: Vec<PathBuf>,
         /// Where to write the training rows (JSON).
         #[arg(long)]
         train_out: PathBuf,
@@ -248,7 +249,7 @@ struct TrainArgs {
 #[derive(clap::Args)]
 struct SplitArgs {
     /// Stratified share of the examples held out (train skips them, eval scores only them).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_share)]
     holdout_fraction: f64,
     /// Seed of the hold-out split.
     #[arg(long, default_value_t = 7)]
@@ -266,9 +267,10 @@ struct TuningArgs {
     /// Drop int8 weights smaller than this in magnitude.
     #[arg(long)]
     min_quantized: Option<u8>,
-    /// Confidence below which a message is out of scope [default: 0.2; for a model of
-    /// few intents trained without out-of-scope examples, 4 / intents, at most 0.5]
-    #[arg(long)]
+    /// Confidence below which a message is out of scope, from 0 to 1 [default: 0.2; for
+    /// a model of few intents trained without out-of-scope examples, 4 / intents, at
+    /// most 0.5]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_confidence)]
     oos_threshold: Option<f32>,
     /// AdaGrad learning rate.
     #[arg(long)]
@@ -289,10 +291,11 @@ struct TuningArgs {
     #[arg(long)]
     max_rows: Option<usize>,
     /// Bits per quantised weight (2..=8).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=8))]
     quant_bits: Option<u8>,
-    /// Share of the training rows used to fit the softmax temperature (0 skips it).
-    #[arg(long)]
+    /// Share of the training rows used to fit the softmax temperature, at least 0 and
+    /// below 1 (0 skips it).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_share)]
     calibration_fraction: Option<f64>,
     /// Row importance = weight norm x (feature mass ^ this) when pruning rows.
     #[arg(long)]
@@ -344,8 +347,24 @@ struct TuningArgs {
     #[arg(long)]
     vector_weight: Option<f32>,
     /// Bits per quantised weight of the word-vector classifier (2..=8).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=8))]
     vector_quant_bits: Option<u8>,
+}
+
+/// A confidence: a number from 0 to 1.
+fn parse_confidence(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err("expected a number from 0 to 1, e.g. 0.3".into()),
+    }
+}
+
+/// A share of the rows: at least 0 and below 1.
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(value) if (0.0..1.0).contains(&value) => Ok(value),
+        _ => Err("expected a number at least 0 and below 1, e.g. 0.1".into()),
+    }
 }
 
 fn parse_range(s: &str) -> Result<(u8, u8), String> {
@@ -521,9 +540,9 @@ fn check_eval_rows(engine: &Engine, rows: &[Example], data: &Path) -> Result<(),
         ""
     };
     Err(format!(
-        "{name}: line {}: category `{}` is not an intent of the model (it knows {}{more}){off_topic}",
+        "{name}: line {}: category {} is not an intent of the model (it knows {}{more}){off_topic}",
         unknown.line,
-        unknown.label,
+        train::category_in_error(&unknown.label),
         known.join(", ")
     ))
 }
@@ -567,6 +586,144 @@ fn split_examples(
 
 fn load_examples(path: &Path, split: &SplitArgs) -> Result<(Vec<Example>, Vec<Example>), String> {
     split_examples(&read_example_file(path)?, split)
+}
+
+/// Refuses a model destination that is one of the input files (the model would replace
+/// it) or whose folder does not exist (found before training, not after).
+fn check_model_destination<'a>(
+    out: &Path,
+    inputs: impl IntoIterator<Item = (&'static str, &'a PathBuf)>,
+) -> Result<(), String> {
+    if let Ok(out_file) = out.canonicalize() {
+        for (role, input) in inputs {
+            if input.canonicalize().is_ok_and(|input| input == out_file) {
+                return Err(format!(
+                    "--out {}: that is {role}; the model would replace it (choose another file, e.g. model.bin)",
+                    out.display()
+                ));
+            }
+        }
+    }
+    let folder = out.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        return Err(format!(
+            "--out {}: the folder {} does not exist",
+            out.display(),
+            folder.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an examples file given twice: its rows would count double, and the rows
+/// kept back to calibrate the model would be copies of rows it trained on.
+fn check_read_once(files: &[PathBuf]) -> Result<(), String> {
+    let mut seen = Vec::new();
+    for file in files {
+        let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+        if seen.contains(&canonical) {
+            return Err(format!(
+                "--examples {}: the file is given twice",
+                file.display()
+            ));
+        }
+        seen.push(canonical);
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a file beside `path`, then renames it over `path`: an interrupted
+/// write never leaves half a model where the widget would load it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            format!("{}: {e}", path.display())
+        })
+}
+
+/// Warns, on stderr, when the model would take many of its own training examples for
+/// messages in another language than its knowledge base's, which it does not answer
+/// (examples in French for a knowledge base in English, say).
+fn warn_about_examples_in_other_languages(
+    model: &[u8],
+    rows: &[Example],
+    out: &Path,
+) -> Result<(), String> {
+    const SHARE_WORTH_A_WARNING: usize = 10; // per cent
+    let engine = Engine::from_bytes(model).map_err(|e| format!("{}: {e}", out.display()))?;
+    let other = rows
+        .iter()
+        .filter(|row| {
+            engine
+                .respond(&mut Conversation::new(), &row.text, 0)
+                .in_other_language
+        })
+        .count();
+    if other * 100 >= rows.len() * SHARE_WORTH_A_WARNING && other > 0 {
+        eprintln!(
+            "warning: {other} of {} training examples read as another language than the knowledge base's (`{}`), \
+             and the chat does not answer messages in another language: write the examples in the \
+             knowledge base's language, or set `language` under [site] to theirs",
+            rows.len(),
+            engine.language()
+        );
+    }
+    Ok(())
+}
+
+/// Warns, on stderr, about example sets a model cannot learn well: intents with few
+/// examples, very uneven counts, and too few intents to tell off-topic questions apart.
+fn warn_about_thin_examples(rows: &[Example], has_out_of_scope_examples: bool) {
+    const FEW: usize = 10;
+    const UNEVEN: usize = 20;
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for row in rows {
+        match counts.iter_mut().find(|(label, _)| *label == row.label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&row.label, 1)),
+        }
+    }
+    counts.sort_by_key(|&(label, n)| (n, label));
+    let few: Vec<String> = counts
+        .iter()
+        .take_while(|&&(_, n)| n < FEW)
+        .map(|(label, n)| format!("`{label}` {n}"))
+        .collect();
+    if !few.is_empty() {
+        let shown = few.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let more = few.len().saturating_sub(5);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "warning: {} intents have fewer than {FEW} training examples ({shown}{more}): \
+             the model will rarely recognise them; write 15 or more for each, in the customers' words",
+            few.len()
+        );
+    }
+    if let (Some(&(least, fewest)), Some(&(most, most_rows))) = (counts.first(), counts.last()) {
+        if fewest > 0 && most_rows >= UNEVEN * fewest {
+            eprintln!(
+                "warning: `{most}` has {most_rows} training examples and `{least}` {fewest}: \
+                 the model will lean towards the intents with many; even the counts out"
+            );
+        }
+    }
+    if counts.len() <= 2 && !has_out_of_scope_examples {
+        eprintln!(
+            "warning: with {} intents and no out-of-scope examples, the model cannot tell an \
+             off-topic question from its intents (it will answer them); add intents, or \
+             out-of-scope examples with --oos-clinc",
+            counts.len()
+        );
+    }
 }
 
 /// Warns, on stderr, about messages written under two categories (by file and line,
@@ -616,6 +773,14 @@ fn run(cli: Cli) -> Result<(), String> {
                 split,
                 tuning,
             } = *args;
+            let inputs = examples
+                .iter()
+                .map(|file| ("an examples file", file))
+                .chain([("the knowledge base", &kb)])
+                .chain(teacher_targets.iter().map(|f| ("the teacher's file", f)))
+                .chain(word_vectors.iter().map(|f| ("the word vectors", f)));
+            check_model_destination(&out, inputs)?;
+            check_read_once(&examples)?;
             let kb_name = kb.display().to_string();
             let knowledge =
                 train::parse_kb(&kb_name, &read_text(&kb)?).map_err(|e| e.to_string())?;
@@ -644,6 +809,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             warn_about_conflicts(&read);
             drop(read);
+            warn_about_thin_examples(&rows, oos_clinc.is_some());
             let examples_name = examples
                 .iter()
                 .map(|f| f.display().to_string())
@@ -750,17 +916,43 @@ fn run(cli: Cli) -> Result<(), String> {
                 &options,
             )
             .map_err(|e| e.to_string())?;
-            std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            write_whole(&out, &bytes)?;
+            warn_about_examples_in_other_languages(&bytes, &rows, &out)?;
             eprintln!(
-                "trained on {} rows ({} held out) in {:.1}s: {} bytes, {} nonzero weights, temperature {:.3}, calibration accuracy {:.4}",
+                "trained on {} rows ({} held out) in {:.1}s: {} bytes, {} nonzero weights",
                 report.examples,
                 held.len(),
                 started.elapsed().as_secs_f64(),
                 report.model_bytes,
                 report.nonzero_weights,
-                report.temperature,
-                report.calibration_accuracy
             );
+            if report.calibration_rows == 0 {
+                eprintln!(
+                    "out of scope below {:.2} confidence; confidence not calibrated (no rows kept back from training for it)",
+                    report.oos_threshold
+                );
+            } else {
+                eprintln!(
+                    "out of scope below {:.2} confidence; confidence scaled by temperature {:.3}, fitted on {} rows kept back from training, {:.1} % of them classified right",
+                    report.oos_threshold,
+                    report.temperature,
+                    report.calibration_rows,
+                    100.0 * report.calibration_accuracy,
+                );
+            }
+            const FEW_CALIBRATION_ROWS: usize = 100;
+            if report.calibration_rows > 0
+                && report.calibration_rows < FEW_CALIBRATION_ROWS
+                && report.calibration_accuracy >= 1.0
+            {
+                eprintln!(
+                    "warning: the confidence scale was fitted on only {} rows, all classified right, so the model may be \
+                     sure of questions it knows nothing about; add examples (15 or more per intent), \
+                     then check off-topic questions with `baton classify --model {}`",
+                    report.calibration_rows,
+                    out.display()
+                );
+            }
             for h in &report.heads {
                 eprintln!(
                     "head {}: threshold {:.2}, calibration precision {:.3} recall {:.3}",
@@ -797,7 +989,13 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let engine = load_engine(&model)?;
             let every = read_example_file(&data)?;
-            check_eval_rows(&engine, &every, &data)?;
+            check_eval_rows(&engine, &every, &data).map_err(|problem| {
+                if model == Path::new(DEFAULT_MODEL) {
+                    format!("{problem}; that is the demo model: pass --model with yours")
+                } else {
+                    problem
+                }
+            })?;
             let (all, held) = split_examples(&every, &split)?;
             let rows = if split.holdout_fraction > 0.0 {
                 held
@@ -846,7 +1044,12 @@ fn run(cli: Cli) -> Result<(), String> {
             heldout_out,
             split,
         } => {
-            let (rows, held) = load_examples(&data, &split)?;
+            let (mut rows, mut held) = (Vec::new(), Vec::new());
+            for file in &data {
+                let (file_rows, file_held) = load_examples(file, &split)?;
+                rows.extend(file_rows);
+                held.extend(file_held);
+            }
             for (path, rows) in [(&train_out, &rows), (&heldout_out, &held)] {
                 let json: Vec<serde_json::Value> = rows
                     .iter()
@@ -1280,7 +1483,8 @@ fn chat(engine: &Engine) -> Result<(), String> {
     let mut conversation = Conversation::new();
     let mut last_intent: Option<String> = None;
     say!("{} assistant. Ask a question; /yes or /no rate the last answer, /handoff shows what an agent would get, /quit ends.", engine.site_name());
-    for (id, title) in engine.suggestions(3) {
+    // As many as the widget shows.
+    for (id, title) in engine.suggestions(4) {
         say!("  try: {title}  ({id})");
     }
     let mut stdin = std::io::stdin().lock();
@@ -1305,11 +1509,20 @@ fn chat(engine: &Engine) -> Result<(), String> {
             "" => continue,
             "/quit" => return Ok(()),
             "/yes" | "/no" => {
-                if let Some(intent) = &last_intent {
-                    conversation.record_feedback(intent, line == "/yes", now_ms());
-                    if line == "/no" {
-                        say!("bot: Sorry about that. Would you like to talk to a person?");
+                // Only the last turn's answer can be rated, as in the widget.
+                match last_intent.take() {
+                    Some(intent) => {
+                        conversation.record_feedback(&intent, line == "/yes", now_ms());
+                        say!(
+                            "{}",
+                            if line == "/yes" {
+                                "(noted: the answer helped)"
+                            } else {
+                                "bot: Sorry about that. Would you like to talk to a person?"
+                            }
+                        );
                     }
+                    None => say!("(no answer to rate: /yes and /no rate the bot's last answer)"),
                 }
                 continue;
             }
@@ -1331,6 +1544,7 @@ fn chat(engine: &Engine) -> Result<(), String> {
             _ => {}
         }
         let turn = engine.respond(&mut conversation, line, now_ms());
+        last_intent = None;
         if !turn.redacted.spans.is_empty() {
             say!("(masked: {})", turn.redacted.text);
         }

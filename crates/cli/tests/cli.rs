@@ -368,6 +368,11 @@ fn eval_refuses_categories_the_model_lacks_and_files_with_no_rows() {
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+    // No --model: the demo model's intents, and the error says whose they are.
+    assert!(
+        err.contains("that is the demo model: pass --model"),
+        "{err}"
+    );
     let (_, err) = eval("oos.csv", "text,category\ntell me a joke,out_of_scope\n");
     assert!(
         err.contains("line 2") && err.contains("baton eval-oos"),
@@ -582,4 +587,219 @@ fn chat_says_which_language_it_answers_in() {
         out.contains("bot: I can only answer questions in English by myself."),
         "{out}"
     );
+}
+
+/// A model of three intents, one of them sensitive, has no out-of-scope class: an
+/// off-topic question spreads over its intents, a third to the sensitive one by chance.
+/// That is out of scope, not a sensitive topic; a stolen card still is one. (The
+/// knowledge base and examples of knowledge-base.html, trained as it says.)
+#[test]
+fn a_small_model_tells_an_off_topic_question_from_a_sensitive_one() {
+    let dir = scratch("sensitive-bar");
+    let (kb, examples, model) = (
+        dir.join("my-kb.toml"),
+        dir.join("my-examples.csv"),
+        dir.join("my-model.bin"),
+    );
+    std::fs::write(
+        &kb,
+        r#"[site]
+id = "my-shop"
+name = "Larkspur"
+language = "en"
+
+[[intent]]
+id = "card_arrival"
+title = "When will my card arrive?"
+answer = "Cards are posted within 2 working days of your order."
+
+[[intent]]
+id = "request_refund"
+title = "How do I get a refund?"
+answer = "Return unused items within 14 days of delivery."
+
+[[intent]]
+id = "lost_or_stolen_card"
+title = "I lost my card or it was stolen"
+answer = "First, freeze your card in the app under Card, Freeze."
+sensitive = true
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &examples,
+        "text,category
+\"when will my card arrive?\",card_arrival
+\"my new card still hasn't come\",card_arrival
+\"how long does the card take to be delivered\",card_arrival
+\"I want my money back for the lamp\",request_refund
+\"how do I return something\",request_refund
+\"someone stole my wallet with my card in it\",lost_or_stolen_card
+\"I can't find my card anywhere\",lost_or_stolen_card
+",
+    )
+    .unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            &path(&examples),
+            "--kb",
+            &path(&kb),
+            "--out",
+            &path(&model),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("fewer than 10 training examples"), "{err}");
+    let (ok, out, err) = baton(
+        &["classify", "--model", &path(&model)],
+        "who won the football match\nwhat are your opening hours\nsomeone stole my wallet with my card\n",
+    );
+    assert!(ok, "{err}");
+    let reasons: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["reasons"].clone())
+        .collect();
+    assert_eq!(reasons[0], serde_json::json!(["out_of_scope"]), "{out}");
+    assert_eq!(reasons[1], serde_json::json!(["out_of_scope"]), "{out}");
+    assert!(
+        reasons[2]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "sensitive_intent"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Mistakes a site owner can make with `train`'s files: none loses a file, and no error
+/// shows a message (which may hold a customer's card number).
+#[test]
+fn train_keeps_its_inputs_and_the_messages_in_them_out_of_errors() {
+    let dir = scratch("owner-mistakes");
+    let kb = dir.join("kb.toml");
+    std::fs::copy(fixture("kb.toml"), &kb).unwrap();
+    let kb_text = std::fs::read(&kb).unwrap();
+    let examples = fixture("examples.csv");
+    let train_into = |out: &Path, examples: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--examples",
+            examples.to_str().unwrap(),
+            "--kb",
+            kb.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (ok, _, err) = baton(&args, "");
+        (ok, err)
+    };
+
+    // The model written over the knowledge base: refused, the file untouched.
+    let (ok, err) = train_into(&kb, &examples, &[]);
+    assert!(!ok && err.contains("that is the knowledge base"), "{err}");
+    assert_eq!(std::fs::read(&kb).unwrap(), kb_text);
+    // A folder that does not exist: said before training, not after.
+    let (ok, err) = train_into(&dir.join("models/shop.bin"), &examples, &[]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+    assert!(!err.contains("trained on"), "{err}");
+    // The same file twice.
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            examples.to_str().unwrap(),
+            examples.to_str().unwrap(),
+            "--kb",
+            kb.to_str().unwrap(),
+            "--out",
+            dir.join("m.bin").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(!ok && err.contains("given twice"), "{err}");
+    // An option out of range is refused when read.
+    let (ok, err) = train_into(&dir.join("m.bin"), &examples, &["--oos-threshold", "1.5"]);
+    assert!(!ok && err.contains("from 0 to 1"), "{err}");
+
+    // Columns swapped on one row, and a file without a header: the message is not shown.
+    let card = "4242 4242 4242 4242";
+    let swapped = dir.join("swapped.csv");
+    let mut rows = std::fs::read_to_string(&examples).unwrap();
+    rows.push_str(&format!("card_arrival,my card {card} was stolen\n"));
+    std::fs::write(&swapped, rows).unwrap();
+    let (ok, err) = train_into(&dir.join("m.bin"), &swapped, &[]);
+    assert!(!ok && err.contains("swapped.csv line"), "{err}");
+    assert!(
+        !err.contains(card) && err.contains("right way round"),
+        "{err}"
+    );
+    let headless = dir.join("headless.csv");
+    std::fs::write(
+        &headless,
+        format!("my card {card} was stolen,lost_or_stolen_card\n"),
+    )
+    .unwrap();
+    let (ok, err) = train_into(&dir.join("m.bin"), &headless, &[]);
+    assert!(!ok && err.contains("not a header"), "{err}");
+    assert!(!err.contains(card), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn chat_rates_only_the_answer_just_given() {
+    let (ok, out, err) = baton(
+        &["chat"],
+        "/no\nwhen will my card arrive\n/yes\n/no\nwho won the football match\n/no\n/quit\n",
+    );
+    assert!(ok, "{err}");
+    let notes: Vec<&str> = out
+        .split("> ")
+        .flat_map(str::lines)
+        .filter(|l| l.starts_with('(') || l.starts_with("bot: Sorry about that"))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "(no answer to rate: /yes and /no rate the bot's last answer)",
+            "(noted: the answer helped)",
+            "(no answer to rate: /yes and /no rate the bot's last answer)",
+            "(no answer to rate: /yes and /no rate the bot's last answer)",
+        ],
+        "{out}"
+    );
+}
+
+/// Examples written in French for a knowledge base in English train a model that
+/// refuses its own questions (it does not answer another language): `train` says so.
+#[test]
+fn train_warns_when_the_examples_are_in_another_language_than_the_answers() {
+    let dir = scratch("french-examples");
+    let examples = dir.join("exemples.csv");
+    std::fs::write(
+        &examples,
+        "text,category
+quand est-ce que je vais recevoir ma carte,card_arrival
+ma nouvelle carte n'est toujours pas arrivée,card_arrival
+je n'ai pas encore reçu ma carte bancaire,card_arrival
+on m'a volé mon portefeuille avec ma carte,lost_or_stolen_card
+je ne trouve plus ma carte nulle part,lost_or_stolen_card
+j'ai perdu ma carte dans le métro,lost_or_stolen_card
+quel est le taux de change pour les euros,exchange_rate
+combien coûte la conversion en dollars,exchange_rate
+est-ce que le taux de change est bon aujourd'hui,exchange_rate
+",
+    )
+    .unwrap();
+    let (ok, err) = try_train_on(&[&examples], &dir.join("model.bin"), &[]);
+    assert!(ok, "{err}");
+    assert!(err.contains("read as another language"), "{err}");
+    let (ok, err) = try_train(&dir.join("english.bin"), &[]);
+    assert!(ok && !err.contains("another language"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -114,10 +114,42 @@ fn without_bom(contents: &str) -> &str {
 }
 
 /// At most `max` characters of `text`, with `…` when cut (for echoing a header).
-fn shortened(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
+/// Whether `text` can be an intent's id: ASCII letters, digits, `_`, `-`, `.` and `?`.
+pub fn is_intent_id(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '?' | '.'))
+}
+
+/// A category as an error message may show it: an intent id in backticks, and
+/// anything else (a customer's message in the wrong column, say) not at all, since it
+/// may hold personal data.
+pub fn category_in_error(category: &str) -> String {
+    const LONGEST_SHOWN: usize = 64;
+    if is_intent_id(category) && category.len() <= LONGEST_SHOWN {
+        format!("`{category}`")
+    } else {
+        "(not an intent id, so not shown: are the `text` and `category` columns the right way round?)"
+            .to_string()
+    }
+}
+
+/// What a header row that does not name the expected columns looks like, for an error:
+/// its fields when they look like column names, and otherwise only that it is not a
+/// header (a file without one starts with a message, which may hold personal data).
+fn header_in_error(header: &[String]) -> String {
+    if header.len() == 1 && header[0].contains(';') {
+        return "a row separated by `;` (Baton reads commas: save the file as CSV with commas)"
+            .to_string();
+    }
+    let looks_like_names = header
+        .iter()
+        .all(|h| h.trim().len() <= 40 && is_intent_id(h.trim()));
+    if looks_like_names {
+        format!("`{}`", header.join(","))
+    } else {
+        "a row that is not a header (not shown: the first line must name the columns)".to_string()
     }
 }
 
@@ -140,14 +172,14 @@ fn read_columns<const N: usize>(
     for (col, name) in cols.iter_mut().zip(names) {
         *col = header
             .iter()
-            .position(|h| h.trim() == name)
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
             .ok_or_else(|| TriageError::Examples {
                 file: file.into(),
                 line: header_line,
                 problem: format!(
-                    "header must name the columns {}; found `{}`",
+                    "header must name the columns {}; found {}",
                     names.map(|n| format!("`{n}`")).join(" and "),
-                    shortened(&header.join(","), 80)
+                    header_in_error(&header)
                 ),
             })?;
     }
@@ -435,11 +467,7 @@ pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
     for section in parsed.intent {
         let id_line = line_of(text, section.id.span().start);
         let id = section.id.into_inner();
-        let id_ok = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '?' | '.'));
-        if !id_ok {
+        if !is_intent_id(&id) {
             return Err(invalid(
                 id_line,
                 &id,
@@ -766,6 +794,10 @@ pub struct TrainReport {
     pub temperature: f32,
     /// Top-1 accuracy on the calibration rows (model trained without them).
     pub calibration_accuracy: f32,
+    /// Rows kept back to fit the temperature (0 when it was not fitted).
+    pub calibration_rows: usize,
+    /// The confidence below which the model calls a message out of scope.
+    pub oos_threshold: f32,
     /// Nonzero int8 weights in the shipped model.
     pub nonzero_weights: usize,
     /// Size of the model file in bytes.
@@ -907,8 +939,9 @@ pub fn check_categories(
                 .ok_or_else(|| TriageError::KbMismatch {
                     file: kb_file.into(),
                     problem: format!(
-                        "training category `{}` ({examples_file} line {}) has no [[intent]] in the knowledge base",
-                        e.label, e.line
+                        "training category {} ({examples_file} line {}) has no [[intent]] in the knowledge base",
+                        category_in_error(&e.label),
+                        e.line
                     ),
                 })
         })
@@ -1034,6 +1067,7 @@ pub fn train_with_teacher(
         options.calibration_fraction,
         options.seed.wrapping_add(1),
     )?;
+    let calibration_rows = calib_rows.len();
     let (temperature, calibration_accuracy) = if calib_rows.is_empty() {
         (1.0, 0.0)
     } else {
@@ -1067,6 +1101,8 @@ pub fn train_with_teacher(
         examples: every_row.len(),
         temperature,
         calibration_accuracy,
+        calibration_rows,
+        oos_threshold: model.oos_threshold,
         nonzero_weights: model.intents.nonzeros(),
         model_bytes: bytes.len(),
         heads: head_reports,
@@ -1964,22 +2000,34 @@ mod tests {
     }
 
     #[test]
-    fn excel_byte_order_mark_is_ignored_and_a_wrong_header_is_shown() {
+    fn excel_byte_order_mark_is_ignored_and_a_wrong_header_is_told_without_messages() {
         let ex = read_examples("x.csv", "\u{feff}text,category\r\nhi,l\r\n").unwrap();
         assert_eq!((ex[0].text.as_str(), ex[0].line), ("hi", 2));
         let kb = parse_kb("kb.toml", &format!("\u{feff}{}", one_intent_kb("a", "b"))).unwrap();
         assert_eq!(kb.site_id, "a");
-        let err = read_examples("x.csv", "question;category\nhi;l\n").unwrap_err();
+        let ex = read_examples("x.csv", "Text,Category\nhi,l\n").unwrap();
+        assert_eq!(ex[0].label, "l");
+        let err = read_examples("x.csv", "question,category\nhi,l\n").unwrap_err();
         assert!(
-            err.to_string().ends_with("found `question;category`"),
+            err.to_string().ends_with("found `question,category`"),
             "{err}"
         );
-        let long = format!("{}\nhi\n", "h".repeat(200));
-        let err = read_examples("x.csv", &long).unwrap_err().to_string();
-        assert!(
-            err.ends_with(&format!("found `{}…`", "h".repeat(80))),
-            "{err}"
-        );
+        let err = read_examples("x.csv", "text;category\nhi;l\n").unwrap_err();
+        assert!(err.to_string().contains("separated by `;`"), "{err}");
+        // A file without a header starts with a message, which may hold personal data.
+        for first_line in [
+            "my card 4242 4242 4242 4242 was stolen,lost_card".to_string(),
+            "h".repeat(200),
+        ] {
+            let err = read_examples("x.csv", &format!("{first_line}\nhi,l\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("not a header") && !err.contains("4242"),
+                "{err}"
+            );
+            assert!(!err.contains("hhhh"), "{err}");
+        }
     }
 
     #[test]
