@@ -198,6 +198,48 @@ async fn the_demo_page_embeds_the_widget_with_one_tag(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// The names of the widget's wasm files the page has fetched.
+async fn wasm_fetched(browser: &Browser) -> Vec<String> {
+    let names = browser
+        .client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)\
+               .filter(p => p.endsWith('.wasm'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(names).unwrap()
+}
+
+/// Nearly every browser gets the build with WebAssembly SIMD (faster triage); one
+/// without SIMD gets the scalar build, which answers the same.
+async fn the_chat_loads_with_or_without_wasm_simd(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    browser.open_chat().await;
+    ask_when_the_card_arrives(&browser).await;
+    assert_eq!(wasm_fetched(&browser).await, ["/widget/baton_simd_bg.wasm"]);
+
+    // A fresh chat on the next page (whose panel comes back open), so that the answer
+    // waited for is a new one.
+    browser.forget_chat().await;
+    browser
+        .client
+        .goto(&baton.url("/test/no-simd.html"))
+        .await
+        .unwrap();
+    browser
+        .client
+        .execute("return Baton.open();", vec![])
+        .await
+        .unwrap();
+    ask_when_the_card_arrives(&browser).await;
+    assert_eq!(wasm_fetched(&browser).await, ["/widget/baton_bg.wasm"]);
+    browser.close().await;
+}
+
 async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
@@ -631,6 +673,7 @@ in_both_browsers!(
     a_site_owners_own_model_answers_their_customers,
     customer_gets_an_answer_and_reaches_a_person,
     the_demo_page_embeds_the_widget_with_one_tag,
+    the_chat_loads_with_or_without_wasm_simd,
     works_on_a_strict_csp_page_with_hostile_css,
     has_no_accessibility_violations,
     a_reload_keeps_the_conversation_and_end_chat_clears_it,

@@ -176,11 +176,22 @@
       host.style.removeProperty("--baton-viewport-height");
     }
   }
+  // The chat comes in two builds: with WebAssembly SIMD (Chromium 91, Firefox 89, Safari
+  // 16.4 and later), where triage takes about a quarter less time, and without, since a
+  // module using SIMD does not load at all where it is missing. The probe is the
+  // smallest module with a SIMD instruction: (func (result v128) i32.const 0
+  // i8x16.splat i8x16.popcnt).
+  function wasmFile() {
+    var simd = WebAssembly.validate(new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11
+    ]));
+    return assetBase + (simd ? "widget/baton_simd_bg.wasm" : "widget/baton_bg.wasm");
+  }
   function load() {
     if (!loading) {
       loading = import(assetBase + "widget/baton.js")
         .then(function (module) {
-          return module.default({ module_or_path: assetBase + "widget/baton_bg.wasm" }).then(function () {
+          return module.default({ module_or_path: wasmFile() }).then(function () {
             app = module.mount(root, panelRoot, options, emit);
             mark("baton:ready");
             return app;

@@ -14,7 +14,8 @@
 //!    Node 22; its exported model and a minimal browser bundle are measured.
 //!
 //! Options: `--data DIR` (default `../shared/data`, or `BATON_DATA`), `--model FILE`
-//! (default the shipped demo model), `--no-firefox`, `--no-nlpjs`.
+//! (default the shipped demo model), `--scalar` (time the build without SIMD, which
+//! browsers without WebAssembly SIMD get), `--no-firefox`, `--no-nlpjs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -38,6 +39,7 @@ const FIRST_LOADS: usize = 11;
 struct Options {
     data: PathBuf,
     model: PathBuf,
+    instructions: build::Instructions,
     firefox: bool,
     nlpjs: bool,
 }
@@ -45,7 +47,7 @@ struct Options {
 /// Runs `cargo xtask bench <what> [options]`.
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let usage =
-        "usage: cargo xtask bench triage [--data DIR] [--model FILE] [--no-firefox] [--no-nlpjs]";
+        "usage: cargo xtask bench triage [--data DIR] [--model FILE] [--scalar] [--no-firefox] [--no-nlpjs]";
     let Some((what, rest)) = args.split_first() else {
         return Err(XtaskError::Usage(usage.into()));
     };
@@ -60,6 +62,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("../shared/data")),
         model: root.join("crates/triage/data/demo/model.bin"),
+        instructions: build::Instructions::Simd,
         firefox: true,
         nlpjs: true,
     };
@@ -68,6 +71,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         match arg.as_str() {
             "--data" => options.data = PathBuf::from(value_of(arg, rest.next(), usage)?),
             "--model" => options.model = PathBuf::from(value_of(arg, rest.next(), usage)?),
+            "--scalar" => options.instructions = build::Instructions::Scalar,
             "--no-firefox" => options.firefox = false,
             "--no-nlpjs" => options.nlpjs = false,
             other => {
@@ -107,7 +111,7 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
             out.join("heldout.json").as_os_str(),
         ])
         .run()?;
-    build_page(tools, &options.model, &out)?;
+    build_page(tools, options, &out)?;
 
     let model = sizes_of(&options.model)?;
     let wasm = sizes_of(&out.join("pkg/bench_bg.wasm"))?;
@@ -118,8 +122,8 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
         model[0], model[2]
     );
     println!(
-        "  engine-only wasm      {:>9} B raw {:>9} B brotli  (bench shell, wasm-opt -Oz)",
-        wasm[0], wasm[2]
+        "  engine-only wasm      {:>9} B raw {:>9} B brotli  (bench shell, wasm-opt -Oz, {:?})",
+        wasm[0], wasm[2], options.instructions
     );
 
     let server = PageServer::start(&out)?;
@@ -149,40 +153,20 @@ fn triage(tools: &Tools, options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Builds the bench crate like the widget and assembles the page in `out`.
-fn build_page(tools: &Tools, model: &Path, out: &Path) -> Result<()> {
-    let toolchain = build::compile_for_browsers(tools, "baton-bench-triage-wasm")?;
+/// Builds the bench crate like the widget (bound and shrunk the same way, so the code is
+/// what customers run) and assembles the page in `out`.
+fn build_page(tools: &Tools, options: &Options, out: &Path) -> Result<()> {
+    let instructions = options.instructions;
+    let toolchain = build::compile_for_browsers(tools, "baton-bench-triage-wasm", instructions)?;
     println!("engine built with {toolchain}");
-    let wasm =
-        cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_bench_triage_wasm.wasm");
-    let pkg = out.join("pkg");
-    let bound = pkg.join("bench_bg.wasm");
-    if !is_newer_or_same(&bound, &wasm) {
-        Cmd::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript"])
-            .args(["--remove-name-section", "--remove-producers-section"])
-            .args(["--out-name", "bench", "--out-dir"])
-            .args([&pkg, &wasm])
-            .run()?;
-        // The same wasm-opt pass as the widget's build, so the code is what customers run.
-        Cmd::new(&tools.wasm_opt)
-            .args([
-                "-Oz",
-                "--converge",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-            ])
-            .args(["--enable-sign-ext", "--enable-mutable-globals"])
-            .args(["--enable-reference-types", "--enable-multivalue"])
-            .args([bound.as_os_str(), "-o".as_ref(), bound.as_os_str()])
-            .env("PATH", &tools.path)
-            .run()?;
-    }
+    let wasm = instructions.wasm("baton_bench_triage_wasm");
+    // Bound every time: the last run may have bound the other build.
+    build::bind_and_shrink(tools, &wasm, &out.join("pkg"), "bench", instructions)?;
     let www = workspace_root().join("bench/triage-wasm/www");
     for file in ["index.html", "bench.js"] {
         copy(&www.join(file), &out.join(file))?;
     }
-    copy(model, &out.join("model.bin"))
+    copy(&options.model, &out.join("model.bin"))
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {

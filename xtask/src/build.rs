@@ -4,7 +4,9 @@
 //! Layout of the assets directory (`target/site/`, what `wrangler.toml` serves):
 //! - everything under `www/` (demo shop, agent console, docs),
 //! - `widget.js`, the loader a site embeds, from `widget/loader/widget.js`,
-//! - `widget/baton.js` + `widget/baton_bg.wasm`, the Yew app,
+//! - `widget/baton.js` + `widget/baton_bg.wasm`, the Yew app, and
+//!   `widget/baton_simd_bg.wasm`, the same app with WebAssembly SIMD instructions (the
+//!   loader fetches it where the browser validates SIMD: faster triage),
 //! - `sites/<site>/model.bin`, each site's model and knowledge base.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use crate::error::io_error;
 use crate::models;
 use crate::process::Cmd;
 use crate::tools::{cargo_bin_dir, is_newer_or_same, Tools};
-use crate::{cargo_target_dir, workspace_root, Result};
+use crate::{cargo_target_dir, workspace_root, Result, XtaskError};
 
 /// Where the built static assets go.
 pub(crate) fn site_dir() -> PathBuf {
@@ -28,17 +30,63 @@ pub(crate) fn all(tools: &Tools) -> Result<()> {
     Ok(())
 }
 
-/// Compiles the widget to wasm, binds it, shrinks it with wasm-opt and minifies the
-/// glue; says which toolchain compiled it.
+/// Compiles the widget to wasm with and without SIMD, binds both builds, shrinks them
+/// with wasm-opt and minifies the glue (one file for both: the bindings are the same);
+/// says which toolchain compiled them.
 pub(crate) fn widget(tools: &Tools) -> Result<WidgetToolchain> {
-    let toolchain = compile_for_browsers(tools, "baton-widget")?;
-    let wasm = cargo_target_dir().join("wasm32-unknown-unknown/widget/baton_widget.wasm");
     let out_dir = site_dir().join("widget");
-    let bound = out_dir.join("baton_bg.wasm");
-    if is_newer_or_same(&bound, &wasm) && out_dir.join("baton.js").exists() {
-        return Ok(toolchain);
-    }
     std::fs::create_dir_all(&out_dir).map_err(io_error("create", &out_dir))?;
+    let mut toolchain = WidgetToolchain::NightlyWithStd;
+    // The scalar build's glue before minifying, to compare the SIMD build's with.
+    let scalar_glue = cargo_target_dir().join("widget-glue.js");
+    for instructions in [Instructions::Scalar, Instructions::Simd] {
+        if compile_for_browsers(tools, "baton-widget", instructions)? == WidgetToolchain::Stable {
+            toolchain = WidgetToolchain::Stable;
+        }
+        let wasm = instructions.wasm("baton_widget");
+        let served = out_dir.join(instructions.widget_file());
+        if is_newer_or_same(&served, &wasm)
+            && out_dir.join("baton.js").exists()
+            && scalar_glue.exists()
+        {
+            continue;
+        }
+        // Both bound under the name `baton`: the module names the wasm imports from
+        // are the glue's, so one glue serves both.
+        match instructions {
+            Instructions::Scalar => {
+                bind_and_shrink(tools, &wasm, &out_dir, "baton", instructions)?;
+                let glue = out_dir.join("baton.js");
+                copy_file(&glue, &scalar_glue)?;
+                minify(tools, &glue, &glue, &["--format=esm"])?;
+            }
+            Instructions::Simd => {
+                let bound_dir = cargo_target_dir().join("widget-simd");
+                bind_and_shrink(tools, &wasm, &bound_dir, "baton", instructions)?;
+                let read = |path: &Path| std::fs::read(path).map_err(io_error("read", path));
+                if read(&bound_dir.join("baton.js"))? != read(&scalar_glue)? {
+                    return Err(XtaskError::BuildsDisagree(
+                        "the widget's SIMD build has other bindings than its scalar build, \
+                         so they cannot share `widget/baton.js`"
+                            .into(),
+                    ));
+                }
+                copy_file(&bound_dir.join("baton_bg.wasm"), &served)?;
+            }
+        }
+    }
+    Ok(toolchain)
+}
+
+/// Runs wasm-bindgen on `wasm` (writing `name.js` and `name_bg.wasm` into `out_dir`),
+/// then wasm-opt on the bound module, as customers get it.
+pub(crate) fn bind_and_shrink(
+    tools: &Tools,
+    wasm: &Path,
+    out_dir: &Path,
+    name: &str,
+    instructions: Instructions,
+) -> Result<()> {
     Cmd::new(&tools.wasm_bindgen)
         .args([
             "--target",
@@ -47,9 +95,10 @@ pub(crate) fn widget(tools: &Tools) -> Result<WidgetToolchain> {
             "--remove-name-section",
             "--remove-producers-section",
         ])
-        .args(["--out-name", "baton", "--out-dir"])
-        .args([&out_dir, &wasm])
+        .args(["--out-name", name, "--out-dir"])
+        .args([out_dir, wasm])
         .run()?;
+    let bound = out_dir.join(format!("{name}_bg.wasm"));
     Cmd::new(&tools.wasm_opt)
         .args([
             "-Oz",
@@ -63,12 +112,61 @@ pub(crate) fn widget(tools: &Tools) -> Result<WidgetToolchain> {
             "--enable-reference-types",
             "--enable-multivalue",
         ])
+        .args(instructions.wasm_opt_features())
         .args([bound.as_os_str(), "-o".as_ref(), bound.as_os_str()])
         .env("PATH", &tools.path)
-        .run()?;
-    let glue = out_dir.join("baton.js");
-    minify(tools, &glue, &glue, &["--format=esm"])?;
-    Ok(toolchain)
+        .run()
+}
+
+/// Which WebAssembly instructions a browser build may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Instructions {
+    /// Without SIMD: loads in every browser the widget supports.
+    Scalar,
+    /// With 128-bit SIMD (Chromium 91, Firefox 89, Safari 16.4 and later). LLVM
+    /// vectorises the triage engine's loops: a decision takes about a quarter less time
+    /// (BENCHMARKS.md). A module with SIMD does not load at all where SIMD is missing,
+    /// hence the scalar build beside it.
+    Simd,
+}
+
+impl Instructions {
+    /// The compiled module of `crate_name` (its name with underscores).
+    pub(crate) fn wasm(self, crate_name: &str) -> PathBuf {
+        self.target_dir()
+            .join(format!("wasm32-unknown-unknown/widget/{crate_name}.wasm"))
+    }
+
+    /// Each build has its own target directory: one directory would rebuild everything
+    /// each time the flags change.
+    fn target_dir(self) -> PathBuf {
+        match self {
+            Instructions::Scalar => cargo_target_dir(),
+            Instructions::Simd => cargo_target_dir().join("simd"),
+        }
+    }
+
+    fn rustflags(self) -> &'static str {
+        match self {
+            Instructions::Scalar => "",
+            Instructions::Simd => "-Ctarget-feature=+simd128",
+        }
+    }
+
+    fn wasm_opt_features(self) -> &'static [&'static str] {
+        match self {
+            Instructions::Scalar => &[],
+            Instructions::Simd => &["--enable-simd"],
+        }
+    }
+
+    /// The widget's wasm file under `widget/` for this build.
+    fn widget_file(self) -> &'static str {
+        match self {
+            Instructions::Scalar => "baton_bg.wasm",
+            Instructions::Simd => "baton_simd_bg.wasm",
+        }
+    }
 }
 
 /// How the widget's wasm is compiled.
@@ -113,9 +211,13 @@ const NIGHTLY_ALLOC_AT_FULL_SPEED: &str = "profile.widget.package.alloc.opt-leve
 /// panic is a bare trap (no message, file name or `Debug` text is kept): about 19 KB
 /// brotli less for every customer, as fast (BENCHMARKS.md). Otherwise, or if that build fails,
 /// stable Rust builds the same code.
-pub(crate) fn compile_for_browsers(tools: &Tools, package: &str) -> Result<WidgetToolchain> {
+pub(crate) fn compile_for_browsers(
+    tools: &Tools,
+    package: &str,
+    instructions: Instructions,
+) -> Result<WidgetToolchain> {
     let smallest = tools.nightly_with_std_source
-        && compile_wasm(package, WidgetToolchain::NightlyWithStd)
+        && compile_wasm(package, WidgetToolchain::NightlyWithStd, instructions)
             .inspect_err(|error| {
                 println!(
                     "{package}: the nightly build failed ({error}); building with stable Rust"
@@ -125,12 +227,17 @@ pub(crate) fn compile_for_browsers(tools: &Tools, package: &str) -> Result<Widge
     if smallest {
         Ok(WidgetToolchain::NightlyWithStd)
     } else {
-        compile_wasm(package, WidgetToolchain::Stable)?;
+        compile_wasm(package, WidgetToolchain::Stable, instructions)?;
         Ok(WidgetToolchain::Stable)
     }
 }
 
-fn compile_wasm(package: &str, toolchain: WidgetToolchain) -> Result<()> {
+fn compile_wasm(
+    package: &str,
+    toolchain: WidgetToolchain,
+    instructions: Instructions,
+) -> Result<()> {
+    let target_dir = instructions.target_dir();
     let build = [
         "build",
         "--quiet",
@@ -141,8 +248,13 @@ fn compile_wasm(package: &str, toolchain: WidgetToolchain) -> Result<()> {
         "-p",
         package,
     ];
+    let rustflags = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
     match toolchain {
-        WidgetToolchain::Stable => Cmd::new("cargo").args(build).run(),
+        WidgetToolchain::Stable => Cmd::new("cargo")
+            .args(build)
+            .args(["--target-dir".as_ref(), target_dir.as_os_str()])
+            .env(rustflags, instructions.rustflags())
+            .run(),
         WidgetToolchain::NightlyWithStd => Cmd::new("cargo")
             .args(["+nightly"])
             .args(build)
@@ -151,9 +263,10 @@ fn compile_wasm(package: &str, toolchain: WidgetToolchain) -> Result<()> {
                 "--config",
                 NIGHTLY_ALLOC_AT_FULL_SPEED,
             ])
+            .args(["--target-dir".as_ref(), target_dir.as_os_str()])
             .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                NIGHTLY_WIDGET_RUSTFLAGS,
+                rustflags,
+                format!("{NIGHTLY_WIDGET_RUSTFLAGS} {}", instructions.rustflags()),
             )
             .run(),
     }

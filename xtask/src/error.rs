@@ -50,6 +50,9 @@ pub(crate) enum XtaskError {
     /// The edge's configuration in `wrangler.toml` would not work.
     #[error("wrangler.toml: {0}")]
     BadConfig(String),
+    /// Two things the project builds, which must agree, do not.
+    #[error("{0}")]
+    BuildsDisagree(String),
     /// A server did not come up.
     #[error("{0}")]
     ServerNotReady(String),

@@ -8,13 +8,23 @@ use crate::error::io_error;
 use crate::tools::Tools;
 use crate::Result;
 
-/// The files a customer's browser fetches until the chat is interactive.
+/// The files a customer's browser fetches until the chat is interactive (a browser
+/// with WebAssembly SIMD, as nearly all are).
 const CUSTOMER_DOWNLOADS: [(&str, &str); 4] = [
     ("widget.js", "loader (the embed tag)"),
     ("widget/baton.js", "wasm-bindgen glue"),
-    ("widget/baton_bg.wasm", "the chat (Yew + triage engine)"),
+    (
+        "widget/baton_simd_bg.wasm",
+        "the chat (Yew + triage engine)",
+    ),
     ("sites/demo/model.bin", "demo model + knowledge base"),
 ];
+
+/// What a browser without SIMD fetches instead of the chat above.
+const WITHOUT_SIMD: (&str, &str) = (
+    "widget/baton_bg.wasm",
+    "the chat without SIMD, instead of the above",
+);
 
 /// Builds the widget and assets, then prints a table of sizes.
 pub(crate) fn report(tools: &Tools) -> Result<()> {
@@ -40,6 +50,12 @@ pub(crate) fn report(tools: &Tools) -> Result<()> {
     println!(
         "{:<24} {:>9} {:>9} {:>9}  until the panel is interactive",
         "total", totals[0], totals[1], totals[2]
+    );
+    let (file, what) = WITHOUT_SIMD;
+    let sizes = sizes_of(&site.join(file))?;
+    println!(
+        "{file:<24} {:>9} {:>9} {:>9}  {what}",
+        sizes[0], sizes[1], sizes[2]
     );
     Ok(())
 }
