@@ -268,7 +268,7 @@ struct TuningArgs {
     #[arg(long)]
     min_quantized: Option<u8>,
     /// Confidence below which a message is out of scope, from 0 to 1 [default: 0.2; for
-    /// a model of few intents trained without out-of-scope examples, 4 / intents, at
+    /// a model of few intents trained without out-of-scope examples, 3 / intents, at
     /// most 0.5]
     #[arg(long, allow_negative_numbers = true, value_parser = parse_confidence)]
     oos_threshold: Option<f32>,
@@ -681,13 +681,11 @@ fn warn_about_examples_in_other_languages(
 fn warn_about_thin_examples(rows: &[Example], has_out_of_scope_examples: bool) {
     const FEW: usize = 10;
     const UNEVEN: usize = 20;
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut by_intent = std::collections::BTreeMap::<&str, usize>::new();
     for row in rows {
-        match counts.iter_mut().find(|(label, _)| *label == row.label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((&row.label, 1)),
-        }
+        *by_intent.entry(&row.label).or_default() += 1;
     }
+    let mut counts: Vec<(&str, usize)> = by_intent.into_iter().collect();
     counts.sort_by_key(|&(label, n)| (n, label));
     let few: Vec<String> = counts
         .iter()
@@ -702,10 +700,13 @@ fn warn_about_thin_examples(rows: &[Example], has_out_of_scope_examples: bool) {
         } else {
             String::new()
         };
+        let intents = match few.len() {
+            1 => "1 intent has".to_string(),
+            n => format!("{n} intents have"),
+        };
         eprintln!(
-            "warning: {} intents have fewer than {FEW} training examples ({shown}{more}): \
-             the model will rarely recognise them; write 15 or more for each, in the customers' words",
-            few.len()
+            "warning: {intents} fewer than {FEW} training examples ({shown}{more}): \
+             the model will rarely recognise them; write 15 or more for each, in the customers' words"
         );
     }
     if let (Some(&(least, fewest)), Some(&(most, most_rows))) = (counts.first(), counts.last()) {

@@ -76,7 +76,7 @@ if args.background:
     print(f'background {args.background}/intent: kept {kept / n:.3f}, answered right {right / n:.3f}, '
           f'out of scope rejected {rejected / m:.3f} (n = {n} / {m})')
 else:
-    for t in (0.2, 0.3, 0.4, 0.5, 0.6):
+    for t in (0.2, 0.3, 0.35, 0.375, 0.4, 0.5, 0.6):
         kept = sum(c >= t for i, _ in results for c, _, _ in i)
         right = sum(c >= t and intent == label for i, _ in results for c, intent, label in i)
         rejected = sum(c < t for _, o in results for c, _ in o)
