@@ -235,6 +235,7 @@ async fn the_chat_loads_with_or_without_wasm_simd(kind: BrowserKind) {
         .execute("return Baton.open();", vec![])
         .await
         .unwrap();
+    browser.find_in_widget(".suggestions .chip").await; // the model has loaded
     ask_when_the_card_arrives(&browser).await;
     assert_eq!(wasm_fetched(&browser).await, ["/widget/baton_bg.wasm"]);
     browser.close().await;

@@ -42,22 +42,16 @@ pub(crate) fn report(tools: &Tools) -> Result<()> {
         for (total, size) in totals.iter_mut().zip(sizes) {
             *total += size;
         }
-        println!(
-            "{file:<24} {:>9} {:>9} {:>9}  {what}",
-            sizes[0], sizes[1], sizes[2]
-        );
+        print_row(file, sizes, what);
     }
-    println!(
-        "{:<24} {:>9} {:>9} {:>9}  until the panel is interactive",
-        "total", totals[0], totals[1], totals[2]
-    );
+    print_row("total", totals, "until the panel is interactive");
     let (file, what) = WITHOUT_SIMD;
-    let sizes = sizes_of(&site.join(file))?;
-    println!(
-        "{file:<24} {:>9} {:>9} {:>9}  {what}",
-        sizes[0], sizes[1], sizes[2]
-    );
+    print_row(file, sizes_of(&site.join(file))?, what);
     Ok(())
+}
+
+fn print_row(file: &str, [raw, gzip, brotli]: [usize; 3], what: &str) {
+    println!("{file:<24} {raw:>9} {gzip:>9} {brotli:>9}  {what}");
 }
 
 /// Raw, gzip (level 9) and brotli (quality 11) sizes in bytes.

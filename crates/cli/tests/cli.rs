@@ -49,6 +49,38 @@ fn train(out: &Path) {
     train_with(out, &[]);
 }
 
+/// `baton train` as the knowledge-base docs give it, with no tuning; what it wrote to
+/// stderr (it must succeed).
+fn train_as_documented(examples: &Path, kb: &Path, out: &Path) -> String {
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let (ok, _, err) = baton(
+        &[
+            "train",
+            "--examples",
+            &path(examples),
+            "--kb",
+            &path(kb),
+            "--out",
+            &path(out),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    err
+}
+
+/// `baton classify --model model` on one message per line: one JSON object each.
+fn classify(model: &Path, messages: &[&str]) -> Vec<serde_json::Value> {
+    let (ok, out, err) = baton(
+        &["classify", "--model", model.to_str().unwrap()],
+        &(messages.join("\n") + "\n"),
+    );
+    assert!(ok, "{err}");
+    out.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 fn train_with(out: &Path, extra: &[&str]) {
     let (ok, err) = try_train(out, extra);
     assert!(ok, "{err}");
@@ -108,16 +140,19 @@ fn word_vectors_let_the_model_understand_words_no_example_used() {
     train_with(&a, &args);
     train_with(&b, &args);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-    let (ok, out, err) = baton(
-        &["classify", "--model", a.to_str().unwrap()],
-        // Without vectors the fixture model answers lost_or_stolen_card for every "my ..."
-        // and exchange_rate for every "the ...".
-        "my zugzwang\nmy xyzzy\nmy qwyjibo\nthe zugzwang\nthe xyzzy\nthe qwyjibo\n",
-    );
-    assert!(ok, "{err}");
-    let intents: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["intent"].clone())
+    // Without vectors the fixture model answers lost_or_stolen_card for every "my ..." and
+    // exchange_rate for every "the ...".
+    let messages = [
+        "my zugzwang",
+        "my xyzzy",
+        "my qwyjibo",
+        "the zugzwang",
+        "the xyzzy",
+        "the qwyjibo",
+    ];
+    let intents: Vec<serde_json::Value> = classify(&a, &messages)
+        .iter()
+        .map(|result| result["intent"].clone())
         .collect();
     let expected = ["card_arrival", "lost_or_stolen_card", "exchange_rate"];
     assert_eq!(
@@ -519,30 +554,11 @@ fn train_reads_excel_csv_and_warns_about_a_message_under_two_categories() {
 fn a_small_model_of_its_own_answers_its_questions_and_not_others() {
     let dir = scratch("bike-shop");
     let model = dir.join("model.bin");
-    // The command of the docs, with no tuning.
-    let (ok, _, err) = baton(
-        &[
-            "train",
-            "--examples",
-            fixture("bike-shop/examples.csv").to_str().unwrap(),
-            "--kb",
-            fixture("bike-shop/kb.toml").to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-        ],
-        "",
+    train_as_documented(
+        &fixture("bike-shop/examples.csv"),
+        &fixture("bike-shop/kb.toml"),
+        &model,
     );
-    assert!(ok, "{err}");
-    let classify = |messages: &[&str]| -> Vec<serde_json::Value> {
-        let (ok, out, err) = baton(
-            &["classify", "--model", model.to_str().unwrap()],
-            &(messages.join("\n") + "\n"),
-        );
-        assert!(ok, "{err}");
-        out.lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    };
 
     // Phrasings that are in no example.
     let own = [
@@ -554,7 +570,7 @@ fn a_small_model_of_its_own_answers_its_questions_and_not_others() {
         ("how long is the frame guaranteed for", "warranty"),
     ];
     let texts: Vec<&str> = own.iter().map(|(text, _)| *text).collect();
-    for (result, (text, intent)) in classify(&texts).iter().zip(own) {
+    for (result, (text, intent)) in classify(&model, &texts).iter().zip(own) {
         assert_eq!(result["intent"], intent, "{text}: {result}");
     }
 
@@ -566,7 +582,7 @@ fn a_small_model_of_its_own_answers_its_questions_and_not_others() {
         "wo ist meine Bestellung",
         "do you sell gift cards",
     ];
-    for (result, text) in classify(&others).iter().zip(others) {
+    for (result, text) in classify(&model, &others).iter().zip(others) {
         assert!(result["intent"].is_null(), "{text}: {result}");
         let reasons = result["reasons"].as_array().unwrap();
         assert!(
@@ -642,39 +658,34 @@ sensitive = true
 ",
     )
     .unwrap();
-    let path = |p: &Path| p.to_str().unwrap().to_owned();
-    let (ok, _, err) = baton(
-        &[
-            "train",
-            "--examples",
-            &path(&examples),
-            "--kb",
-            &path(&kb),
-            "--out",
-            &path(&model),
-        ],
-        "",
-    );
-    assert!(ok, "{err}");
+    let err = train_as_documented(&examples, &kb, &model);
     assert!(err.contains("fewer than 10 training examples"), "{err}");
-    let (ok, out, err) = baton(
-        &["classify", "--model", &path(&model)],
-        "who won the football match\nwhat are your opening hours\nsomeone stole my wallet with my card\n",
+    let results = classify(
+        &model,
+        &[
+            "who won the football match",
+            "what are your opening hours",
+            "someone stole my wallet with my card",
+        ],
     );
-    assert!(ok, "{err}");
-    let reasons: Vec<serde_json::Value> = out
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["reasons"].clone())
-        .collect();
-    assert_eq!(reasons[0], serde_json::json!(["out_of_scope"]), "{out}");
-    assert_eq!(reasons[1], serde_json::json!(["out_of_scope"]), "{out}");
+    let reasons: Vec<&serde_json::Value> = results.iter().map(|r| &r["reasons"]).collect();
+    assert_eq!(
+        reasons[0],
+        &serde_json::json!(["out_of_scope"]),
+        "{results:?}"
+    );
+    assert_eq!(
+        reasons[1],
+        &serde_json::json!(["out_of_scope"]),
+        "{results:?}"
+    );
     assert!(
         reasons[2]
             .as_array()
             .unwrap()
             .iter()
             .any(|r| r == "sensitive_intent"),
-        "{out}"
+        "{results:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -815,27 +826,15 @@ est-ce que le taux de change est bon aujourd'hui,exchange_rate
 fn a_model_calibrated_on_a_few_rows_still_turns_away_what_it_does_not_know() {
     let dir = scratch("tea-shop");
     let model = dir.join("model.bin");
-    let (ok, _, err) = baton(
-        &[
-            "train",
-            "--examples",
-            fixture("tea-shop/examples.csv").to_str().unwrap(),
-            "--kb",
-            fixture("tea-shop/kb.toml").to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-        ],
-        "",
+    train_as_documented(
+        &fixture("tea-shop/examples.csv"),
+        &fixture("tea-shop/kb.toml"),
+        &model,
     );
-    assert!(ok, "{err}");
     let intents_of = |messages: &[&str]| -> Vec<serde_json::Value> {
-        let (ok, out, err) = baton(
-            &["classify", "--model", model.to_str().unwrap()],
-            &(messages.join("\n") + "\n"),
-        );
-        assert!(ok, "{err}");
-        out.lines()
-            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["intent"].clone())
+        classify(&model, messages)
+            .iter()
+            .map(|result| result["intent"].clone())
             .collect()
     };
     let own = [
