@@ -241,6 +241,47 @@ async fn the_chat_loads_with_or_without_wasm_simd(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// On a slow connection the customer can write before the site's model has arrived:
+/// the question waits, with the panel saying it is getting ready, and is answered when
+/// the model comes (it used to be turned away with an offer of a person).
+async fn a_question_asked_while_the_model_loads_is_answered_when_it_arrives(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/slow-model.html"))
+        .await
+        .unwrap();
+    browser.click_in_widget("button.launcher").await;
+    browser.wait_for_text(".status", "Getting ready").await;
+    browser.ask("When will my new card arrive?").await;
+    browser
+        .wait_for_text(".message.from-customer", "When will my new card arrive?")
+        .await;
+    let root = browser.widget().await;
+    let bot_bubbles = root.find_all(Locator::Css(".message.from-bot:not(.greeting)"));
+    assert!(
+        bot_bubbles.await.unwrap().is_empty(),
+        "no verdict before the model is there"
+    );
+
+    browser
+        .client
+        .execute("releaseModel();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".message.from-bot", &answer_start("card_arrival"))
+        .await;
+    let root = browser.widget().await;
+    let offers = root.find_all(Locator::Css(".message.from-bot .reasons"));
+    assert!(
+        offers.await.unwrap().is_empty(),
+        "answered, not turned away"
+    );
+    browser.close().await;
+}
+
 async fn works_on_a_strict_csp_page_with_hostile_css(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
@@ -675,6 +716,7 @@ in_both_browsers!(
     customer_gets_an_answer_and_reaches_a_person,
     the_demo_page_embeds_the_widget_with_one_tag,
     the_chat_loads_with_or_without_wasm_simd,
+    a_question_asked_while_the_model_loads_is_answered_when_it_arrives,
     works_on_a_strict_csp_page_with_hostile_css,
     has_no_accessibility_violations,
     a_reload_keeps_the_conversation_and_end_chat_clears_it,

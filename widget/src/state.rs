@@ -10,7 +10,7 @@ use baton_protocol::{
     Author, ConversationUpdate, CustomerIdentity, EscalationAccepted, EscalationReason,
     EscalationRequest, EscalationWithdrawal, EventBody, HandoffPacket, QueueStatus, RichText,
 };
-use baton_triage::{Conversation, Engine, KbLink, SmallTalk};
+use baton_triage::{Conversation, Engine, KbLink, SmallTalk, Turn};
 use serde::{Deserialize, Serialize};
 
 /// One bubble in the chat.
@@ -518,6 +518,20 @@ pub struct ChatState {
     /// Hand-offs the customer ended the chat on before the edge's answer came: each is
     /// withdrawn at the edge (again after a failure, on every page) until it says so.
     pub withdrawals: Vec<EscalationWithdrawal>,
+    /// Questions sent before the model arrived, answered when it does (not saved: the
+    /// raw text stays in memory only).
+    pub waiting_for_engine: Vec<Question>,
+}
+
+/// A customer's message for the bot, as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// The raw text; redacted before it is stored or shown.
+    pub text: String,
+    /// When it was sent.
+    pub now_ms: u64,
+    /// The intent of the suggestion the customer tapped, if they tapped one.
+    pub chosen: Option<String>,
 }
 
 /// Wraps the engine's conversation so the state can compare itself cheaply.
@@ -584,6 +598,7 @@ impl ChatState {
             confirming_end: None,
             undelivered: Vec::new(),
             withdrawals: Vec::new(),
+            waiting_for_engine: Vec::new(),
         }
     }
 
@@ -656,14 +671,21 @@ impl ChatState {
             }
             Action::EngineLoaded(engine) => {
                 self.engine = engine;
-                Vec::new()
+                self.answer_waiting_questions()
             }
             Action::CustomerSent {
                 text,
                 now_ms,
                 client_id,
                 chosen,
-            } => self.customer_sent(&text, now_ms, client_id, chosen.as_deref()),
+            } => self.customer_sent(
+                Question {
+                    text,
+                    now_ms,
+                    chosen,
+                },
+                client_id,
+            ),
             Action::Feedback {
                 message_id,
                 helpful,
@@ -1196,36 +1218,28 @@ impl ChatState {
         self.live.outbox.iter().any(|m| m.message_id == message_id)
     }
 
-    fn customer_sent(
-        &mut self,
-        text: &str,
-        now_ms: u64,
-        client_id: String,
-        chosen: Option<&str>,
-    ) -> Vec<Effect> {
-        let text = text.trim();
-        if text.is_empty() {
+    fn customer_sent(&mut self, mut question: Question, client_id: String) -> Vec<Effect> {
+        question.text = question.text.trim().to_owned();
+        if question.text.is_empty() {
             return Vec::new();
         }
         // Sent: the box is empty again.
         self.input_full = false;
         if self.with_person() {
-            return self.send_to_person(text, client_id);
+            return self.send_to_person(&question.text, client_id);
         }
         if matches!(self.handoff, Handoff::Ended { .. }) {
             self.start_over();
         }
+        let tapped = question.chosen.is_some();
         // While the consent question is open the customer is telling the person what
         // they need: it joins the preview, and the bot does not offer a person again.
-        let consenting = matches!(self.handoff, Handoff::Consent { .. });
-        let mut effects = self.answer(text, now_ms, chosen, consenting);
+        let consenting = self.consenting();
+        let mut effects = self.answer(question, consenting);
         if consenting {
-            let fresh = self.packet();
-            if let Handoff::Consent { packet, .. } = &mut self.handoff {
-                *packet = fresh;
-            }
+            self.refresh_consent_preview();
         }
-        if chosen.is_some() {
+        if tapped {
             // The tapped chip is gone (or no longer current): keyboard users go on
             // typing where they would.
             effects.push(Effect::Focus(FocusTarget::Input));
@@ -1233,44 +1247,109 @@ impl ChatState {
         effects
     }
 
+    /// Whether the consent question is open.
+    fn consenting(&self) -> bool {
+        matches!(self.handoff, Handoff::Consent { .. })
+    }
+
+    /// The consent question's preview, again with everything the customer wrote.
+    fn refresh_consent_preview(&mut self) {
+        let fresh = self.packet();
+        if let Handoff::Consent { packet, .. } = &mut self.handoff {
+            *packet = fresh;
+        }
+    }
+
     /// The bot's turn: the customer's redacted bubble, then an answer, small talk, "I
     /// don't know", or an offer of a person (`quiet_offers`: none of the last two).
-    fn answer(
-        &mut self,
-        text: &str,
-        now_ms: u64,
-        chosen: Option<&str>,
-        quiet_offers: bool,
-    ) -> Vec<Effect> {
-        let EngineState::Ready(engine) = &self.engine else {
-            // Without the engine nothing leaves the browser unredacted: keep only the
-            // redacted text and offer a person.
-            let redacted = baton_triage::redact_pii(text).text;
-            self.push(Author::Customer, MessageBody::Text(redacted));
-            if !quiet_offers {
-                self.push(
-                    Author::Bot,
-                    MessageBody::OfferPerson {
-                        reasons: vec![EscalationReason::OutOfScope],
-                        only_answers_in: None,
-                    },
-                );
+    /// Before the model has arrived the question waits for it.
+    fn answer(&mut self, question: Question, quiet_offers: bool) -> Vec<Effect> {
+        let effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
+        let engine = match &self.engine {
+            EngineState::Ready(engine) => Rc::clone(engine),
+            EngineState::Loading => {
+                // Nothing leaves the browser unredacted: the bubble shows the redacted
+                // text, and the raw text waits in memory.
+                let redacted = baton_triage::redact_pii(&question.text).text;
+                self.push(Author::Customer, MessageBody::Text(redacted));
+                self.waiting_for_engine.push(question);
+                return effects;
             }
-            return vec![Effect::Emit(HostEvent::Message(Author::Customer))];
+            EngineState::Failed => {
+                let redacted = baton_triage::redact_pii(&question.text).text;
+                self.push(Author::Customer, MessageBody::Text(redacted));
+                let mut effects = effects;
+                effects.extend(self.offer_person_without_engine(quiet_offers));
+                return effects;
+            }
         };
-        let engine = Rc::clone(engine);
-        let conversation = &mut self.conversation.0;
-        let turn = match chosen
-            .and_then(|intent| engine.respond_to_choice(conversation, intent, now_ms))
-        {
-            Some(turn) => turn,
-            None => engine.respond(conversation, text, now_ms),
-        };
+        let turn = self.respond(&engine, &question);
         self.push(
             Author::Customer,
             MessageBody::Text(turn.redacted.text.clone()),
         );
-        let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
+        let mut effects = effects;
+        effects.extend(self.reply(&engine, turn, quiet_offers));
+        effects
+    }
+
+    /// Without a model the bot cannot answer: it offers a person (unless `quiet`).
+    fn offer_person_without_engine(&mut self, quiet: bool) -> Vec<Effect> {
+        if quiet {
+            return Vec::new();
+        }
+        self.push(
+            Author::Bot,
+            MessageBody::OfferPerson {
+                reasons: vec![EscalationReason::OutOfScope],
+                only_answers_in: None,
+            },
+        );
+        vec![Effect::Emit(HostEvent::Message(Author::Bot))]
+    }
+
+    /// The engine's turn for `question`, recorded in the conversation.
+    fn respond(&mut self, engine: &Engine, question: &Question) -> Turn {
+        let conversation = &mut self.conversation.0;
+        let chosen = question.chosen.as_deref();
+        match chosen
+            .and_then(|intent| engine.respond_to_choice(conversation, intent, question.now_ms))
+        {
+            Some(turn) => turn,
+            None => engine.respond(conversation, &question.text, question.now_ms),
+        }
+    }
+
+    /// The model has arrived (or failed to): the questions sent while it loaded are
+    /// answered in order, below their bubbles. Not once a person has the conversation:
+    /// the bot stays silent then.
+    fn answer_waiting_questions(&mut self) -> Vec<Effect> {
+        let waiting = std::mem::take(&mut self.waiting_for_engine);
+        if waiting.is_empty() || self.with_person() {
+            return Vec::new();
+        }
+        let consenting = self.consenting();
+        let mut effects = Vec::new();
+        match &self.engine {
+            EngineState::Ready(engine) => {
+                let engine = Rc::clone(engine);
+                for question in &waiting {
+                    let turn = self.respond(&engine, question);
+                    effects.extend(self.reply(&engine, turn, consenting));
+                }
+                if consenting {
+                    self.refresh_consent_preview();
+                }
+            }
+            EngineState::Failed => effects = self.offer_person_without_engine(consenting),
+            EngineState::Loading => self.waiting_for_engine = waiting,
+        }
+        effects
+    }
+
+    /// The bot's reply to a turn whose customer bubble is shown.
+    fn reply(&mut self, engine: &Engine, turn: Turn, quiet_offers: bool) -> Vec<Effect> {
+        let mut effects = Vec::new();
         if let Some(answer) = turn.answer {
             let body = RichText::parse(&answer.body);
             let alternatives = turn
@@ -1448,6 +1527,7 @@ impl ChatState {
         self.agent_typing = None;
         self.confirming_end = None;
         self.undelivered.clear();
+        self.waiting_for_engine.clear();
     }
 
     fn push(&mut self, author: Author, body: MessageBody) {
@@ -1489,6 +1569,110 @@ mod tests {
             _ => None,
         });
         assert_eq!(answer.as_deref(), Some("card_arrival"));
+    }
+
+    fn loading_chat() -> ChatState {
+        let mut chat = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        chat.apply(Action::Open);
+        chat
+    }
+
+    fn model_arrives(chat: &mut ChatState) -> Vec<Effect> {
+        let engine = Rc::new(Engine::from_bytes(DEMO_MODEL).unwrap());
+        chat.apply(Action::EngineLoaded(EngineState::Ready(engine)))
+    }
+
+    fn bodies(chat: &ChatState) -> Vec<&MessageBody> {
+        chat.messages.iter().map(|m| &m.body).collect()
+    }
+
+    #[test]
+    fn a_question_sent_while_the_model_loads_is_answered_when_it_arrives() {
+        let mut chat = loading_chat();
+        sent(
+            &mut chat,
+            "When will my new card arrive? My email is ann@example.com",
+        );
+        sent(&mut chat, "I want to return my order");
+        // Two bubbles, redacted at once, and no verdict on either yet.
+        assert_eq!(chat.messages.len(), 2);
+        assert!(chat.messages.iter().all(|m| m.author == Author::Customer));
+        assert!(matches!(&chat.messages[0].body, MessageBody::Text(t) if !t.contains("ann@")));
+
+        let effects = model_arrives(&mut chat);
+        let answered: Vec<_> = bodies(&chat)
+            .into_iter()
+            .filter_map(|body| match body {
+                MessageBody::Answer { intent, .. } => Some(intent.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(answered, ["card_arrival", "return_item"]);
+        assert_eq!(chat.messages.len(), 4, "{:?}", bodies(&chat));
+        assert!(effects.contains(&Effect::Emit(HostEvent::Message(Author::Bot))));
+        assert!(
+            !effects.contains(&Effect::Emit(HostEvent::Message(Author::Customer))),
+            "the customer's messages were announced when sent"
+        );
+        // The engine remembers both, for a hand-off later.
+        let customer_lines = chat.conversation.0.transcript().iter();
+        assert_eq!(
+            customer_lines
+                .filter(|e| e.author == Author::Customer)
+                .count(),
+            2
+        );
+        assert!(model_arrives(&mut chat).is_empty(), "answered once");
+    }
+
+    #[test]
+    fn a_model_that_fails_to_load_offers_a_person_for_the_waiting_questions() {
+        let mut chat = loading_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        sent(&mut chat, "Hello?");
+        let effects = chat.apply(Action::EngineLoaded(EngineState::Failed));
+        assert_eq!(effects, [Effect::Emit(HostEvent::Message(Author::Bot))]);
+        let offers = bodies(&chat)
+            .into_iter()
+            .filter(|body| matches!(body, MessageBody::OfferPerson { .. }))
+            .count();
+        assert_eq!(offers, 1, "{:?}", bodies(&chat));
+    }
+
+    #[test]
+    fn the_bot_stays_silent_if_a_person_took_the_waiting_questions() {
+        let mut chat = loading_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        chat.apply(Action::RequestPerson);
+        chat.apply(Action::ConsentGiven {
+            idempotency_key: "k1".into(),
+        });
+        assert!(chat.with_person());
+        let before = chat.messages.clone();
+        assert!(model_arrives(&mut chat).is_empty());
+        assert_eq!(chat.messages, before);
+    }
+
+    #[test]
+    fn a_waiting_question_joins_the_consent_preview_without_a_second_offer() {
+        let mut chat = loading_chat();
+        sent(&mut chat, "My card was stolen");
+        chat.apply(Action::RequestPerson);
+        model_arrives(&mut chat);
+        assert!(
+            !bodies(&chat)
+                .iter()
+                .any(|body| matches!(body, MessageBody::OfferPerson { .. })),
+            "the consent question is open: no second offer"
+        );
+        let Handoff::Consent { packet, .. } = &chat.handoff else {
+            panic!("still asking for consent: {:?}", chat.handoff)
+        };
+        assert!(packet.transcript.iter().any(|e| e.text.contains("stolen")));
+        assert!(
+            packet.intent.is_some(),
+            "the preview is the engine's now, with the intent"
+        );
     }
 
     #[test]
