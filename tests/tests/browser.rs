@@ -241,19 +241,33 @@ async fn the_chat_loads_with_or_without_wasm_simd(kind: BrowserKind) {
     browser.close().await;
 }
 
-/// On a slow connection the customer can write before the site's model has arrived:
-/// the question waits, with the panel saying it is getting ready, and is answered when
-/// the model comes (it used to be turned away with an offer of a person).
-async fn a_question_asked_while_the_model_loads_is_answered_when_it_arrives(kind: BrowserKind) {
+/// On a slow connection: two impatient clicks on the button before the chat has
+/// loaded open it (they used to open and close it again), and the customer can write
+/// before the site's model has arrived: the question waits, with the panel saying it is
+/// getting ready, and is answered when the model comes (it used to be turned away with
+/// an offer of a person).
+async fn on_a_slow_connection_the_chat_opens_and_answers_what_was_asked_early(kind: BrowserKind) {
     let baton = Baton::from_env();
     let browser = Browser::start(kind).await;
     browser
         .client
-        .goto(&baton.url("/test/slow-model.html"))
+        .goto(&baton.url("/test/slow-connection.html"))
         .await
         .unwrap();
-    browser.click_in_widget("button.launcher").await;
+    let launcher = browser.find_in_widget("button.launcher").await;
+    launcher.click().await.unwrap();
+    launcher.click().await.unwrap();
+    browser
+        .client
+        .execute("release('chat');", vec![])
+        .await
+        .unwrap();
     browser.wait_for_text(".status", "Getting ready").await;
+    assert_eq!(
+        launcher.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true"),
+        "two clicks while it loaded leave the chat open"
+    );
     browser.ask("When will my new card arrive?").await;
     browser
         .wait_for_text(".message.from-customer", "When will my new card arrive?")
@@ -267,7 +281,7 @@ async fn a_question_asked_while_the_model_loads_is_answered_when_it_arrives(kind
 
     browser
         .client
-        .execute("releaseModel();", vec![])
+        .execute("release('model');", vec![])
         .await
         .unwrap();
     browser
@@ -716,7 +730,7 @@ in_both_browsers!(
     customer_gets_an_answer_and_reaches_a_person,
     the_demo_page_embeds_the_widget_with_one_tag,
     the_chat_loads_with_or_without_wasm_simd,
-    a_question_asked_while_the_model_loads_is_answered_when_it_arrives,
+    on_a_slow_connection_the_chat_opens_and_answers_what_was_asked_early,
     works_on_a_strict_csp_page_with_hostile_css,
     has_no_accessibility_violations,
     a_reload_keeps_the_conversation_and_end_chat_clears_it,

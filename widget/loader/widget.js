@@ -62,7 +62,7 @@
     ".launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;margin:0;padding:0;" +
     "background:var(--baton-accent);color:#fff;cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 6px 20px rgba(0,0,0,.25);transition:transform .15s ease}" +
-    ".launcher:hover{transform:scale(1.05)}" +
+    ".launcher:hover{transform:scale(1.05)}.launcher[aria-busy=true]{cursor:progress;opacity:.85}" +
     ".launcher:focus-visible{outline:3px solid #111;outline-offset:3px;box-shadow:0 0 0 6px #fff}" +
     ".launcher svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
     ".launcher .icon-close{display:none}" +
@@ -222,7 +222,15 @@
   launcher.addEventListener("focus", preload, { once: true });
   launcher.addEventListener("touchstart", preload, { once: true, passive: true });
   launcher.addEventListener("click", function () {
-    withApp(function (a) { a.toggle(); }).catch(function () {});
+    // Until the chat has loaded the launcher shows it closed, so every click means
+    // "open" (two impatient clicks must not open it and close it again).
+    var loaded = !!app;
+    if (!loaded) launcher.setAttribute("aria-busy", "true");
+    withApp(function (a) {
+      launcher.removeAttribute("aria-busy");
+      if (loaded) a.toggle();
+      else a.open();
+    }).catch(function () { launcher.removeAttribute("aria-busy"); });
   });
   var hasConversation = false;
   try { hasConversation = !!localStorage.getItem("baton.chat." + options.site); } catch (e) { /* storage disabled */ }

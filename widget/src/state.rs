@@ -268,8 +268,13 @@ pub enum Action {
     Synced(Option<Box<SavedChat>>),
     /// Try sending again after a failure.
     Retry,
-    /// The edge accepted the escalation.
-    Escalated(EscalationAccepted),
+    /// The edge accepted the escalation sent with `idempotency_key`.
+    Escalated {
+        /// The edge's answer.
+        accepted: EscalationAccepted,
+        /// The key the request carried.
+        idempotency_key: String,
+    },
     /// The edge could not be reached or refused.
     EscalationFailed(String),
     /// News from the live channel (or a catch-up read).
@@ -564,6 +569,9 @@ pub struct SavedChat {
     /// Hand-offs still to withdraw at the edge.
     #[serde(default)]
     pub withdrawals: Vec<EscalationWithdrawal>,
+    /// Questions sent before the model arrived, redacted: the next page answers them.
+    #[serde(default)]
+    pub waiting: Vec<String>,
 }
 
 impl SavedChat {
@@ -608,9 +616,12 @@ impl ChatState {
         matches!(self.handoff, Handoff::Queued(_)) && self.live.agent_name.is_some()
     }
 
-    /// Whether a person has the conversation (or is about to): the bot stays silent.
+    /// Whether a person has the conversation (or is about to, a failed hand-off being
+    /// tried again included): the bot stays silent, and what the customer writes waits
+    /// for the person.
     pub fn with_person(&self) -> bool {
         matches!(self.handoff, Handoff::Queued(_) | Handoff::Sending { .. })
+            || self.retries_handoff()
     }
 
     /// Applies one action and returns what the shell must do.
@@ -669,6 +680,9 @@ impl ChatState {
                 };
                 self.apply(next)
             }
+            // A model that arrives after the chat stopped waiting for it still answers
+            // what comes next; nothing replaces a loaded one.
+            Action::EngineLoaded(_) if matches!(self.engine, EngineState::Ready(_)) => Vec::new(),
             Action::EngineLoaded(engine) => {
                 self.engine = engine;
                 self.answer_waiting_questions()
@@ -732,22 +746,38 @@ impl ChatState {
                     Handoff::Consent { .. } | Handoff::Failed { .. }
                 ) {
                     self.handoff = Handoff::None;
+                    // Written for a person who is not coming: they say so.
+                    self.give_up_on(|_| true);
                 }
                 vec![Effect::Focus(FocusTarget::Input)]
             }
+            // A hand-off another tab was sending goes again from here (same key, so
+            // nothing is created twice) in case that tab went away before the answer.
             Action::Retry => match &self.handoff {
                 Handoff::Failed {
                     packet,
                     idempotency_key,
                     ..
+                }
+                | Handoff::Sending {
+                    packet,
+                    idempotency_key,
                 } => {
                     let (packet, key) = (packet.clone(), idempotency_key.clone());
                     self.send(packet, key)
                 }
                 _ => Vec::new(),
             },
-            Action::Escalated(accepted) => {
-                if !matches!(self.handoff, Handoff::Sending { .. }) {
+            Action::Escalated {
+                accepted,
+                idempotency_key,
+            } => {
+                // The answer to the hand-off being sent, or to one that looked lost (a
+                // page change, another tab's copy).
+                let awaited = matches!(&self.handoff,
+                    Handoff::Sending { idempotency_key: key, .. }
+                    | Handoff::Failed { idempotency_key: key, .. } if *key == idempotency_key);
+                if !awaited {
                     // This browser asked, then moved on before the answer came (a reset,
                     // say): nobody would ever answer the customer there, so it ends.
                     let known = matches!(&self.handoff,
@@ -945,13 +975,28 @@ impl ChatState {
     /// different ones. Only the tab that wrote the conversation sends what it holds; this
     /// one follows the live channel if a person has the conversation.
     fn sync(&mut self, saved: Option<SavedChat>) -> Vec<Effect> {
+        let followed = self.queued_conversation().map(str::to_owned);
+        let (connected, dropped) = (self.live.connected, self.live.dropped);
+        let mut effects = Vec::new();
         match saved {
-            Some(saved) => self.restore(saved),
+            Some(saved) => {
+                // The other tab's request is still on its way: this one waits for its
+                // answer too, and sends it again later if that tab went away first.
+                self.take(saved);
+                if matches!(self.handoff, Handoff::Sending { .. }) {
+                    effects.push(Effect::RetryHandoffLater);
+                }
+            }
             None => {
                 // Nothing saved means nothing left to withdraw either.
                 self.clear();
                 self.withdrawals.clear();
             }
+        }
+        if followed.is_some() && followed.as_deref() == self.queued_conversation() {
+            // The same live channel stays open here: whether it is up is this tab's.
+            self.live.connected = connected;
+            self.live.dropped = dropped;
         }
         if self.open {
             // Whatever the other tab had not shown, this one does.
@@ -964,7 +1009,17 @@ impl ChatState {
             },
             _ => Effect::CloseLive,
         };
-        vec![live, Effect::Emit(HostEvent::Unread(self.unread))]
+        effects.extend([live, Effect::Emit(HostEvent::Unread(self.unread))]);
+        effects.extend(self.answer_waiting_questions());
+        effects
+    }
+
+    /// The conversation a person has (or will have) and the live channel follows.
+    fn queued_conversation(&self) -> Option<&str> {
+        match &self.handoff {
+            Handoff::Queued(accepted) => Some(&accepted.conversation_id),
+            _ => None,
+        }
     }
 
     fn flush_outbox(&self) -> Vec<Effect> {
@@ -1486,6 +1541,11 @@ impl ChatState {
             unread: self.unread,
             undelivered: self.undelivered.clone(),
             withdrawals: self.withdrawals.clone(),
+            waiting: self
+                .waiting_for_engine
+                .iter()
+                .map(|question| baton_triage::redact_pii(&question.text).text)
+                .collect(),
         }
     }
 
@@ -1493,17 +1553,8 @@ impl ChatState {
     /// comes back as failed, so the customer can retry it with the same idempotency key
     /// (the edge then creates nothing twice).
     pub fn restore(&mut self, saved: SavedChat) {
-        if saved.version != SavedChat::VERSION {
-            return;
-        }
-        // The panel reopens through `Action::Reopen`, so the host page hears about it.
-        self.messages = saved.messages;
-        self.conversation = saved.conversation;
-        self.live = saved.live;
-        self.unread = saved.unread;
-        self.undelivered = saved.undelivered;
-        self.withdrawals = saved.withdrawals;
-        self.handoff = match saved.handoff {
+        self.take(saved);
+        self.handoff = match std::mem::replace(&mut self.handoff, Handoff::None) {
             Handoff::Sending {
                 packet,
                 idempotency_key,
@@ -1514,6 +1565,30 @@ impl ChatState {
             },
             other => other,
         };
+    }
+
+    /// Takes a snapshot as it is (a saved chat of another version is ignored).
+    fn take(&mut self, saved: SavedChat) {
+        if saved.version != SavedChat::VERSION {
+            return;
+        }
+        // The panel reopens through `Action::Reopen`, so the host page hears about it.
+        self.messages = saved.messages;
+        self.conversation = saved.conversation;
+        self.live = saved.live;
+        self.unread = saved.unread;
+        self.undelivered = saved.undelivered;
+        self.withdrawals = saved.withdrawals;
+        self.handoff = saved.handoff;
+        self.waiting_for_engine = saved
+            .waiting
+            .into_iter()
+            .map(|text| Question {
+                text,
+                now_ms: 0,
+                chosen: None,
+            })
+            .collect();
     }
 
     /// Forgets the conversation ("End chat").
@@ -1847,13 +1922,16 @@ mod tests {
         chat.apply(Action::ConsentGiven {
             idempotency_key: "k".into(),
         });
-        chat.apply(Action::Escalated(EscalationAccepted {
-            conversation_id: "c".into(),
-            customer_token: "t".into(),
-            queue_position: 1,
-            estimated_wait_seconds: 60,
-            agents_online: Some(1),
-        }));
+        chat.apply(Action::Escalated {
+            accepted: EscalationAccepted {
+                conversation_id: "c".into(),
+                customer_token: "t".into(),
+                queue_position: 1,
+                estimated_wait_seconds: 60,
+                agents_online: Some(1),
+            },
+            idempotency_key: "k".into(),
+        });
         let before = chat.messages.len();
         sent(&mut chat, "When will my card arrive?");
         assert_eq!(
@@ -2030,6 +2108,151 @@ mod tests {
         );
     }
 
+    fn accepted(conversation_id: &str) -> EscalationAccepted {
+        EscalationAccepted {
+            conversation_id: conversation_id.into(),
+            customer_token: "t".into(),
+            queue_position: 1,
+            estimated_wait_seconds: 60,
+            agents_online: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_hand_off_on_its_way_in_one_tab_is_not_ended_by_another_tab() {
+        let mut sending_tab = handing_off();
+        let mut other_tab = ready_chat();
+        let effects = other_tab.apply(Action::Synced(Some(Box::new(sending_tab.save()))));
+        assert!(
+            matches!(other_tab.handoff, Handoff::Sending { .. }),
+            "still on its way, not failed: {:?}",
+            other_tab.handoff
+        );
+        assert!(
+            effects.contains(&Effect::RetryHandoffLater),
+            "sent again from here if the other tab goes away"
+        );
+        // The other tab saves (its model loaded, say); the sending tab takes that in,
+        // then its answer comes.
+        sending_tab.apply(Action::Synced(Some(Box::new(other_tab.save()))));
+        let effects = sending_tab.apply(Action::Escalated {
+            accepted: accepted("c1"),
+            idempotency_key: "k".into(),
+        });
+        assert!(matches!(&sending_tab.handoff, Handoff::Queued(a) if a.conversation_id == "c1"));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::EndConversation(_))),
+            "{effects:?}"
+        );
+        // The other tab's own retry, answered with the same conversation, changes nothing.
+        other_tab.apply(Action::Synced(Some(Box::new(sending_tab.save()))));
+        let effects = other_tab.apply(Action::Escalated {
+            accepted: accepted("c1"),
+            idempotency_key: "k".into(),
+        });
+        assert!(effects.is_empty(), "{effects:?}");
+        assert!(matches!(other_tab.handoff, Handoff::Queued(_)));
+    }
+
+    #[test]
+    fn the_answer_to_an_interrupted_hand_off_is_taken_after_a_reload() {
+        let chat = handing_off();
+        let mut next_page = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        next_page.restore(chat.save());
+        assert!(matches!(next_page.handoff, Handoff::Failed { .. }));
+        next_page.apply(Action::Escalated {
+            accepted: accepted("c2"),
+            idempotency_key: "k".into(),
+        });
+        assert!(matches!(&next_page.handoff, Handoff::Queued(a) if a.conversation_id == "c2"));
+    }
+
+    #[test]
+    fn what_the_customer_writes_while_a_hand_off_is_retried_goes_to_the_person() {
+        let mut chat = handing_off();
+        chat.apply(Action::EscalationFailed("offline".into()));
+        let bubbles = chat.messages.len();
+        sent(&mut chat, "order 4471, the parcel is damaged");
+        assert_eq!(chat.messages.len(), bubbles + 1, "the bot stays silent");
+        assert_eq!(chat.live.outbox.len(), 1, "kept for the person");
+        chat.apply(Action::Retry);
+        let effects = chat.apply(Action::Escalated {
+            accepted: accepted("c3"),
+            idempotency_key: "k".into(),
+        });
+        let sent_now: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SendMessage { message, .. } => Some(message.text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent_now, ["order 4471, the parcel is damaged"]);
+    }
+
+    #[test]
+    fn messages_for_a_refused_hand_off_say_they_were_not_delivered() {
+        let mut chat = handing_off();
+        sent(&mut chat, "are you there?");
+        let bubble = chat.messages.len() - 1;
+        chat.apply(Action::EscalationFailed("origin_not_allowed".into()));
+        chat.apply(Action::ConsentDeclined);
+        assert!(chat.live.outbox.is_empty());
+        assert!(chat.is_undelivered(bubble));
+        assert!(!chat.is_pending(bubble));
+    }
+
+    #[test]
+    fn a_question_waiting_for_the_model_is_answered_on_the_next_page() {
+        let mut chat = loading_chat();
+        sent(
+            &mut chat,
+            "When will my new card arrive? Mail me at ann@example.com",
+        );
+        let saved = chat.save();
+        assert_eq!(saved.waiting.len(), 1);
+        assert!(!saved.waiting[0].contains("ann@"), "saved redacted");
+        let mut next_page = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        next_page.restore(saved);
+        model_arrives(&mut next_page);
+        assert!(matches!(
+            &next_page.messages[1].body,
+            MessageBody::Answer { intent, .. } if intent == "card_arrival"
+        ));
+        assert!(next_page.save().waiting.is_empty());
+    }
+
+    #[test]
+    fn a_model_arriving_after_the_chat_stopped_waiting_still_answers() {
+        let mut chat = loading_chat();
+        sent(&mut chat, "When will my new card arrive?");
+        chat.apply(Action::EngineLoaded(EngineState::Failed)); // it took too long
+        model_arrives(&mut chat);
+        sent(&mut chat, "When will my new card arrive?");
+        assert!(matches!(
+            &chat.messages.last().unwrap().body,
+            MessageBody::Answer { intent, .. } if intent == "card_arrival"
+        ));
+        chat.apply(Action::EngineLoaded(EngineState::Failed));
+        assert!(
+            matches!(chat.engine, EngineState::Ready(_)),
+            "a loaded model stays"
+        );
+    }
+
+    #[test]
+    fn a_tab_following_another_keeps_its_own_live_connection_state() {
+        let mut chat = with_person();
+        chat.apply(Action::LiveConnection(true));
+        let mut other_tab = chat.clone();
+        sent(&mut other_tab, "one more thing");
+        chat.apply(Action::Synced(Some(Box::new(other_tab.save()))));
+        assert!(chat.live.connected, "this tab's channel is still up");
+        assert!(!chat.live.dropped);
+    }
+
     /// A customer who asked for a person and agreed: the hand-off is on its way.
     fn handing_off() -> ChatState {
         let mut chat = ready_chat();
@@ -2047,13 +2270,16 @@ mod tests {
         chat.apply(Action::ConsentGiven {
             idempotency_key: "k".into(),
         });
-        let effects = chat.apply(Action::Escalated(EscalationAccepted {
-            conversation_id: "c".into(),
-            customer_token: "t".into(),
-            queue_position: 3,
-            estimated_wait_seconds: 600,
-            agents_online: Some(2),
-        }));
+        let effects = chat.apply(Action::Escalated {
+            accepted: EscalationAccepted {
+                conversation_id: "c".into(),
+                customer_token: "t".into(),
+                queue_position: 3,
+                estimated_wait_seconds: 600,
+                agents_online: Some(2),
+            },
+            idempotency_key: "k".into(),
+        });
         assert!(effects
             .iter()
             .any(|e| matches!(e, Effect::OpenLive { after: 0, .. })));
@@ -2649,7 +2875,10 @@ mod tests {
             estimated_wait_seconds: 60,
             agents_online: Some(1),
         };
-        let effects = chat.apply(Action::Escalated(accepted.clone()));
+        let effects = chat.apply(Action::Escalated {
+            accepted: accepted.clone(),
+            idempotency_key: "k9".into(),
+        });
         assert_eq!(effects, vec![Effect::EndConversation(accepted)]);
         assert_eq!(chat.handoff, Handoff::None);
     }

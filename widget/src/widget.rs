@@ -118,6 +118,8 @@ pub struct Widget {
     /// The conversation's scroll height at the last render (0 while the panel is closed).
     log_height: i32,
     live: Option<LiveChannel>,
+    /// Gives up waiting for a model that has not arrived ([`MODEL_PATIENCE_MS`]).
+    model_patience: Option<Timeout>,
     reconnect: Option<Timeout>,
     reconnect_delay: Backoff,
     retry: Option<Timeout>,
@@ -260,8 +262,23 @@ impl Component for Widget {
             }
             state.restore(saved);
         }
-        // A conversation with a person picks up where it was: live channel, outbox.
-        ctx.link().send_message(Action::ReconnectLive);
+        // A conversation with a person picks up where it was: live channel, outbox. On
+        // the next turn of the event loop, so that a hand-off sent again carries the
+        // identity the page gives as the chat loads (`Baton.identify`).
+        let reconnect = {
+            let link = ctx.link().clone();
+            Timeout::new(0, move || link.send_message(Action::ReconnectLive))
+        };
+        let model_patience = {
+            let link = ctx.link().clone();
+            Timeout::new(MODEL_PATIENCE_MS, move || {
+                gloo::console::warn!(format!(
+                    "Baton: the site's model has not arrived after {} s; customers are offered a person meanwhile",
+                    MODEL_PATIENCE_MS / 1000
+                ));
+                link.send_message(Action::EngineLoaded(EngineState::Failed));
+            })
+        };
         // The launcher, drawn by the loader in English, gets this language's label, and
         // the count of messages not yet seen on an earlier page.
         ctx.props().host.emit(
@@ -276,7 +293,8 @@ impl Component for Widget {
             shown: (0, false),
             log_height: 0,
             live: None,
-            reconnect: None,
+            model_patience: Some(model_patience),
+            reconnect: Some(reconnect),
             reconnect_delay: RECONNECT_DELAY,
             retry: None,
             handoff_retry: None,
@@ -312,9 +330,10 @@ impl Component for Widget {
             return false;
         }
         match &action {
+            Action::EngineLoaded(_) => self.model_patience = None,
             Action::FlushOutbox => self.retry = None,
             Action::Retry | Action::BackOnline => self.handoff_retry = None,
-            Action::Escalated(_) => self.handoff_retry_delay.reset(),
+            Action::Escalated { .. } => self.handoff_retry_delay.reset(),
             Action::ReconnectLive => self.reconnect = None,
             Action::LiveConnection(true) => self.reconnect_delay.reset(),
             Action::LiveConnection(false) => {
@@ -405,6 +424,9 @@ impl Backoff {
 
 /// Before reconnecting the live channel.
 const RECONNECT_DELAY: Backoff = Backoff::new(1_000, 15_000);
+/// How long questions wait for the site's model before the customer is offered a
+/// person instead (a model that arrives later still answers what comes next).
+const MODEL_PATIENCE_MS: u32 = 15_000;
 /// Before sending a failed hand-off again.
 const HANDOFF_RETRY_DELAY: Backoff = Backoff::new(3_000, 60_000);
 /// The pause before sending the outbox again after a failure.
@@ -450,7 +472,10 @@ impl Widget {
             Effect::SendEscalation(request) => {
                 wasm_bindgen_futures::spawn_local(async move {
                     let action = match api::send_escalation(&endpoint, &request).await {
-                        Ok(accepted) => Action::Escalated(accepted),
+                        Ok(accepted) => Action::Escalated {
+                            accepted,
+                            idempotency_key: request.idempotency_key,
+                        },
                         // The customer's own connection, not the team, is what is down.
                         Err(_) if !is_online() => Action::EscalationFailed("offline".into()),
                         Err(problem) => Action::EscalationFailed(problem),

@@ -182,7 +182,8 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 </div>
             } else {
                 <div class="person-bar">
-                    if !state.messages.is_empty() {
+                    // A hand-off asked for before writing anything can be ended too.
+                    if !state.messages.is_empty() || !matches!(state.handoff, Handoff::None) {
                         // Not while the hand-off is on its way: the conversation may be
                         // being created at this moment, and nobody could end it.
                         <button type="button" class="end" disabled={matches!(state.handoff, Handoff::Sending { .. })} onclick={emit(Action::EndChat)}>{ strings.end_chat }</button>
