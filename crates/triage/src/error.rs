@@ -21,6 +21,9 @@ pub enum TriageError {
         /// The version this build writes.
         newest: u16,
     },
+    /// The model file has no bytes at all (a failed download or copy, say).
+    #[error("model file: empty (0 bytes): the file was not written or copied completely")]
+    EmptyModel,
     /// The model file ends before a section is complete.
     #[error("model file: truncated while reading {section}")]
     Truncated {

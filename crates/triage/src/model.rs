@@ -761,6 +761,9 @@ impl<'a> Reader<'a> {
 impl ModelFile {
     /// Parses and validates a model file.
     pub(crate) fn decode(bytes: &[u8]) -> Result<ModelFile, TriageError> {
+        if bytes.is_empty() {
+            return Err(TriageError::EmptyModel);
+        }
         if bytes.len() < HEADER_LEN {
             if bytes.len() >= 8 && &bytes[..8] != MAGIC {
                 return Err(TriageError::BadMagic);
@@ -1105,6 +1108,13 @@ pub(crate) mod tests {
         for len in 0..bytes.len() {
             assert!(ModelFile::decode(&bytes[..len]).is_err(), "len {len}");
         }
+    }
+
+    #[test]
+    fn an_empty_file_is_called_empty_not_truncated() {
+        let err = ModelFile::decode(&[]).unwrap_err();
+        assert_eq!(err, TriageError::EmptyModel);
+        assert!(err.to_string().contains("empty (0 bytes)"), "{err}");
     }
 
     #[test]

@@ -429,13 +429,27 @@ fn line_of(text: &str, byte: usize) -> usize {
         + 1
 }
 
+/// What to do about the commonest slip in a knowledge base's tables, when the text has
+/// it: one bracket too few or too many (TOML then speaks of duplicate keys or maps and
+/// sequences).
+fn kb_table_hint(text: &str) -> &'static str {
+    let has_line = |header: &str| text.lines().any(|line| line.trim() == header);
+    if has_line("[intent]") {
+        "\nhint: each entry starts with `[[intent]]`, in double brackets (`[intent]` is a single table)"
+    } else if has_line("[[site]]") {
+        "\nhint: `[site]` is written in single brackets: a knowledge base has one site"
+    } else {
+        ""
+    }
+}
+
 /// Parses and validates a knowledge-base TOML file (a leading UTF-8 byte-order mark is
 /// ignored). `file` names it in errors.
 pub fn parse_kb(file: &str, text: &str) -> Result<KnowledgeBase, TriageError> {
     let text = without_bom(text);
     let parsed: KbFile = toml::from_str(text).map_err(|e| TriageError::KbSyntax {
         file: file.into(),
-        message: e.to_string().trim_end().to_string(),
+        message: format!("{}{}", e.to_string().trim_end(), kb_table_hint(text)),
     })?;
     let mut entries: Vec<KbEntry> = Vec::new();
     let mut lines = Vec::new();
@@ -1887,6 +1901,18 @@ mod tests {
         let err = parse_kb("kb.toml", unknown).unwrap_err();
         assert!(
             err.to_string().contains("colour") && err.to_string().contains('8'),
+            "{err}"
+        );
+        let single = "[site]\nid='a'\nname='b'\n[intent]\nid='x'\ntitle='t'\nanswer='a'\n";
+        let err = parse_kb("kb.toml", single).unwrap_err().to_string();
+        assert!(
+            err.contains("hint: each entry starts with `[[intent]]`"),
+            "{err}"
+        );
+        let double_site = "[[site]]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='a'\n";
+        let err = parse_kb("kb.toml", double_site).unwrap_err().to_string();
+        assert!(
+            err.contains("hint: `[site]` is written in single brackets"),
             "{err}"
         );
         let empty = "[site]\nid='a'\nname='b'\n[[intent]]\nid='x'\ntitle='t'\nanswer='  '\n";
