@@ -374,10 +374,15 @@ impl Engine {
         let redacted = redact_pii(customer_text);
         let normalized = normalize(&redacted.text);
         // A suggestion typed as it reads gets the answer tapping it gives, not whatever
-        // a near-synonym intent scores.
+        // a near-synonym intent scores; how it was typed still counts ("WHERE IS MY
+        // ORDER!!!" is angry).
+        let a = self.assess(customer_text, &normalized);
         let a = match self.titles.iter().position(|title| *title == normalized) {
-            Some(index) => Assessment::chosen(index),
-            None => self.assess(customer_text, &normalized),
+            Some(index) => Assessment {
+                signals: a.signals,
+                ..Assessment::chosen(index)
+            },
+            None => a,
         };
         self.decide(conversation, redacted, &a, now_ms)
     }

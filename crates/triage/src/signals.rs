@@ -149,12 +149,13 @@ const CONTACT_VERBS: &str = concat!(
 /// Phrases that ask for a person however they are used.
 const PERSON_PHRASES: &str = concat!(
     "real person, live person, actual person, real human, live chat, customer service, \
-     customer support, customer care, not bot, call me, phone me, ring me, call back, \
+     customer services, customer support, customer care, not bot, call me, phone me, \
+     ring me, call back, a callback, email me back, anyone real, someone real, \
      call you, phone you, ring you, contact you, your phone number, put through, a robot, \
      with a machine, to a machine, ",
     // French: customer service, a real person, a human being, call me back
     "service client, service clients, vraie personne, vrai personne, etre humain, \
-     me rappeler, ",
+     me rappeler, rappelez moi, ",
     // Arabic: customer service, call me
     "خدمه عملاء, اتصل بي",
 );
@@ -201,7 +202,7 @@ const NEGATIONS: &str = "not no stop pas non ليس لا مش";
 const FRUSTRATION_WORDS: &[(f32, &str)] = &[
     (
         0.9,
-        "furious livid outraged fuck fucking furieux furieuse putain",
+        "furious livid fuming outraged fuck fucking furieux furieuse putain",
     ),
     (
         0.8,
@@ -217,10 +218,11 @@ const FRUSTRATION_WORDS: &[(f32, &str)] = &[
     ),
     (
         0.6,
-        "scam damn unbelievable panic scared disappointed honte nul nulle decu decue سيء سيي",
+        "scam damn unbelievable panic scared disappointed honte nul nulle nuls decu decue \
+         سيء سيي",
     ),
-    (0.5, "bloody seriously waste"),
-    (0.4, "worried sick inquiet inquiete"),
+    (0.5, "bloody seriously waste anxious ugh"),
+    (0.4, "worried sick embarrassed inquiet inquiete"),
     (0.3, "fed ages forever"),
     (0.2, "again still encore toujours"),
 ];
@@ -228,19 +230,20 @@ const FRUSTRATION_WORDS: &[(f32, &str)] = &[
 const FRUSTRATION_PHRASES: &[(f32, &str)] = &[
     (
         0.8,
-        "fed up, sick and tired, yeah right, ras le bol, jen ai assez, غير مقبول",
+        "fed up, sick and tired, yeah right, ras le bol, jen ai assez, doing my head in, \
+         غير مقبول",
     ),
-    (0.7, "sick of, you kidding, nimporte quoi"),
+    (0.7, "sick of, you kidding, nimporte quoi, in tears"),
     (
         0.6,
         "had enough, for nothing, no help, oh great, oh wonderful, oh perfect, oh brilliant, \
-         oh fantastic, oh lovely",
+         oh fantastic, oh lovely, how many times, not happy, not impressed",
     ),
     // A joke, but not "tell me a joke".
     (
         0.5,
-        "is a joke, what a joke, youre a joke, such a joke, absolute joke, complete joke, \
-         total joke, waste of",
+        "is a joke, are a joke, what a joke, youre a joke, such a joke, absolute joke, \
+         complete joke, total joke, waste of",
     ),
     // "just great" is sincere often enough ("that's just perfect, thanks") to need
     // another cue.
@@ -259,7 +262,7 @@ const POSITIVE_WORDS: &str = "thanks thank great perfect awesome love excellent 
 /// Words that on their own mark a sensitive topic.
 const SENSITIVE_WORDS: &str = concat!(
     "fraud fraudulent fraudster scam scammed scammer stolen stole hacked hacker \
-     unauthorised unauthorized bereavement died deceased funeral hardship bankrupt \
+     nicked unauthorised unauthorized bereavement died deceased funeral hardship bankrupt \
      bankruptcy debt debts complaint complain ombudsman lawyer solicitor harassed abuse \
      suicide ",
     // French
@@ -277,7 +280,9 @@ const SENSITIVE_PHRASES: &str = concat!(
     // French: stolen (a bare "vole" is also "flies"), hacked, not me, locked out, can't
     // pay
     "ete vole, ma vole, mont vole, a vole, ont vole, vol de, ete pirate, pas moi, \
-     compte bloque, compte est bloque, plus acces, peux pas payer, plus payer, ",
+     compte bloque, compte est bloque, plus acces, peux pas payer, plus payer, \
+     reconnais pas, perdu ma carte, utilise ma carte, plus me connecter, pas me connecter, \
+     plus a me connecter, pas a me connecter, ",
     // Arabic: not me
     "ليس انا, مش انا",
 );
@@ -579,6 +584,9 @@ impl Lexicon {
                     match cue {
                         // Where a word for a person stands decides what it marks.
                         Cue::PersonStrong if names_another(&words, i) => cues.add(Cue::PersonWeak),
+                        // "do your delivery people ring?": someone else's, not one to
+                        // talk to, even beside a contact verb.
+                        Cue::PersonWeak if names_another(&words, i) => {}
                         Cue::PersonStrong | Cue::PersonWeak => {
                             cues.add(cue);
                             cues.person_wanted |= cue == Cue::PersonWeak && is_wanted(&words, i);
@@ -798,8 +806,21 @@ mod tests {
             "get me an agent",
             "the agent said it would arrive, I want to talk to an agent",
             "my letting agent signed for it, can I speak to someone",
+            // A probe of 255 shoppers' messages (2026-11-25) found these missed.
+            "i want to speak to customer services",
+            "pls can i have a callback tomorrow morning",
+            "can somebody from your team email me back",
+            "hello? anyone real here",
+            "rappelez-moi s'il vous plaît",
         ] {
             assert!(sig(t).explicit_request, "{t}");
+        }
+        // … and took these for requests: the people are someone else's.
+        for t in [
+            "do your delivery people ring the bell",
+            "can my delivery person leave it with a neighbour",
+        ] {
+            assert!(!sig(t).explicit_request, "{t}");
         }
     }
 
@@ -869,6 +890,16 @@ mod tests {
             "Je suis très énervé",
             "هذا غير مقبول",
             "أنا غاضب جدا",
+            // Missed by the probe of shoppers' messages.
+            "absolutely fuming, my parcel is a week late",
+            "honestly i'm in tears, my order was supposed to be a birthday present",
+            "i'm really anxious, my card got declined at the till",
+            "this is doing my head in",
+            "how many times do i have to explain this",
+            "not happy at all with how this has been handled",
+            "ugh not again",
+            "you lot are a joke",
+            "vous êtes nuls",
         ] {
             assert!(sig(t).frustration >= 0.5, "{t}");
             assert!(sig(t).sentiment < 0.0, "{t}");
@@ -901,6 +932,11 @@ mod tests {
             "بطاقتي مسروقة",
             "أريد تقديم شكوى",
             "توفي زوجي",
+            "my wallet got nicked with my card in it",
+            "je ne reconnais pas ce paiement",
+            "j'ai perdu ma carte",
+            "quelqu'un a utilisé ma carte sans mon accord",
+            "je n'arrive plus à me connecter à mon compte",
         ] {
             assert!(sig(t).sensitive_topic, "{t}");
         }

@@ -43,6 +43,20 @@ fn a_suggestion_typed_as_it_reads_gets_the_answer_tapping_it_gives() {
     }
 }
 
+/// A probe of shoppers' messages: "WHERE IS MY ORDER", a suggestion's own words in
+/// capitals, got its answer and nothing else, while "WHERE IS MY PARCEL" was heard as
+/// angry.
+#[test]
+fn a_suggestion_typed_angrily_is_still_heard_as_angry() {
+    for text in ["WHERE IS MY ORDER", "where is my order!!!"] {
+        let t = engine().respond(&mut Conversation::new(), text, 0);
+        assert_eq!(t.answer.map(|a| a.intent).as_deref(), Some("order_status"));
+        let reasons = t.escalation.map(|e| e.reasons).unwrap_or_default();
+        assert!(reasons.contains(&EscalationReason::Frustration), "{text}");
+    }
+    assert!(reasons("Where is my order?").is_empty());
+}
+
 #[test]
 fn answers_a_plain_question_without_escalating() {
     let t = engine().respond(&mut Conversation::new(), "my card still hasn't arrived", 0);
