@@ -45,7 +45,42 @@ commands:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = check_arguments(&args).and_then(|()| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Refuses arguments a command does not take, so that `cargo xtask test --help` prints
+/// the usage instead of running every test for minutes.
+fn check_arguments(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(());
+    };
+    let allowed: &[&str] = match command.as_str() {
+        "dev" | "test" | "build" | "size" | "install" => &[],
+        "deploy" => &["--dry-run"],
+        // `bench` reads its own options and says what is wrong with them.
+        _ => return Ok(()),
+    };
+    match rest.iter().find(|arg| !allowed.contains(&arg.as_str())) {
+        Some(arg) => Err(XtaskError::Usage(format!(
+            "`cargo xtask {command}` does not take `{arg}`\n\n{USAGE}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
         Some("dev") => dev::run(),
         Some("test") => test::run(),
         Some("build") => tools::ensure_build_tools().and_then(|tools| build::all(&tools)),
@@ -57,20 +92,13 @@ fn main() -> ExitCode {
             Some("widget") => load::widget(),
             _ => bench::run(&args[1..]),
         },
-        Some("help" | "--help" | "-h") | None => {
+        Some("help") | None => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => Err(XtaskError::Usage(format!(
             "unknown command `{other}`\n\n{USAGE}"
         ))),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("xtask: {err}");
-            ExitCode::FAILURE
-        }
     }
 }
 
