@@ -44,6 +44,8 @@ const META_KEY: &str = "meta";
 
 /// Most events one read returns; a client far behind asks again.
 const PAGE: i64 = 500;
+/// [`PAGE`] as a length.
+const PAGE_LEN: usize = PAGE as usize;
 
 /// How long the alarm waits before handing pending deliveries to the outbox again.
 const RELAY_RETRY_MS: u64 = 10_000;
@@ -63,6 +65,10 @@ pub(crate) struct ConversationMeta {
     /// The customer's message rate limit.
     #[serde(default)]
     pub(crate) message_bucket: TokenBucket,
+    /// Whether an agent has the conversation (joined, and not left it to the queue): a
+    /// place in line computed before they joined, arriving late, is not shown.
+    #[serde(default)]
+    pub(crate) held_by_agent: bool,
 }
 
 /// What the queue sends to create a conversation's object (again, on a retried
@@ -216,7 +222,10 @@ impl Conversation {
                 let Some(mut meta) = self.meta().await? else {
                     return Err(EdgeError::NotFound);
                 };
-                if meta.queue != queue {
+                // The queue works places out before its calls to conversations, so one
+                // can arrive after an agent joined or the conversation ended.
+                let late = queue.is_some() && (meta.held_by_agent || meta.closed);
+                if !late && meta.queue != queue {
                     meta.queue = queue;
                     self.state.storage().put(META_KEY, &meta).await?;
                     self.broadcast(&ConversationUpdate {
@@ -274,10 +283,14 @@ impl Conversation {
             }
             (Method::Get, "live") => self.open_live(&request, &meta).await,
             (Method::Post, "messages") => {
+                let message: CustomerMessage = read_json(&mut request).await?;
+                // Other requests ran while the body arrived (an agent joining or closing
+                // the conversation): work on the conversation as it is now, or saving it
+                // below would undo them.
+                let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                 if meta.closed {
                     return Err(EdgeError::ConversationClosed);
                 }
-                let message: CustomerMessage = read_json(&mut request).await?;
                 validate_message(&message.client_id, &message.text)?;
                 let client_key = format!("customer:{}", message.client_id);
                 if let Some(existing) = self.event_by_client_id(&client_key)? {
@@ -339,7 +352,8 @@ impl Conversation {
             (Method::Post, "csat") => {
                 let mut rating: CsatRating = read_json(&mut request).await?;
                 baton_relay::validate_csat(rating.rating, &rating.comment)?;
-                let mut meta = meta;
+                // As for a message: the conversation as it is now, not before the body.
+                let mut meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                 if meta.csat.is_some() {
                     return Err(EdgeError::AlreadyRated);
                 }
@@ -371,10 +385,21 @@ impl Conversation {
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
         // Sent after accepting, so an event appended meanwhile may arrive twice; the
-        // client drops any `seq` it has already seen.
-        let backlog = self.update_after(after, meta)?;
-        let json = serde_json::to_string(&backlog).map_err(internal)?;
-        pair.server.send_with_str(json)?;
+        // client drops any `seq` it has already seen. Page after page: the client takes
+        // the highest `seq` it sees as where it stands, so a page left out would be a gap
+        // it never asks for again.
+        let mut after = after;
+        loop {
+            let backlog = self.update_after(after, meta)?;
+            let last = backlog.events.last().map(|event| event.seq);
+            let full = backlog.events.len() >= PAGE_LEN;
+            let json = serde_json::to_string(&backlog).map_err(internal)?;
+            pair.server.send_with_str(json)?;
+            match last {
+                Some(seq) if full => after = seq,
+                _ => break,
+            }
+        }
         self.report_customer_channel(None).await;
         Ok(Response::from_websocket(pair.client)?)
     }
@@ -452,6 +477,18 @@ impl Conversation {
         if let EventBody::AgentJoined { .. } = event.event {
             if let Some(mut meta) = self.meta().await? {
                 meta.queue = None;
+                meta.held_by_agent = true;
+                self.state.storage().put(META_KEY, &meta).await?;
+            }
+        }
+        if let EventBody::AgentLeft {
+            transferred_to: None,
+            ..
+        } = event.event
+        {
+            // Back in line: the queue tells it its place next.
+            if let Some(mut meta) = self.meta().await? {
+                meta.held_by_agent = false;
                 self.state.storage().put(META_KEY, &meta).await?;
             }
         }

@@ -280,6 +280,7 @@ impl SiteQueue {
             closed: false,
             csat: None,
             message_bucket: TokenBucket::default(),
+            held_by_agent: false,
         };
         let relays = site_directory(&self.env)?
             .get(&stored.request.site)
@@ -446,6 +447,9 @@ impl SiteQueue {
             conversation: id,
             command,
         } = request.json().await?;
+        // Leases first: expiring them calls conversations, and other requests run
+        // meanwhile, so everything this change reads is read after.
+        let (mut book, _) = self.expire_leases_now().await?;
         let mut stored = self
             .stored(&id)
             .await?
@@ -464,7 +468,6 @@ impl SiteQueue {
                 _ => Err(EdgeError::ConversationClosed),
             };
         }
-        let (mut book, _) = self.expire_leases_now().await?;
         let before = self.statuses(&book)?;
         book.agent_seen(&agent.id, now_ms, presence_ms(&self.env));
         let mut stats = self.stats().await?;
@@ -734,7 +737,9 @@ impl SiteQueue {
         }
         self.push_positions(&before, &book, None).await?;
         self.schedule_alarm(&book).await?;
-        Ok((book, true))
+        // Other requests ran during those calls and may have changed the book: the
+        // caller changes and saves the book as it is now, not this copy.
+        Ok((self.book().await?, true))
     }
 
     /// Wakes the queue when a lease or an agent's presence runs out.
@@ -752,7 +757,10 @@ impl SiteQueue {
         Ok(())
     }
 
-    /// Tells every waiting customer whose place changed where they stand now.
+    /// Tells every waiting customer whose place changed where they stand now. One that
+    /// cannot be told (its conversation object failed, or was never created) is logged
+    /// and skipped: the others are still told, and the change that moved the queue has
+    /// happened, so the agent or customer who made it must not see it fail.
     async fn push_positions(
         &self,
         before: &[(String, QueueStatus)],
@@ -767,7 +775,9 @@ impl SiteQueue {
                 .iter()
                 .any(|(other, old)| *other == id && *old == status);
             if !unchanged {
-                self.conversation_call(&id, "queue", &Some(status)).await?;
+                if let Err(err) = self.conversation_call(&id, "queue", &Some(status)).await {
+                    worker::console_error!("a waiting customer's place was not told: {err}");
+                }
             }
         }
         Ok(())

@@ -437,6 +437,38 @@ async fn the_live_channel_pushes_agent_messages_and_resumes_without_loss() {
     assert_eq!(resumed.events[0].seq, 3);
 }
 
+/// A customer who comes back more than a page of events behind (the edge reads 500 at a
+/// time) gets every one of them: the widget takes the highest `seq` it sees as where it
+/// stands, so a page left out would be lost for good.
+#[tokio::test]
+async fn a_customer_far_behind_gets_every_missed_event_on_reconnect() {
+    let baton = Baton::from_env();
+    let sam = baton.agent("sam");
+    let accepted = new_conversation(&baton).await;
+    baton
+        .agent_ok(&sam.token, "claim", &target(&accepted))
+        .await;
+    const REPLIES: u64 = 520;
+    for n in 0..REPLIES {
+        baton
+            .agent_ok(&sam.token, "reply", &reply(&accepted, &format!("line {n}")))
+            .await;
+    }
+    let last = REPLIES + 1; // after "joined"
+    let (mut socket, _) = tokio_tungstenite::connect_async(baton.live_url(SITE, &accepted, 0))
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    while seqs.last() != Some(&last) {
+        seqs.extend(next_update(&mut socket).await.events.iter().map(|e| e.seq));
+    }
+    assert_eq!(
+        seqs,
+        (1..=last).collect::<Vec<_>>(),
+        "every event, in order, once"
+    );
+}
+
 /// The agent writing a reply is told to the connected customer, once per notice, and
 /// kept nowhere; only the agent holding the conversation can say so.
 #[tokio::test]
