@@ -467,28 +467,26 @@ impl Conversation {
         if let Some(delivery) = &delivery {
             self.keep_for_relay(delivery)?;
         }
-        if let EventBody::Resolved { .. } = event.event {
-            if let Some(mut meta) = self.meta().await? {
+        // What the event changes in the conversation's own state.
+        let change: Option<fn(&mut ConversationMeta)> = match event.event {
+            EventBody::Resolved { .. } => Some(|meta| {
                 meta.closed = true;
                 meta.queue = None;
-                self.state.storage().put(META_KEY, &meta).await?;
-            }
-        }
-        if let EventBody::AgentJoined { .. } = event.event {
-            if let Some(mut meta) = self.meta().await? {
+            }),
+            EventBody::AgentJoined { .. } => Some(|meta| {
                 meta.queue = None;
                 meta.held_by_agent = true;
-                self.state.storage().put(META_KEY, &meta).await?;
-            }
-        }
-        if let EventBody::AgentLeft {
-            transferred_to: None,
-            ..
-        } = event.event
-        {
+            }),
             // Back in line: the queue tells it its place next.
+            EventBody::AgentLeft {
+                transferred_to: None,
+                ..
+            } => Some(|meta| meta.held_by_agent = false),
+            _ => None,
+        };
+        if let Some(change) = change {
             if let Some(mut meta) = self.meta().await? {
-                meta.held_by_agent = false;
+                change(&mut meta);
                 self.state.storage().put(META_KEY, &meta).await?;
             }
         }

@@ -523,8 +523,8 @@ pub struct ChatState {
     /// Hand-offs the customer ended the chat on before the edge's answer came: each is
     /// withdrawn at the edge (again after a failure, on every page) until it says so.
     pub withdrawals: Vec<EscalationWithdrawal>,
-    /// Questions sent before the model arrived, answered when it does (not saved: the
-    /// raw text stays in memory only).
+    /// Questions sent before the model arrived, answered when it does. The raw text
+    /// stays in memory; a page change keeps it redacted ([`SavedChat::waiting`]).
     pub waiting_for_engine: Vec<Question>,
 }
 
@@ -1319,31 +1319,24 @@ impl ChatState {
     /// don't know", or an offer of a person (`quiet_offers`: none of the last two).
     /// Before the model has arrived the question waits for it.
     fn answer(&mut self, question: Question, quiet_offers: bool) -> Vec<Effect> {
-        let effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
-        let engine = match &self.engine {
-            EngineState::Ready(engine) => Rc::clone(engine),
-            EngineState::Loading => {
-                // Nothing leaves the browser unredacted: the bubble shows the redacted
-                // text, and the raw text waits in memory.
-                let redacted = baton_triage::redact_pii(&question.text).text;
-                self.push(Author::Customer, MessageBody::Text(redacted));
+        let mut effects = vec![Effect::Emit(HostEvent::Message(Author::Customer))];
+        let EngineState::Ready(engine) = &self.engine else {
+            // Nothing leaves the browser unredacted: the bubble shows the redacted text.
+            let redacted = baton_triage::redact_pii(&question.text).text;
+            self.push(Author::Customer, MessageBody::Text(redacted));
+            if matches!(self.engine, EngineState::Loading) {
                 self.waiting_for_engine.push(question);
-                return effects;
-            }
-            EngineState::Failed => {
-                let redacted = baton_triage::redact_pii(&question.text).text;
-                self.push(Author::Customer, MessageBody::Text(redacted));
-                let mut effects = effects;
+            } else {
                 effects.extend(self.offer_person_without_engine(quiet_offers));
-                return effects;
             }
+            return effects;
         };
+        let engine = Rc::clone(engine);
         let turn = self.respond(&engine, &question);
         self.push(
             Author::Customer,
             MessageBody::Text(turn.redacted.text.clone()),
         );
-        let mut effects = effects;
         effects.extend(self.reply(&engine, turn, quiet_offers));
         effects
     }
