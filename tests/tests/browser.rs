@@ -697,8 +697,8 @@ async fn a_page_script_talks_to_the_chat_and_hears_of_its_mistakes(kind: Browser
     browser.click_in_widget("button.send").await;
     eventually("the note to go once the message is sent", || async {
         let root = browser.widget().await;
-        let notes = root.find_all(Locator::Css(".input-full")).await.ok()?;
-        notes.is_empty().then_some(())
+        let note = root.find(Locator::Css(".input-full")).await.ok()?;
+        note.text().await.ok()?.is_empty().then_some(())
     })
     .await;
     // Sign-out on a shared computer: Baton.reset() leaves nothing for the next person.

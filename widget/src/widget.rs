@@ -114,6 +114,9 @@ pub struct Widget {
     log: NodeRef,
     /// Where keyboard focus goes after the next render.
     focus: Option<FocusTarget>,
+    /// Whether keyboard focus was in the chat before the last change, so that focus on a
+    /// control the change removed ("Try again", say) is not dropped to the page.
+    focus_was_inside: bool,
     shown: (usize, bool),
     /// The conversation's scroll height at the last render (0 while the panel is closed).
     log_height: i32,
@@ -290,6 +293,7 @@ impl Component for Widget {
             input: NodeRef::default(),
             log: NodeRef::default(),
             focus: None,
+            focus_was_inside: false,
             shown: (0, false),
             log_height: 0,
             live: None,
@@ -345,6 +349,7 @@ impl Component for Widget {
             Action::PageHidden if self.live.take().is_some() => self.schedule_reconnect(ctx),
             _ => {}
         }
+        self.focus_was_inside = self.focus_inside();
         let effects = self.state.apply(action);
         for effect in effects {
             self.carry_out(ctx, effect);
@@ -366,7 +371,9 @@ impl Component for Widget {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
-        let selector = match self.focus.take() {
+        let lost = self.state.open && self.focus_was_inside && !self.focus_inside();
+        let target = self.focus.take().or(lost.then_some(FocusTarget::Input));
+        let selector = match target {
             None => None,
             Some(FocusTarget::Input) => {
                 if let Some(input) = self.input.cast::<HtmlInputElement>() {
@@ -446,6 +453,14 @@ impl Widget {
     /// when something grows at the end (the queue card filling in, a rating form) while
     /// the customer is reading there; someone scrolled up to read stays where they are
     /// until the next message. Opening the panel shows the newest message.
+    /// Whether keyboard focus is on something in the chat.
+    fn focus_inside(&self) -> bool {
+        self.input
+            .cast::<web_sys::Node>()
+            .and_then(|input| input.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok())
+            .is_some_and(|root| root.active_element().is_some())
+    }
+
     fn keep_newest_in_view(&mut self) {
         let Some(log) = self.log.cast::<web_sys::Element>() else {
             self.log_height = 0;

@@ -156,18 +156,24 @@ async fn personal_data_is_masked_in_the_customers_own_bubble() {
     assert!(masks[1].starts_with("card ending 4242"), "{masks:?}");
 }
 
-#[wasm_bindgen_test]
-async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
-    let widget = mount_widget("talk_to_a_person_shows_a_preview_before_sending_anything");
+/// Opens the chat, asks `question` once the model has loaded, then presses "Talk to a
+/// person": the consent question's preview.
+async fn ask_for_a_person(widget: &Mounted, question: &str) -> Element {
     widget.handle.open();
     wait_for(&widget.root, ".suggestions").await;
-    ask(&widget.root, "where is my refund").await;
+    ask(&widget.root, question).await;
     let person: HtmlElement = wait_for(&widget.root, "button.person")
         .await
         .dyn_into()
         .unwrap();
     person.click();
-    let preview = wait_for(&widget.root, ".consent .preview").await;
+    wait_for(&widget.root, ".consent .preview").await
+}
+
+#[wasm_bindgen_test]
+async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
+    let widget = mount_widget("talk_to_a_person_shows_a_preview_before_sending_anything");
+    let preview = ask_for_a_person(&widget, "where is my refund").await;
     assert!(preview
         .text_content()
         .unwrap()
@@ -176,6 +182,34 @@ async fn talk_to_a_person_shows_a_preview_before_sending_anything() {
         !widget.events.includes(&"escalated".into(), 0),
         "nothing sent before consent"
     );
+    // Only the messages are the live log: the preview's copy of the customer's words is
+    // not read out again as news.
+    let bubble = wait_for(&widget.root, ".message.from-customer").await;
+    assert!(bubble.closest("[role=log]").unwrap().is_some());
+    assert!(preview.closest("[aria-live]").unwrap().is_none());
+}
+
+/// "Try again" goes away when pressed (the hand-off is on its way again): keyboard focus
+/// stays in the chat instead of falling to the page.
+#[wasm_bindgen_test]
+async fn focus_on_a_control_that_goes_away_stays_in_the_chat() {
+    let widget = mount_widget("focus_on_a_control_that_goes_away_stays_in_the_chat");
+    ask_for_a_person(&widget, "where is my refund").await;
+    let send: HtmlElement = wait_for(&widget.root, ".consent button.primary")
+        .await
+        .dyn_into()
+        .unwrap();
+    send.click();
+    // Nothing listens on port 9: the hand-off fails and offers to try again.
+    let retry: HtmlElement = wait_for(&widget.root, ".handoff.failed button.primary")
+        .await
+        .dyn_into()
+        .unwrap();
+    retry.focus().unwrap();
+    retry.click();
+    settle().await;
+    let active = widget.root.active_element().map(|e| e.id());
+    assert_eq!(active.as_deref(), Some("baton-input"));
 }
 
 #[wasm_bindgen_test]

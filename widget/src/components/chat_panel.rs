@@ -32,16 +32,20 @@ const MAX_MESSAGE_CHARS: usize = 1000;
 /// When the panel fills the screen (the media query of `styles.css` that makes it so).
 const FULL_SCREEN: &str = "(max-width: 640px), (max-height: 500px)";
 
+/// Whether the panel fills the screen now.
+fn fills_screen() -> bool {
+    web_sys::window()
+        .and_then(|window| window.match_media(FULL_SCREEN).ok().flatten())
+        .is_some_and(|query| query.matches())
+}
+
 /// A panel that fills the screen covers the page: Tab goes round inside it, from Send to
 /// the close button and back, instead of on into links nobody can see.
 fn keep_focus_in_full_screen_panel(event: &KeyboardEvent) {
-    let fills_screen = web_sys::window()
-        .and_then(|window| window.match_media(FULL_SCREEN).ok().flatten())
-        .is_some_and(|query| query.matches());
     let Some(from) = event
         .target()
         .and_then(|target| target.dyn_into::<Element>().ok())
-        .filter(|_| fills_screen)
+        .filter(|_| fills_screen())
     else {
         return;
     };
@@ -159,7 +163,7 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         _ => None,
     };
     html! {
-        <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal="false" aria-labelledby="baton-title" onkeydown={on_keydown}>
+        <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal={if fills_screen() { "true" } else { "false" }} aria-labelledby="baton-title" onkeydown={on_keydown}>
             <div class="header">
                 <div class="titles">
                     <h2 id="baton-title">{ strings.title }</h2>
@@ -197,23 +201,28 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                     </button>
                 </div>
             }
-            <div class="log" ref={log.clone()} role="log" aria-live="polite" aria-relevant="additions">
-                <ul class="messages">
-                    // Keyed like the messages beside it: in a list of keyed and unkeyed
-                    // children Yew diffs by position and rebuilt every bubble on each new
-                    // message (focus lost, the live region read again).
-                    <li key="greeting" class="message from-bot greeting"><p>{ greeting }</p></li>
-                    { for state.messages.iter().map(|message| message_view(MessageProps {
-                        message,
-                        strings,
-                        on_action,
-                        can_request_person,
-                        pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
-                        undelivered: state.is_undelivered(message.id),
-                        current: latest_customer_message.is_none_or(|latest| message.id > latest),
-                        kb_lang: kb_lang.clone(),
-                    })) }
-                </ul>
+            // Only the messages are the live log: the typing notice, the suggestions and
+            // the hand-off (its own status regions) beside it would be read out with
+            // every change, the consent preview's copy of each message among them.
+            <div class="log" ref={log.clone()}>
+                <div role="log" aria-live="polite" aria-relevant="additions">
+                    <ul class="messages">
+                        // Keyed like the messages beside it: in a list of keyed and unkeyed
+                        // children Yew diffs by position and rebuilt every bubble on each new
+                        // message (focus lost, the live region read again).
+                        <li key="greeting" class="message from-bot greeting"><p>{ greeting }</p></li>
+                        { for state.messages.iter().map(|message| message_view(MessageProps {
+                            message,
+                            strings,
+                            on_action,
+                            can_request_person,
+                            pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
+                            undelivered: state.is_undelivered(message.id),
+                            current: latest_customer_message.is_none_or(|latest| message.id > latest),
+                            kb_lang: kb_lang.clone(),
+                        })) }
+                    </ul>
+                </div>
                 if let Some(name) = &state.agent_typing {
                     <p class="typing">{ strings.agent_typing.replace("{name}", name) }</p>
                 }
@@ -229,9 +238,9 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 }
                 { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, rating_choice: state.rating_choice, strings, on_action }) }
             </div>
-            if state.input_full {
-                <p class="input-full" id="baton-input-full" role="status">{ strings.input_full }</p>
-            }
+            // Always there, filled when the box is full: a status region created with its
+            // text is not announced.
+            <p class="input-full" id="baton-input-full" role="status">{ if state.input_full { strings.input_full } else { "" } }</p>
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
                 <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"

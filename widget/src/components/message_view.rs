@@ -91,7 +91,8 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         },
         MessageBody::Agent { name, body } => html! {
             <>
-                <p class="author">{ name.clone() }</p>
+                // Its own direction: the bubble's comes from the reply, not the name.
+                <p class="author" dir="auto">{ name.clone() }</p>
                 { rich_text_view(body, LineBreaks::Kept) }
             </>
         },
@@ -198,7 +199,9 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
     html! {
         <li key={message.id} class={class} dir="auto" lang={lang}>
             if !said_by.is_empty() {
-                <span class="visually-hidden" lang={strings.lang}>{ said_by }</span>
+                // Its own direction, so that the bubble's `dir="auto"` reads the message,
+                // not this label, to set the bubble's.
+                <span class="visually-hidden" lang={strings.lang} dir={strings.dir}>{ said_by }</span>
             }
             { body }
         </li>
