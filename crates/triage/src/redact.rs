@@ -201,8 +201,11 @@ pub fn redact_pii(text: &str) -> Redacted {
     find_emails(&scan.folded, &mut found);
     // The rest is read around the card numbers, as it will be once they are masked (a
     // number cut in two by a card is two numbers), so masking twice masks nothing more.
-    scan.set_aside_cards(&found);
+    scan.set_aside(&found, |kind| kind == PiiKind::CardNumber);
     find_phones(&scan, &mut found);
+    // Card details are read around everything found so far, masks as well: "cvv
+    // 000/0000000004111" has its code alone once the phone number is masked.
+    scan.set_aside(&found, |_| true);
     find_card_details(&scan, &mut found);
     find_passwords(&scan, &mut found);
     // Each kind has its own rank, so equal keys are equal findings: an unstable sort
@@ -264,9 +267,9 @@ struct Scan {
     chars: Vec<char>,
     /// The byte offset of each character in the text, then the text's length.
     offsets: Vec<usize>,
-    /// Whether each character is part of a card number (see [`Scan::set_aside_cards`]);
-    /// empty when there is none.
-    in_card: Vec<bool>,
+    /// Whether each character is part of a finding set aside (see [`Scan::set_aside`]);
+    /// empty before the first.
+    masked: Vec<bool>,
 }
 
 /// What a character no detector reads becomes: not ASCII, so no detector matches it.
@@ -279,7 +282,7 @@ impl Scan {
             folded: Vec::with_capacity(text.len()),
             chars: Vec::with_capacity(text.len()),
             offsets: Vec::with_capacity(text.len() + 1),
-            in_card: Vec::new(),
+            masked: Vec::new(),
         };
         for (offset, c) in text.char_indices() {
             scan.folded.push(fold_char(c));
@@ -290,20 +293,20 @@ impl Scan {
         scan
     }
 
-    /// Reads the card numbers found so far as the masks they become: no detector
-    /// matches them and words are not read across them.
-    fn set_aside_cards(&mut self, found: &[Found]) {
-        for card in found.iter().filter(|f| f.kind == PiiKind::CardNumber) {
-            self.folded[card.start..card.end].fill(OTHER);
-            self.in_card.resize(self.chars.len(), false);
-            self.in_card[card.start..card.end].fill(true);
+    /// Reads the findings of the kinds `which` picks as the masks they become: no
+    /// detector matches them and words are not read across them.
+    fn set_aside(&mut self, found: &[Found], which: impl Fn(PiiKind) -> bool) {
+        self.masked.resize(self.chars.len(), false);
+        for f in found.iter().filter(|f| which(f.kind)) {
+            self.folded[f.start..f.end].fill(OTHER);
+            self.masked[f.start..f.end].fill(true);
         }
     }
 
-    /// Whether words stop at character `k`: a mask's bracket, a card number or a line
-    /// break.
+    /// Whether words stop at character `k`: a mask's bracket, a finding set aside or a
+    /// line break.
     fn ends_words(&self, k: usize) -> bool {
-        matches!(self.chars[k], '[' | ']' | '\n') || self.in_card.get(k) == Some(&true)
+        matches!(self.chars[k], '[' | ']' | '\n') || self.masked.get(k) == Some(&true)
     }
 }
 
@@ -1166,6 +1169,9 @@ mod tests {
             ("CVV: 123, expires 09/2027", "CVV: [cvv], expires [expiry]"),
             ("my cvc2 is 4321", "my cvc2 is [cvv]"),
             ("cvv123", "cvv[cvv]"),
+            // Found by the idempotence property: the code is alone once the phone
+            // number joined to it is masked, so it is masked at once too.
+            ("cvv 000/000000000٤١١١", "cvv [cvv]/[phone]"),
             ("the CVV number is 123", "the CVV number is [cvv]"),
             ("valid thru 11-28", "valid thru [expiry]"),
             ("expiry date: 1/29", "expiry date: [expiry]"),
