@@ -10,7 +10,7 @@ use baton_protocol::{
     EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
 };
 use baton_tests::browser::eventually;
-use baton_tests::{escalation, unique_id, Baton};
+use baton_tests::{escalation, unique_id, Baton, TestAgent};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -38,6 +38,15 @@ async fn new_conversation(baton: &Baton) -> EscalationAccepted {
             packet(&[EscalationReason::ExplicitRequest]),
         ))
         .await
+}
+
+/// A new conversation that `agent` has claimed.
+async fn claimed_by(baton: &Baton, agent: &TestAgent) -> EscalationAccepted {
+    let accepted = new_conversation(baton).await;
+    baton
+        .agent_ok(&agent.token, "claim", &target(&accepted))
+        .await;
+    accepted
 }
 
 fn target(accepted: &EscalationAccepted) -> serde_json::Value {
@@ -191,10 +200,7 @@ async fn an_agent_takes_no_more_conversations_than_their_capacity() {
 async fn one_agent_holds_a_conversation_and_others_are_refused() {
     let baton = Baton::from_env();
     let (sam, noor) = (baton.agent("sam"), baton.agent("noor"));
-    let accepted = new_conversation(&baton).await;
-    baton
-        .agent_ok(&sam.token, "claim", &target(&accepted))
-        .await;
+    let accepted = claimed_by(&baton, &sam).await;
 
     assert_eq!(
         baton
@@ -309,10 +315,7 @@ async fn renewing_keeps_a_claim_but_never_takes_one_back() {
 async fn the_console_sees_who_holds_what() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
-    let accepted = new_conversation(&baton).await;
-    baton
-        .agent_ok(&sam.token, "claim", &target(&accepted))
-        .await;
+    let accepted = claimed_by(&baton, &sam).await;
     let queue = baton.queue(SITE).await;
     let active = queue
         .active
@@ -444,10 +447,7 @@ async fn the_live_channel_pushes_agent_messages_and_resumes_without_loss() {
 async fn a_customer_far_behind_gets_every_missed_event_on_reconnect() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
-    let accepted = new_conversation(&baton).await;
-    baton
-        .agent_ok(&sam.token, "claim", &target(&accepted))
-        .await;
+    let accepted = claimed_by(&baton, &sam).await;
     const REPLIES: u64 = 520;
     for n in 0..REPLIES {
         baton
@@ -524,10 +524,7 @@ async fn the_customer_hears_the_agent_typing_and_nothing_is_stored() {
 async fn the_agent_sees_the_customer_typing_but_not_what() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
-    let accepted = new_conversation(&baton).await;
-    baton
-        .agent_ok(&sam.token, "claim", &target(&accepted))
-        .await;
+    let accepted = claimed_by(&baton, &sam).await;
     let agent_view = format!(
         "/v1/agent/events?site={SITE}&conversation={}&after=0",
         accepted.conversation_id
@@ -611,10 +608,7 @@ async fn waiting_customers_learn_their_new_place_live() {
 async fn csat_and_bot_feedback_feed_analytics_without_content() {
     let baton = Baton::from_env();
     let sam = baton.agent("sam");
-    let accepted = new_conversation(&baton).await;
-    baton
-        .agent_ok(&sam.token, "claim", &target(&accepted))
-        .await;
+    let accepted = claimed_by(&baton, &sam).await;
     baton
         .agent_ok(&sam.token, "reply", &reply(&accepted, "done"))
         .await;
