@@ -33,6 +33,7 @@ impl Caller {
     fn may_use(&self, site: &str) -> Result<(), EdgeError> {
         match &self.only_site {
             Some(own) if own != site => Err(EdgeError::SiteNotAllowed(own.clone())),
+            _ if !self.agent.works_on(site) => Err(EdgeError::AgentNotOnSite(site.to_owned())),
             _ => Ok(()),
         }
     }
@@ -46,7 +47,18 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
     let agent = caller.agent.clone();
     match (request.method(), action) {
         (Method::Get, "me") => json_response(200, &agent),
-        (Method::Get, "agents") => json_response(200, &directory(env)?.profiles()),
+        (Method::Get, "agents") => {
+            // The colleagues who share a site with the caller (a helpdesk's: its site).
+            let sites = match &caller.only_site {
+                Some(site) => std::slice::from_ref(site),
+                None => agent.sites.as_slice(),
+            };
+            let mut profiles = directory(env)?.profiles();
+            if !sites.is_empty() {
+                profiles.retain(|other| sites.iter().any(|site| other.works_on(site)));
+            }
+            json_response(200, &profiles)
+        }
         (Method::Get, "queue") => {
             let query: QueueQuery = query(&request, "`site` is required")?;
             caller.may_use(&query.site)?;
@@ -105,6 +117,7 @@ pub(crate) async fn route(request: Request, env: &Env) -> Result<Response, EdgeE
             caller.may_use(&transfer.site)?;
             let to = directory(env)?
                 .by_id(&transfer.to_agent)
+                .filter(|to| to.works_on(&transfer.site))
                 .ok_or(EdgeError::UnknownAgent)?;
             let command = AgentCommand::Transfer { to };
             act(env, agent, &transfer.site, transfer.conversation, command).await
@@ -244,7 +257,7 @@ fn directory(env: &Env) -> Result<AgentDirectory, EdgeError> {
         .secret("BATON_AGENT_TOKEN")
         .map(|token| token.to_string())
         .unwrap_or_default();
-    Ok(agents.with_shared_token(&shared))
+    Ok(agents.with_shared_token(&shared)?)
 }
 
 /// The caller of an agent route, and the request to go on with: as it came for a bearer

@@ -20,20 +20,25 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use baton_protocol::{
-    Author, ConversationEvent, ConversationRelayed, ConversationUpdate, CsatRating,
-    CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED,
-    CONVERSATION_MESSAGE,
+    offers_live_subprotocol, token_in_subprotocols, Author, ConversationEvent, ConversationRelayed,
+    ConversationUpdate, CsatRating, CustomerClose, CustomerClosed, CustomerMessage, CustomerTyping,
+    EventBody, MessageStored, QueueStatus, CONVERSATION_CLOSED, CONVERSATION_MESSAGE,
+    LIVE_SUBPROTOCOL,
 };
-use baton_relay::{tokens_match, validate_message, CustomerChannel, RateLimit, TokenBucket};
+use baton_relay::{
+    describe_json_error, tokens_match, validate_message, CustomerChannel, RateLimit, TokenBucket,
+};
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, ScheduledTime,
+    durable_object, DurableObject, Env, Headers, Method, Request, Response, Result, ScheduledTime,
     SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::error::EdgeError;
-use crate::routes::{internal_request, json_response, query_value, read_json, site_directory};
+use crate::routes::{
+    internal_request, json_response, query_value, read_body, read_json, site_directory,
+};
 use crate::site_queue::SITE_QUEUE_BINDING;
 use crate::webhook::{hand_over, NewDelivery};
 
@@ -69,6 +74,9 @@ pub(crate) struct ConversationMeta {
     /// place in line computed before they joined, arriving late, is not shown.
     #[serde(default)]
     pub(crate) held_by_agent: bool,
+    /// Whether the customer ended the conversation (not the agent).
+    #[serde(default)]
+    pub(crate) ended_by_customer: bool,
 }
 
 /// What the queue sends to create a conversation's object (again, on a retried
@@ -288,13 +296,15 @@ impl Conversation {
                 // the conversation): work on the conversation as it is now, or saving it
                 // below would undo them.
                 let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
-                if meta.closed {
-                    return Err(EdgeError::ConversationClosed);
-                }
                 validate_message(&message.client_id, &message.text)?;
+                // Stored before, its answer lost: it was delivered, even if the
+                // conversation has ended since.
                 let client_key = format!("customer:{}", message.client_id);
                 if let Some(existing) = self.event_by_client_id(&client_key)? {
                     return json_response(201, &MessageStored { seq: existing.seq });
+                }
+                if meta.closed {
+                    return Err(EdgeError::ConversationClosed);
                 }
                 let mut meta = meta;
                 let now = now_ms();
@@ -336,18 +346,65 @@ impl Conversation {
                 json_response(201, &MessageStored { seq: event.seq })
             }
             (Method::Post, "close") => {
+                // No body, or JSON.
+                let content_type = request.headers().get("content-type")?.unwrap_or_default();
+                let body = read_body(&mut request).await?;
+                let close: CustomerClose = if body.iter().all(u8::is_ascii_whitespace) {
+                    CustomerClose::default()
+                } else if !content_type.starts_with("application/json") {
+                    return Err(EdgeError::UnsupportedMediaType);
+                } else {
+                    serde_json::from_slice(&body)
+                        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))?
+                };
+                for message in &close.messages {
+                    validate_message(&message.client_id, &message.text)?;
+                }
+                // As for a message: the conversation as it is now, not before the body.
+                let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
+                let now = now_ms();
+                // What was still on its way goes before the end, each message once; after
+                // an agent's close nothing more is stored, and the answer says which.
+                let mut undelivered = Vec::new();
+                for message in close.messages {
+                    let client_key = format!("customer:{}", message.client_id);
+                    if self.event_by_client_id(&client_key)?.is_some() {
+                        continue;
+                    }
+                    if meta.closed {
+                        undelivered.push(message.client_id);
+                        continue;
+                    }
+                    let text = redact_pii(&message.text).text;
+                    let body = EventBody::Message {
+                        author: Author::Customer,
+                        text,
+                        agent_name: None,
+                        client_id: message.client_id,
+                    };
+                    self.append(body, now).await?;
+                }
                 if !meta.closed {
                     self.append(
                         EventBody::Resolved {
                             by: Author::Customer,
                             resolution: None,
                         },
-                        now_ms(),
+                        now,
                     )
                     .await?;
+                }
+                // Again on a retried close: if the queue did not hear the first time, the
+                // customer who left would still be waiting in line. Hearing twice is
+                // harmless.
+                if !meta.closed || meta.ended_by_customer {
                     self.tell_queue("/withdraw", &meta, None::<&()>).await?;
                 }
-                json_response(200, &serde_json::json!({ "closed": true }))
+                let closed = CustomerClosed {
+                    closed: true,
+                    undelivered,
+                };
+                json_response(200, &closed)
             }
             (Method::Post, "csat") => {
                 let mut rating: CsatRating = read_json(&mut request).await?;
@@ -401,7 +458,20 @@ impl Conversation {
             }
         }
         self.report_customer_channel(None).await;
-        Ok(Response::from_websocket(pair.client)?)
+        let response = Response::from_websocket(pair.client)?;
+        // A client that offered the live subprotocol (the token beside it) closes a
+        // socket whose answer does not choose it.
+        let offered = request
+            .headers()
+            .get("sec-websocket-protocol")
+            .ok()
+            .flatten();
+        if offered.is_some_and(|offered| offers_live_subprotocol(&offered)) {
+            let headers = Headers::new();
+            headers.set("sec-websocket-protocol", LIVE_SUBPROTOCOL)?;
+            return Ok(response.with_headers(headers));
+        }
+        Ok(response)
     }
 
     /// Tells the queue whether the customer has a chat connected now, `closing` aside
@@ -469,6 +539,14 @@ impl Conversation {
         }
         // What the event changes in the conversation's own state.
         let change: Option<fn(&mut ConversationMeta)> = match event.event {
+            EventBody::Resolved {
+                by: Author::Customer,
+                ..
+            } => Some(|meta| {
+                meta.closed = true;
+                meta.queue = None;
+                meta.ended_by_customer = true;
+            }),
             EventBody::Resolved { .. } => Some(|meta| {
                 meta.closed = true;
                 meta.queue = None;
@@ -701,15 +779,18 @@ fn belongs_to(request: &Request, meta: &ConversationMeta) -> bool {
 }
 
 /// The customer token, from `Authorization: Bearer` or, for WebSockets (which cannot
-/// set headers in a browser), the `token` query parameter.
+/// set headers in a browser), a subprotocol ([`token_subprotocol`]) or the `token`
+/// query parameter.
 fn presents_token(request: &Request, expected: &str) -> bool {
-    let header = request
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned));
-    header
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    let bearer =
+        header("authorization").and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned));
+    let subprotocol = || {
+        header("sec-websocket-protocol")
+            .and_then(|offered| token_in_subprotocols(&offered).map(str::to_owned))
+    };
+    bearer
+        .or_else(subprotocol)
         .or_else(|| query_value(request, "token"))
         .is_some_and(|presented| tokens_match(&presented, expected))
 }

@@ -64,8 +64,8 @@ pub enum EdgeError {
         /// When the client may try again.
         retry_after_seconds: u32,
     },
-    /// No agent with that id (a transfer's target).
-    #[error("no agent with that id")]
+    /// No agent with that id (a transfer's target) works on the site.
+    #[error("no agent with that id works on this site")]
     UnknownAgent,
     /// No webhook delivery with that id on that site.
     #[error("no webhook delivery `{0}` on this site")]
@@ -88,6 +88,9 @@ pub enum EdgeError {
     /// A helpdesk's signed request acting on another site than the one that signed it.
     #[error("a request signed for site `{0}` may act on that site only")]
     SiteNotAllowed(String),
+    /// An agent acting on a site that is not among their `sites`.
+    #[error("this agent does not work on site `{0}`")]
+    AgentNotOnSite(String),
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
@@ -126,6 +129,7 @@ impl EdgeError {
             EdgeError::SignatureExpired => (401, "signature_expired"),
             EdgeError::SignatureReplayed => (401, "signature_replayed"),
             EdgeError::SiteNotAllowed(_) => (403, "site_not_allowed"),
+            EdgeError::AgentNotOnSite(_) => (403, "site_not_allowed"),
             EdgeError::Unauthorized => (401, "unauthorized"),
             EdgeError::NotFound => (404, "not_found"),
             EdgeError::MethodNotAllowed => (405, "method_not_allowed"),

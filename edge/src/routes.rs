@@ -1,6 +1,6 @@
 //! The public HTTP API under `/v1`.
 
-use baton_protocol::{EscalationRequest, EscalationWithdrawal, MAX_BODY_BYTES};
+use baton_protocol::{AgentProfile, EscalationRequest, EscalationWithdrawal, MAX_BODY_BYTES};
 use baton_relay::{
     describe_json_error, validate_escalation, validate_id, validate_withdrawal, verify_identity,
     Limits, RelayError, RelayErrorKind, SiteConfig, SiteDirectory, SiteSecrets,
@@ -264,9 +264,10 @@ fn redact_packet(escalation: &mut EscalationRequest) {
     packet.summary = redact_pii(&packet.summary).text;
 }
 
-/// Any agent's bearer token (for routes that only need "an agent").
-pub(crate) fn authorize_agent(request: &Request, env: &Env) -> Result<(), EdgeError> {
-    agent::authenticate(request, env).map(drop)
+/// The agent a bearer token belongs to, for routes outside `agent.rs`; each checks the
+/// site it acts on ([`AgentProfile::works_on`]).
+pub(crate) fn authorize_agent(request: &Request, env: &Env) -> Result<AgentProfile, EdgeError> {
+    agent::authenticate(request, env)
 }
 
 pub(crate) fn site_directory(env: &Env) -> Result<SiteDirectory, EdgeError> {

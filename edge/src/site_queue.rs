@@ -281,6 +281,7 @@ impl SiteQueue {
             csat: None,
             message_bucket: TokenBucket::default(),
             held_by_agent: false,
+            ended_by_customer: false,
         };
         let relays = site_directory(&self.env)?
             .get(&stored.request.site)

@@ -127,7 +127,11 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
     let path = request.path();
     // Like every agent route, nothing is said to a caller without a token, not even
     // which paths exist.
-    authorize_agent(&request, env)?;
+    let agent = authorize_agent(&request, env)?;
+    let works_on = |site: &str| match agent.works_on(site) {
+        true => Ok(()),
+        false => Err(EdgeError::AgentNotOnSite(site.to_owned())),
+    };
     match (request.method(), path.as_str()) {
         (Method::Get, "/v1/agent/webhooks") => {
             #[derive(Deserialize)]
@@ -137,6 +141,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
             let query: ListQuery = request
                 .query()
                 .map_err(|_| EdgeError::BadQueryParameters("`site` is required"))?;
+            works_on(&query.site)?;
             let stub = configured_outbox(env, &query.site)?;
             Ok(stub
                 .fetch_with_request(internal_request("/list", Method::Get, None::<&()>)?)
@@ -145,6 +150,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
         (Method::Post, "/v1/agent/webhooks/replay") => {
             let replay: WebhookReplay = crate::routes::read_json(&mut request).await?;
             validate_id(&replay.id, "id", &Limits::default())?;
+            works_on(&replay.site)?;
             let stub = configured_outbox(env, &replay.site)?;
             Ok(stub
                 .fetch_with_request(internal_request("/replay", Method::Post, Some(&replay))?)

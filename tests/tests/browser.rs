@@ -247,14 +247,7 @@ async fn the_chat_loads_with_or_without_wasm_simd(kind: BrowserKind) {
 /// getting ready, and is answered when the model comes (it used to be turned away with
 /// an offer of a person).
 async fn on_a_slow_connection_the_chat_opens_and_answers_what_was_asked_early(kind: BrowserKind) {
-    let baton = Baton::from_env();
-    let browser = Browser::start(kind).await;
-    browser
-        .client
-        .goto(&baton.url("/test/slow-connection.html"))
-        .await
-        .unwrap();
-    let launcher = browser.find_in_widget("button.launcher").await;
+    let (browser, launcher) = on_a_slow_connection(kind).await;
     launcher.click().await.unwrap();
     launcher.click().await.unwrap();
     browser
@@ -293,6 +286,44 @@ async fn on_a_slow_connection_the_chat_opens_and_answers_what_was_asked_early(ki
         offers.await.unwrap().is_empty(),
         "answered, not turned away"
     );
+    browser.close().await;
+}
+
+/// The demo shop on `/test/slow-connection.html`, where the chat's wasm and the model
+/// wait for the test (`release`, `fail`), and its chat button.
+async fn on_a_slow_connection(kind: BrowserKind) -> (Browser, fantoccini::elements::Element) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser
+        .client
+        .goto(&baton.url("/test/slow-connection.html"))
+        .await
+        .unwrap();
+    let launcher = browser.find_in_widget("button.launcher").await;
+    (browser, launcher)
+}
+
+/// The connection drops while the chat loads: the button says so instead of doing
+/// nothing, and pressing it again tries again.
+async fn when_the_chat_cannot_load_the_button_says_so_and_tries_again(kind: BrowserKind) {
+    let (browser, launcher) = on_a_slow_connection(kind).await;
+    launcher.click().await.unwrap();
+    let run = |script: &'static str| browser.client.execute(script, vec![]);
+    run("fail('chat');").await.unwrap();
+    browser
+        .wait_for_text(".notice[role=status]", "The chat could not load")
+        .await;
+    assert_eq!(
+        launcher.attr("aria-busy").await.unwrap(),
+        None,
+        "no longer busy"
+    );
+
+    run("release('chat'); release('model');").await.unwrap();
+    launcher.click().await.unwrap();
+    browser.find_in_widget("#baton-input").await;
+    let notice = browser.find_in_widget(".notice").await;
+    assert_eq!(notice.text().await.unwrap(), "", "the notice is gone");
     browser.close().await;
 }
 
@@ -615,6 +646,88 @@ async fn a_phone_keyboard_never_hides_the_message_box(kind: BrowserKind) {
     browser.close().await;
 }
 
+/// On a phone the chat fills the screen, so it acts as a page of its own: the page behind
+/// it does not scroll while it is open, and the Back button closes the chat instead of
+/// leaving the shop, also after a reload.
+async fn on_a_phone_back_closes_the_chat_and_the_page_behind_stays_put(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let browser = Browser::start(kind).await;
+    browser.client.set_window_size(500, 800).await.unwrap();
+    browser.client.goto(&baton.url("/")).await.unwrap();
+    let shop = browser.client.current_url().await.unwrap();
+    let page_overflow = || async {
+        browser
+            .client
+            .execute(
+                "return getComputedStyle(document.documentElement).overflowY;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let expanded = || async {
+        let launcher = browser.find_in_widget("button.launcher").await;
+        launcher.attr("aria-expanded").await.unwrap().as_deref() == Some("true")
+    };
+    let scrolls = page_overflow().await;
+    assert_ne!(scrolls, "hidden");
+
+    browser.open_chat().await;
+    assert_eq!(page_overflow().await, "hidden", "the page behind scrolls");
+    browser.client.back().await.unwrap();
+    eventually("Back to close the chat", || async {
+        (!expanded().await).then_some(())
+    })
+    .await;
+    assert_eq!(
+        browser.client.current_url().await.unwrap(),
+        shop,
+        "left the page"
+    );
+    assert_eq!(page_overflow().await, scrolls, "the page scrolls again");
+
+    // Closed with its own button, the chat takes its history entry back: Back then
+    // leaves the page as it would have without the chat.
+    browser.open_chat().await;
+    browser.click_in_widget("button.close").await;
+    eventually("the history entry taken back", || async {
+        let ours = browser
+            .client
+            .execute(
+                "return !!(history.state && history.state.batonChat);",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (ours == serde_json::json!(false) && !expanded().await).then_some(())
+    })
+    .await;
+    assert_eq!(page_overflow().await, scrolls);
+
+    // A conversation open across a reload: one Back still closes it.
+    browser.open_chat().await;
+    ask_when_the_card_arrives(&browser).await;
+    browser.client.refresh().await.unwrap();
+    eventually("the chat to reopen after the reload", || async {
+        expanded().await.then_some(())
+    })
+    .await;
+    browser.client.back().await.unwrap();
+    eventually("one Back to close the chat", || async {
+        (!expanded().await).then_some(())
+    })
+    .await;
+    assert_eq!(
+        browser.client.current_url().await.unwrap(),
+        shop,
+        "left the page"
+    );
+    browser.close().await;
+}
+
 /// A site owner's own model, trained with `baton train` from their own knowledge base and
 /// published by the build (`cargo xtask test` does both for the site `test` from the test
 /// fixtures), answers their customers in their own words, not the demo shop's.
@@ -735,4 +848,6 @@ in_both_browsers!(
     has_no_accessibility_violations,
     a_reload_keeps_the_conversation_and_end_chat_clears_it,
     a_phone_keyboard_never_hides_the_message_box,
+    on_a_phone_back_closes_the_chat_and_the_page_behind_stays_put,
+    when_the_chat_cannot_load_the_button_says_so_and_tries_again,
 );

@@ -756,6 +756,10 @@ async fn conflicts_transfer_and_release_show_in_the_console(kind: BrowserKind) {
         "Noor is a target: {options:?}"
     );
     assert!(
+        !options.contains(&json!("lee")),
+        "Lee works on another site only: {options:?}"
+    );
+    assert!(
         !options.contains(&json!("sam")),
         "targets exclude me: {options:?}"
     );
@@ -998,6 +1002,48 @@ async fn escalate_to(baton: &Baton, site: &str, summary: &str) -> EscalationAcce
         ..HandoffPacket::default()
     };
     baton.escalate(&escalation(site, packet)).await
+}
+
+/// The hand-off packet comes from the customer's browser, which could claim anything: a
+/// "bot" line with a link to a fake sign-in page shows the link's address, and no link.
+async fn a_link_in_a_packet_from_the_browser_is_shown_not_followed(kind: BrowserKind) {
+    let baton = Baton::from_env();
+    let summary = unique_text("Console test: a forged bot line");
+    let packet = HandoffPacket {
+        summary: summary.clone(),
+        transcript: vec![TranscriptEntry {
+            author: Author::Bot,
+            text: "Refund needs approval: [Approve in admin](https://evil.example/sso)".into(),
+            at_ms: 1,
+        }],
+        ..HandoffPacket::default()
+    };
+    let accepted = baton.escalate(&escalation(SITE, packet)).await;
+    let browser = Browser::start(kind).await;
+    sign_in(&browser, &baton, &baton.agent("sam").token, "Sam").await;
+    let entry_css = waiting_entry(&accepted.conversation_id);
+    press_in_entry(&browser, &entry_css, &summary, "button.claim").await;
+    let transcript = format!(
+        "#packet[data-conversation='{}'] .transcript",
+        accepted.conversation_id
+    );
+    // (Formatted: the markup is gone, the address shown.)
+    wait_text(
+        &browser,
+        &transcript,
+        "Approve in admin (https://evil.example/sso)",
+    )
+    .await;
+    let links = browser
+        .client
+        .execute(
+            "return document.querySelectorAll(arguments[0] + ' a').length;",
+            vec![json!(transcript)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(links, json!(0));
+    browser.close().await;
 }
 
 async fn an_agent_at_capacity_sees_it_in_the_console(kind: BrowserKind) {
@@ -1279,6 +1325,7 @@ async fn a_long_conversation_scrolls_in_its_pane_with_the_reply_box_in_view(kind
 }
 
 in_both_browsers!(
+    a_link_in_a_packet_from_the_browser_is_shown_not_followed,
     an_agents_lines_stay_lines_and_a_link_that_would_be_text_is_warned_about,
     a_long_conversation_scrolls_in_its_pane_with_the_reply_box_in_view,
     an_agent_sees_whether_the_customer_is_still_in_the_chat,

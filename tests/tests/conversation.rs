@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use baton_protocol::{
-    ApiError, Author, Availability, ConversationEvent, ConversationUpdate, EscalationAccepted,
-    EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics, TranscriptEntry,
+    token_subprotocol, ApiError, Author, Availability, ConversationEvent, ConversationUpdate,
+    EscalationAccepted, EscalationReason, EventBody, HandoffPacket, QueueStatus, SiteAnalytics,
+    TranscriptEntry, LIVE_SUBPROTOCOL,
 };
 use baton_tests::browser::eventually;
 use baton_tests::{escalation, unique_id, Baton, TestAgent};
@@ -108,13 +109,9 @@ async fn an_agent_claims_replies_and_closes_and_the_customer_reads_it_all() {
             &reply(&accepted, "Hello, I'm **Sam**."),
         )
         .await;
+    let stored = json!({ "client_id": unique_id("m"), "text": "thanks, it is for order 1234" });
     let response = baton
-        .customer_post(
-            SITE,
-            &accepted,
-            "messages",
-            &json!({ "client_id": unique_id("m"), "text": "thanks, it is for order 1234" }),
-        )
+        .customer_post(SITE, &accepted, "messages", &stored)
         .await;
     assert_eq!(response.status(), 201);
     baton
@@ -159,6 +156,65 @@ async fn an_agent_claims_replies_and_closes_and_the_customer_reads_it_all() {
     assert_eq!(
         error_code(closed).await,
         (409, "conversation_closed".into())
+    );
+    // Sent again after the end (its answer lost on the way): it was delivered, and is
+    // not stored twice.
+    let again = baton
+        .customer_post(SITE, &accepted, "messages", &stored)
+        .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(
+        baton.customer_events(SITE, &accepted, 0).await.events.len(),
+        4
+    );
+}
+
+/// "End chat" with messages still on their way: one request stores them, then ends the
+/// conversation; after an agent's close they are not stored, and the answer says which.
+#[tokio::test]
+async fn the_customers_end_takes_the_messages_still_on_their_way() {
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let pending = unique_id("m");
+    let close =
+        json!({ "messages": [{ "client_id": pending, "text": "my card 4111 1111 1111 1111" }] });
+    let response = baton.customer_post(SITE, &accepted, "close", &close).await;
+    assert_eq!(response.status(), 200);
+    let closed: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(closed, json!({ "closed": true }), "all stored");
+    let events = baton.customer_events(SITE, &accepted, 0).await.events;
+    assert_eq!(
+        kinds(&events),
+        ["customer", "resolved"],
+        "the message first"
+    );
+    let EventBody::Message { text, .. } = &events[0].event else {
+        panic!("{events:?}");
+    };
+    assert!(!text.contains("4111 1111"), "redacted at the edge: {text}");
+    assert!(
+        !baton
+            .queue(SITE)
+            .await
+            .waiting
+            .iter()
+            .any(|e| e.conversation_id == accepted.conversation_id),
+        "out of the queue"
+    );
+
+    // Ended again (the answer was lost): nothing twice; a message the conversation
+    // never had is refused by name.
+    let late = unique_id("m");
+    let again = json!({ "messages": [
+        { "client_id": pending, "text": "my card 4111 1111 1111 1111" },
+        { "client_id": late, "text": "one more thing" },
+    ] });
+    let response = baton.customer_post(SITE, &accepted, "close", &again).await;
+    let closed: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(closed, json!({ "closed": true, "undelivered": [late] }));
+    assert_eq!(
+        baton.customer_events(SITE, &accepted, 0).await.events.len(),
+        2
     );
 }
 
@@ -402,6 +458,52 @@ async fn the_customer_token_guards_the_conversation() {
     assert_eq!(error_code(unknown_field).await.0, 400);
     let update = baton.customer_events(SITE, &accepted, 0).await;
     assert!(update.events.is_empty(), "refused requests stored nothing");
+}
+
+/// Browsers cannot set headers on a WebSocket: the widget offers the token as a
+/// subprotocol, which keeps it out of the URL (and so out of request logs), and the edge
+/// must choose the live subprotocol or the browser drops the socket.
+#[tokio::test]
+async fn the_live_channel_takes_the_token_as_a_subprotocol() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let baton = Baton::from_env();
+    let accepted = new_conversation(&baton).await;
+    let url = format!(
+        "{}/v1/conversations/{}/live?site={SITE}&after=0",
+        baton.base_url.replace("http://", "ws://"),
+        accepted.conversation_id
+    );
+    let mut request = url.as_str().into_client_request().unwrap();
+    let offered = format!(
+        "{LIVE_SUBPROTOCOL}, {}",
+        token_subprotocol(&accepted.customer_token)
+    );
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", offered.parse().unwrap());
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        LIVE_SUBPROTOCOL
+    );
+    assert!(
+        next_update(&mut socket).await.queue.is_some(),
+        "the backlog"
+    );
+
+    // A wrong token, or none, is refused before the upgrade.
+    let mut wrong = url.as_str().into_client_request().unwrap();
+    let other = format!("{LIVE_SUBPROTOCOL}, {}", token_subprotocol("not-the-token"));
+    wrong
+        .headers_mut()
+        .insert("sec-websocket-protocol", other.parse().unwrap());
+    for request in [wrong, url.as_str().into_client_request().unwrap()] {
+        let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(response.status(), 401);
+    }
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@
     ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483647!important;" +
     "bottom:0!important;right:0!important;width:0!important;height:0!important;" +
     "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif!important;--baton-accent:#1f5f4a}" +
-    ".launcher{position:fixed;bottom:20px;right:20px;width:60px;height:60px;border-radius:50%;border:0;margin:0;padding:0;" +
+    ".launcher{position:fixed;bottom:calc(20px + env(safe-area-inset-bottom,0px));right:calc(20px + env(safe-area-inset-right,0px));width:60px;height:60px;border-radius:50%;border:0;margin:0;padding:0;" +
     "background:var(--baton-accent);color:#fff;cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 6px 20px rgba(0,0,0,.25);transition:transform .15s ease}" +
     ".launcher:hover{transform:scale(1.05)}.launcher[aria-busy=true]{cursor:progress;opacity:.85}" +
@@ -71,7 +71,11 @@
     ".launcher .badge[hidden]{display:none}" +
     ".launcher[aria-expanded=true] .icon-chat{display:none}" +
     ".launcher[aria-expanded=true] .icon-close{display:block}" +
-    ":host([data-position=left]) .launcher{left:20px;right:auto}" +
+    ":host([data-position=left]) .launcher{left:calc(20px + env(safe-area-inset-left,0px));right:auto}" +
+    ".notice{position:fixed;bottom:calc(92px + env(safe-area-inset-bottom,0px));right:calc(20px + env(safe-area-inset-right,0px));" +
+    "max-width:260px;margin:0;padding:10px 14px;border-radius:12px;background:#fff;color:#1b1f1d;" +
+    "font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;box-shadow:0 6px 20px rgba(0,0,0,.25)}" +
+    ".notice:empty{display:none}:host([data-position=left]) .notice{left:calc(20px + env(safe-area-inset-left,0px));right:auto}" +
     "@media (forced-colors:active){.launcher{border:2px solid ButtonText}}" +
     "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}";
 
@@ -119,6 +123,25 @@
   panelRoot.className = "panel-root";
   root.appendChild(panelRoot);
   root.appendChild(launcher);
+  // Said when the chat could not load (offline, say): the button did something, and
+  // pressing it again tries again. A status region there from the start, so that what
+  // is put in it is read out.
+  var NOT_LOADED = {
+    en: "The chat could not load. Press the button to try again.",
+    fr: "Le chat n’a pas pu se charger. Touchez le bouton pour réessayer.",
+    ar: "تعذّر تحميل المحادثة. اضغط الزر لإعادة المحاولة.",
+  };
+  var notice = document.createElement("p");
+  notice.className = "notice";
+  notice.setAttribute("role", "status");
+  root.appendChild(notice);
+  function notLoaded(failed) {
+    var lang = options.lang.slice(0, 2).toLowerCase();
+    if (!NOT_LOADED[lang]) lang = "en";
+    notice.textContent = failed ? NOT_LOADED[lang] : "";
+    notice.lang = lang;
+    notice.dir = lang === "ar" ? "rtl" : "ltr";
+  }
 
   // The chat hangs from <html>, beside <body>, not inside it: a page that swaps its body
   // (Turbo, pjax, htmx) keeps it, and a filter or transform on the body cannot move it.
@@ -138,6 +161,7 @@
     if (event === "open") {
       launcher.setAttribute("aria-expanded", "true");
       followViewport(true);
+      coverPage(true);
     }
     if (event === "unread") {
       // Messages from the team that came while the panel was closed; the label says it
@@ -150,6 +174,7 @@
     if (event === "close") {
       launcher.setAttribute("aria-expanded", "false");
       followViewport(false);
+      coverPage(false);
       if (detail && detail.returnFocus) launcher.focus();
     }
     (listeners[event] || []).slice().forEach(function (fn) {
@@ -160,10 +185,16 @@
   // the on-screen keyboard, which most browsers shrink (and iOS scrolls) without changing
   // the layout viewport that 100dvh measures. Following it keeps the message box above
   // the keyboard. (Custom properties set through the CSSOM are allowed by a strict CSP.)
+  // Zoomed in with two fingers, the visual viewport is also narrower than the page and
+  // moved sideways: the panel covers what is visible, close button and Send included.
   var viewport = window.visualViewport;
+  var VIEWPORT_PROPERTIES = ["top", "height", "left", "right"];
   function fitViewport() {
+    var right = document.documentElement.clientWidth - viewport.offsetLeft - viewport.width;
     host.style.setProperty("--baton-viewport-top", viewport.offsetTop + "px");
     host.style.setProperty("--baton-viewport-height", viewport.height + "px");
+    host.style.setProperty("--baton-viewport-left", viewport.offsetLeft + "px");
+    host.style.setProperty("--baton-viewport-right", Math.max(0, right) + "px");
   }
   function followViewport(open) {
     if (!viewport) return;
@@ -172,10 +203,50 @@
     viewport[method]("scroll", fitViewport);
     if (open) fitViewport();
     else {
-      host.style.removeProperty("--baton-viewport-top");
-      host.style.removeProperty("--baton-viewport-height");
+      VIEWPORT_PROPERTIES.forEach(function (name) {
+        host.style.removeProperty("--baton-viewport-" + name);
+      });
     }
   }
+  // A chat that fills the screen behaves as a page of its own: the page behind it does
+  // not scroll (a drag on the header would move it, or pull it to reload), and the Back
+  // button closes the chat instead of leaving the page. That takes one history entry,
+  // carrying the page's own state (a router's), taken back when the chat closes.
+  var fillsScreen = window.matchMedia && matchMedia("(max-width: 640px), (max-height: 500px)");
+  var pageOverflow = null;
+  var ownEntry = false;
+  function isOwnEntry(state) {
+    return !!(state && typeof state === "object" && state.batonChat);
+  }
+  function coverPage(open) {
+    var covers = open && !!fillsScreen && fillsScreen.matches;
+    var page = document.documentElement.style;
+    if (covers && pageOverflow === null) {
+      pageOverflow = page.overflow;
+      page.overflow = "hidden";
+    } else if (!covers && pageOverflow !== null) {
+      page.overflow = pageOverflow;
+      pageOverflow = null;
+    }
+    if (covers && !ownEntry) {
+      // After a reload with the chat open, the entry is ours already: taken back, not
+      // added again (Back would then seem to do nothing once).
+      if (!(entryFromBefore && isOwnEntry(history.state))) {
+        var state = history.state && typeof history.state === "object" ? history.state : {};
+        history.pushState(Object.assign({}, state, { batonChat: true }), "");
+      }
+      ownEntry = true;
+    } else if (!open && ownEntry) {
+      ownEntry = false;
+      if (isOwnEntry(history.state)) history.back();
+    }
+  }
+  window.addEventListener("popstate", function (event) {
+    if (ownEntry && !isOwnEntry(event.state)) {
+      ownEntry = false;
+      if (app) app.close();
+    }
+  });
   // The chat comes in two builds: with WebAssembly SIMD (Chromium 91, Firefox 89, Safari
   // 16.4 and later), where triage takes about a quarter less time, and without, since a
   // module using SIMD does not load at all where it is missing. The probe is the
@@ -193,6 +264,7 @@
         .then(function (module) {
           return module.default({ module_or_path: wasmFile() }).then(function () {
             app = module.mount(root, panelRoot, options, emit);
+            notLoaded(false);
             mark("baton:ready");
             return app;
           });
@@ -225,15 +297,30 @@
     // Until the chat has loaded the launcher shows it closed, so every click means
     // "open" (two impatient clicks must not open it and close it again).
     var loaded = !!app;
-    if (!loaded) launcher.setAttribute("aria-busy", "true");
+    if (!loaded) {
+      launcher.setAttribute("aria-busy", "true");
+      notLoaded(false);
+    }
     withApp(function (a) {
       launcher.removeAttribute("aria-busy");
       if (loaded) a.toggle();
       else a.open();
-    }).catch(function () { launcher.removeAttribute("aria-busy"); });
+    }).catch(function () {
+      launcher.removeAttribute("aria-busy");
+      notLoaded(true);
+    });
   });
   var hasConversation = false;
   try { hasConversation = !!localStorage.getItem("baton.chat." + options.site); } catch (e) { /* storage disabled */ }
+  // This page's history entry was the open chat's before a reload: the chat takes it back
+  // when it opens again, and without a conversation to reopen it is the page's again.
+  var entryFromBefore = isOwnEntry(history.state);
+  if (entryFromBefore && !hasConversation) {
+    var pageState = Object.assign({}, history.state);
+    delete pageState.batonChat;
+    history.replaceState(pageState, "");
+    entryFromBefore = false;
+  }
   if (hasConversation) preload(); // an ongoing conversation comes back at once
   else if ("requestIdleCallback" in window) requestIdleCallback(preload, { timeout: 5000 });
   else setTimeout(preload, 3000);

@@ -1,8 +1,8 @@
 //! Calls from the widget to the edge, with the browser's `fetch`.
 
 use baton_protocol::{
-    ApiError, Availability, CsatRating, CustomerMessage, EscalationAccepted, EscalationRequest,
-    EscalationWithdrawal,
+    ApiError, Availability, CsatRating, CustomerClose, CustomerClosed, CustomerMessage,
+    EscalationAccepted, EscalationRequest, EscalationWithdrawal,
 };
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -50,19 +50,31 @@ pub async fn send_message(
         .map(drop)
 }
 
-/// Tells the edge the customer ended the conversation; sent even if the page is being
-/// left.
+/// Tells the edge the customer ended the conversation, with the messages still on their
+/// way (stored first); sent even if the page is being left. The answer lists the
+/// messages not stored (an agent had closed the conversation first).
 pub async fn end_conversation(
     endpoint: &str,
     site: &str,
     accepted: &EscalationAccepted,
-) -> Result<(), String> {
+    close: &CustomerClose,
+) -> Result<Vec<String>, String> {
     let url = conversation_url(endpoint, site, accepted, "close");
     let token = Some(accepted.customer_token.as_str());
-    post_json(&url, token, Some("{}".to_owned()), Keepalive::Yes)
-        .await
-        .map(drop)
+    let body = json::to_text(close);
+    // Browsers refuse a request that outlives its page when its body is over 64 KiB.
+    let keepalive = match &body {
+        Some(body) if body.len() < KEEPALIVE_MAX_BYTES => Keepalive::Yes,
+        _ => Keepalive::No,
+    };
+    let response = post_json(&url, token, body, keepalive).await?;
+    let closed: Option<CustomerClosed> = read_json(&response).await;
+    Ok(closed.map(|closed| closed.undelivered).unwrap_or_default())
 }
+
+/// The largest body sent with `keepalive` (the browsers' limit is 64 KiB for all such
+/// requests in flight together).
+const KEEPALIVE_MAX_BYTES: usize = 60 * 1024;
 
 /// Sends the customer's rating.
 pub async fn send_rating(
@@ -101,16 +113,16 @@ pub async fn availability(endpoint: &str, site: &str) -> Option<Availability> {
     read_json(&response).await
 }
 
-/// The live channel's WebSocket URL. Browsers cannot set headers on a WebSocket, so
-/// the customer token goes in the query.
+/// The live channel's WebSocket URL, without the customer token: browsers cannot set
+/// headers on a WebSocket, so it goes as a subprotocol (`open_live`), not in the URL,
+/// which proxies and request logs keep.
 pub fn live_url(endpoint: &str, site: &str, accepted: &EscalationAccepted, after: u64) -> String {
     let base = endpoint
         .replacen("https://", "wss://", 1)
         .replacen("http://", "ws://", 1);
     format!(
-        "{}&token={}&after={after}",
-        conversation_url(&base, site, accepted, "live"),
-        accepted.customer_token
+        "{}&after={after}",
+        conversation_url(&base, site, accepted, "live")
     )
 }
 

@@ -47,6 +47,9 @@ pub struct Strings {
     pub only_answers_in: &'static str,
     /// The same, for a knowledge-base language without a name here.
     pub only_answers_in_its_language: &'static str,
+    /// Under the greeting when the knowledge base is in another language than the
+    /// interface, `{language}` replaced by its name.
+    pub answers_in: &'static str,
     /// Names of the languages a knowledge base may be written in, in the order of
     /// [`KB_LANGUAGES`].
     pub language_names: [&'static str; 8],
@@ -139,8 +142,12 @@ pub struct Strings {
     pub you_said: &'static str,
     /// Before the bot's bubbles, for screen readers.
     pub bot_said: &'static str,
-    /// Under a message that never reached the person.
+    /// Under a message that never reached the person: the conversation had ended.
     pub not_delivered: &'static str,
+    /// Under a message written for a hand-off the customer then declined.
+    pub not_sent_no_person: &'static str,
+    /// Under a message the edge refused for another reason.
+    pub not_delivered_refused: &'static str,
     /// The customer ended the conversation with the person.
     pub you_ended: &'static str,
     /// The divider above a new chat after one ended.
@@ -195,6 +202,17 @@ impl Strings {
         }
     }
 
+    /// The line under the greeting when the knowledge base is in `language`, another
+    /// than the interface's; none for a language without a name here.
+    pub fn answers_in(&self, language: &str) -> Option<String> {
+        let primary = baton_triage::primary_language(language);
+        let index = KB_LANGUAGES.iter().position(|&tag| tag == primary)?;
+        Some(
+            self.answers_in
+                .replace("{language}", self.language_names[index]),
+        )
+    }
+
     /// What a mask hides, in words ("card ending 4242").
     pub fn mask(&self, kind: PiiKind, last_four: &str) -> String {
         match kind {
@@ -247,6 +265,7 @@ pub const EN: Strings = Strings {
     dont_know: "I'm not sure I can answer that well, and I'd rather not guess. A person can help.",
     only_answers_in: "I can only answer questions in {language} by myself, so I won't guess.",
     only_answers_in_its_language: "I can't answer questions in this language by myself, so I won't guess.",
+    answers_in: "I answer in {language} by myself; for anything else, a person can help.",
     language_names: ["English", "French", "Arabic", "German", "Spanish", "Italian", "Portuguese", "Dutch"],
     // The engine's own words, which the agent's transcript records.
     small_talk: [
@@ -300,6 +319,8 @@ pub const EN: Strings = Strings {
     you_said: "You:",
     bot_said: "Assistant:",
     not_delivered: "Not delivered: the conversation had ended.",
+    not_sent_no_person: "Not sent: you chose not to contact our team.",
+    not_delivered_refused: "Not delivered: something went wrong on our side.",
     you_ended: "You ended the chat.",
     new_conversation: "New conversation",
     end_question_person: "End the conversation with our team? You can't undo this.",
@@ -321,53 +342,55 @@ pub const EN: Strings = Strings {
     ],
 };
 
-/// French.
+/// French. Its typography: a narrow no-break space (U+202F) before `?`, `!` and `;`, a
+/// no-break space (U+00A0) before `:` and inside `« »`, so that none starts a line.
 pub const FR: Strings = Strings {
     lang: "fr",
     dir: "ltr",
     launcher: "Discuter avec nous",
-    launcher_unread: "Discuter avec nous (non lus : {count})",
+    launcher_unread: "Discuter avec nous (non lus : {count})",
     title: "Aide",
     subtitle: "Réponses immédiates · une personne toujours à portée de main",
     talk_to_person: "Parler à une personne",
     person_on_the_way: "Une personne arrive",
     with_a_person: "Vous êtes avec une personne",
     placeholder_person: "Écrivez un message…",
-    end_chat: "Terminer la conversation",
+    end_chat: "Terminer",
     close: "Fermer le chat",
     placeholder: "Posez votre question…",
     message_label: "Votre message",
     send: "Envoyer",
-    greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, choisissez « Parler à une personne » à tout moment.",
+    greeting: "Bonjour ! Posez-moi vos questions sur votre commande, votre carte ou vos paiements. Pour parler à une personne, choisissez « Parler à une personne » à tout moment.",
     loading: "Préparation…",
     dont_know: "Je ne suis pas sûr de bien répondre à cela et je préfère ne pas deviner. Une personne peut vous aider.",
     only_answers_in: "Je ne sais répondre seul qu'en {language}, et je préfère ne pas deviner.",
     only_answers_in_its_language: "Je ne sais pas répondre seul dans cette langue, et je préfère ne pas deviner.",
+    answers_in: "Seul, je réponds en {language} ; pour le reste, une personne peut vous aider.",
     language_names: ["anglais", "français", "arabe", "allemand", "espagnol", "italien", "portugais", "néerlandais"],
     small_talk: [
-        "Bonjour ! Comment puis-je vous aider ?",
-        "Je vous en prie ! Puis-je vous aider pour autre chose ?",
-        "Merci pour cet échange. Au revoir !",
-        "Je réponds tout de suite aux questions courantes, et une personne est à portée de main pour tout le reste. Que voulez-vous savoir ?",
-        "Puis-je vous aider pour autre chose ?",
+        "Bonjour ! Comment puis-je vous aider ?",
+        "Je vous en prie ! Puis-je vous aider pour autre chose ?",
+        "Merci pour cet échange. Au revoir !",
+        "Je réponds tout de suite aux questions courantes, et une personne est à portée de main pour tout le reste. Que voulez-vous savoir ?",
+        "Puis-je vous aider pour autre chose ?",
     ],
-    did_this_help: "Cette réponse vous a-t-elle aidé ?",
-    did_you_mean: "Ou vouliez-vous dire :",
+    did_this_help: "Cette réponse vous a-t-elle aidé ?",
+    did_you_mean: "Ou vouliez-vous dire :",
     yes: "Oui",
     no_person: "Non, parler à une personne",
     glad: "Ravi d'avoir pu aider.",
-    offer_person: "Une personne peut vous aider :",
-    consent_title: "Envoyer ceci à une personne ?",
+    offer_person: "Une personne peut vous aider :",
+    consent_title: "Envoyer ceci à une personne ?",
     consent_body: "Voici ce qu'elle verra, pour que vous n'ayez pas à vous répéter. Les données personnelles sont masquées.",
     consent_send: "Envoyer à une personne",
     consent_cancel: "Pas maintenant",
-    consent_nobody_online: "Personne de l'équipe n'est en ligne pour le moment : la première personne de retour vous répondra, ici.",
+    consent_nobody_online: "Personne de l'équipe n'est en ligne pour le moment : la première personne de retour vous répondra, ici.",
     sending: "Mise en relation avec une personne…",
     send_failed: "Impossible de joindre notre équipe pour l'instant. Votre demande est conservée ici et nous réessayons.",
     retry: "Réessayer",
     queue_position: "Vous êtes numéro {position} dans la file.",
-    queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
-    queue_nobody_online: "Personne de l'équipe n'est en ligne pour le moment. Votre place est gardée : la première personne de retour vous répondra ici, vous pouvez donc revenir sur cette page plus tard.",
+    queue_wait: "Attente estimée : environ {minutes} min. Vous pouvez garder cette page ouverte ou revenir plus tard.",
+    queue_nobody_online: "Personne de l'équipe n'est en ligne pour le moment. Votre place est gardée : la première personne de retour vous répondra ici, vous pouvez donc revenir sur cette page plus tard.",
     suggestions: "Questions fréquentes",
     masked_note: "masqué",
     mask_card: "carte finissant par {last4}",
@@ -384,29 +407,31 @@ pub const FR: Strings = Strings {
     agent_left: "{name} a dû s'absenter. Vous êtes de nouveau dans la file, et la prochaine personne verra tout l'échange.",
     resolved: "La conversation est terminée.",
     with_agent: "Vous discutez avec {name}.",
-    not_sent_yet: "Pas encore envoyé ; le message partira dès le retour de la connexion.",
+    not_sent_yet: "Pas encore envoyé ; le message partira dès le retour de la connexion.",
     reconnecting: "Connexion perdue. Reconnexion…",
-    rate_title: "Comment s'est passée la conversation ?",
+    rate_title: "Comment s'est passée la conversation ?",
     rate_value: "{n} sur 5",
-    rate_comment: "Quelque chose à ajouter ? (facultatif)",
+    rate_comment: "Quelque chose à ajouter ? (facultatif)",
     rate_send: "Envoyer la note",
     rate_thanks: "Merci. Votre note nous aide à nous améliorer.",
     new_chat: "Nouvelle conversation",
-    you_said: "Vous :",
-    bot_said: "Assistant :",
-    not_delivered: "Non remis : la conversation était terminée.",
+    you_said: "Vous :",
+    bot_said: "Assistant :",
+    not_delivered: "Non remis : la conversation était terminée.",
+    not_sent_no_person: "Non envoyé : vous avez choisi de ne pas contacter notre équipe.",
+    not_delivered_refused: "Non remis : un problème est survenu de notre côté.",
     you_ended: "Vous avez terminé la conversation.",
     new_conversation: "Nouvelle conversation",
-    end_question_person: "Terminer la conversation avec notre équipe ? Ce n'est pas réversible.",
-    end_question: "Terminer cette conversation ? Elle sera effacée de ce navigateur.",
+    end_question_person: "Terminer la conversation avec notre équipe ? Ce n'est pas réversible.",
+    end_question: "Terminer cette conversation ? Elle sera effacée de ce navigateur.",
     end_confirm: "Terminer",
     end_keep: "Continuer",
-    input_full: "Un message ne peut pas être plus long : envoyez cette partie, puis continuez dans le suivant.",
+    input_full: "Un message ne peut pas être plus long : envoyez cette partie, puis continuez dans le suivant.",
     send_offline: "Vous semblez hors ligne. Votre demande est conservée ici et partira dès le retour de la connexion.",
     send_busy: "Trop de demandes depuis ce navigateur pour l'instant. Réessayez dans une minute.",
     send_refused: "Ce chat ne peut pas joindre notre équipe depuis cette page. Contactez-nous par un autre moyen.",
-    consent_empty: "Rien d'écrit pour l'instant : dites-nous en quelques mots ce dont vous avez besoin ci-dessous, cela partira avec votre demande.",
-    news_while_closed: "Nouveaux messages dans le chat : {count}",
+    consent_empty: "Rien d'écrit pour l'instant : dites-nous en quelques mots ce dont vous avez besoin ci-dessous, cela partira avec votre demande.",
+    news_while_closed: "Nouveaux messages dans le chat : {count}",
     reasons: [
         "Vous avez demandé une personne.",
         "Cela semble frustrant, et une personne peut régler le problème.",
@@ -438,6 +463,7 @@ pub const AR: Strings = Strings {
     dont_know: "لست متأكدًا من أنني أستطيع الإجابة عن هذا جيدًا، ولا أريد التخمين. يمكن لموظف مساعدتك.",
     only_answers_in: "لا أستطيع الإجابة وحدي إلا باللغة {language}، ولا أريد التخمين.",
     only_answers_in_its_language: "لا أستطيع الإجابة وحدي بهذه اللغة، ولا أريد التخمين.",
+    answers_in: "أجيب وحدي باللغة {language}، ولأي شيء آخر يمكن لموظف مساعدتك.",
     language_names: ["الإنجليزية", "الفرنسية", "العربية", "الألمانية", "الإسبانية", "الإيطالية", "البرتغالية", "الهولندية"],
     small_talk: [
         "مرحبًا! كيف يمكنني مساعدتك؟",
@@ -473,10 +499,12 @@ pub const AR: Strings = Strings {
     mask_pin: "الرقم السري",
     mask_password: "كلمة المرور",
     mask_cvv: "رمز الأمان",
-    agent_joined: "انضم {name} إلى المحادثة.",
-    agent_typing: "{name} يكتب…",
-    agent_passed_on: "حوّلك {from} إلى {to}، ويمكنه رؤية المحادثة كاملة.",
-    agent_left: "اضطر {name} إلى المغادرة. عدت إلى قائمة الانتظار، وسيرى الموظف التالي المحادثة كاملة.",
+    // Worded so that no verb agrees with the agent: a name says nothing of grammatical
+    // gender.
+    agent_joined: "{name} معك الآن في المحادثة.",
+    agent_typing: "{name}: جارٍ الكتابة…",
+    agent_passed_on: "تم تحويل محادثتك من {from} إلى {to}، مع كل ما سبق فيها.",
+    agent_left: "انتهت مشاركة {name} في المحادثة. عدت إلى قائمة الانتظار، وسيرى الموظف التالي المحادثة كاملة.",
     resolved: "أُغلقت المحادثة.",
     with_agent: "أنت تتحدث مع {name}.",
     not_sent_yet: "لم تُرسل بعد؛ ستُرسل فور عودة الاتصال.",
@@ -490,6 +518,8 @@ pub const AR: Strings = Strings {
     you_said: "أنت:",
     bot_said: "المساعد:",
     not_delivered: "لم تُسلَّم: كانت المحادثة قد انتهت.",
+    not_sent_no_person: "لم تُرسل: اخترت ألا تتواصل مع فريقنا.",
+    not_delivered_refused: "لم تُسلَّم: حدث خطأ من جهتنا.",
     you_ended: "أنهيت المحادثة.",
     new_conversation: "محادثة جديدة",
     end_question_person: "هل تريد إنهاء المحادثة مع فريقنا؟ لا يمكن التراجع عن ذلك.",

@@ -98,6 +98,10 @@ pub enum Note {
     NewChat,
 }
 
+/// The [`Outgoing::message_id`] of a message no bubble shows any more (the chat was
+/// forgotten while it was still on its way).
+const NO_BUBBLE: usize = usize::MAX;
+
 /// A customer message on its way to the person: kept until the edge confirms it, and
 /// sent again with the same `client_id` (which the edge stores once) until then.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +112,117 @@ pub struct Outgoing {
     pub text: String,
     /// The bubble that shows it.
     pub message_id: usize,
+}
+
+/// Why a customer bubble never reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotDelivered {
+    /// The conversation had ended (the person closed it, or the edge no longer has it).
+    Ended,
+    /// The customer said "Not now" to the hand-off it was written for.
+    NoPerson,
+    /// The edge refused it for another reason (a site misconfigured, say).
+    Refused,
+}
+
+impl NotDelivered {
+    /// Sorts the edge's final refusal of a message (see [`SendProblem::of`]).
+    fn of(problem: &str) -> NotDelivered {
+        match problem {
+            "conversation_closed" | "unknown_conversation" => NotDelivered::Ended,
+            _ => NotDelivered::Refused,
+        }
+    }
+}
+
+/// A customer bubble that never reached the person, and why. Saved as `[bubble,
+/// "Why"]`; earlier versions saved the bubble alone, for a conversation that had ended,
+/// and that still loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undelivered {
+    /// The bubble.
+    pub message_id: usize,
+    /// Why it was not delivered.
+    pub why: NotDelivered,
+}
+
+impl Serialize for Undelivered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.message_id, self.why).serialize(serializer)
+    }
+}
+
+// By hand rather than `#[serde(untagged)]`, whose buffering costs the download
+// kilobytes.
+impl<'de> Deserialize<'de> for Undelivered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = Undelivered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a bubble's number, or [number, reason]")
+            }
+            fn visit_u64<E: serde::de::Error>(self, bubble: u64) -> Result<Undelivered, E> {
+                let message_id = usize::try_from(bubble).map_err(E::custom)?;
+                Ok(Undelivered {
+                    message_id,
+                    why: NotDelivered::Ended,
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, bubble: i64) -> Result<Undelivered, E> {
+                self.visit_u64(u64::try_from(bubble).map_err(E::custom)?)
+            }
+            fn visit_f64<E: serde::de::Error>(self, bubble: f64) -> Result<Undelivered, E> {
+                if bubble.fract() != 0.0 || bubble < 0.0 {
+                    return Err(E::custom("not a bubble's number"));
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                self.visit_u64(bubble as u64)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Undelivered, A::Error> {
+                use serde::de::Error;
+                let message_id = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let why = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                Ok(Undelivered { message_id, why })
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
+}
+
+/// A conversation with a person the customer ended, until the edge has heard of it: kept,
+/// and told again after a failure and on every page. The messages still on their way go
+/// with the end, stored first, in one request that outlives the page (nothing the
+/// customer wrote is lost, and nobody waits in the queue for a customer who left).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ending {
+    /// The conversation.
+    pub accepted: EscalationAccepted,
+    /// Its messages not yet confirmed by the edge.
+    pub outbox: Vec<Outgoing>,
+}
+
+/// What came of telling the edge the customer ended a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndOutcome {
+    /// Ended; the messages that went with it are stored, except these (`client_id`s),
+    /// which came after an agent had closed it.
+    Ended {
+        /// The messages not stored.
+        undelivered: Vec<String>,
+    },
+    /// The way to the edge was down: try again after a pause.
+    Retry,
+    /// Refused for good (a body too large, say): the messages are given up, and the end
+    /// goes again without them.
+    Refused,
 }
 
 /// The conversation with a person, after the edge accepted the hand-off.
@@ -266,8 +381,11 @@ pub enum Action {
     /// Another tab of the same site saved the conversation (`None`: it ended a chat
     /// the bot alone had): this tab shows the same one.
     Synced(Option<Box<SavedChat>>),
-    /// Try sending again after a failure.
+    /// Try sending again after a failure (a timer, the browser back online, a new page).
     Retry,
+    /// The customer pressed "Try again": as [`Action::Retry`], saying "Connecting you…"
+    /// meanwhile.
+    TryAgain,
     /// The edge accepted the escalation sent with `idempotency_key`.
     Escalated {
         /// The edge's answer.
@@ -295,9 +413,17 @@ pub enum Action {
     MessageFailed {
         /// Its id.
         client_id: String,
-        /// Whether to try again (the network or the edge was down). A refusal (the
-        /// conversation has ended, say) is final and the message leaves the outbox.
-        retry: bool,
+        /// What went wrong, as for [`SendProblem::of`]: the way to the edge was down (it
+        /// goes again), or the edge refused it (the conversation has ended, say), which
+        /// is final, and the message leaves the outbox.
+        problem: String,
+    },
+    /// The edge answered "the customer ended the conversation" ([`Effect::EndConversation`]).
+    EndAnswered {
+        /// The conversation.
+        conversation_id: String,
+        /// What came of it.
+        outcome: EndOutcome,
     },
     /// The live channel dropped a while ago: connect again and resend the outbox.
     ReconnectLive,
@@ -367,8 +493,9 @@ pub enum Effect {
         /// The message.
         message: Outgoing,
     },
-    /// Tell the edge the customer ended the conversation.
-    EndConversation(EscalationAccepted),
+    /// Tell the edge the customer ended the conversation, with the messages still on
+    /// their way (see [`ChatState::endings`]).
+    EndConversation(Ending),
     /// Withdraw a hand-off whose answer never came (see [`ChatState::withdrawals`]).
     WithdrawEscalation(EscalationWithdrawal),
     /// POST the customer's rating.
@@ -519,13 +646,20 @@ pub struct ChatState {
     pub confirming_end: Option<EndQuestion>,
     /// Customer bubbles that never reached the person (the conversation ended first,
     /// or the edge refused them).
-    pub undelivered: Vec<usize>,
+    pub undelivered: Vec<Undelivered>,
     /// Hand-offs the customer ended the chat on before the edge's answer came: each is
     /// withdrawn at the edge (again after a failure, on every page) until it says so.
     pub withdrawals: Vec<EscalationWithdrawal>,
+    /// Conversations with a person the customer ended that the edge has not heard the
+    /// end of yet, each with the messages still to deliver first.
+    pub endings: Vec<Ending>,
     /// Questions sent before the model arrived, answered when it does. The raw text
     /// stays in memory; a page change keeps it redacted ([`SavedChat::waiting`]).
     pub waiting_for_engine: Vec<Question>,
+    /// Why the hand-off's last attempt failed, while it is tried again (not saved): the
+    /// chat keeps saying so, rather than "Connecting you…" and the failure read out
+    /// again at every attempt.
+    pub handoff_problem: Option<String>,
 }
 
 /// A customer's message for the bot, as sent.
@@ -565,10 +699,13 @@ pub struct SavedChat {
     pub unread: u32,
     /// Customer bubbles that never reached the person.
     #[serde(default)]
-    pub undelivered: Vec<usize>,
+    pub undelivered: Vec<Undelivered>,
     /// Hand-offs still to withdraw at the edge.
     #[serde(default)]
     pub withdrawals: Vec<EscalationWithdrawal>,
+    /// Ends still to tell the edge, with their messages.
+    #[serde(default)]
+    pub endings: Vec<Ending>,
     /// Questions sent before the model arrived, redacted: the next page answers them.
     #[serde(default)]
     pub waiting: Vec<String>,
@@ -606,7 +743,9 @@ impl ChatState {
             confirming_end: None,
             undelivered: Vec::new(),
             withdrawals: Vec::new(),
+            endings: Vec::new(),
             waiting_for_engine: Vec::new(),
+            handoff_problem: None,
         }
     }
 
@@ -657,13 +796,26 @@ impl ChatState {
                 vec![Effect::Focus(FocusTarget::Input)]
             }
             Action::Reset => {
+                // Someone else may use this browser next: nothing of this customer's stays
+                // in it, not even what was still on its way to the person. Each end is
+                // told once, and not kept (it holds the conversation's token).
+                let mut ends: Vec<EscalationAccepted> = std::mem::take(&mut self.endings)
+                    .into_iter()
+                    .map(|ending| ending.accepted)
+                    .collect();
                 let mut effects = match &self.handoff {
-                    Handoff::Queued(accepted) => vec![
-                        Effect::EndConversation(accepted.clone()),
-                        Effect::Emit(HostEvent::Resolved),
-                    ],
+                    Handoff::Queued(accepted) => {
+                        ends.push(accepted.clone());
+                        vec![Effect::Emit(HostEvent::Resolved)]
+                    }
                     _ => self.withdraw_unanswered_handoff(),
                 };
+                effects.extend(ends.into_iter().map(|accepted| {
+                    Effect::EndConversation(Ending {
+                        accepted,
+                        outbox: Vec::new(),
+                    })
+                }));
                 if self.unread > 0 {
                     effects.push(Effect::Emit(HostEvent::Unread(0)));
                 }
@@ -733,6 +885,7 @@ impl ChatState {
             Action::ConsentGiven { idempotency_key } => match &self.handoff {
                 Handoff::Consent { packet, .. } => {
                     let packet = packet.clone();
+                    self.handoff_problem = None;
                     let mut effects = self.send(packet, idempotency_key);
                     effects.push(Effect::Focus(FocusTarget::Input));
                     effects
@@ -746,10 +899,15 @@ impl ChatState {
                     Handoff::Consent { .. } | Handoff::Failed { .. }
                 ) {
                     self.handoff = Handoff::None;
+                    self.handoff_problem = None;
                     // Written for a person who is not coming: they say so.
-                    self.give_up_on(|_| true);
+                    self.give_up_on(|_| true, NotDelivered::NoPerson);
                 }
                 vec![Effect::Focus(FocusTarget::Input)]
+            }
+            Action::TryAgain => {
+                self.handoff_problem = None;
+                self.apply(Action::Retry)
             }
             // A hand-off another tab was sending goes again from here (same key, so
             // nothing is created twice) in case that tab went away before the answer.
@@ -786,7 +944,7 @@ impl ChatState {
                     return if known {
                         Vec::new()
                     } else {
-                        vec![Effect::EndConversation(accepted)]
+                        self.end_at_edge(accepted, Vec::new())
                     };
                 }
                 let id = accepted.conversation_id.clone();
@@ -802,6 +960,7 @@ impl ChatState {
                     ..LiveState::default()
                 };
                 self.handoff = Handoff::Queued(accepted);
+                self.handoff_problem = None;
                 let mut effects = vec![Effect::Emit(HostEvent::Escalated(id))];
                 effects.extend(self.resume_effects());
                 effects
@@ -815,6 +974,7 @@ impl ChatState {
                     return Vec::new();
                 };
                 let retry = SendProblem::of(&problem).retries();
+                self.handoff_problem = Some(problem.clone());
                 self.handoff = Handoff::Failed {
                     packet: packet.clone(),
                     idempotency_key: idempotency_key.clone(),
@@ -838,19 +998,29 @@ impl ChatState {
             }
             Action::MessageDelivered { client_id } => {
                 self.live.outbox.retain(|m| m.client_id != client_id);
+                self.ending_message_answered(&client_id, None);
                 Vec::new()
             }
-            Action::MessageFailed { client_id, retry } => {
-                if retry {
-                    vec![Effect::RetryLater]
-                } else {
-                    self.give_up_on(|m| m.client_id == client_id);
-                    Vec::new()
+            Action::MessageFailed { client_id, problem } => {
+                if !SendProblem::of(&problem).is_final() {
+                    return vec![Effect::RetryLater];
                 }
+                let why = NotDelivered::of(&problem);
+                self.give_up_on(|m| m.client_id == client_id, why);
+                self.ending_message_answered(&client_id, Some(why));
+                Vec::new()
             }
+            Action::EndAnswered {
+                conversation_id,
+                outcome,
+            } => self.end_answered(&conversation_id, outcome),
             // A hand-off interrupted by a page change goes again (same key) as the
-            // next page loads.
-            Action::ReconnectLive if self.retries_handoff() => self.apply(Action::Retry),
+            // next page loads; so do the ends still to tell.
+            Action::ReconnectLive if self.retries_handoff() => {
+                let mut effects = self.ending_effects();
+                effects.extend(self.apply(Action::Retry));
+                effects
+            }
             Action::ReconnectLive => self.resume_effects(),
             Action::Synced(saved) => self.sync(saved.map(|saved| *saved)),
             Action::Identify(identity) => {
@@ -859,6 +1029,7 @@ impl ChatState {
             }
             Action::FlushOutbox => {
                 let mut effects = self.withdrawal_effects();
+                effects.extend(self.ending_effects());
                 effects.extend(self.flush_outbox());
                 effects
             }
@@ -928,6 +1099,7 @@ impl ChatState {
     /// outbox.
     pub fn resume_effects(&self) -> Vec<Effect> {
         let mut effects = self.withdrawal_effects();
+        effects.extend(self.ending_effects());
         if let Handoff::Queued(accepted) = &self.handoff {
             effects.push(Effect::OpenLive {
                 accepted: accepted.clone(),
@@ -944,6 +1116,110 @@ impl ChatState {
             .cloned()
             .map(Effect::WithdrawEscalation)
             .collect()
+    }
+
+    /// The ends still to tell the edge, each with its messages.
+    fn ending_effects(&self) -> Vec<Effect> {
+        self.endings
+            .iter()
+            .cloned()
+            .map(Effect::EndConversation)
+            .collect()
+    }
+
+    /// Ends a conversation at the edge, with `outbox`, its messages still on their way
+    /// (added to those of an end already waiting for it); kept until the edge has heard.
+    fn end_at_edge(&mut self, accepted: EscalationAccepted, outbox: Vec<Outgoing>) -> Vec<Effect> {
+        let id = &accepted.conversation_id;
+        let at = match self
+            .endings
+            .iter()
+            .position(|e| e.accepted.conversation_id == *id)
+        {
+            Some(at) => at,
+            None => {
+                self.endings.push(Ending {
+                    accepted,
+                    outbox: Vec::new(),
+                });
+                self.endings.len() - 1
+            }
+        };
+        let ending = &mut self.endings[at];
+        for message in outbox {
+            if !ending
+                .outbox
+                .iter()
+                .any(|m| m.client_id == message.client_id)
+            {
+                ending.outbox.push(message);
+            }
+        }
+        vec![Effect::EndConversation(ending.clone())]
+    }
+
+    /// The edge answered an end: done with it (the messages it stored delivered, the
+    /// others marked), or to try again.
+    fn end_answered(&mut self, conversation_id: &str, outcome: EndOutcome) -> Vec<Effect> {
+        let Some(at) = self
+            .endings
+            .iter()
+            .position(|e| e.accepted.conversation_id == conversation_id)
+        else {
+            return Vec::new();
+        };
+        let lost = match outcome {
+            EndOutcome::Retry => return vec![Effect::RetryLater],
+            EndOutcome::Ended { undelivered } => undelivered,
+            EndOutcome::Refused => {
+                // Without the messages, the end itself goes through.
+                let outbox = std::mem::take(&mut self.endings[at].outbox);
+                self.mark_undelivered(&outbox, NotDelivered::Refused);
+                return if outbox.is_empty() {
+                    self.endings.remove(at);
+                    Vec::new()
+                } else {
+                    vec![Effect::EndConversation(self.endings[at].clone())]
+                };
+            }
+        };
+        let ending = self.endings.remove(at);
+        let lost: Vec<Outgoing> = ending
+            .outbox
+            .into_iter()
+            .filter(|m| lost.contains(&m.client_id))
+            .collect();
+        self.mark_undelivered(&lost, NotDelivered::Ended);
+        Vec::new()
+    }
+
+    /// Marks the bubbles of `messages` as never delivered, and why (those a forgotten chat
+    /// showed have no bubble any more).
+    fn mark_undelivered(&mut self, messages: &[Outgoing], why: NotDelivered) {
+        self.undelivered.extend(
+            messages
+                .iter()
+                .filter(|m| m.message_id != NO_BUBBLE)
+                .map(|m| Undelivered {
+                    message_id: m.message_id,
+                    why,
+                }),
+        );
+    }
+
+    /// A message of an ended conversation, sent before the customer ended it, was
+    /// delivered (`lost`: `None`) or refused for good: it need not go with the end.
+    fn ending_message_answered(&mut self, client_id: &str, lost: Option<NotDelivered>) {
+        for at in 0..self.endings.len() {
+            let outbox = &mut self.endings[at].outbox;
+            let Some(position) = outbox.iter().position(|m| m.client_id == client_id) else {
+                continue;
+            };
+            let message = outbox.remove(position);
+            if let Some(why) = lost {
+                self.mark_undelivered(&[message], why);
+            }
+        }
     }
 
     /// The chat ends while the hand-off is on its way, or after it failed in a way that
@@ -988,9 +1264,10 @@ impl ChatState {
                 }
             }
             None => {
-                // Nothing saved means nothing left to withdraw either.
+                // Nothing saved means nothing left to withdraw or end either.
                 self.clear();
                 self.withdrawals.clear();
+                self.endings.clear();
             }
         }
         if followed.is_some() && followed.as_deref() == self.queued_conversation() {
@@ -1053,21 +1330,23 @@ impl ChatState {
     fn end_chat(&mut self) -> Vec<Effect> {
         match std::mem::replace(&mut self.handoff, Handoff::None) {
             Handoff::Queued(accepted) => {
-                self.give_up_on(|_| true);
+                // What is still on its way to the person goes before the end does.
+                let outbox = std::mem::take(&mut self.live.outbox);
+                let mut effects = self.end_at_edge(accepted.clone(), outbox);
                 self.live.agent_name = None;
                 self.agent_typing = None;
                 self.push(Author::System, MessageBody::Note(Note::CustomerEnded));
                 self.rating_choice = 0;
                 self.handoff = Handoff::Ended {
-                    accepted: accepted.clone(),
+                    accepted,
                     rating: RatingStage::Asking,
                 };
-                vec![
-                    Effect::EndConversation(accepted),
+                effects.extend([
                     Effect::CloseLive,
                     Effect::Emit(HostEvent::Resolved),
                     Effect::Focus(FocusTarget::Rating),
-                ]
+                ]);
+                effects
             }
             handoff => {
                 self.handoff = handoff;
@@ -1092,13 +1371,13 @@ impl ChatState {
     }
 
     /// Takes the outbox's messages that match out of it for good, marking their bubbles
-    /// as never delivered.
-    fn give_up_on(&mut self, lost: impl Fn(&Outgoing) -> bool) {
+    /// as never delivered, and why.
+    fn give_up_on(&mut self, lost: impl Fn(&Outgoing) -> bool, why: NotDelivered) {
         let (gone, kept): (Vec<Outgoing>, _) = std::mem::take(&mut self.live.outbox)
             .into_iter()
             .partition(|m| lost(m));
         self.live.outbox = kept;
-        self.undelivered.extend(gone.iter().map(|m| m.message_id));
+        self.mark_undelivered(&gone, why);
     }
 
     /// Whether the hand-off failed in a way that trying again at once may fix.
@@ -1124,9 +1403,17 @@ impl ChatState {
             .filter(|&asked| Some(asked) == self.end_question())
     }
 
+    /// Why a customer bubble never reached the person, if it did not.
+    pub fn not_delivered(&self, message_id: usize) -> Option<NotDelivered> {
+        self.undelivered
+            .iter()
+            .find(|u| u.message_id == message_id)
+            .map(|u| u.why)
+    }
+
     /// Whether a customer bubble never reached the person.
     pub fn is_undelivered(&self, message_id: usize) -> bool {
-        self.undelivered.contains(&message_id)
+        self.not_delivered(message_id).is_some()
     }
 
     /// Applies what the live channel reported, each event once, in order.
@@ -1210,7 +1497,7 @@ impl ChatState {
                         rating: RatingStage::Asking,
                     };
                     self.rating_choice = 0;
-                    self.give_up_on(|_| true);
+                    self.give_up_on(|_| true, NotDelivered::Ended);
                     effects.push(Effect::CloseLive);
                     effects.push(Effect::Emit(HostEvent::Resolved));
                     break;
@@ -1268,9 +1555,14 @@ impl ChatState {
         effects
     }
 
-    /// Whether a customer bubble is still waiting in the outbox.
+    /// Whether a customer bubble is still waiting in an outbox (the conversation's, or
+    /// one the customer ended with it on its way).
     pub fn is_pending(&self, message_id: usize) -> bool {
-        self.live.outbox.iter().any(|m| m.message_id == message_id)
+        self.live
+            .outbox
+            .iter()
+            .chain(self.endings.iter().flat_map(|e| &e.outbox))
+            .any(|m| m.message_id == message_id)
     }
 
     fn customer_sent(&mut self, mut question: Question, client_id: String) -> Vec<Effect> {
@@ -1534,6 +1826,7 @@ impl ChatState {
             unread: self.unread,
             undelivered: self.undelivered.clone(),
             withdrawals: self.withdrawals.clone(),
+            endings: self.endings.clone(),
             waiting: self
                 .waiting_for_engine
                 .iter()
@@ -1566,12 +1859,15 @@ impl ChatState {
             return;
         }
         // The panel reopens through `Action::Reopen`, so the host page hears about it.
+        // A failure this tab saw is not the hand-off it takes now.
+        self.handoff_problem = None;
         self.messages = saved.messages;
         self.conversation = saved.conversation;
         self.live = saved.live;
         self.unread = saved.unread;
         self.undelivered = saved.undelivered;
         self.withdrawals = saved.withdrawals;
+        self.endings = saved.endings;
         self.handoff = saved.handoff;
         self.waiting_for_engine = saved
             .waiting
@@ -1596,6 +1892,12 @@ impl ChatState {
         self.confirming_end = None;
         self.undelivered.clear();
         self.waiting_for_engine.clear();
+        self.handoff_problem = None;
+        // Messages of an ended conversation still go, but no bubble shows them now (and
+        // the next chat's bubbles reuse their numbers).
+        for message in self.endings.iter_mut().flat_map(|e| &mut e.outbox) {
+            message.message_id = NO_BUBBLE;
+        }
     }
 
     fn push(&mut self, author: Author, body: MessageBody) {
@@ -2004,6 +2306,14 @@ mod tests {
             panic!("back online sends: {effects:?}")
         };
         assert_eq!(request.idempotency_key, "k1");
+        // Meanwhile the chat still says why the last attempt failed (not "Connecting
+        // you…", then the failure again); pressing "Try again" says "Connecting you…".
+        assert!(matches!(chat.handoff, Handoff::Sending { .. }));
+        assert_eq!(chat.handoff_problem.as_deref(), Some("network unreachable"));
+        chat.apply(Action::EscalationFailed("network unreachable".into()));
+        let effects = chat.apply(Action::TryAgain);
+        assert!(matches!(effects.as_slice(), [Effect::SendEscalation(_)]));
+        assert_eq!(chat.handoff_problem, None);
         let effects = chat.apply(Action::EscalationFailed("rate_limited".into()));
         assert!(
             effects.is_empty(),
@@ -2193,7 +2503,7 @@ mod tests {
         chat.apply(Action::EscalationFailed("origin_not_allowed".into()));
         chat.apply(Action::ConsentDeclined);
         assert!(chat.live.outbox.is_empty());
-        assert!(chat.is_undelivered(bubble));
+        assert_eq!(chat.not_delivered(bubble), Some(NotDelivered::NoPerson));
         assert!(!chat.is_pending(bubble));
     }
 
@@ -2528,7 +2838,7 @@ mod tests {
         // The edge is down: the message stays, and a retry sends the same id.
         let retry = chat.apply(Action::MessageFailed {
             client_id: id.clone(),
-            retry: true,
+            problem: "network unreachable".into(),
         });
         assert_eq!(retry, vec![Effect::RetryLater]);
         let again = chat.apply(Action::FlushOutbox);
@@ -2559,11 +2869,187 @@ mod tests {
         let Some(Effect::SendMessage { message, .. }) = effects.last() else {
             panic!("no send");
         };
+        let bubble = message.message_id;
         chat.apply(Action::MessageFailed {
             client_id: message.client_id.clone(),
-            retry: false,
+            problem: "origin_not_allowed".into(),
         });
         assert!(chat.live.outbox.is_empty());
+        assert_eq!(chat.not_delivered(bubble), Some(NotDelivered::Refused));
+    }
+
+    fn sent_message(effects: &[Effect]) -> Outgoing {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::SendMessage { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no message sent: {effects:?}"))
+    }
+
+    /// The end sent, if any: the conversation and the messages going with it.
+    fn end_sent(effects: &[Effect]) -> Option<(&str, Vec<&str>)> {
+        effects.iter().find_map(|e| match e {
+            Effect::EndConversation(ending) => Some((
+                ending.accepted.conversation_id.as_str(),
+                ending.outbox.iter().map(|m| m.text.as_str()).collect(),
+            )),
+            _ => None,
+        })
+    }
+
+    fn ended(conversation_id: &str, undelivered: &[&str]) -> Action {
+        Action::EndAnswered {
+            conversation_id: conversation_id.into(),
+            outcome: EndOutcome::Ended {
+                undelivered: undelivered.iter().map(|&id| id.to_owned()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn ending_the_chat_takes_what_is_still_on_its_way_with_it() {
+        let mut chat = with_person();
+        let first = sent_message(&sent(&mut chat, "the order number is 4471"));
+        let second = sent_message(&sent(&mut chat, "and the parcel is damaged"));
+        // The first arrived; the second's answer has not come.
+        chat.apply(Action::MessageDelivered {
+            client_id: first.client_id,
+        });
+        chat.apply(Action::EndChat);
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        assert_eq!(
+            end_sent(&effects),
+            Some(("c", vec!["and the parcel is damaged"])),
+            "one request, the message before the end"
+        );
+        assert!(
+            matches!(chat.handoff, Handoff::Ended { .. }),
+            "rating asked at once"
+        );
+        assert!(chat.is_pending(second.message_id));
+
+        chat.apply(ended("c", &[]));
+        assert!(chat.endings.is_empty());
+        assert!(!chat.is_pending(second.message_id));
+        assert!(!chat.is_undelivered(second.message_id));
+        assert!(chat.apply(Action::FlushOutbox).is_empty());
+    }
+
+    #[test]
+    fn messages_that_came_after_an_agent_closed_say_so() {
+        let mut chat = with_person();
+        let message = sent_message(&sent(&mut chat, "are you there?"));
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
+        chat.apply(ended("c", &[&message.client_id]));
+        assert_eq!(
+            chat.not_delivered(message.message_id),
+            Some(NotDelivered::Ended)
+        );
+    }
+
+    #[test]
+    fn an_end_refused_with_its_messages_goes_again_without_them() {
+        let mut chat = with_person();
+        let message = sent_message(&sent(&mut chat, "a very long message"));
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
+        let again = chat.apply(Action::EndAnswered {
+            conversation_id: "c".into(),
+            outcome: EndOutcome::Refused,
+        });
+        assert_eq!(end_sent(&again), Some(("c", vec![])));
+        assert_eq!(
+            chat.not_delivered(message.message_id),
+            Some(NotDelivered::Refused)
+        );
+        let given_up = chat.apply(Action::EndAnswered {
+            conversation_id: "c".into(),
+            outcome: EndOutcome::Refused,
+        });
+        assert!(given_up.is_empty());
+        assert!(
+            chat.endings.is_empty(),
+            "refused without messages: nothing to retry"
+        );
+    }
+
+    #[test]
+    fn an_end_the_edge_did_not_hear_is_told_again_until_it_does() {
+        let mut chat = with_person();
+        chat.apply(Action::EndChat);
+        assert!(end_sent(&chat.apply(Action::ConfirmEnd(true))).is_some());
+        let failed = chat.apply(Action::EndAnswered {
+            conversation_id: "c".into(),
+            outcome: EndOutcome::Retry,
+        });
+        assert_eq!(failed, vec![Effect::RetryLater]);
+        assert!(end_sent(&chat.apply(Action::FlushOutbox)).is_some());
+
+        // The next page tells it too, and forgetting the chat does not drop it.
+        let mut next_page = ChatState::new("demo".into(), "en".into(), "visitor".into());
+        next_page.restore(chat.save());
+        assert!(end_sent(&next_page.resume_effects()).is_some());
+        next_page.apply(Action::EndChat);
+        next_page.apply(Action::ConfirmEnd(true));
+        assert!(next_page.messages.is_empty(), "forgotten");
+        assert!(end_sent(&next_page.apply(Action::BackOnline)).is_some());
+    }
+
+    #[test]
+    fn a_forgotten_chat_does_not_lend_its_bubbles_state_to_the_next_one() {
+        let mut chat = with_person();
+        let message = sent_message(&sent(&mut chat, "one more thing"));
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
+        assert!(chat.messages.is_empty(), "forgotten");
+        sent(&mut chat, "hello");
+        sent(&mut chat, "hello again");
+        assert!(
+            end_sent(&chat.apply(Action::FlushOutbox)).is_some(),
+            "the end still goes"
+        );
+        chat.apply(ended("c", &[&message.client_id]));
+        assert!(chat
+            .messages
+            .iter()
+            .all(|m| !chat.is_pending(m.id) && !chat.is_undelivered(m.id)));
+    }
+
+    #[test]
+    fn signing_out_keeps_nothing_not_even_an_end_still_to_tell() {
+        let mut chat = with_person();
+        sent(&mut chat, "my address is 1 Main Street");
+        let effects = chat.apply(Action::Reset);
+        assert_eq!(
+            end_sent(&effects),
+            Some(("c", vec![])),
+            "the message stays unsent"
+        );
+        assert!(chat.endings.is_empty(), "the token is not kept");
+        assert!(chat.apply(Action::FlushOutbox).is_empty());
+    }
+
+    #[test]
+    fn undelivered_bubbles_saved_by_earlier_versions_still_load() {
+        let saved: Vec<Undelivered> = serde_json::from_str(r#"[3, [5, "Refused"]]"#).unwrap();
+        assert_eq!(
+            saved,
+            [
+                Undelivered {
+                    message_id: 3,
+                    why: NotDelivered::Ended
+                },
+                Undelivered {
+                    message_id: 5,
+                    why: NotDelivered::Refused
+                }
+            ]
+        );
     }
 
     #[test]
@@ -2685,7 +3171,7 @@ mod tests {
             hash: "ab".into(),
         })));
         let effects = chat.apply(Action::Reset);
-        assert!(matches!(effects[0], Effect::EndConversation(_)));
+        assert!(end_sent(&effects).is_some());
         assert!(effects.contains(&Effect::CloseLive));
         assert!(chat.messages.is_empty());
         assert_eq!(chat.handoff, Handoff::None);
@@ -2872,7 +3358,13 @@ mod tests {
             accepted: accepted.clone(),
             idempotency_key: "k9".into(),
         });
-        assert_eq!(effects, vec![Effect::EndConversation(accepted)]);
+        assert_eq!(
+            effects,
+            vec![Effect::EndConversation(Ending {
+                accepted,
+                outbox: Vec::new()
+            })]
+        );
         assert_eq!(chat.handoff, Handoff::None);
     }
 

@@ -3,7 +3,10 @@
 
 use std::rc::Rc;
 
-use baton_protocol::{ConversationUpdate, CsatRating, CustomerMessage, CustomerTyping};
+use baton_protocol::{
+    token_subprotocol, ConversationUpdate, CsatRating, CustomerClose, CustomerMessage,
+    CustomerTyping, EscalationAccepted, LIVE_SUBPROTOCOL,
+};
 use baton_triage::Engine;
 use gloo::timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
@@ -15,7 +18,8 @@ use crate::api;
 use crate::components::chat_panel::{chat_panel, ChatPanelProps};
 use crate::i18n::{strings_for, Strings};
 use crate::state::{
-    Action, ChatState, Effect, EngineState, FocusTarget, Handoff, HostEvent, SavedChat, SendProblem,
+    Action, ChatState, Effect, EndOutcome, EngineState, FocusTarget, Handoff, HostEvent, SavedChat,
+    SendProblem,
 };
 
 /// Settings from the embed tag, read once by the loader.
@@ -336,7 +340,7 @@ impl Component for Widget {
         match &action {
             Action::EngineLoaded(_) => self.model_patience = None,
             Action::FlushOutbox => self.retry = None,
-            Action::Retry | Action::BackOnline => self.handoff_retry = None,
+            Action::Retry | Action::TryAgain | Action::BackOnline => self.handoff_retry = None,
             Action::Escalated { .. } => self.handoff_retry_delay.reset(),
             Action::ReconnectLive => self.reconnect = None,
             Action::LiveConnection(true) => self.reconnect_delay.reset(),
@@ -505,7 +509,7 @@ impl Widget {
                     .is_some_and(|live| live.conversation_id == accepted.conversation_id);
                 if !already {
                     let url = api::live_url(&endpoint, &site, &accepted, after);
-                    self.live = open_live(&url, &accepted.conversation_id, ctx);
+                    self.live = open_live(&url, &accepted, ctx);
                     if self.live.is_none() {
                         self.schedule_reconnect(ctx);
                     }
@@ -524,19 +528,34 @@ impl Widget {
                     let client_id = message.client_id;
                     let action = match api::send_message(&endpoint, &site, &accepted, &body).await {
                         Ok(()) => Action::MessageDelivered { client_id },
-                        Err(problem) => Action::MessageFailed {
-                            client_id,
-                            retry: !SendProblem::of(&problem).is_final(),
-                        },
+                        Err(problem) => Action::MessageFailed { client_id, problem },
                     };
                     link.send_message(action);
                 });
             }
-            Effect::EndConversation(accepted) => {
+            Effect::EndConversation(ending) => {
                 wasm_bindgen_futures::spawn_local(async move {
-                    // If this fails the agent's lease or close still ends it; the
-                    // customer has already moved on.
-                    let _ = api::end_conversation(&endpoint, &site, &accepted).await;
+                    let close = CustomerClose {
+                        messages: ending
+                            .outbox
+                            .into_iter()
+                            .map(|message| CustomerMessage {
+                                client_id: message.client_id,
+                                text: message.text,
+                            })
+                            .collect(),
+                    };
+                    let accepted = ending.accepted;
+                    let answer = api::end_conversation(&endpoint, &site, &accepted, &close).await;
+                    let outcome = match answer {
+                        Ok(undelivered) => EndOutcome::Ended { undelivered },
+                        Err(problem) if SendProblem::of(&problem).is_final() => EndOutcome::Refused,
+                        Err(_) => EndOutcome::Retry,
+                    };
+                    link.send_message(Action::EndAnswered {
+                        conversation_id: accepted.conversation_id,
+                        outcome,
+                    });
                 });
             }
             Effect::WithdrawEscalation(withdrawal) => {
@@ -614,9 +633,18 @@ impl Widget {
 }
 
 /// Opens the WebSocket and wires its events to actions; `None` if the browser refused
-/// the URL (the caller retries later).
-fn open_live(url: &str, conversation_id: &str, ctx: &Context<Widget>) -> Option<LiveChannel> {
-    let socket = WebSocket::new(url).ok()?;
+/// the URL (the caller retries later). The customer token goes as a subprotocol.
+fn open_live(
+    url: &str,
+    accepted: &EscalationAccepted,
+    ctx: &Context<Widget>,
+) -> Option<LiveChannel> {
+    let conversation_id = &accepted.conversation_id;
+    let protocols = js_sys::Array::of2(
+        &LIVE_SUBPROTOCOL.into(),
+        &token_subprotocol(&accepted.customer_token).into(),
+    );
+    let socket = WebSocket::new_with_str_sequence(url, &protocols).ok()?;
     let link = ctx.link().clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let update = event
@@ -667,6 +695,7 @@ fn save(site: &str, state: &ChatState) {
     if state.messages.is_empty()
         && matches!(state.handoff, crate::state::Handoff::None)
         && state.withdrawals.is_empty()
+        && state.endings.is_empty()
     {
         crate::json::forget(&storage_key(site));
     } else {

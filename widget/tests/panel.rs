@@ -25,6 +25,11 @@ struct Mounted {
 /// Each test uses its own site id, so a conversation one test keeps in local storage
 /// never shows up in another.
 fn mount_widget(site: &str) -> Mounted {
+    mount_widget_in(site, "en")
+}
+
+/// The same, with the interface in `lang`.
+fn mount_widget_in(site: &str, lang: &str) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let host = document.create_element("baton-chat").unwrap();
     document.body().unwrap().append_child(&host).unwrap();
@@ -43,7 +48,7 @@ fn mount_widget(site: &str) -> Mounted {
     for (key, value) in [
         ("site", site),
         ("endpoint", "http://127.0.0.1:9"),
-        ("lang", "en"),
+        ("lang", lang),
         ("modelUrl", model_url.as_str()),
     ] {
         js_sys::Reflect::set(&options, &key.into(), &value.into()).unwrap();
@@ -133,6 +138,23 @@ async fn a_routine_question_is_answered_without_the_network() {
         .query_selector("button.person:not([disabled])")
         .unwrap()
         .is_some());
+}
+
+#[wasm_bindgen_test]
+async fn an_arabic_interface_on_an_english_shop_says_so_and_keeps_its_own_direction() {
+    let widget = mount_widget_in("an_arabic_interface_on_an_english_shop", "ar");
+    widget.handle.open();
+    // Before anyone asks in Arabic to be told.
+    let note = wait_for(&widget.root, ".greeting p[dir=rtl]").await;
+    assert!(note.text_content().unwrap().contains("الإنجليزية"));
+    ask(&widget.root, "When will my new card arrive?").await;
+    let answer = wait_for(&widget.root, ".message.from-bot[dir=auto] .feedback").await;
+    assert_eq!(
+        answer.get_attribute("dir").as_deref(),
+        Some("rtl"),
+        "read right to left"
+    );
+    assert_eq!(answer.get_attribute("lang").as_deref(), Some("ar"));
 }
 
 #[wasm_bindgen_test]

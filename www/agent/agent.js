@@ -279,7 +279,9 @@ $("sign-out").addEventListener("click", () => {
 function fillTransferTargets() {
   const select = $("transfer-to");
   select.replaceChildren();
-  state.agents.filter((a) => !state.me || a.id !== state.me.id).forEach((agent) => {
+  // Colleagues who work on this site (no list of sites: every site), not oneself.
+  const here = (a) => !a.sites || a.sites.includes(site());
+  state.agents.filter((a) => here(a) && (!state.me || a.id !== state.me.id)).forEach((agent) => {
     const option = document.createElement("option");
     option.value = agent.id;
     const knows = (agent.languages || []).concat(agent.skills || []);
@@ -777,7 +779,7 @@ async function openConversation(id) {
   state.packetShown = packet.answers_shown || [];
   state.packetUnhelped = packet.reasons.includes("repeated_failure");
   packet.transcript.forEach((line) => {
-    transcript.appendChild(lineItem(line.author, authorName(line.author), line.text, line.at_ms));
+    transcript.appendChild(lineItem(line.author, authorName(line.author), line.text, line.at_ms, UNVOUCHED));
     if (line.author === "customer") state.packetCustomerText = line.text;
   });
   if (switching) {
@@ -856,7 +858,7 @@ function authorName(author, agentName) {
 
 // One line of a conversation: who, when (relative, the exact time on hover and in
 // `datetime`), and the text, laid out in its own direction (Arabic right to left).
-function lineItem(author, who, text, atMs) {
+function lineItem(author, who, text, atMs, vouched) {
   const li = document.createElement("li");
   li.className = "line from-" + author;
   const strong = document.createElement("strong");
@@ -868,12 +870,13 @@ function lineItem(author, who, text, atMs) {
   let body;
   if (author === "agent" || author === "bot") {
     const lines = author === "agent" ? LINES_KEPT : LINES_JOINED;
-    body = formatted(text, lines);
+    body = formatted(text, lines, vouched);
     if (body.nodeType === Node.TEXT_NODE) {
       // The formatter has not loaded yet: formatted when it has (formatLater).
       const span = document.createElement("span");
       span.append(body);
       span.dataset.formatLater = lines;
+      span.dataset.vouched = vouched;
       body = span;
     }
   } else {
@@ -915,10 +918,17 @@ function ago(ms, at) {
 const LINES_KEPT = "kept";
 const LINES_JOINED = "joined";
 
+// Who wrote a line, as far as the console can tell: the edge (a live event, VOUCHED), or
+// the customer's browser (the hand-off packet, UNVOUCHED: a browser could claim anything,
+// a "bot" line with a link to a fake sign-in page among them). Links in unvouched lines
+// are shown, not followed.
+const VOUCHED = "vouched";
+const UNVOUCHED = "unvouched";
+
 // Text in the widget's safe formatting (paragraphs, "- " lists, **bold**, https and mailto
 // links, line breaks), built element by element from the typed structure the widget's own
 // parser gives (`rich_text` in its wasm), never as HTML. Plain text until that has loaded.
-function formatted(text, lines) {
+function formatted(text, lines, vouched) {
   let rich = null;
   try {
     rich = state.richText ? JSON.parse(state.richText(text)) : null;
@@ -931,13 +941,13 @@ function formatted(text, lines) {
   rich.blocks.forEach((block) => {
     if (block.Paragraph) {
       const p = document.createElement("p");
-      appendInlines(p, block.Paragraph, lines);
+      appendInlines(p, block.Paragraph, lines, vouched);
       box.appendChild(p);
     } else if (block.List) {
       const list = document.createElement("ul");
       block.List.forEach((inlines) => {
         const item = document.createElement("li");
-        appendInlines(item, inlines, lines);
+        appendInlines(item, inlines, lines, vouched);
         list.appendChild(item);
       });
       box.appendChild(list);
@@ -950,12 +960,12 @@ function formatted(text, lines) {
 // the formatting the customer sees now that it has.
 function formatLater() {
   document.querySelectorAll("[data-format-later]").forEach((plain) => {
-    const body = formatted(plain.textContent, plain.dataset.formatLater);
+    const body = formatted(plain.textContent, plain.dataset.formatLater, plain.dataset.vouched);
     if (body.nodeType !== Node.TEXT_NODE) plain.replaceWith(asLineText(body));
   });
 }
 
-function appendInlines(parent, inlines, lines) {
+function appendInlines(parent, inlines, lines, vouched) {
   inlines.forEach((inline) => {
     if ("Text" in inline) {
       appendLines(parent, inline.Text, lines);
@@ -963,6 +973,10 @@ function appendInlines(parent, inlines, lines) {
       const bold = document.createElement("strong");
       appendLines(bold, inline.Bold, lines);
       parent.append(bold);
+    } else if ("Link" in inline && vouched !== VOUCHED) {
+      // Shown, not followed: a line that says it is the bot's may have been written by
+      // anyone who can send a packet.
+      appendLines(parent, inline.Link.label + " (" + inline.Link.url + ")", lines);
     } else if ("Link" in inline) {
       const link = document.createElement("a");
       link.href = inline.Link.url; // https: or mailto: only, checked by the parser
@@ -1099,7 +1113,7 @@ function appendEvents(events) {
     let li;
     if (event.type === "message") {
       const who = event.author === "customer" ? "Customer" : (event.agent_name || "Agent");
-      li = lineItem(event.author, who, event.text, entry.at_ms);
+      li = lineItem(event.author, who, event.text, entry.at_ms, VOUCHED);
       if (event.author === "customer") {
         state.threadCustomerText = event.text;
         newCustomerText = event.text;
@@ -1107,12 +1121,12 @@ function appendEvents(events) {
         replied = true;
       }
     } else if (event.type === "agent_joined") {
-      li = lineItem("system", "Note", event.agent_name + " joined.", entry.at_ms);
+      li = lineItem("system", "Note", event.agent_name + " joined.", entry.at_ms, VOUCHED);
     } else if (event.type === "agent_left") {
-      li = lineItem("system", "Note", event.agent_name + " left.", entry.at_ms);
+      li = lineItem("system", "Note", event.agent_name + " left.", entry.at_ms, VOUCHED);
     } else if (event.type === "resolved") {
       li = lineItem("system", "Note", "Resolved by " + (event.by === "customer" ? "the customer" : "an agent") +
-        (event.resolution ? ": " + event.resolution : "."), entry.at_ms);
+        (event.resolution ? ": " + event.resolution : "."), entry.at_ms, VOUCHED);
       conversationEnded(event.by === "customer" ? "customer" : "agent");
     } else {
       return;
@@ -1393,7 +1407,7 @@ function updateSuggestion() {
   box.querySelector(".suggestion-shown").textContent = !shown ? ""
     : state.packetUnhelped ? "Already shown to the customer by the bot, and it did not help them."
     : "Already shown to the customer by the bot.";
-  box.querySelector(".suggestion-answer").replaceChildren(formatted(suggestion.answer, LINES_JOINED));
+  box.querySelector(".suggestion-answer").replaceChildren(formatted(suggestion.answer, LINES_JOINED, VOUCHED));
   $("insert").setAttribute("aria-label", "Insert the suggested answer: " + suggestion.title +
     (shown ? " (already shown to the customer)" : ""));
   box.hidden = false;

@@ -117,9 +117,10 @@ pub(crate) fn run() -> Result<()> {
     std::fs::create_dir_all(&state_dir).map_err(io_error("create", &state_dir))?;
     let token = format!("test-{}", random_hex(16)?);
     // Named agents with their own tokens, for claims, transfers and conflicts; Kim takes
-    // one conversation at a time.
+    // one conversation at a time, and Lee works on the other site only.
     let agents = format!(
-        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"],"skills":["cards"]}},{{"id":"kim","name":"Kim","token":"kim-{}","capacity":1}}]"#,
+        r#"[{{"id":"sam","name":"Sam","token":"sam-{}","languages":["en"]}},{{"id":"noor","name":"Noor","token":"noor-{}","languages":["ar","en"],"skills":["cards"]}},{{"id":"kim","name":"Kim","token":"kim-{}","capacity":1}},{{"id":"lee","name":"Lee","token":"lee-{}","sites":["{ELSEWHERE_SITE}"]}}]"#,
+        random_hex(16)?,
         random_hex(16)?,
         random_hex(16)?,
         random_hex(16)?

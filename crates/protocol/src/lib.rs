@@ -24,9 +24,11 @@ pub use escalation::{
     QueueEntry, QueueSnapshot, Returned, VerifiedCustomer,
 };
 pub use live::{
-    ActiveEntry, AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget,
-    AgentTransfer, Availability, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating,
-    CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus, SiteAnalytics,
+    offers_live_subprotocol, token_in_subprotocols, token_subprotocol, ActiveEntry,
+    AgentActionResult, AgentClose, AgentProfile, AgentReply, AgentTarget, AgentTransfer,
+    Availability, ClaimInfo, ConversationEvent, ConversationUpdate, CsatRating, CustomerClose,
+    CustomerClosed, CustomerMessage, CustomerTyping, EventBody, MessageStored, QueueStatus,
+    SiteAnalytics, LIVE_SUBPROTOCOL,
 };
 pub use message::{Author, TranscriptEntry};
 pub use rich_text::{is_safe_url, Block, Inline, RefusedLink, RichText};

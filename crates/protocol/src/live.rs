@@ -91,6 +91,34 @@ pub struct Availability {
     pub agents_online: Option<u32>,
 }
 
+/// The WebSocket subprotocol of the customer's live channel. A browser cannot set headers
+/// on a WebSocket, so the customer token goes as a second subprotocol
+/// ([`token_subprotocol`]) rather than in the URL, which proxies and request logs keep.
+pub const LIVE_SUBPROTOCOL: &str = "baton.live";
+
+const TOKEN_SUBPROTOCOL_PREFIX: &str = "baton.token.";
+
+/// The subprotocol that carries a customer token (hexadecimal digits, as the edge makes
+/// them, all a subprotocol may hold).
+pub fn token_subprotocol(token: &str) -> String {
+    format!("{TOKEN_SUBPROTOCOL_PREFIX}{token}")
+}
+
+/// The customer token among the subprotocols a client offered (a
+/// `Sec-WebSocket-Protocol` header's comma-separated list), if any.
+pub fn token_in_subprotocols(offered: &str) -> Option<&str> {
+    offered
+        .split(',')
+        .find_map(|protocol| protocol.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+}
+
+/// Whether a client offered the live channel's subprotocol (it must hear it chosen).
+pub fn offers_live_subprotocol(offered: &str) -> bool {
+    offered
+        .split(',')
+        .any(|protocol| protocol.trim() == LIVE_SUBPROTOCOL)
+}
+
 /// What the live channel sends, and what `GET .../events` answers: the events after
 /// the client's last seen `seq`, and the queue position while the customer waits.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -129,6 +157,29 @@ pub struct CustomerMessage {
     pub client_id: String,
     /// What the customer wrote, already redacted by the widget.
     pub text: String,
+}
+
+/// `POST /v1/conversations/{id}/close` from the widget: the customer ends the
+/// conversation, with the messages still on their way, stored first (each once, as
+/// `POST …/messages` stores them) so that one request, which survives the page being
+/// closed, carries both. No body, or `{}`, ends it without any.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerClose {
+    /// Messages not yet confirmed by the edge, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<CustomerMessage>,
+}
+
+/// The edge's answer to [`CustomerClose`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerClosed {
+    /// Always `true`: the conversation is over.
+    pub closed: bool,
+    /// The `client_id`s of the messages that were not stored: the conversation had
+    /// ended before they came (an agent closed it). Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undelivered: Vec<String>,
 }
 
 /// The edge's answer to a stored message.
@@ -260,6 +311,16 @@ pub struct AgentProfile {
     /// At most this many conversations at once on a site; `None` is no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// The only sites the agent works on; empty: every site this edge serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<String>,
+}
+
+impl AgentProfile {
+    /// Whether the agent works on `site`.
+    pub fn works_on(&self, site: &str) -> bool {
+        self.sites.is_empty() || self.sites.iter().any(|own| own == site)
+    }
 }
 
 /// Content-free numbers for a site: what the bot and the people did.
@@ -286,6 +347,15 @@ pub struct SiteAnalytics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_is_read_back_from_the_offered_subprotocols() {
+        let offered = format!("{LIVE_SUBPROTOCOL}, {}", token_subprotocol("a1b2-c3"));
+        assert_eq!(token_in_subprotocols(&offered), Some("a1b2-c3"));
+        assert!(offers_live_subprotocol(&offered));
+        assert_eq!(token_in_subprotocols(LIVE_SUBPROTOCOL), None);
+        assert!(!offers_live_subprotocol("chat, baton.lively"));
+    }
 
     #[test]
     fn events_are_tagged_by_type() {

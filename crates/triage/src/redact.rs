@@ -314,13 +314,19 @@ impl Scan {
 fn fold_char(c: char) -> u8 {
     let code = u32::from(c);
     let ascii = match c {
+        // Spaces that keep a number on one line (no-break, narrow no-break, thin, figure:
+        // what banking apps and PDFs put between a card number's groups), and tabs.
+        '\t' | '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => {
+            u32::from(b' ')
+        }
         _ if c.is_ascii() => code,
         // Arabic-Indic and Eastern Arabic (Persian, Urdu) digits.
         '\u{0660}'..='\u{0669}' => code - 0x0660 + u32::from(b'0'),
         '\u{06F0}'..='\u{06F9}' => code - 0x06F0 + u32::from(b'0'),
         // Full-width forms of ASCII (digits, letters, `+`, `-`, `(`, `@`…) and space.
         '\u{FF01}'..='\u{FF5E}' => code - 0xFF01 + 0x21,
-        '\u{3000}' => u32::from(b' '),
+        // Hyphens and dashes.
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => u32::from(b'-'),
         _ => return OTHER,
     };
     u8::try_from(ascii).unwrap_or(OTHER)
@@ -359,10 +365,14 @@ fn digit_groups(bytes: &[u8], mut i: usize, seps: &[u8]) -> (Vec<(usize, usize)>
             return (groups, start);
         }
         groups.push((start, i));
-        if i + 1 < bytes.len() && seps.contains(&bytes[i]) && bytes[i + 1].is_ascii_digit() {
-            i += 1;
-        } else {
-            return (groups, i);
+        // One separator between groups, or a few ("4111  1111", "4111 - 1111").
+        let gap = (1..=3).find(|&len| {
+            bytes.get(i + len).is_some_and(u8::is_ascii_digit)
+                && bytes[i..i + len].iter().all(|b| seps.contains(b))
+        });
+        match gap {
+            Some(len) => i += len,
+            None => return (groups, i),
         }
     }
 }
@@ -388,6 +398,20 @@ fn luhn_valid(digits: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// Whether digit groups may be one card number: in any grouping with a single space or
+/// dash between them, but with dots or wider gaps only as cards are printed (fours, the
+/// last group shorter at most), so that dates ("03.04.2024 - 10.04.2024") and addresses
+/// ("192.168.178.106") are not taken for one.
+fn card_shaped(bytes: &[u8], groups: &[(usize, usize)]) -> bool {
+    let plain = groups
+        .windows(2)
+        .all(|pair| matches!(&bytes[pair[0].1..pair[1].0], b" " | b"-"));
+    let printed = groups.split_last().is_some_and(|(&(start, end), fours)| {
+        fours.iter().all(|&(s, t)| t - s == 4) && (1..=4).contains(&(end - start))
+    });
+    plain || printed
+}
+
 fn find_cards(bytes: &[u8], found: &mut Vec<Found>) {
     let mut i = 0;
     while i < bytes.len() {
@@ -395,7 +419,7 @@ fn find_cards(bytes: &[u8], found: &mut Vec<Found>) {
             i += 1;
             continue;
         }
-        let (groups, run_end) = digit_groups(bytes, i, b" -");
+        let (groups, run_end) = digit_groups(bytes, i, b" -.");
         let mut g = 0;
         while g < groups.len() {
             let mut matched = None;
@@ -404,7 +428,10 @@ fn find_cards(bytes: &[u8], found: &mut Vec<Found>) {
                     .iter()
                     .flat_map(|&(s, t)| bytes[s..t].iter().copied())
                     .collect();
-                if (12..=19).contains(&digits.len()) && luhn_valid(&digits) {
+                if (12..=19).contains(&digits.len())
+                    && card_shaped(bytes, &groups[g..=e])
+                    && luhn_valid(&digits)
+                {
                     matched = Some((e, digits));
                     break;
                 }
@@ -1051,6 +1078,35 @@ mod tests {
     }
 
     #[test]
+    fn masks_numbers_pasted_with_the_spaces_and_dots_apps_use() {
+        for card in [
+            "4111\u{00A0}1111\u{00A0}1111\u{00A0}1111",
+            "4111\u{202F}1111\u{202F}1111\u{202F}1111",
+            "4111\u{2009}1111\u{2009}1111\u{2009}1111",
+            "4111.1111.1111.1111",
+            "4111  1111  1111  1111",
+            "4111 \u{2013} 1111 \u{2013} 1111 \u{2013} 1111",
+        ] {
+            assert_eq!(
+                masked(&format!("card {card} please")),
+                "card [card •••• 1111] please",
+                "{card:?}"
+            );
+        }
+        let phone = masked("call +33\u{00A0}6\u{00A0}12\u{00A0}34\u{00A0}56\u{00A0}78 today");
+        assert_eq!(phone, "call [phone] today");
+        // Dots and wide gaps only in a card's printed shape: not dates, not addresses
+        // (these digits pass the card checksum).
+        for kept in ["flight 03.04.2024 - 10.04.2024", "router 192.168.178.106"] {
+            assert!(
+                !masked(kept).contains("[card"),
+                "{kept} -> {}",
+                masked(kept)
+            );
+        }
+    }
+
+    #[test]
     fn leaves_luhn_invalid_numbers_that_are_not_phones() {
         let r = redact_pii("order 4111 1111 1111 1112 1234 5678");
         assert!(!r.text.contains("[card"), "{}", r.text);
@@ -1407,7 +1463,10 @@ mod tests {
         #[test]
         fn card_digits_never_survive(
             body in proptest::collection::vec(b'0'..=b'9', 11..=18),
-            sep in prop_oneof![Just(""), Just(" "), Just("-")],
+            sep in prop_oneof![
+                Just(""), Just(" "), Just("-"), Just("."), Just("  "), Just("\t"),
+                Just("\u{00A0}"), Just("\u{202F}"), Just("\u{2009}"), Just("\u{2013}"),
+            ],
             prefix in "[a-zA-Z ,.:]{0,12}",
             suffix in "[a-zA-Z ,.!?]{0,12}",
             script in 0..SCRIPTS.len(),

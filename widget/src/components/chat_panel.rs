@@ -5,9 +5,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
-use crate::components::ask_chosen;
 use crate::components::handoff_view::{handoff_view, HandoffProps};
 use crate::components::message_view::{message_view, MessageProps};
+use crate::components::{ask_chosen, with_names};
 use crate::i18n::strings_for;
 use crate::state::{Action, ChatState, EndQuestion, EngineState, Handoff};
 
@@ -162,6 +162,10 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
         }
         _ => None,
     };
+    // Said at once, so that nobody asks in their own language first to be told.
+    let answers_in = kb_lang
+        .as_ref()
+        .and_then(|language| strings.answers_in(language));
     html! {
         <section class="panel" lang={strings.lang} dir={strings.dir} role="dialog" aria-modal={if fills_screen() { "true" } else { "false" }} aria-labelledby="baton-title" onkeydown={on_keydown}>
             <div class="header">
@@ -210,21 +214,28 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                         // Keyed like the messages beside it: in a list of keyed and unkeyed
                         // children Yew diffs by position and rebuilt every bubble on each new
                         // message (focus lost, the live region read again).
-                        <li key="greeting" class="message from-bot greeting"><p>{ greeting }</p></li>
+                        // A site's own greeting may be in another language than the
+                        // interface: its own direction.
+                        <li key="greeting" class="message from-bot greeting" dir="auto">
+                            <p>{ greeting }</p>
+                            if let Some(note) = &answers_in {
+                                <p lang={strings.lang} dir={strings.dir}>{ note.clone() }</p>
+                            }
+                        </li>
                         { for state.messages.iter().map(|message| message_view(MessageProps {
                             message,
                             strings,
                             on_action,
                             can_request_person,
                             pending: message.author == baton_protocol::Author::Customer && state.is_pending(message.id),
-                            undelivered: state.is_undelivered(message.id),
+                            undelivered: state.not_delivered(message.id),
                             current: latest_customer_message.is_none_or(|latest| message.id > latest),
                             kb_lang: kb_lang.clone(),
                         })) }
                     </ul>
                 </div>
                 if let Some(name) = &state.agent_typing {
-                    <p class="typing">{ strings.agent_typing.replace("{name}", name) }</p>
+                    <p class="typing">{ with_names(strings.agent_typing, &[("{name}", name)]) }</p>
                 }
                 if !suggestions.is_empty() {
                     <nav class="suggestions" aria-label={strings.suggestions}>
@@ -236,14 +247,21 @@ pub fn chat_panel(props: ChatPanelProps<'_>) -> Html {
                 if matches!(state.engine, EngineState::Loading) {
                     <p class="status">{ strings.loading }</p>
                 }
-                { handoff_view(HandoffProps { handoff: &state.handoff, live: &state.live, rating_choice: state.rating_choice, strings, on_action }) }
+                { handoff_view(HandoffProps {
+                    handoff: &state.handoff,
+                    live: &state.live,
+                    retrying_after: state.handoff_problem.as_deref(),
+                    rating_choice: state.rating_choice,
+                    strings,
+                    on_action,
+                }) }
             </div>
             // Always there, filled when the box is full: a status region created with its
             // text is not announced.
             <p class="input-full" id="baton-input-full" role="status">{ if state.input_full { strings.input_full } else { "" } }</p>
             <form class="composer" onsubmit={on_submit}>
                 <label class="visually-hidden" for="baton-input">{ strings.message_label }</label>
-                <input id="baton-input" ref={input.clone()} type="text" autocomplete="off"
+                <input id="baton-input" ref={input.clone()} type="text" autocomplete="off" enterkeyhint="send"
                     oninput={on_typing}
                     maxlength={MAX_MESSAGE_CHARS.to_string()}
                     aria-describedby={state.input_full.then_some("baton-input-full")}

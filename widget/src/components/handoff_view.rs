@@ -1,10 +1,11 @@
 //! The hand-off to a person: consent preview, sending, failure, place in the queue.
 
-use baton_protocol::Author;
+use baton_protocol::{Author, EscalationAccepted};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::message_view::redacted_text_view;
+use crate::components::with_names;
 use crate::i18n::Strings;
 use crate::state::{Action, Handoff, LiveState, RatingStage, SendProblem};
 
@@ -14,6 +15,8 @@ pub struct HandoffProps<'a> {
     pub handoff: &'a Handoff,
     /// The live conversation with a person.
     pub live: &'a LiveState,
+    /// Why the last attempt failed, while the hand-off is tried again.
+    pub retrying_after: Option<&'a str>,
     /// The rating picked so far in the rating form, 0 for none.
     pub rating_choice: u8,
     /// The interface language's strings.
@@ -29,6 +32,7 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
     let HandoffProps {
         handoff,
         live,
+        retrying_after,
         rating_choice,
         strings,
         on_action,
@@ -68,62 +72,86 @@ pub fn handoff_view(props: HandoffProps<'_>) -> Html {
                 </div>
             </section>
         },
-        Handoff::Sending { .. } => html! {
-            <section class="handoff sending" role="status"><p>{ strings.sending }</p></section>
+        Handoff::Sending { .. } => match retrying_after {
+            // Tried again by itself: the failure stays said, the same element with the
+            // same words, so it is not read out again at every attempt.
+            Some(problem) => failed_view(problem, strings, send),
+            None => html! {
+                <section class="handoff sending" role="status"><p>{ strings.sending }</p></section>
+            },
         },
-        Handoff::Failed { problem, .. } => {
-            let problem = SendProblem::of(problem);
-            html! {
-                <section class="handoff failed" role="alert">
-                    <p>{ match problem {
-                        SendProblem::Offline => strings.send_offline,
-                        SendProblem::Unreachable => strings.send_failed,
-                        SendProblem::Busy => strings.send_busy,
-                        SendProblem::Refused => strings.send_refused,
-                    } }</p>
-                    // Trying again cannot fix a refusal: the customer goes back to the chat.
-                    if problem == SendProblem::Refused {
-                        <button type="button" class="secondary" onclick={send(|| Action::ConsentDeclined)}>{ strings.consent_cancel }</button>
-                    } else {
-                        <button type="button" class="primary" onclick={send(|| Action::Retry)}>{ strings.retry }</button>
-                    }
-                </section>
-            }
-        }
+        Handoff::Failed { problem, .. } => failed_view(problem, strings, send),
+        // Only the place in line is a status: the agent joining is said once, by the note
+        // in the conversation.
         Handoff::Queued(accepted) => html! {
-            <section class="handoff queued" role="status" data-conversation={accepted.conversation_id.clone()}>
-                { match (&live.agent_name, live.queue) {
-                    (Some(name), _) => html! {
-                        <p class="with-agent">{ strings.with_agent.replace("{name}", name) }</p>
-                    },
-                    (None, queue) => {
-                        let (position, wait, online) = queue.map_or(
-                            (accepted.queue_position, accepted.estimated_wait_seconds, accepted.agents_online),
-                            |q| (q.position, q.estimated_wait_seconds, q.agents_online),
-                        );
-                        let minutes = wait.div_ceil(60).max(1);
-                        html! {
-                            <>
-                                <p class="position">{ strings.queue_position.replace("{position}", &position.to_string()) }</p>
-                                // No made-up wait when nobody is there to end it.
-                                if online == Some(0) {
-                                    <p class="nobody-online">{ strings.queue_nobody_online }</p>
-                                } else {
-                                    <p class="wait">{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
-                                }
-                            </>
-                        }
-                    }
-                } }
-                // Lost, or never there with messages waiting: news may not be arriving.
-                if live.dropped || (!live.connected && !live.outbox.is_empty()) {
-                    <p class="offline">{ strings.reconnecting }</p>
+            <section class="handoff queued" data-conversation={accepted.conversation_id.clone()}>
+                if let Some(name) = &live.agent_name {
+                    <p class="with-agent">{ with_names(strings.with_agent, &[("{name}", name)]) }</p>
                 }
+                <div role="status">
+                    if live.agent_name.is_none() {
+                        { queue_view(accepted, live, strings) }
+                    }
+                    // Lost, or never there with messages waiting: news may not be arriving.
+                    if live.dropped || (!live.connected && !live.outbox.is_empty()) {
+                        <p class="offline">{ strings.reconnecting }</p>
+                    }
+                </div>
             </section>
         },
         Handoff::Ended { rating, .. } => html! {
             { rating_view(*rating, rating_choice, strings, on_action) }
         },
+    }
+}
+
+/// The place in line and the wait (or that nobody is online).
+fn queue_view(accepted: &EscalationAccepted, live: &LiveState, strings: &'static Strings) -> Html {
+    let (position, wait, online) = live.queue.map_or(
+        (
+            accepted.queue_position,
+            accepted.estimated_wait_seconds,
+            accepted.agents_online,
+        ),
+        |q| (q.position, q.estimated_wait_seconds, q.agents_online),
+    );
+    let minutes = wait.div_ceil(60).max(1);
+    html! {
+        <>
+            <p class="position">{ strings.queue_position.replace("{position}", &position.to_string()) }</p>
+            // No made-up wait when nobody is there to end it.
+            if online == Some(0) {
+                <p class="nobody-online">{ strings.queue_nobody_online }</p>
+            } else {
+                <p class="wait">{ strings.queue_wait.replace("{minutes}", &minutes.to_string()) }</p>
+            }
+        </>
+    }
+}
+
+/// The hand-off did not get through: why, and Try again (or, for a refusal that trying
+/// again cannot fix, Not now).
+fn failed_view(
+    problem: &str,
+    strings: &'static Strings,
+    send: impl Fn(fn() -> Action) -> Callback<MouseEvent>,
+) -> Html {
+    let problem = SendProblem::of(problem);
+    html! {
+        <section class="handoff failed" role="alert">
+            <p>{ match problem {
+                SendProblem::Offline => strings.send_offline,
+                SendProblem::Unreachable => strings.send_failed,
+                SendProblem::Busy => strings.send_busy,
+                SendProblem::Refused => strings.send_refused,
+            } }</p>
+            // Trying again cannot fix a refusal: the customer goes back to the chat.
+            if problem == SendProblem::Refused {
+                <button type="button" class="secondary" onclick={send(|| Action::ConsentDeclined)}>{ strings.consent_cancel }</button>
+            } else {
+                <button type="button" class="primary" onclick={send(|| Action::TryAgain)}>{ strings.retry }</button>
+            }
+        </section>
     }
 }
 

@@ -4,10 +4,10 @@ use baton_protocol::{is_safe_url, Author, EscalationReason};
 use baton_triage::MaskedPiece;
 use yew::prelude::*;
 
-use crate::components::ask_chosen;
 use crate::components::rich_text_view::{rich_text_view, LineBreaks};
+use crate::components::{ask_chosen, with_names};
 use crate::i18n::Strings;
-use crate::state::{Action, ChatMessage, MessageBody, Note};
+use crate::state::{Action, ChatMessage, MessageBody, NotDelivered, Note};
 
 /// What [`message_view`] shows.
 pub struct MessageProps<'a> {
@@ -21,8 +21,8 @@ pub struct MessageProps<'a> {
     pub can_request_person: bool,
     /// Whether this customer message still waits in the outbox.
     pub pending: bool,
-    /// Whether this customer message never reached the person.
-    pub undelivered: bool,
+    /// Why this customer message never reached the person, if it did not.
+    pub undelivered: Option<NotDelivered>,
     /// Whether the message answers the customer's latest message (its alternatives
     /// are only offered until the customer writes again).
     pub current: bool,
@@ -82,8 +82,12 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         MessageBody::Text(text) => html! {
             <>
                 <p>{ redacted_text_view(text, strings) }</p>
-                if undelivered {
-                    <p class="pending undelivered">{ strings.not_delivered }</p>
+                if let Some(why) = undelivered {
+                    <p class="pending undelivered">{ match why {
+                        NotDelivered::Ended => strings.not_delivered,
+                        NotDelivered::NoPerson => strings.not_sent_no_person,
+                        NotDelivered::Refused => strings.not_delivered_refused,
+                    } }</p>
                 } else if pending {
                     <p class="pending">{ strings.not_sent_yet }</p>
                 }
@@ -98,16 +102,18 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
         },
         MessageBody::Note(note) => {
             let text = match note {
-                Note::AgentJoined(name) => strings.agent_joined.replace("{name}", name),
-                Note::AgentLeft(name) => strings.agent_left.replace("{name}", name),
-                Note::PassedOn { from, to } => strings
-                    .agent_passed_on
-                    .replace("{from}", from)
-                    .replace("{to}", to),
-                Note::Resolved(None) => strings.resolved.to_owned(),
-                Note::Resolved(Some(resolution)) => format!("{} {resolution}", strings.resolved),
-                Note::CustomerEnded => strings.you_ended.to_owned(),
-                Note::NewChat => strings.new_conversation.to_owned(),
+                Note::AgentJoined(name) => with_names(strings.agent_joined, &[("{name}", name)]),
+                Note::AgentLeft(name) => with_names(strings.agent_left, &[("{name}", name)]),
+                Note::PassedOn { from, to } => {
+                    with_names(strings.agent_passed_on, &[("{from}", from), ("{to}", to)])
+                }
+                Note::Resolved(None) => html! { strings.resolved },
+                // The agent's closing words: their own direction.
+                Note::Resolved(Some(resolution)) => html! {
+                    <>{ strings.resolved }{ " " }<bdi>{ resolution.clone() }</bdi></>
+                },
+                Note::CustomerEnded => html! { strings.you_ended },
+                Note::NewChat => html! { strings.new_conversation },
             };
             html! { <p>{ text }</p> }
         }
@@ -144,14 +150,16 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
                         </ul>
                     }
                     if offer_alternatives {
-                        <div class="alternatives" role="group" aria-label={strings.did_you_mean}>
+                        <div class="alternatives" role="group" aria-label={strings.did_you_mean} dir={strings.dir}>
                             <span lang={strings.lang}>{ strings.did_you_mean }</span>
                             { for alternatives.iter().map(|alternative| html! {
                                 <button type="button" class="chip" dir="auto" onclick={ask_chosen(on_action, alternative.intent.clone(), alternative.title.clone())}>{ alternative.title.clone() }</button>
                             }) }
                         </div>
                     }
-                    <div class="feedback" role="group" aria-label={strings.did_this_help} lang={strings.lang}>
+                    // In the interface's language and direction, inside an answer that may
+                    // be in another.
+                    <div class="feedback" role="group" aria-label={strings.did_this_help} lang={strings.lang} dir={strings.dir}>
                         { match helpful {
                             // Once a person has the conversation, or the customer has
                             // moved on, the question is moot.
@@ -196,8 +204,14 @@ pub fn message_view(props: MessageProps<'_>) -> Html {
             }
         }
     };
+    // What the customer, an agent or the knowledge base wrote takes its own direction;
+    // the interface's own words (notes, the bot's replies) take the interface's.
+    let dir = match message.body {
+        MessageBody::Text(_) | MessageBody::Agent { .. } | MessageBody::Answer { .. } => "auto",
+        _ => strings.dir,
+    };
     html! {
-        <li key={message.id} class={class} dir="auto" lang={lang}>
+        <li key={message.id} class={class} dir={dir} lang={lang}>
             if !said_by.is_empty() {
                 // Its own direction, so that the bubble's `dir="auto"` reads the message,
                 // not this label, to set the bubble's.
