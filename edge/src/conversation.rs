@@ -26,7 +26,8 @@ use baton_protocol::{
     LIVE_SUBPROTOCOL,
 };
 use baton_relay::{
-    describe_json_error, tokens_match, validate_message, CustomerChannel, RateLimit, TokenBucket,
+    describe_json_error, tokens_match, validate_message, CustomerChannel, RateLimit, RelayError,
+    RelayErrorKind, TokenBucket,
 };
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,10 @@ use crate::routes::{
 };
 use crate::site_queue::SITE_QUEUE_BINDING;
 use crate::webhook::{hand_over, NewDelivery};
+
+/// The most messages a customer's close may carry (those still on their way when they
+/// ended the chat): as many as they may send at once.
+const MAX_MESSAGES_WITH_CLOSE: usize = 20;
 
 /// The binding name of the `Conversation` namespace in `wrangler.toml`.
 pub(crate) const CONVERSATION_BINDING: &str = "CONVERSATION";
@@ -357,20 +362,27 @@ impl Conversation {
                     serde_json::from_slice(&body)
                         .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))?
                 };
+                if close.messages.len() > MAX_MESSAGES_WITH_CLOSE {
+                    return Err(EdgeError::Invalid(RelayError::new(
+                        RelayErrorKind::TooMany,
+                        "messages",
+                    )));
+                }
                 for message in &close.messages {
                     validate_message(&message.client_id, &message.text)?;
                 }
-                // As for a message: the conversation as it is now, not before the body.
-                let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                 let now = now_ms();
                 // What was still on its way goes before the end, each message once; after
-                // an agent's close nothing more is stored, and the answer says which.
+                // an agent's close nothing more is stored, and the answer says which. The
+                // conversation is read again before each: relaying a message lets other
+                // requests in (an agent's close, this close sent again from a new page).
                 let mut undelivered = Vec::new();
                 for message in close.messages {
                     let client_key = format!("customer:{}", message.client_id);
                     if self.event_by_client_id(&client_key)?.is_some() {
                         continue;
                     }
+                    let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                     if meta.closed {
                         undelivered.push(message.client_id);
                         continue;
@@ -384,6 +396,7 @@ impl Conversation {
                     };
                     self.append(body, now).await?;
                 }
+                let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                 if !meta.closed {
                     self.append(
                         EventBody::Resolved {
@@ -394,10 +407,11 @@ impl Conversation {
                     )
                     .await?;
                 }
-                // Again on a retried close: if the queue did not hear the first time, the
+                // Also on a retried close: if the queue did not hear the first time, the
                 // customer who left would still be waiting in line. Hearing twice is
-                // harmless.
-                if !meta.closed || meta.ended_by_customer {
+                // harmless; an agent's close is not the customer's.
+                let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
+                if meta.ended_by_customer {
                     self.tell_queue("/withdraw", &meta, None::<&()>).await?;
                 }
                 let closed = CustomerClosed {

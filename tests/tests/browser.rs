@@ -675,18 +675,19 @@ async fn on_a_phone_back_closes_the_chat_and_the_page_behind_stays_put(kind: Bro
     let scrolls = page_overflow().await;
     assert_ne!(scrolls, "hidden");
 
+    let back_closes_the_chat = || async {
+        browser.client.back().await.unwrap();
+        eventually("Back to close the chat", || async {
+            (!expanded().await).then_some(())
+        })
+        .await;
+        let url = browser.client.current_url().await.unwrap();
+        assert_eq!(url, shop, "left the page");
+    };
+
     browser.open_chat().await;
     assert_eq!(page_overflow().await, "hidden", "the page behind scrolls");
-    browser.client.back().await.unwrap();
-    eventually("Back to close the chat", || async {
-        (!expanded().await).then_some(())
-    })
-    .await;
-    assert_eq!(
-        browser.client.current_url().await.unwrap(),
-        shop,
-        "left the page"
-    );
+    back_closes_the_chat().await;
     assert_eq!(page_overflow().await, scrolls, "the page scrolls again");
 
     // Closed with its own button, the chat takes its history entry back: Back then
@@ -715,16 +716,7 @@ async fn on_a_phone_back_closes_the_chat_and_the_page_behind_stays_put(kind: Bro
         expanded().await.then_some(())
     })
     .await;
-    browser.client.back().await.unwrap();
-    eventually("one Back to close the chat", || async {
-        (!expanded().await).then_some(())
-    })
-    .await;
-    assert_eq!(
-        browser.client.current_url().await.unwrap(),
-        shop,
-        "left the page"
-    );
+    back_closes_the_chat().await;
     browser.close().await;
 }
 

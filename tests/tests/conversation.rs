@@ -175,6 +175,14 @@ async fn an_agent_claims_replies_and_closes_and_the_customer_reads_it_all() {
 async fn the_customers_end_takes_the_messages_still_on_their_way() {
     let baton = Baton::from_env();
     let accepted = new_conversation(&baton).await;
+    // As many as may be sent at once, no more: refused whole, nothing ended.
+    let too_many: Vec<_> = (0..21)
+        .map(|n| json!({ "client_id": unique_id("m"), "text": format!("line {n}") }))
+        .collect();
+    let refused = baton
+        .customer_post(SITE, &accepted, "close", &json!({ "messages": too_many }))
+        .await;
+    assert_eq!(error_code(refused).await, (422, "too_many_items".into()));
     let pending = unique_id("m");
     let close =
         json!({ "messages": [{ "client_id": pending, "text": "my card 4111 1111 1111 1111" }] });

@@ -213,12 +213,18 @@
   // button closes the chat instead of leaving the page. That takes one history entry,
   // carrying the page's own state (a router's), taken back when the chat closes.
   var fillsScreen = window.matchMedia && matchMedia("(max-width: 640px), (max-height: 500px)");
+  var chatOpen = false;
   var pageOverflow = null;
-  var ownEntry = false;
-  function isOwnEntry(state) {
-    return !!(state && typeof state === "object" && state.batonChat);
+  // The open chat's history entry, while it has one: its token (`batonChat` in the
+  // entry's state) and its address.
+  var entry = null;
+  // Our own step back, whose `popstate` is not the customer's.
+  var backPending = false;
+  function entryToken(state) {
+    return state && typeof state === "object" ? state.batonChat : undefined;
   }
   function coverPage(open) {
+    chatOpen = open;
     var covers = open && !!fillsScreen && fillsScreen.matches;
     var page = document.documentElement.style;
     if (covers && pageOverflow === null) {
@@ -228,25 +234,45 @@
       page.overflow = pageOverflow;
       pageOverflow = null;
     }
-    if (covers && !ownEntry) {
-      // After a reload with the chat open, the entry is ours already: taken back, not
-      // added again (Back would then seem to do nothing once).
-      if (!(entryFromBefore && isOwnEntry(history.state))) {
+    if (covers && !entry) {
+      var before = entryToken(history.state);
+      if (entryFromBefore && before && !backPending) {
+        // After a reload with the chat open, the entry is ours already: taken back, not
+        // added again (Back would then seem to do nothing once).
+        entry = { token: before, url: location.href };
+      } else {
+        var token = String(Math.random()).slice(2) || "1";
         var state = history.state && typeof history.state === "object" ? history.state : {};
-        history.pushState(Object.assign({}, state, { batonChat: true }), "");
+        history.pushState(Object.assign({}, state, { batonChat: token }), "");
+        entry = { token: token, url: location.href };
       }
-      ownEntry = true;
-    } else if (!open && ownEntry) {
-      ownEntry = false;
-      if (isOwnEntry(history.state)) history.back();
+      entryFromBefore = false;
+    } else if (!open && entry) {
+      // Taken back only while it is the entry on top (a router may have moved on).
+      if (entryToken(history.state) === entry.token && location.href === entry.url) {
+        backPending = true;
+        history.back();
+      }
+      entry = null;
     }
   }
   window.addEventListener("popstate", function (event) {
-    if (ownEntry && !isOwnEntry(event.state)) {
-      ownEntry = false;
+    if (backPending) {
+      backPending = false;
+      return;
+    }
+    // Any step through history while the chat has its entry closes the chat.
+    if (entry && entryToken(event.state) !== entry.token) {
+      entry = null;
       if (app) app.close();
     }
   });
+  // Turned or resized: the page is covered, or not, as the panel now is.
+  if (fillsScreen && fillsScreen.addEventListener) {
+    fillsScreen.addEventListener("change", function () {
+      coverPage(chatOpen);
+    });
+  }
   // The chat comes in two builds: with WebAssembly SIMD (Chromium 91, Firefox 89, Safari
   // 16.4 and later), where triage takes about a quarter less time, and without, since a
   // module using SIMD does not load at all where it is missing. The probe is the
@@ -314,7 +340,7 @@
   try { hasConversation = !!localStorage.getItem("baton.chat." + options.site); } catch (e) { /* storage disabled */ }
   // This page's history entry was the open chat's before a reload: the chat takes it back
   // when it opens again, and without a conversation to reopen it is the page's again.
-  var entryFromBefore = isOwnEntry(history.state);
+  var entryFromBefore = !!entryToken(history.state);
   if (entryFromBefore && !hasConversation) {
     var pageState = Object.assign({}, history.state);
     delete pageState.batonChat;

@@ -98,6 +98,12 @@ pub enum Note {
     NewChat,
 }
 
+/// The most messages an end carries (as many as the edge takes with it).
+const END_MAX_MESSAGES: usize = 20;
+
+/// The most bytes of messages an end carries, below the edge's 64 KiB for a body.
+const END_MAX_BYTES: usize = 48 * 1024;
+
 /// The [`Outgoing::message_id`] of a message no bubble shows any more (the chat was
 /// forgotten while it was still on its way).
 const NO_BUBBLE: usize = usize::MAX;
@@ -220,9 +226,9 @@ pub enum EndOutcome {
     },
     /// The way to the edge was down: try again after a pause.
     Retry,
-    /// Refused for good (a body too large, say): the messages are given up, and the end
-    /// goes again without them.
-    Refused,
+    /// Refused for good, for this reason (see [`SendProblem::of`]): the messages it
+    /// carried are given up, and the end goes again without them.
+    Refused(String),
 }
 
 /// The conversation with a person, after the edge accepted the hand-off.
@@ -422,6 +428,8 @@ pub enum Action {
     EndAnswered {
         /// The conversation.
         conversation_id: String,
+        /// The `client_id`s of the messages that went with it.
+        sent: Vec<String>,
         /// What came of it.
         outcome: EndOutcome,
     },
@@ -1012,8 +1020,9 @@ impl ChatState {
             }
             Action::EndAnswered {
                 conversation_id,
+                sent,
                 outcome,
-            } => self.end_answered(&conversation_id, outcome),
+            } => self.end_answered(&conversation_id, &sent, outcome),
             // A hand-off interrupted by a page change goes again (same key) as the
             // next page loads; so do the ends still to tell.
             Action::ReconnectLive if self.retries_handoff() => {
@@ -1155,12 +1164,34 @@ impl ChatState {
                 ending.outbox.push(message);
             }
         }
-        vec![Effect::EndConversation(ending.clone())]
+        // What one request can carry (the edge takes 20 messages and 64 KiB); the rest,
+        // written offline at length, is said not to have been delivered.
+        let mut bytes = 0;
+        let fits = ending
+            .outbox
+            .iter()
+            .take_while(|m| {
+                bytes += m.text.len() + 64;
+                bytes <= END_MAX_BYTES
+            })
+            .count()
+            .min(END_MAX_MESSAGES);
+        let over = ending.outbox.split_off(fits);
+        let effect = Effect::EndConversation(ending.clone());
+        self.mark_undelivered(&over, NotDelivered::Refused);
+        vec![effect]
     }
 
     /// The edge answered an end: done with it (the messages it stored delivered, the
     /// others marked), or to try again.
-    fn end_answered(&mut self, conversation_id: &str, outcome: EndOutcome) -> Vec<Effect> {
+    /// Only the messages that went with the answered request are settled: one added to
+    /// the end since (another tab's) goes with the next.
+    fn end_answered(
+        &mut self,
+        conversation_id: &str,
+        sent: &[String],
+        outcome: EndOutcome,
+    ) -> Vec<Effect> {
         let Some(at) = self
             .endings
             .iter()
@@ -1168,29 +1199,33 @@ impl ChatState {
         else {
             return Vec::new();
         };
-        let lost = match outcome {
+        // The end went through (but for these messages), or it did not, and goes again
+        // without what it carried. An end refused on its own (the conversation gone) is
+        // done with.
+        let (lost, why, ended) = match outcome {
             EndOutcome::Retry => return vec![Effect::RetryLater],
-            EndOutcome::Ended { undelivered } => undelivered,
-            EndOutcome::Refused => {
-                // Without the messages, the end itself goes through.
-                let outbox = std::mem::take(&mut self.endings[at].outbox);
-                self.mark_undelivered(&outbox, NotDelivered::Refused);
-                return if outbox.is_empty() {
-                    self.endings.remove(at);
-                    Vec::new()
-                } else {
-                    vec![Effect::EndConversation(self.endings[at].clone())]
-                };
+            EndOutcome::Ended { undelivered } => (undelivered, NotDelivered::Ended, true),
+            EndOutcome::Refused(_) if sent.is_empty() => {
+                self.endings.remove(at);
+                return Vec::new();
             }
+            EndOutcome::Refused(problem) => (sent.to_vec(), NotDelivered::of(&problem), false),
         };
-        let ending = self.endings.remove(at);
-        let lost: Vec<Outgoing> = ending
-            .outbox
+        let (answered, waiting): (Vec<Outgoing>, Vec<Outgoing>) =
+            std::mem::take(&mut self.endings[at].outbox)
+                .into_iter()
+                .partition(|m| sent.contains(&m.client_id));
+        let lost: Vec<Outgoing> = answered
             .into_iter()
             .filter(|m| lost.contains(&m.client_id))
             .collect();
-        self.mark_undelivered(&lost, NotDelivered::Ended);
-        Vec::new()
+        self.mark_undelivered(&lost, why);
+        if ended && waiting.is_empty() {
+            self.endings.remove(at);
+            return Vec::new();
+        }
+        self.endings[at].outbox = waiting;
+        vec![Effect::EndConversation(self.endings[at].clone())]
     }
 
     /// Marks the bubbles of `messages` as never delivered, and why (those a forgotten chat
@@ -2899,13 +2934,26 @@ mod tests {
         })
     }
 
-    fn ended(conversation_id: &str, undelivered: &[&str]) -> Action {
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|&id| id.to_owned()).collect()
+    }
+
+    /// The edge's answer to the end of conversation `c` that carried `sent`.
+    fn end_answer(sent: &[&str], outcome: EndOutcome) -> Action {
         Action::EndAnswered {
-            conversation_id: conversation_id.into(),
-            outcome: EndOutcome::Ended {
-                undelivered: undelivered.iter().map(|&id| id.to_owned()).collect(),
-            },
+            conversation_id: "c".into(),
+            sent: ids(sent),
+            outcome,
         }
+    }
+
+    fn ended(sent: &[&str], undelivered: &[&str]) -> Action {
+        end_answer(
+            sent,
+            EndOutcome::Ended {
+                undelivered: ids(undelivered),
+            },
+        )
     }
 
     #[test]
@@ -2930,7 +2978,7 @@ mod tests {
         );
         assert!(chat.is_pending(second.message_id));
 
-        chat.apply(ended("c", &[]));
+        chat.apply(ended(&[&second.client_id], &[]));
         assert!(chat.endings.is_empty());
         assert!(!chat.is_pending(second.message_id));
         assert!(!chat.is_undelivered(second.message_id));
@@ -2943,11 +2991,50 @@ mod tests {
         let message = sent_message(&sent(&mut chat, "are you there?"));
         chat.apply(Action::EndChat);
         chat.apply(Action::ConfirmEnd(true));
-        chat.apply(ended("c", &[&message.client_id]));
+        chat.apply(ended(&[&message.client_id], &[&message.client_id]));
         assert_eq!(
             chat.not_delivered(message.message_id),
             Some(NotDelivered::Ended)
         );
+    }
+
+    #[test]
+    fn a_message_added_to_an_end_on_its_way_goes_with_the_next() {
+        let mut chat = with_person();
+        let first = sent_message(&sent(&mut chat, "first"));
+        chat.apply(Action::EndChat);
+        chat.apply(Action::ConfirmEnd(true));
+        // Another tab ended it too, with a message this one never sent.
+        let later = Outgoing {
+            client_id: "later".into(),
+            text: "later".into(),
+            message_id: 99,
+        };
+        let accepted = chat.endings[0].accepted.clone();
+        chat.end_at_edge(accepted, vec![later]);
+        let next = chat.apply(ended(&[&first.client_id], &[]));
+        assert_eq!(end_sent(&next), Some(("c", vec!["later"])));
+        assert!(chat.apply(ended(&["later"], &[])).is_empty());
+        assert!(chat.endings.is_empty());
+    }
+
+    #[test]
+    fn an_end_carries_what_one_request_can() {
+        let mut chat = with_person();
+        let long = "x".repeat(3_000);
+        for _ in 0..25 {
+            sent(&mut chat, &long);
+        }
+        chat.apply(Action::EndChat);
+        let effects = chat.apply(Action::ConfirmEnd(true));
+        let (_, carried) = end_sent(&effects).unwrap();
+        assert_eq!(carried.len(), 16, "48 KiB of 3,000-character messages");
+        let refused = chat
+            .messages
+            .iter()
+            .filter(|m| chat.not_delivered(m.id) == Some(NotDelivered::Refused))
+            .count();
+        assert_eq!(refused, 9, "the rest said not delivered");
     }
 
     #[test]
@@ -2956,19 +3043,14 @@ mod tests {
         let message = sent_message(&sent(&mut chat, "a very long message"));
         chat.apply(Action::EndChat);
         chat.apply(Action::ConfirmEnd(true));
-        let again = chat.apply(Action::EndAnswered {
-            conversation_id: "c".into(),
-            outcome: EndOutcome::Refused,
-        });
+        let refused = EndOutcome::Refused("payload_too_large".into());
+        let again = chat.apply(end_answer(&[&message.client_id], refused.clone()));
         assert_eq!(end_sent(&again), Some(("c", vec![])));
         assert_eq!(
             chat.not_delivered(message.message_id),
             Some(NotDelivered::Refused)
         );
-        let given_up = chat.apply(Action::EndAnswered {
-            conversation_id: "c".into(),
-            outcome: EndOutcome::Refused,
-        });
+        let given_up = chat.apply(end_answer(&[], refused));
         assert!(given_up.is_empty());
         assert!(
             chat.endings.is_empty(),
@@ -2981,10 +3063,7 @@ mod tests {
         let mut chat = with_person();
         chat.apply(Action::EndChat);
         assert!(end_sent(&chat.apply(Action::ConfirmEnd(true))).is_some());
-        let failed = chat.apply(Action::EndAnswered {
-            conversation_id: "c".into(),
-            outcome: EndOutcome::Retry,
-        });
+        let failed = chat.apply(end_answer(&[], EndOutcome::Retry));
         assert_eq!(failed, vec![Effect::RetryLater]);
         assert!(end_sent(&chat.apply(Action::FlushOutbox)).is_some());
 
@@ -3013,7 +3092,7 @@ mod tests {
             end_sent(&chat.apply(Action::FlushOutbox)).is_some(),
             "the end still goes"
         );
-        chat.apply(ended("c", &[&message.client_id]));
+        chat.apply(ended(&[&message.client_id], &[&message.client_id]));
         assert!(chat
             .messages
             .iter()

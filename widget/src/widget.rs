@@ -545,15 +545,19 @@ impl Widget {
                             })
                             .collect(),
                     };
+                    let sent = close.messages.iter().map(|m| m.client_id.clone()).collect();
                     let accepted = ending.accepted;
                     let answer = api::end_conversation(&endpoint, &site, &accepted, &close).await;
                     let outcome = match answer {
                         Ok(undelivered) => EndOutcome::Ended { undelivered },
-                        Err(problem) if SendProblem::of(&problem).is_final() => EndOutcome::Refused,
+                        Err(problem) if SendProblem::of(&problem).is_final() => {
+                            EndOutcome::Refused(problem)
+                        }
                         Err(_) => EndOutcome::Retry,
                     };
                     link.send_message(Action::EndAnswered {
                         conversation_id: accepted.conversation_id,
+                        sent,
                         outcome,
                     });
                 });
