@@ -445,6 +445,10 @@ async fn chromium_speaks_arabic_right_to_left_when_the_page_asks() {
     browser
         .wait_for_text("button.person", "التحدث إلى موظف")
         .await;
+    // The site's greeting in the chat's language (`data-greeting-ar`), not its English one.
+    browser
+        .wait_for_text(".greeting", "هل لديك سؤال عن طلبك")
+        .await;
     let suggestion = browser.find_in_widget(".suggestions .chip").await;
     assert_eq!(
         suggestion.attr("lang").await.unwrap().as_deref(),

@@ -42,11 +42,14 @@
   if (data.position && data.position !== "left" && data.position !== "right") {
     ignored("position", data.position, "is neither left nor right");
   }
+  var lang = data.lang || navigator.language || "en";
+  // `data-greeting-fr`, `data-greeting-ar`…: the greeting in the chat's language, if given.
+  var primary = lang.slice(0, 2).toLowerCase();
   var options = {
     site: data.site || "",
     endpoint: endpoint,
-    lang: data.lang || (navigator.language || "en"),
-    greeting: data.greeting || "",
+    lang: lang,
+    greeting: data["greeting" + primary.charAt(0).toUpperCase() + primary.slice(1)] || data.greeting || "",
     position: data.position === "left" ? "left" : "right",
     modelUrl: assetBase + "sites/" + encodeURIComponent(data.site || "") + "/model.bin",
   };
