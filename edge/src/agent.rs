@@ -33,9 +33,16 @@ impl Caller {
     fn may_use(&self, site: &str) -> Result<(), EdgeError> {
         match &self.only_site {
             Some(own) if own != site => Err(EdgeError::SiteNotAllowed(own.clone())),
-            _ if !self.agent.works_on(site) => Err(EdgeError::AgentNotOnSite(site.to_owned())),
-            _ => Ok(()),
+            _ => agent_works_on(&self.agent, site),
         }
+    }
+}
+
+/// Refuses an agent acting on a site that is not among their `sites`.
+pub(crate) fn agent_works_on(agent: &AgentProfile, site: &str) -> Result<(), EdgeError> {
+    match agent.works_on(site) {
+        true => Ok(()),
+        false => Err(EdgeError::AgentNotOnSite(site.to_owned())),
     }
 }
 

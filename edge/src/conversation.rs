@@ -26,8 +26,8 @@ use baton_protocol::{
     LIVE_SUBPROTOCOL,
 };
 use baton_relay::{
-    describe_json_error, tokens_match, validate_message, CustomerChannel, RateLimit, RelayError,
-    RelayErrorKind, TokenBucket,
+    tokens_match, validate_message, CustomerChannel, RateLimit, RelayError, RelayErrorKind,
+    TokenBucket,
 };
 use baton_triage::redact_pii;
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,7 @@ use worker::{
 
 use crate::error::EdgeError;
 use crate::routes::{
-    internal_request, json_response, query_value, read_body, read_json, site_directory,
+    internal_request, json_response, query_value, read_json, read_json_or_nothing, site_directory,
 };
 use crate::site_queue::SITE_QUEUE_BINDING;
 use crate::webhook::{hand_over, NewDelivery};
@@ -304,8 +304,7 @@ impl Conversation {
                 validate_message(&message.client_id, &message.text)?;
                 // Stored before, its answer lost: it was delivered, even if the
                 // conversation has ended since.
-                let client_key = format!("customer:{}", message.client_id);
-                if let Some(existing) = self.event_by_client_id(&client_key)? {
+                if let Some(existing) = self.customer_message_stored(&message.client_id)? {
                     return json_response(201, &MessageStored { seq: existing.seq });
                 }
                 if meta.closed {
@@ -320,17 +319,7 @@ impl Conversation {
                         retry_after_seconds,
                     });
                 }
-                let event = self
-                    .append(
-                        EventBody::Message {
-                            author: Author::Customer,
-                            text: redact_pii(&message.text).text,
-                            agent_name: None,
-                            client_id: message.client_id,
-                        },
-                        now,
-                    )
-                    .await?;
+                let event = self.append_customer_message(message, now).await?;
                 // The message is stored. The queue marks it for the agent who holds the
                 // conversation; while it waits (it has a place in line) nobody does, so
                 // the queue is not asked. One that does not hear of it only leaves the
@@ -351,17 +340,7 @@ impl Conversation {
                 json_response(201, &MessageStored { seq: event.seq })
             }
             (Method::Post, "close") => {
-                // No body, or JSON.
-                let content_type = request.headers().get("content-type")?.unwrap_or_default();
-                let body = read_body(&mut request).await?;
-                let close: CustomerClose = if body.iter().all(u8::is_ascii_whitespace) {
-                    CustomerClose::default()
-                } else if !content_type.starts_with("application/json") {
-                    return Err(EdgeError::UnsupportedMediaType);
-                } else {
-                    serde_json::from_slice(&body)
-                        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))?
-                };
+                let close: CustomerClose = read_json_or_nothing(&mut request).await?;
                 if close.messages.len() > MAX_MESSAGES_WITH_CLOSE {
                     return Err(EdgeError::Invalid(RelayError::new(
                         RelayErrorKind::TooMany,
@@ -378,8 +357,7 @@ impl Conversation {
                 // requests in (an agent's close, this close sent again from a new page).
                 let mut undelivered = Vec::new();
                 for message in close.messages {
-                    let client_key = format!("customer:{}", message.client_id);
-                    if self.event_by_client_id(&client_key)?.is_some() {
+                    if self.customer_message_stored(&message.client_id)?.is_some() {
                         continue;
                     }
                     let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
@@ -387,14 +365,7 @@ impl Conversation {
                         undelivered.push(message.client_id);
                         continue;
                     }
-                    let text = redact_pii(&message.text).text;
-                    let body = EventBody::Message {
-                        author: Author::Customer,
-                        text,
-                        agent_name: None,
-                        client_id: message.client_id,
-                    };
-                    self.append(body, now).await?;
+                    self.append_customer_message(message, now).await?;
                 }
                 let meta = self.meta().await?.ok_or(EdgeError::UnknownConversation)?;
                 if !meta.closed {
@@ -700,6 +671,29 @@ impl Conversation {
         if let Err(err) = result {
             worker::console_error!("webhook: cannot set the retry alarm: {err}");
         }
+    }
+
+    /// The event the customer's message with this `client_id` added, if it was stored.
+    fn customer_message_stored(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ConversationEvent>, EdgeError> {
+        self.event_by_client_id(&format!("{}:{client_id}", author_key(Author::Customer)))
+    }
+
+    /// Stores a customer's message (each `client_id` once), masked again here.
+    async fn append_customer_message(
+        &self,
+        message: CustomerMessage,
+        now_ms: u64,
+    ) -> Result<ConversationEvent, EdgeError> {
+        let body = EventBody::Message {
+            author: Author::Customer,
+            text: redact_pii(&message.text).text,
+            agent_name: None,
+            client_id: message.client_id,
+        };
+        self.append(body, now_ms).await
     }
 
     /// The event a `client_id` (prefixed with its author) already added, if any.

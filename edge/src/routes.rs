@@ -290,18 +290,34 @@ pub(crate) fn site_webhook_secrets(
 pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     request: &mut Request,
 ) -> Result<T, EdgeError> {
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    if !content_type.starts_with("application/json") {
+    let json = is_json(request);
+    if !json {
         return Err(EdgeError::UnsupportedMediaType);
     }
     let body = read_body(request).await?;
-    serde_json::from_slice(&body)
-        .map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
+    parse_json(&body)
+}
+
+/// As [`read_json`], where no body at all means `T::default()`.
+pub(crate) async fn read_json_or_nothing<T: serde::de::DeserializeOwned + Default>(
+    request: &mut Request,
+) -> Result<T, EdgeError> {
+    let json = is_json(request);
+    let body = read_body(request).await?;
+    match body.iter().all(u8::is_ascii_whitespace) {
+        true => Ok(T::default()),
+        false if json => parse_json(&body),
+        false => Err(EdgeError::UnsupportedMediaType),
+    }
+}
+
+fn is_json(request: &Request) -> bool {
+    let content_type = request.headers().get("content-type").ok().flatten();
+    content_type.is_some_and(|value| value.starts_with("application/json"))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, EdgeError> {
+    serde_json::from_slice(body).map_err(|err| EdgeError::BadRequestBody(describe_json_error(&err)))
 }
 
 /// A body over [`MAX_BODY_BYTES`] is still read, up to this much, before it is refused:

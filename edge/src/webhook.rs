@@ -28,6 +28,7 @@ use worker::{
     RequestInit, RequestRedirect, Response, Result, ScheduledTime, State,
 };
 
+use crate::agent::agent_works_on;
 use crate::error::EdgeError;
 use crate::routes::{
     authorize_agent, internal_request, json_response, site_directory, site_webhook_secrets,
@@ -128,10 +129,7 @@ pub(crate) async fn route(mut request: Request, env: &Env) -> Result<Response, E
     // Like every agent route, nothing is said to a caller without a token, not even
     // which paths exist.
     let agent = authorize_agent(&request, env)?;
-    let works_on = |site: &str| match agent.works_on(site) {
-        true => Ok(()),
-        false => Err(EdgeError::AgentNotOnSite(site.to_owned())),
-    };
+    let works_on = |site: &str| agent_works_on(&agent, site);
     match (request.method(), path.as_str()) {
         (Method::Get, "/v1/agent/webhooks") => {
             #[derive(Deserialize)]

@@ -100,7 +100,7 @@
   // Named in the chat's language from the start (the chat, once loaded, keeps it so and
   // adds the unread count).
   var LABELS = { fr: "Discuter avec nous", ar: "تحدث معنا" };
-  launcher.setAttribute("aria-label", LABELS[options.lang.slice(0, 2).toLowerCase()] || "Chat with us");
+  launcher.setAttribute("aria-label", LABELS[primary] || "Chat with us");
   launcher.setAttribute("aria-haspopup", "dialog");
   launcher.setAttribute("aria-expanded", "false");
   // Built node by node, not from markup: pages that enforce Trusted Types refuse innerHTML.
@@ -139,8 +139,7 @@
   notice.setAttribute("role", "status");
   root.appendChild(notice);
   function notLoaded(failed) {
-    var lang = options.lang.slice(0, 2).toLowerCase();
-    if (!NOT_LOADED[lang]) lang = "en";
+    var lang = NOT_LOADED[primary] ? primary : "en";
     notice.textContent = failed ? NOT_LOADED[lang] : "";
     notice.lang = lang;
     notice.dir = lang === "ar" ? "rtl" : "ltr";

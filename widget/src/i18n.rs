@@ -193,11 +193,8 @@ impl Strings {
     /// Why a person was offered for a message the knowledge base, written in
     /// `language` (a BCP 47 tag), cannot read.
     pub fn only_answers_in(&self, language: &str) -> String {
-        let primary = baton_triage::primary_language(language);
-        match KB_LANGUAGES.iter().position(|&tag| tag == primary) {
-            Some(index) => self
-                .only_answers_in
-                .replace("{language}", self.language_names[index]),
+        match self.language_name(language) {
+            Some(name) => self.only_answers_in.replace("{language}", name),
             None => self.only_answers_in_its_language.to_owned(),
         }
     }
@@ -205,12 +202,15 @@ impl Strings {
     /// The line under the greeting when the knowledge base is in `language`, another
     /// than the interface's; none for a language without a name here.
     pub fn answers_in(&self, language: &str) -> Option<String> {
+        let name = self.language_name(language)?;
+        Some(self.answers_in.replace("{language}", name))
+    }
+
+    /// A knowledge-base language's name (`language` a BCP 47 tag), if it has one here.
+    fn language_name(&self, language: &str) -> Option<&'static str> {
         let primary = baton_triage::primary_language(language);
         let index = KB_LANGUAGES.iter().position(|&tag| tag == primary)?;
-        Some(
-            self.answers_in
-                .replace("{language}", self.language_names[index]),
-        )
+        Some(self.language_names[index])
     }
 
     /// What a mask hides, in words ("card ending 4242").

@@ -453,18 +453,20 @@ const TYPING_NOTICE_MS: f64 = 3_000.0;
 const NEAR_BOTTOM_PX: i32 = 24;
 
 impl Widget {
+    /// Whether keyboard focus is on something in the open chat.
+    fn focus_inside(&self) -> bool {
+        self.state.open
+            && self
+                .input
+                .cast::<web_sys::Node>()
+                .and_then(|input| input.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok())
+                .is_some_and(|root| root.active_element().is_some())
+    }
+
     /// Scrolls the conversation to its end when a message or the hand-off appears, and
     /// when something grows at the end (the queue card filling in, a rating form) while
     /// the customer is reading there; someone scrolled up to read stays where they are
     /// until the next message. Opening the panel shows the newest message.
-    /// Whether keyboard focus is on something in the chat.
-    fn focus_inside(&self) -> bool {
-        self.input
-            .cast::<web_sys::Node>()
-            .and_then(|input| input.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok())
-            .is_some_and(|root| root.active_element().is_some())
-    }
-
     fn keep_newest_in_view(&mut self) {
         let Some(log) = self.log.cast::<web_sys::Element>() else {
             self.log_height = 0;
